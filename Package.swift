@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+//
+// Tandem: a Redis-compatible in-memory data server.
+//
+// One target per concern (see ../shared/design/ARCHITECTURE.md):
+//   CSystem     C shims for what Swift cannot import directly (epoll, accept4, eventfd,
+//               accounted malloc, xxHash) — tiny static inline functions only.
+//   CLZ4, CLZF  module maps for Debian's liblz4 and liblzf.
+//   Platform    typed wrappers over syscalls, the epoll event loop, clocks, logging.
+//   RESP        the zero-copy request parser and reply encoders.
+//   Keyspace    the off-heap hash table, string values and expiry index.
+//   Server      clients, command table and commands, config, INFO.
+//   tandem-server  the executable: argument parsing, daemonize, signals, wiring.
+import PackageDescription
+
+let package = Package(
+    name: "Tandem",
+    products: [
+        .executable(name: "tandem-server", targets: ["tandem-server"])
+    ],
+    targets: [
+        .target(name: "CSystem", linkerSettings: [.linkedLibrary("m"), .linkedLibrary("crypto")]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CLZF", pkgConfig: "liblzf", providers: [.apt(["liblzf-dev"])]),
+        .target(name: "Platform", dependencies: ["CSystem"]),
+        .target(name: "RESP", dependencies: ["CSystem", "Platform"]),
+        .target(name: "Keyspace", dependencies: ["CSystem", "Platform"]),
+        .target(name: "Server", dependencies: ["CSystem", "Platform", "RESP", "Keyspace", "CLZ4", "CLZF"]),
+        .executableTarget(name: "tandem-server", dependencies: ["Server", "Platform"]),
+        .testTarget(name: "RESPTests", dependencies: ["RESP", "Platform"]),
+        .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "Platform"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Platform", "Keyspace"]),
+        .testTarget(name: "IntegrationTests", path: "Tests/IntegrationTests"),
+    ],
+    swiftLanguageModes: [.v6]
+)

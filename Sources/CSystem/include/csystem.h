@@ -1,0 +1,164 @@
+/*
+ * CSystem: the few things Swift cannot import from Glibc directly, as tiny static inline
+ * functions so the Swift side can inline them.
+ *
+ *  - epoll, eventfd and accept4 (Glibc's Swift overlay does not export <sys/epoll.h>, and
+ *    accept4 needs _GNU_SOURCE).
+ *  - An accounted allocator: every byte the keyspace and the client buffers allocate goes
+ *    through tandem_malloc/tandem_realloc/tandem_free, which add malloc_usable_size() to a
+ *    counter. That counter is INFO's used_memory, as zmalloc does it in Redis. It lives in C
+ *    so that Swift code reaching it pays no runtime exclusivity check.
+ *  - xxHash (XXH3, from Debian's libxxhash-dev, inlined) for the keyspace hash table.
+ *  - long double parsing and formatting, which INCRBYFLOAT needs to match Redis exactly.
+ *  - SHA-1 (OpenSSL's libcrypto) for DEBUG DIGEST.
+ *  - A SIGTERM/SIGINT flag that the event loop polls.
+ */
+#ifndef TANDEM_CSYSTEM_H
+#define TANDEM_CSYSTEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <unistd.h>
+#include <malloc.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/resource.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+
+/* MARK: - epoll */
+
+static inline int tandem_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+static inline int tandem_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event ev;
+    ev.events = events;
+    ev.data.u64 = data;
+    return epoll_ctl(epfd, op, fd, &ev);
+}
+
+/* Waits and copies up to `max` ready events into the parallel arrays. */
+static inline int tandem_epoll_wait(int epfd, uint32_t *events, uint64_t *data, int max, int timeout_ms) {
+    struct epoll_event evs[256];
+    if (max > 256) max = 256;
+    int n = epoll_wait(epfd, evs, max, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        events[i] = evs[i].events;
+        data[i] = evs[i].data.u64;
+    }
+    return n;
+}
+
+static inline uint32_t tandem_EPOLLIN(void) { return EPOLLIN; }
+static inline uint32_t tandem_EPOLLOUT(void) { return EPOLLOUT; }
+static inline uint32_t tandem_EPOLLERR(void) { return EPOLLERR; }
+static inline uint32_t tandem_EPOLLHUP(void) { return EPOLLHUP; }
+static inline uint32_t tandem_EPOLLRDHUP(void) { return EPOLLRDHUP; }
+
+static inline int tandem_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+/* MARK: - sockets */
+
+/* accept4 with SOCK_NONBLOCK|SOCK_CLOEXEC (needs _GNU_SOURCE, so it is out of line). */
+int tandem_accept4(int fd, struct sockaddr *addr, socklen_t *len);
+
+static inline int tandem_socket_stream(int domain) {
+    return socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+}
+
+static inline int tandem_set_keepalive(int fd, int interval) {
+    int yes = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &yes, sizeof(yes)) == -1) return -1;
+    if (interval <= 0) return 0;
+    int idle = interval;
+    int intvl = interval / 3; if (intvl == 0) intvl = 1;
+    int cnt = 3;
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+    return 0;
+}
+
+static inline int tandem_set_int_option(int fd, int level, int name, int value) {
+    return setsockopt(fd, level, name, &value, sizeof(value));
+}
+
+/* MARK: - accounted allocator */
+
+extern size_t tandem_used_memory_counter;
+
+static inline void *tandem_malloc(size_t size) {
+    void *p = malloc(size);
+    if (p == NULL) abort();
+    tandem_used_memory_counter += malloc_usable_size(p);
+    return p;
+}
+
+static inline void *tandem_realloc(void *ptr, size_t size) {
+    size_t old = ptr ? malloc_usable_size(ptr) : 0;
+    void *p = realloc(ptr, size);
+    if (p == NULL) abort();
+    tandem_used_memory_counter += malloc_usable_size(p);
+    tandem_used_memory_counter -= old;
+    return p;
+}
+
+static inline void tandem_free(void *ptr) {
+    if (ptr == NULL) return;
+    tandem_used_memory_counter -= malloc_usable_size(ptr);
+    free(ptr);
+}
+
+static inline size_t tandem_used_memory(void) { return tandem_used_memory_counter; }
+static inline size_t tandem_usable_size(void *ptr) { return malloc_usable_size(ptr); }
+
+/* MARK: - hashing */
+
+/* XXH3 with a seed. Out of line: xxhash.h pulls in SIMD intrinsics headers that clash
+   with Glibc's module map when included from a Swift-imported header. */
+uint64_t tandem_hash(const void *data, size_t len, uint64_t seed);
+
+/* SHA-1 of a buffer into out[20]. */
+void tandem_sha1(const void *data, size_t len, unsigned char out[20]);
+
+/* MARK: - long double (INCRBYFLOAT) */
+
+/* Parses a long double the way Redis's string2ld does. Returns 1 on success. */
+int tandem_string2ld(const char *s, size_t len, long double *out);
+/* Formats like Redis's ld2string in human-friendly mode. Returns the length, 0 on error. */
+int tandem_ld2string(char *buf, size_t len, long double value);
+/* Parses a double the way Redis's string2d does. Returns 1 on success. */
+int tandem_string2d(const char *s, size_t len, double *out);
+/* Formats a double as Redis's addReplyDouble does in RESP2 ("%.17g"). */
+int tandem_d2string(char *buf, size_t len, double value);
+
+/* Adds a long double increment to a value held as text; 0 on success, 1 bad value,
+   2 NaN or infinity. The result is written to buf. */
+int tandem_incrbyfloat(const char *value, size_t vlen, const char *incr, size_t ilen,
+                       char *buf, size_t buflen, size_t *outlen);
+
+/* MARK: - signals */
+
+void tandem_install_signal_handlers(void);
+/* The signal that asked for shutdown (SIGTERM or SIGINT), or 0. */
+int tandem_shutdown_signal(void);
+void tandem_clear_shutdown_signal(void);
+
+/* MARK: - process */
+
+static inline double tandem_cpu_seconds(int who_children, int sys) {
+    struct rusage ru;
+    getrusage(who_children ? RUSAGE_CHILDREN : RUSAGE_SELF, &ru);
+    struct timeval tv = sys ? ru.ru_stime : ru.ru_utime;
+    return (double)tv.tv_sec + (double)tv.tv_usec / 1000000.0;
+}
+
+#endif

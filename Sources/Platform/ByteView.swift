@@ -1,0 +1,151 @@
+/*
+ * ByteView: a borrowed run of bytes (pointer + length), the currency of the hot path.
+ *
+ * Command arguments are ByteViews into a client's query buffer; keys and values in the
+ * keyspace are read through ByteViews into their malloc'd entries. A ByteView owns nothing
+ * and is valid only while the memory it points into is: for arguments, until the command
+ * returns; for keyspace entries, until the next write to that key. It is a plain struct so
+ * passing one around costs no reference counting.
+ *
+ * Also here: Redis's exact number parsing (string2ll, whose rules decide what is "an
+ * integer" for INCR and friends) and allocation-free integer formatting.
+ */
+import CSystem
+
+public struct ByteView {
+    public var base: UnsafePointer<UInt8>
+    public var count: Int
+
+    @inline(__always)
+    public init(_ base: UnsafePointer<UInt8>, _ count: Int) {
+        self.base = base
+        self.count = count
+    }
+
+    @inline(__always)
+    public subscript(i: Int) -> UInt8 { base[i] }
+
+    /// Views a static string's bytes (they live for the whole program).
+    @inline(__always)
+    public init(_ s: StaticString) {
+        self.base = s.utf8Start
+        self.count = s.utf8CodeUnitCount
+    }
+
+    /// Case-insensitive comparison with an ASCII literal written in lowercase.
+    @inline(__always)
+    public func equalsLowercase(_ s: StaticString) -> Bool {
+        if count != s.utf8CodeUnitCount { return false }
+        let p = s.utf8Start
+        for i in 0..<count where base[i] | 0x20 != p[i] | 0x20 {
+            return false
+        }
+        return true
+    }
+
+    /// Byte-exact comparison.
+    @inline(__always)
+    public func equals(_ other: ByteView) -> Bool {
+        count == other.count && (count == 0 || memcmp(base, other.base, count) == 0)
+    }
+
+    /// Lexicographic comparison, as memcmp then length (Redis's sdscmp).
+    public func compare(_ other: ByteView) -> Int {
+        let n = Swift.min(count, other.count)
+        if n > 0 {
+            let r = memcmp(base, other.base, n)
+            if r != 0 { return Int(r) }
+        }
+        return count - other.count
+    }
+
+    /// A copy as a Swift String (lossy for invalid UTF-8). Not for the hot path.
+    public var string: String {
+        String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self)
+    }
+
+    /// A copy as an array. Not for the hot path.
+    public var array: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    /// Redis's string2ll: an optional '-', then digits with no leading zero (except "0"),
+    /// no spaces, no '+', fits in Int64. Anything else is not an integer.
+    public var int64: Int64? {
+        if count == 0 || count > 20 { return nil }
+        if count == 1 && base[0] == 48 { return 0 }
+        var i = 0
+        var negative = false
+        if base[0] == 45 {
+            negative = true
+            i = 1
+            if count == 1 { return nil }
+        }
+        guard base[i] >= 49 && base[i] <= 57 else { return nil }
+        var v: UInt64 = 0
+        while i < count {
+            let d = base[i] &- 48
+            if d > 9 { return nil }
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(UInt64(d))
+            if o1 || o2 { return nil }
+            v = a
+            i += 1
+        }
+        if negative {
+            if v > UInt64(Int64.max) + 1 { return nil }
+            return v == UInt64(Int64.max) + 1 ? Int64.min : -Int64(v)
+        }
+        if v > UInt64(Int64.max) { return nil }
+        return Int64(v)
+    }
+
+    /// Parses a double as Redis's string2d does (strtod, whole string, no NaN).
+    public var double: Double? {
+        var d = 0.0
+        let ok = base.withMemoryRebound(to: CChar.self, capacity: count) { tandem_string2d($0, count, &d) }
+        return ok == 1 ? d : nil
+    }
+}
+
+// MARK: - Integer formatting
+
+public enum IntFormat {
+    /// Writes the decimal digits of `value` at `out` (needs 20 bytes); returns the length.
+    @inline(__always)
+    public static func write(_ value: Int64, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        var u = value < 0 ? UInt64(bitPattern: 0 &- value) : UInt64(value)
+        if value == Int64.min { u = UInt64(Int64.max) + 1 }
+        var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return withUnsafeMutableBytes(of: &tmp) { raw -> Int in
+            let t = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            var n = 0
+            repeat {
+                t[n] = UInt8(truncatingIfNeeded: u % 10) &+ 48
+                u /= 10
+                n += 1
+            } while u != 0
+            var len = 0
+            if value < 0 {
+                out[0] = 45
+                len = 1
+            }
+            while n > 0 {
+                n -= 1
+                out[len] = t[n]
+                len += 1
+            }
+            return len
+        }
+    }
+
+    /// Number of decimal characters `value` needs.
+    @inline(__always)
+    public static func digits(_ value: Int64) -> Int {
+        var u = value < 0 ? (value == Int64.min ? UInt64(Int64.max) + 1 : UInt64(-value)) : UInt64(value)
+        var n = value < 0 ? 2 : 1
+        while u >= 10 {
+            u /= 10
+            n += 1
+        }
+        return n
+    }
+}

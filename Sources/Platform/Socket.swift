@@ -1,0 +1,173 @@
+/*
+ * Socket: typed wrappers over the socket calls the server makes. Every call goes through
+ * `retryingEINTR`; failures become `SystemError`. Descriptors are plain Int32s because they
+ * are stored in malloc'd client structs, where a Swift class would cost an ARC object.
+ */
+import CSystem
+import Glibc
+
+public enum Socket {
+    /// Opens a non-blocking listening TCP socket bound to `host:port` (IPv4 or IPv6 literal,
+    /// "*" for every IPv4 address, "::*" for every IPv6 address).
+    public static func listenTCP(host: String, port: Int, backlog: Int32) throws(SystemError) -> Int32 {
+        let isV6 = host.contains(":")
+        let fd = tandem_socket_stream(isV6 ? AF_INET6 : AF_INET)
+        if fd == -1 { throw SystemError("socket") }
+        _ = tandem_set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1)
+        var result: Int32
+        if isV6 {
+            _ = tandem_set_int_option(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 1)
+            var addr = sockaddr_in6()
+            addr.sin6_family = sa_family_t(AF_INET6)
+            addr.sin6_port = in_port_t(UInt16(port).bigEndian)
+            let literal = host == "::*" ? "::" : host
+            if inet_pton(AF_INET6, literal, &addr.sin6_addr) != 1 {
+                close(fd)
+                throw SystemError("inet_pton", errno: EINVAL)
+            }
+            result = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+                }
+            }
+        } else {
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = in_port_t(UInt16(port).bigEndian)
+            let literal = host == "*" ? "0.0.0.0" : host
+            if inet_pton(AF_INET, literal, &addr.sin_addr) != 1 {
+                close(fd)
+                throw SystemError("inet_pton", errno: EINVAL)
+            }
+            result = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+        }
+        if result == -1 {
+            let e = SystemError("bind")
+            close(fd)
+            throw e
+        }
+        if Glibc.listen(fd, backlog) == -1 {
+            let e = SystemError("listen")
+            close(fd)
+            throw e
+        }
+        return fd
+    }
+
+    /// Opens a non-blocking listening Unix domain socket at `path` with permissions `perm`.
+    public static func listenUnix(path: String, perm: mode_t, backlog: Int32) throws(SystemError) -> Int32 {
+        let fd = tandem_socket_stream(AF_UNIX)
+        if fd == -1 { throw SystemError("socket") }
+        unlink(path)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        let maxLen = MemoryLayout.size(ofValue: addr.sun_path) - 1
+        if bytes.count > maxLen {
+            close(fd)
+            throw SystemError("bind", errno: ENAMETOOLONG)
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+            raw[bytes.count] = 0
+        }
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        if r == -1 || Glibc.listen(fd, backlog) == -1 {
+            let e = SystemError("bind")
+            close(fd)
+            throw e
+        }
+        if perm != 0 { chmod(path, perm) }
+        return fd
+    }
+
+    /// Accepts one connection. Returns nil when none is pending.
+    public static func accept(_ listener: Int32) -> (fd: Int32, peer: String, isUnix: Bool, isLoopback: Bool)? {
+        var storage = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let fd = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                retryingEINTR { tandem_accept4(listener, sa, &len) }
+            }
+        }
+        if fd == -1 { return nil }
+        let (peer, loopback) = describe(&storage)
+        return (fd, peer, Int32(storage.ss_family) == AF_UNIX, loopback)
+    }
+
+    /// "ip:port" of the local end of `fd`.
+    public static func localAddress(_ fd: Int32) -> String {
+        var storage = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        _ = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        return describe(&storage).0
+    }
+
+    /// Formats an address as Redis does in CLIENT LIST: "ip:port", "[v6]:port" is not used
+    /// by Redis either (it prints "::1:port"), and "/path:0" for Unix sockets.
+    static func describe(_ storage: inout sockaddr_storage) -> (String, Bool) {
+        var buf = [CChar](repeating: 0, count: 64)
+        switch Int32(storage.ss_family) {
+        case AF_INET:
+            return withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+                    var a = sin.pointee.sin_addr
+                    inet_ntop(AF_INET, &a, &buf, 64)
+                    let ip = String(cString: buf)
+                    let port = UInt16(bigEndian: sin.pointee.sin_port)
+                    return ("\(ip):\(port)", ip.hasPrefix("127."))
+                }
+            }
+        case AF_INET6:
+            return withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin in
+                    var a = sin.pointee.sin6_addr
+                    inet_ntop(AF_INET6, &a, &buf, 64)
+                    let ip = String(cString: buf)
+                    let port = UInt16(bigEndian: sin.pointee.sin6_port)
+                    return ("\(ip):\(port)", ip == "::1")
+                }
+            }
+        default:
+            return ("/unixsocket:0", true)
+        }
+    }
+
+    public static func setNoDelay(_ fd: Int32) {
+        _ = tandem_set_int_option(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+    }
+
+    public static func setKeepAlive(_ fd: Int32, interval: Int) {
+        _ = tandem_set_keepalive(fd, Int32(interval))
+    }
+
+    /// Reads into `buffer`; returns bytes read, 0 at end of stream, -1 would block, -2 error.
+    @inline(__always)
+    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) -> Int {
+        let n = retryingEINTR { Glibc.read(fd, buffer, count) }
+        if n >= 0 { return n }
+        return lastCallWouldBlock ? -1 : -2
+    }
+
+    /// Writes from `buffer`; returns bytes written, -1 would block, -2 error.
+    @inline(__always)
+    public static func write(_ fd: Int32, from buffer: UnsafeRawPointer, count: Int) -> Int {
+        let n = retryingEINTR { Glibc.write(fd, buffer, count) }
+        if n >= 0 { return n }
+        return lastCallWouldBlock ? -1 : -2
+    }
+
+    public static func close(_ fd: Int32) {
+        _ = Glibc.close(fd)
+    }
+}
