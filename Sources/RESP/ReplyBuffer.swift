@@ -1,0 +1,254 @@
+/*
+ * ReplyBuffer: a client's output buffer and the RESP2/RESP3 encoders that append to it.
+ *
+ * One growable malloc'd byte run per client (accounted in used_memory). Replies of every
+ * command a client pipelined in one read are appended here and leave in one write from the
+ * event loop's before-sleep step; `sent` tracks a partial write so back-pressure is just
+ * "keep the rest and wait for EPOLLOUT".
+ *
+ * Encoders write straight into the buffer: integers are formatted in place, constant replies
+ * come from StaticStrings, so producing a reply allocates nothing once the buffer has grown
+ * to its working size.
+ */
+import CSystem
+import Platform
+
+public struct ReplyBuffer {
+    public private(set) var base: UnsafeMutablePointer<UInt8>
+    public private(set) var capacity: Int
+    /// Bytes held (sent or not).
+    public var count: Int = 0
+    /// Bytes already written to the socket.
+    public var sent: Int = 0
+
+    public static let initialCapacity = 16 * 1024
+
+    public init() {
+        capacity = Self.initialCapacity
+        base = tandem_malloc(capacity).assumingMemoryBound(to: UInt8.self)
+    }
+
+    public func deallocate() { tandem_free(base) }
+
+    /// Bytes waiting to be written.
+    @inline(__always)
+    public var pending: Int { count - sent }
+
+    /// Memory held by this buffer, for CLIENT LIST's omem and the output limits.
+    public var allocatedBytes: Int { capacity }
+
+    /// Called after a write: forgets sent bytes, and shrinks a buffer that a big reply grew.
+    @inline(__always)
+    public mutating func didSend(_ n: Int) {
+        sent += n
+        if sent == count {
+            sent = 0
+            count = 0
+            if capacity > 1024 * 1024 { shrink() }
+        }
+    }
+
+    mutating func shrink() {
+        tandem_free(base)
+        capacity = Self.initialCapacity
+        base = tandem_malloc(capacity).assumingMemoryBound(to: UInt8.self)
+    }
+
+    /// Drops everything (client closing, CLIENT REPLY OFF discarding).
+    public mutating func clear() {
+        count = 0
+        sent = 0
+    }
+
+    @inline(__always)
+    public mutating func reserve(_ n: Int) {
+        if count + n > capacity { grow(count + n) }
+    }
+
+    /// Grows by doubling. Never moves bytes within the buffer, so positions returned by
+    /// `reserveDeferredHeader` stay valid.
+    mutating func grow(_ needed: Int) {
+        var c = capacity * 2
+        while c < needed { c *= 2 }
+        base = tandem_realloc(base, c).assumingMemoryBound(to: UInt8.self)
+        capacity = c
+    }
+
+    // MARK: - Raw appends
+
+    @inline(__always)
+    public mutating func append(_ p: UnsafePointer<UInt8>, _ n: Int) {
+        reserve(n)
+        if n > 0 { memcpy(base + count, p, n) }
+        count += n
+    }
+
+    @inline(__always)
+    public mutating func append(_ s: StaticString) {
+        append(s.utf8Start, s.utf8CodeUnitCount)
+    }
+
+    @inline(__always)
+    public mutating func append(_ v: ByteView) { append(v.base, v.count) }
+
+    public mutating func append(_ s: String) {
+        var s = s
+        s.withUTF8 { append($0.baseAddress ?? UnsafePointer(base), $0.count) }
+    }
+
+    @inline(__always)
+    public mutating func appendByte(_ b: UInt8) {
+        reserve(1)
+        base[count] = b
+        count += 1
+    }
+
+    @inline(__always)
+    mutating func appendCRLF() {
+        reserve(2)
+        base[count] = 13
+        base[count + 1] = 10
+        count += 2
+    }
+
+    /// `<prefix><n>\r\n`, the header of integers, bulks, arrays, maps, sets.
+    @inline(__always)
+    public mutating func appendHeader(_ prefix: UInt8, _ n: Int64) {
+        reserve(24)
+        base[count] = prefix
+        count += 1
+        count += IntFormat.write(n, to: base + count)
+        base[count] = 13
+        base[count + 1] = 10
+        count += 2
+    }
+
+    // MARK: - RESP values
+
+    @inline(__always)
+    public mutating func appendInteger(_ v: Int64) { appendHeader(58, v) }  // ':'
+
+    @inline(__always)
+    public mutating func appendBulk(_ p: UnsafePointer<UInt8>, _ n: Int) {
+        reserve(n + 24)
+        appendHeader(36, Int64(n))  // '$'
+        memcpy(base + count, p, n)
+        count += n
+        base[count] = 13
+        base[count + 1] = 10
+        count += 2
+    }
+
+    @inline(__always)
+    public mutating func appendBulk(_ v: ByteView) { appendBulk(v.base, v.count) }
+
+    public mutating func appendBulk(_ s: String) {
+        var s = s
+        s.withUTF8 { appendBulk($0.baseAddress ?? UnsafePointer(base), $0.count) }
+    }
+
+    /// An integer as a bulk string (GET of an integer-encoded value).
+    @inline(__always)
+    public mutating func appendBulkInteger(_ v: Int64) {
+        reserve(48)
+        let digits = IntFormat.digits(v)
+        appendHeader(36, Int64(digits))
+        count += IntFormat.write(v, to: base + count)
+        base[count] = 13
+        base[count + 1] = 10
+        count += 2
+    }
+
+    /// `+text\r\n`
+    public mutating func appendStatus(_ s: String) {
+        appendByte(43)
+        append(s)
+        appendCRLF()
+    }
+
+    /// The null bulk: `$-1` in RESP2, `_` in RESP3.
+    @inline(__always)
+    public mutating func appendNull(resp3: Bool) {
+        if resp3 { append("_\r\n" as StaticString) } else { append("$-1\r\n" as StaticString) }
+    }
+
+    /// The null array: `*-1` in RESP2, `_` in RESP3.
+    @inline(__always)
+    public mutating func appendNullArray(resp3: Bool) {
+        if resp3 { append("_\r\n" as StaticString) } else { append("*-1\r\n" as StaticString) }
+    }
+
+    @inline(__always)
+    public mutating func appendArrayHeader(_ n: Int) { appendHeader(42, Int64(n)) }
+
+    /// A map header: `%n` in RESP3, an array of 2n in RESP2.
+    @inline(__always)
+    public mutating func appendMapHeader(_ n: Int, resp3: Bool) {
+        if resp3 { appendHeader(37, Int64(n)) } else { appendHeader(42, Int64(n * 2)) }
+    }
+
+    /// A set header: `~n` in RESP3, an array in RESP2.
+    @inline(__always)
+    public mutating func appendSetHeader(_ n: Int, resp3: Bool) {
+        appendHeader(resp3 ? 126 : 42, Int64(n))
+    }
+
+    /// A double: `,<d>` in RESP3, a bulk string in RESP2 ("%.17g", inf, -inf).
+    public mutating func appendDouble(_ d: Double, resp3: Bool) {
+        var tmp = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &tmp) { raw in
+            let p = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
+            let n = Int(tandem_d2string(p, 64, d))
+            let u = UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self)
+            if resp3 {
+                appendByte(44)
+                append(u, n)
+                appendCRLF()
+            } else {
+                appendBulk(u, n)
+            }
+        }
+    }
+
+    /// A verbatim string in RESP3 (`=len\r\ntxt:...`), a bulk string in RESP2.
+    public mutating func appendVerbatim(_ s: String, resp3: Bool) {
+        if !resp3 {
+            appendBulk(s)
+            return
+        }
+        var s = s
+        s.withUTF8 { u in
+            appendHeader(61, Int64(u.count + 4))
+            append("txt:" as StaticString)
+            append(u.baseAddress ?? UnsafePointer(base), u.count)
+            appendCRLF()
+        }
+    }
+
+    /// Writes a header whose value is known only later: reserves room, returns its position.
+    /// `patchHeader` fills it in. Used for replies whose length is counted while produced.
+    public mutating func reserveDeferredHeader() -> Int {
+        reserve(32)
+        let at = count
+        count += 32
+        return at
+    }
+
+    /// Fills a deferred header by moving the bytes after it back over the unused room.
+    public mutating func patchHeader(at: Int, prefix: UInt8, _ n: Int) {
+        var tmp = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        let len = withUnsafeMutableBytes(of: &tmp) { raw -> Int in
+            let p = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            p[0] = prefix
+            var l = 1 + IntFormat.write(Int64(n), to: p + 1)
+            p[l] = 13
+            p[l + 1] = 10
+            l += 2
+            memcpy(base + at, p, l)
+            return l
+        }
+        let tail = count - (at + 32)
+        if tail > 0 { memmove(base + at + len, base + at + 32, tail) }
+        count -= 32 - len
+    }
+}

@@ -1,0 +1,268 @@
+/*
+ * RequestParser: turns the bytes of a client's query buffer into commands, without copying.
+ *
+ * Two request forms exist, as in Redis's networking.c:
+ *   - multibulk  `*<argc>\r\n` then argc times `$<len>\r\n<bytes>\r\n` (every client library)
+ *   - inline     one line of space-separated words with quotes (telnet, redis-cli's inline)
+ *
+ * Contract: the caller passes the bytes starting at the first unconsumed command. `parse`
+ * either finds one complete command (`.complete`; its arguments are (offset, length) pairs
+ * relative to that start, and `consumed` says how many bytes it took), needs more bytes
+ * (`.incomplete`; progress is kept, so the next call resumes where this one stopped and
+ * re-scans nothing), finds nothing to run (`.empty`, e.g. a blank line or `*0`), or fails
+ * (`.protocolError`; `errorMessage` holds Redis's exact text and the connection must close).
+ *
+ * Offsets are relative to the command start, so the caller may move or grow the buffer
+ * between calls (compaction, realloc) as long as the unconsumed bytes keep their order.
+ *
+ * Inline arguments are unescaped in place: an unescaped argument is never longer than its
+ * source text, so it is written over the bytes it came from.
+ */
+import CSystem
+import Platform
+
+public enum ParseOutcome: UInt8 {
+    case complete, incomplete, empty, protocolError
+}
+
+public struct RequestParser {
+    /// Longest header or inline line accepted before a newline shows up (PROTO_INLINE_MAX_SIZE).
+    public static let inlineMaxSize = 64 * 1024
+
+    // Progress on the current command.
+    var kind: UInt8 = 0            // 0 not started, 1 multibulk, 2 inline
+    var remainingArgs: Int = 0     // multibulk arguments still to read
+    var bulkLength: Int = -1       // length of the bulk being read, -1 while reading its header
+    var position: Int = 0          // where parsing resumes, relative to the command start
+
+    /// Arguments of the complete command: offsets[2*i] is the start, offsets[2*i+1] the length.
+    public private(set) var argc: Int = 0
+    public private(set) var offsets: UnsafeMutablePointer<Int>
+    var capacity: Int
+
+    /// Bytes of input the last complete (or empty) command took.
+    public private(set) var consumed: Int = 0
+    /// Redis's text for the last protocol error (without the leading "-ERR ").
+    public private(set) var errorMessage: String = ""
+
+    /// proto-max-bulk-len
+    public var maxBulkLength: Int = 512 * 1024 * 1024
+    /// Unauthenticated clients get tighter limits (Redis: 10 arguments, 16 KB bulks).
+    public var authenticated: Bool = true
+
+    public init() {
+        capacity = 16
+        offsets = .allocate(capacity: 32)
+    }
+
+    /// Frees the argument table. The parser must not be used afterwards.
+    public func deallocate() { offsets.deallocate() }
+
+    /// Forgets the current command (after it ran, or to start over).
+    @inline(__always)
+    public mutating func reset() {
+        kind = 0
+        remainingArgs = 0
+        bulkLength = -1
+        position = 0
+        argc = 0
+    }
+
+    /// When the parser is inside a bulk of known length, the number of bytes (from the
+    /// command start) that the whole bulk needs; lets the reader grow the buffer once for a
+    /// large argument instead of many times. 0 when not known.
+    public var bytesNeeded: Int {
+        kind == 1 && bulkLength >= 0 ? position + bulkLength + 2 : 0
+    }
+
+    @inline(__always)
+    mutating func appendArg(_ offset: Int, _ length: Int) {
+        if argc == capacity {
+            let newCapacity = capacity * 2
+            let grown = UnsafeMutablePointer<Int>.allocate(capacity: newCapacity * 2)
+            grown.update(from: offsets, count: argc * 2)
+            offsets.deallocate()
+            offsets = grown
+            capacity = newCapacity
+        }
+        offsets[argc * 2] = offset
+        offsets[argc * 2 + 1] = length
+        argc += 1
+    }
+
+    /// Parses from `start`, which holds `length` bytes. See the contract at the top.
+    public mutating func parse(_ start: UnsafeMutablePointer<UInt8>, _ length: Int) -> ParseOutcome {
+        if kind == 0 {
+            if length == 0 { return .incomplete }
+            kind = start[0] == 42 ? 1 : 2  // '*'
+        }
+        return kind == 1 ? parseMultibulk(start, length) : parseInline(start, length)
+    }
+
+    // MARK: - Multibulk
+
+    @inline(__always)
+    func findCR(_ start: UnsafeMutablePointer<UInt8>, from: Int, to end: Int) -> Int {
+        if from >= end { return -1 }
+        guard let p = memchr(start + from, 13, end - from) else { return -1 }
+        return start.distance(to: p.assumingMemoryBound(to: UInt8.self))
+    }
+
+    mutating func parseMultibulk(_ start: UnsafeMutablePointer<UInt8>, _ length: Int) -> ParseOutcome {
+        if remainingArgs == 0 && argc == 0 {
+            // The `*<argc>\r\n` header.
+            let cr = findCR(start, from: position, to: length)
+            if cr < 0 {
+                if length - position > Self.inlineMaxSize { return fail("Protocol error: too big mbulk count string") }
+                return .incomplete
+            }
+            if cr + 1 >= length { return .incomplete }
+            guard let n = ByteView(start + 1, cr - 1).int64, n <= Int64(Int32.max) else {
+                return fail("Protocol error: invalid multibulk length")
+            }
+            if n > 10 && !authenticated { return fail("Protocol error: unauthenticated multibulk length") }
+            position = cr + 2
+            if n <= 0 {
+                consumed = position
+                return .empty
+            }
+            remainingArgs = Int(n)
+        }
+        while remainingArgs > 0 {
+            if bulkLength == -1 {
+                let cr = findCR(start, from: position, to: length)
+                if cr < 0 {
+                    if length - position > Self.inlineMaxSize { return fail("Protocol error: too big bulk count string") }
+                    return .incomplete
+                }
+                if cr + 1 >= length { return .incomplete }
+                if start[position] != 36 {  // '$'
+                    let got = String(decoding: [start[position]], as: UTF8.self)
+                    return fail("Protocol error: expected '$', got '\(got)'")
+                }
+                guard let n = ByteView(start + position + 1, cr - position - 1).int64, n >= 0,
+                    n <= Int64(maxBulkLength)
+                else {
+                    return fail("Protocol error: invalid bulk length")
+                }
+                if n > 16384 && !authenticated { return fail("Protocol error: unauthenticated bulk length") }
+                position = cr + 2
+                bulkLength = Int(n)
+            }
+            if length - position < bulkLength + 2 { return .incomplete }
+            appendArg(position, bulkLength)
+            position += bulkLength + 2
+            bulkLength = -1
+            remainingArgs -= 1
+        }
+        consumed = position
+        return .complete
+    }
+
+    // MARK: - Inline
+
+    mutating func parseInline(_ start: UnsafeMutablePointer<UInt8>, _ length: Int) -> ParseOutcome {
+        guard let nl = memchr(start + position, 10, length - position) else {
+            position = length
+            if length > Self.inlineMaxSize { return fail("Protocol error: too big inline request") }
+            return .incomplete
+        }
+        var lineEnd = start.distance(to: nl.assumingMemoryBound(to: UInt8.self))
+        consumed = lineEnd + 1
+        if lineEnd > 0 && start[lineEnd - 1] == 13 { lineEnd -= 1 }
+        if !splitInline(start, lineEnd) { return fail("Protocol error: unbalanced quotes in request") }
+        return argc == 0 ? .empty : .complete
+    }
+
+    @inline(__always)
+    static func isSpace(_ c: UInt8) -> Bool { c == 32 || (c >= 9 && c <= 13) }
+
+    static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 48...57: c - 48
+        case 97...102: c - 87
+        case 65...70: c - 55
+        default: nil
+        }
+    }
+
+    /// Splits `line[0..<end]` into arguments with the quoting rules of Redis's sdssplitargs,
+    /// writing each unescaped argument over its own source bytes.
+    mutating func splitInline(_ line: UnsafeMutablePointer<UInt8>, _ end: Int) -> Bool {
+        argc = 0
+        var p = 0
+        while true {
+            while p < end && Self.isSpace(line[p]) { p += 1 }
+            if p >= end || line[p] == 0 { return true }
+            let argStart = p
+            var out = p
+            var inDouble = false
+            var inSingle = false
+            var done = false
+            while !done {
+                let c: UInt8 = p < end ? line[p] : 0
+                let next: UInt8 = p + 1 < end ? line[p + 1] : 0
+                if inDouble {
+                    if c == 92 && next == 120, p + 3 < end, let h = Self.hexValue(line[p + 2]),
+                        let l = Self.hexValue(line[p + 3])
+                    {
+                        line[out] = h << 4 | l
+                        out += 1
+                        p += 3
+                    } else if c == 92 && next != 0 {
+                        p += 1
+                        let e: UInt8
+                        switch next {
+                        case 110: e = 10  // n
+                        case 114: e = 13  // r
+                        case 116: e = 9  // t
+                        case 98: e = 8  // b
+                        case 97: e = 7  // a
+                        default: e = next
+                        }
+                        line[out] = e
+                        out += 1
+                    } else if c == 34 {
+                        if next != 0 && !Self.isSpace(next) { return false }
+                        done = true
+                    } else if c == 0 {
+                        return false
+                    } else {
+                        line[out] = c
+                        out += 1
+                    }
+                } else if inSingle {
+                    if c == 92 && next == 39 {
+                        p += 1
+                        line[out] = 39
+                        out += 1
+                    } else if c == 39 {
+                        if next != 0 && !Self.isSpace(next) { return false }
+                        done = true
+                    } else if c == 0 {
+                        return false
+                    } else {
+                        line[out] = c
+                        out += 1
+                    }
+                } else {
+                    switch c {
+                    case 32, 10, 13, 9, 0: done = true
+                    case 34: inDouble = true
+                    case 39: inSingle = true
+                    default:
+                        line[out] = c
+                        out += 1
+                    }
+                }
+                if p < end { p += 1 }
+            }
+            appendArg(argStart, out - argStart)
+        }
+    }
+
+    mutating func fail(_ message: String) -> ParseOutcome {
+        errorMessage = message
+        return .protocolError
+    }
+}
