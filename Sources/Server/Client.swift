@@ -1,0 +1,174 @@
+/*
+ * Client: the state of one connection, in a malloc'd struct reached through a pointer.
+ *
+ * Clients are not Swift class instances: the per-command path reads and writes this struct
+ * through an UnsafeMutablePointer, which costs no reference counting and no runtime
+ * exclusivity check (PERFORMANCE.md measured both as the largest costs of an idiomatic
+ * design). The few Swift values inside (name, address strings) are touched only by CLIENT
+ * commands and INFO, never per command.
+ *
+ * The query buffer holds raw input from `queryStart` to `queryEnd`; the parser reads from
+ * `queryStart` and command arguments (`argv`) are ByteViews into it, valid until the command
+ * returns. Replies go to `reply` and leave in the event loop's before-sleep step.
+ */
+import CSystem
+import Platform
+import RESP
+
+public typealias ClientRef = UnsafeMutablePointer<Client>
+
+public struct ClientFlags: OptionSet, Sendable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    /// Send pending replies, then close (QUIT, protocol errors).
+    public static let closeAfterReply = ClientFlags(rawValue: 1 << 0)
+    /// Close as soon as possible, without flushing (CLIENT KILL, limits).
+    public static let closeASAP = ClientFlags(rawValue: 1 << 1)
+    /// Waiting in the pending-writes list.
+    public static let pendingWrite = ClientFlags(rawValue: 1 << 2)
+    /// EPOLLOUT is registered because a write was partial.
+    public static let writeRegistered = ClientFlags(rawValue: 1 << 3)
+    public static let monitor = ClientFlags(rawValue: 1 << 4)
+    public static let noEvict = ClientFlags(rawValue: 1 << 5)
+    /// CLIENT REPLY OFF / SKIP.
+    public static let replyOff = ClientFlags(rawValue: 1 << 6)
+    public static let replySkipNext = ClientFlags(rawValue: 1 << 7)
+    public static let replySkip = ClientFlags(rawValue: 1 << 8)
+    /// Holding input until CLIENT PAUSE ends.
+    public static let pausedInput = ClientFlags(rawValue: 1 << 9)
+    /// Input processing stopped until the output drains (back-pressure).
+    public static let outputFull = ClientFlags(rawValue: 1 << 10)
+    public static let unixSocket = ClientFlags(rawValue: 1 << 11)
+    /// Currently executing a command (so it must not be freed underneath).
+    public static let executing = ClientFlags(rawValue: 1 << 12)
+}
+
+public struct Client {
+    public var fd: Int32
+    public var id: Int64
+    public var db: Int = 0
+    public var flags: ClientFlags = []
+    public var resp3 = false
+    public var authenticated: Bool
+
+    // Input
+    public var query: UnsafeMutablePointer<UInt8>
+    public var queryCapacity: Int
+    public var queryStart = 0
+    public var queryEnd = 0
+    public var queryPeak = 0
+    public var parser = RequestParser()
+    public var argv: UnsafeMutablePointer<ByteView>
+    public var argvCapacity: Int
+    public var argc = 0
+
+    // Output
+    public var reply = ReplyBuffer()
+
+    // Bookkeeping (not per command)
+    public var createdAtMillis: Int64
+    public var lastInteractionMillis: Int64
+    public var lastCommand: Int = -1
+    public var totalCommands: Int64 = 0
+    public var name: [UInt8] = []
+    public var address: String
+    public var localAddress: String
+    public var isLoopback: Bool
+
+    public static let readChunk = 16 * 1024
+
+    @inline(__always)
+    public func arg(_ i: Int) -> ByteView { argv[i] }
+
+    init(fd: Int32, id: Int64, address: String, localAddress: String, isLoopback: Bool, authenticated: Bool, now: Int64) {
+        self.fd = fd
+        self.id = id
+        self.address = address
+        self.localAddress = localAddress
+        self.isLoopback = isLoopback
+        self.authenticated = authenticated
+        self.queryCapacity = Client.readChunk * 2
+        self.query = tandem_malloc(queryCapacity).assumingMemoryBound(to: UInt8.self)
+        self.argvCapacity = 16
+        self.argv = .allocate(capacity: 16)
+        self.createdAtMillis = now
+        self.lastInteractionMillis = now
+        self.parser.authenticated = authenticated
+    }
+
+    static func create(fd: Int32, id: Int64, address: String, localAddress: String, isLoopback: Bool,
+                       authenticated: Bool, now: Int64) -> ClientRef {
+        let c = ClientRef.allocate(capacity: 1)
+        c.initialize(to: Client(fd: fd, id: id, address: address, localAddress: localAddress,
+                                isLoopback: isLoopback, authenticated: authenticated, now: now))
+        return c
+    }
+
+    /// Frees the buffers and the struct. The descriptor is closed by the caller.
+    static func destroy(_ c: ClientRef) {
+        tandem_free(c.pointee.query)
+        c.pointee.argv.deallocate()
+        c.pointee.parser.deallocate()
+        c.pointee.reply.deallocate()
+        c.deinitialize(count: 1)
+        c.deallocate()
+    }
+
+    // MARK: - Query buffer
+
+    /// Makes room for at least `n` more bytes after `queryEnd`, compacting first.
+    mutating func reserveQuery(_ n: Int) {
+        if queryStart > 0 && (queryCapacity - queryEnd < n) {
+            let live = queryEnd - queryStart
+            if live > 0 { memmove(query, query + queryStart, live) }
+            queryStart = 0
+            queryEnd = live
+        }
+        if queryCapacity - queryEnd < n {
+            var c = queryCapacity * 2
+            while c - queryEnd < n { c *= 2 }
+            query = tandem_realloc(query, c).assumingMemoryBound(to: UInt8.self)
+            queryCapacity = c
+        }
+    }
+
+    /// Fills `argv` from the parser's offsets (relative to `queryStart`).
+    @inline(__always)
+    mutating func loadArguments() {
+        let n = parser.argc
+        if n > argvCapacity {
+            argv.deallocate()
+            argvCapacity = max(n, argvCapacity * 2)
+            argv = .allocate(capacity: argvCapacity)
+        }
+        let base = UnsafePointer(query + queryStart)
+        let offsets = parser.offsets
+        for i in 0..<n {
+            argv[i] = ByteView(base + offsets[2 * i], offsets[2 * i + 1])
+        }
+        argc = n
+    }
+
+    /// Returns a large query buffer to its normal size once it is empty.
+    mutating func shrinkQueryIfIdle() {
+        if queryStart == queryEnd && queryCapacity > 4 * Client.readChunk {
+            tandem_free(query)
+            queryCapacity = Client.readChunk * 2
+            query = tandem_malloc(queryCapacity).assumingMemoryBound(to: UInt8.self)
+            queryStart = 0
+            queryEnd = 0
+        }
+    }
+
+    // MARK: - Reply helpers
+
+    /// False while CLIENT REPLY OFF/SKIP silences this client.
+    @inline(__always)
+    var repliesEnabled: Bool { !flags.contains(.replyOff) && !flags.contains(.replySkip) }
+
+    /// Seconds since the last interaction.
+    func idleSeconds(now: Int64) -> Int64 { (now - lastInteractionMillis) / 1000 }
+
+    public var nameString: String { String(decoding: name, as: UTF8.self) }
+}

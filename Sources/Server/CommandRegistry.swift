@@ -1,0 +1,101 @@
+/*
+ * CommandRegistry: the command table laid out for lookup on the hot path.
+ *
+ * Specs live in one malloc'd array (trivial structs, no ARC). Names are found through a small
+ * open-addressing index hashed case-insensitively, so "GET", "get" and "Get" find the same
+ * entry without lowercasing into a temporary. Per-command statistics (INFO commandstats)
+ * live in a parallel array.
+ */
+import CSystem
+import Platform
+
+public struct CommandStats {
+    public var calls: Int64 = 0
+    public var microseconds: Int64 = 0
+    public var rejected: Int64 = 0
+    public var failed: Int64 = 0
+}
+
+public struct CommandRegistry {
+    public let specs: UnsafeMutablePointer<CommandSpec>
+    public let count: Int
+    public let stats: UnsafeMutablePointer<CommandStats>
+    /// True for entries that have "name|sub" entries.
+    let hasSubcommands: UnsafeMutablePointer<Bool>
+    let index: UnsafeMutablePointer<Int32>
+    let indexMask: Int
+
+    public init() {
+        let all = CommandTable.all
+        count = all.count
+        specs = .allocate(capacity: count)
+        specs.initialize(from: all, count: count)
+        stats = .allocate(capacity: count)
+        stats.initialize(repeating: CommandStats(), count: count)
+        hasSubcommands = .allocate(capacity: count)
+        hasSubcommands.initialize(repeating: false, count: count)
+        var size = 16
+        while size < count * 4 { size *= 2 }
+        indexMask = size - 1
+        index = .allocate(capacity: size)
+        index.initialize(repeating: -1, count: size)
+        for i in 0..<count {
+            let name = ByteView(all[i].name)
+            var h = Self.hash(name) & indexMask
+            while index[h] != -1 { h = (h + 1) & indexMask }
+            index[h] = Int32(i)
+            if let bar = all[i].nameString.firstIndex(of: "|") {
+                let parent = String(all[i].nameString[..<bar])
+                if let p = all.firstIndex(where: { $0.nameString == parent }) { hasSubcommands[p] = true }
+            }
+        }
+    }
+
+    /// FNV-1a over lowercased bytes.
+    @inline(__always)
+    static func hash(_ name: ByteView) -> Int {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for i in 0..<name.count {
+            h = (h ^ UInt64(name[i] | 0x20)) &* 0x100_0000_01b3
+        }
+        return Int(truncatingIfNeeded: h)
+    }
+
+    @inline(__always)
+    static func matches(_ spec: StaticString, _ name: ByteView) -> Bool {
+        if spec.utf8CodeUnitCount != name.count { return false }
+        let p = spec.utf8Start
+        for i in 0..<name.count {
+            var c = name[i]
+            if c >= 65 && c <= 90 { c += 32 }
+            if c != p[i] { return false }
+        }
+        return true
+    }
+
+    /// The index of the command called `name` (any case), or -1.
+    @inline(__always)
+    public func find(_ name: ByteView) -> Int {
+        if name.count == 0 || name.count > 40 { return -1 }
+        var h = Self.hash(name) & indexMask
+        while true {
+            let i = Int(index[h])
+            if i < 0 { return -1 }
+            if Self.matches(specs[i].name, name) { return i }
+            h = (h + 1) & indexMask
+        }
+    }
+
+    /// The index of subcommand `sub` of the command at `parent`, or -1.
+    public func findSubcommand(parent: Int, _ sub: ByteView) -> Int {
+        if sub.count > 40 { return -1 }
+        var full = Array(specs[parent].nameString.utf8)
+        full.append(124)  // '|'
+        full.append(contentsOf: UnsafeBufferPointer(start: sub.base, count: sub.count))
+        return full.withUnsafeBufferPointer { find(ByteView($0.baseAddress!, $0.count)) }
+    }
+
+    public func resetStats() {
+        for i in 0..<count { stats[i] = CommandStats() }
+    }
+}

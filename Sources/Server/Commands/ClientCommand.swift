@@ -1,0 +1,241 @@
+/*
+ * CLIENT subcommands: ID, SETNAME, GETNAME, LIST, INFO, KILL, PAUSE, UNPAUSE, NO-EVICT,
+ * REPLY, HELP — Redis's clientCommand() in networking.c.
+ */
+import Keyspace
+import Platform
+import RESP
+
+extension Server {
+    mutating func clientCommand(_ c: ClientRef, _ id: CommandID) {
+        switch id {
+        case .clientID: c.pointee.reply.appendInteger(c.pointee.id)
+        case .clientSetname:
+            if setClientName(c, c.pointee.arg(2)) { addOK(c) }
+        case .clientGetname:
+            if c.pointee.name.isEmpty {
+                addNull(c)
+            } else {
+                c.pointee.name.withUnsafeBufferPointer { c.pointee.reply.appendBulk($0.baseAddress!, $0.count) }
+            }
+        case .clientList: clientList(c)
+        case .clientInfo: c.pointee.reply.appendVerbatim(clientInfoLine(c) + "\n", resp3: c.pointee.resp3)
+        case .clientKill: clientKill(c)
+        case .clientPause: clientPause(c)
+        case .clientUnpause:
+            unpauseClients()
+            addOK(c)
+        case .clientNoEvict:
+            let v = c.pointee.arg(2)
+            if v.equalsLowercase("on") {
+                c.pointee.flags.insert(.noEvict)
+                addOK(c)
+            } else if v.equalsLowercase("off") {
+                c.pointee.flags.remove(.noEvict)
+                addOK(c)
+            } else {
+                addSyntaxError(c)
+            }
+        case .clientReply:
+            let v = c.pointee.arg(2)
+            if v.equalsLowercase("on") {
+                c.pointee.flags.remove([.replyOff, .replySkip, .replySkipNext])
+                addOK(c)
+            } else if v.equalsLowercase("off") {
+                c.pointee.flags.insert(.replyOff)
+            } else if v.equalsLowercase("skip") {
+                if !c.pointee.flags.contains(.replyOff) { c.pointee.flags.insert(.replySkipNext) }
+            } else {
+                addSyntaxError(c)
+            }
+        default: addHelp(c, HelpText.client)
+        }
+    }
+
+    /// One CLIENT LIST line, with Redis's fields.
+    func clientInfoLine(_ c: ClientRef) -> String {
+        let cl = c.pointee
+        let now = Clock.unixMillis()
+        var flags = ""
+        if cl.flags.contains(.monitor) { flags += "O" }
+        if cl.flags.contains(.closeASAP) { flags += "A" }
+        if cl.flags.contains(.closeAfterReply) { flags += "c" }
+        if cl.flags.contains(.unixSocket) { flags += "U" }
+        if cl.flags.contains(.noEvict) { flags += "e" }
+        if flags.isEmpty { flags = "N" }
+        var events = ""
+        if !cl.flags.contains(.outputFull) { events += "r" }
+        if cl.flags.contains(.writeRegistered) { events += "w" }
+        let cmd = cl.lastCommand >= 0 ? commands.specs[cl.lastCommand].nameString : "NULL"
+        let qbuf = cl.queryEnd - cl.queryStart
+        let omem = cl.reply.pending > 0 ? cl.reply.allocatedBytes : 0
+        let totMem = cl.queryCapacity + cl.reply.allocatedBytes + MemoryLayout<Client>.size
+        return "id=\(cl.id) addr=\(cl.address) laddr=\(cl.localAddress) fd=\(cl.fd) name=\(cl.nameString) "
+            + "age=\((now - cl.createdAtMillis) / 1000) idle=\((now - cl.lastInteractionMillis) / 1000) "
+            + "flags=\(flags) db=\(cl.db) sub=0 psub=0 ssub=0 multi=-1 qbuf=\(qbuf) "
+            + "qbuf-free=\(cl.queryCapacity - cl.queryEnd) argv-mem=0 multi-mem=0 rbs=\(cl.reply.allocatedBytes) "
+            + "rbp=\(cl.reply.allocatedBytes) obl=0 oll=0 omem=\(omem) tot-mem=\(totMem) events=\(events) cmd=\(cmd) "
+            + "user=default redir=-1 resp=\(cl.resp3 ? 3 : 2)"
+    }
+
+    mutating func clientList(_ c: ClientRef) {
+        var typeFilter: String? = nil
+        var ids: Set<Int64>? = nil
+        var i = 2
+        let argc = c.pointee.argc
+        while i < argc {
+            let opt = c.pointee.arg(i)
+            if opt.equalsLowercase("type") && i + 1 < argc {
+                let t = c.pointee.arg(i + 1).string.lowercased()
+                guard ["normal", "master", "replica", "slave", "pubsub"].contains(t) else {
+                    addErrorString(c, "ERR Unknown client type '\(c.pointee.arg(i + 1).string)'")
+                    return
+                }
+                typeFilter = t
+                i += 2
+            } else if opt.equalsLowercase("id") && i + 1 < argc {
+                var set = Set<Int64>()
+                var j = i + 1
+                while j < argc {
+                    guard let v = c.pointee.arg(j).int64, v > 0 else {
+                        addError(c, "-ERR Invalid client ID\r\n")
+                        return
+                    }
+                    set.insert(v)
+                    j += 1
+                }
+                ids = set
+                i = argc
+            } else {
+                addSyntaxError(c)
+                return
+            }
+        }
+        var text = ""
+        for other in allClients() {
+            if let typeFilter, typeFilter != "normal" { continue }
+            if let ids, !ids.contains(other.pointee.id) { continue }
+            text += clientInfoLine(other) + "\n"
+        }
+        c.pointee.reply.appendVerbatim(text, resp3: c.pointee.resp3)
+    }
+
+    mutating func clientKill(_ c: ClientRef) {
+        let argc = c.pointee.argc
+        if argc == 3 {
+            let addr = c.pointee.arg(2).string
+            guard let target = allClients().first(where: { $0.pointee.address == addr }) else {
+                addError(c, "-ERR No such client\r\n")
+                return
+            }
+            killClient(target, current: c)
+            addOK(c)
+            return
+        }
+        var id: Int64? = nil
+        var type: String? = nil
+        var addr: String? = nil
+        var laddr: String? = nil
+        var user: String? = nil
+        var skipMe = true
+        var i = 2
+        while i < argc {
+            let opt = c.pointee.arg(i)
+            let more = i + 1 < argc
+            if !more {
+                addSyntaxError(c)
+                return
+            }
+            let value = c.pointee.arg(i + 1)
+            if opt.equalsLowercase("id") {
+                guard let v = value.int64, v > 0 else {
+                    addError(c, "-ERR client-id should be greater than 0\r\n")
+                    return
+                }
+                id = v
+            } else if opt.equalsLowercase("type") {
+                let t = value.string.lowercased()
+                guard ["normal", "master", "replica", "slave", "pubsub"].contains(t) else {
+                    addErrorString(c, "ERR Unknown client type '\(value.string)'")
+                    return
+                }
+                type = t
+            } else if opt.equalsLowercase("addr") {
+                addr = value.string
+            } else if opt.equalsLowercase("laddr") {
+                laddr = value.string
+            } else if opt.equalsLowercase("user") {
+                if value.string != "default" {
+                    addErrorString(c, "ERR No such user '\(value.string)'")
+                    return
+                }
+                user = value.string
+            } else if opt.equalsLowercase("skipme") {
+                if value.equalsLowercase("yes") {
+                    skipMe = true
+                } else if value.equalsLowercase("no") {
+                    skipMe = false
+                } else {
+                    addSyntaxError(c)
+                    return
+                }
+            } else {
+                addSyntaxError(c)
+                return
+            }
+            i += 2
+        }
+        _ = user
+        var killed: Int64 = 0
+        for other in allClients() {
+            if let id, other.pointee.id != id { continue }
+            if let type, type != "normal" { continue }
+            if let addr, other.pointee.address != addr { continue }
+            if let laddr, other.pointee.localAddress != laddr { continue }
+            if skipMe && other == c { continue }
+            killClient(other, current: c)
+            killed += 1
+        }
+        c.pointee.reply.appendInteger(killed)
+    }
+
+    /// Closes `target`; the calling client itself is closed after its reply is sent.
+    mutating func killClient(_ target: ClientRef, current: ClientRef) {
+        if target == current {
+            target.pointee.flags.insert(.closeAfterReply)
+        } else {
+            markClosing(target)
+        }
+    }
+
+    mutating func clientPause(_ c: ClientRef) {
+        guard let ms = c.pointee.arg(2).int64 else {
+            addError(c, "-ERR timeout is not an integer or out of range\r\n")
+            return
+        }
+        if ms < 0 {
+            addError(c, "-ERR timeout is negative\r\n")
+            return
+        }
+        var mode = 2
+        if c.pointee.argc == 4 {
+            let m = c.pointee.arg(3)
+            if m.equalsLowercase("write") {
+                mode = 1
+            } else if m.equalsLowercase("all") {
+                mode = 2
+            } else {
+                addError(c, "-ERR CLIENT PAUSE mode must be WRITE or ALL\r\n")
+                return
+            }
+        } else if c.pointee.argc > 4 {
+            addSyntaxError(c)
+            return
+        }
+        let end = Clock.unixMillis() + ms
+        // A stricter pause wins; a longer one extends (Redis's pauseClients).
+        if pauseMode == 0 || mode > pauseMode { pauseMode = mode }
+        if end > pauseEndMillis { pauseEndMillis = end }
+        addOK(c)
+    }
+}

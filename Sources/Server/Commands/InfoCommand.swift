@@ -1,0 +1,248 @@
+/*
+ * INFO: the sections and field names of Redis 7.0, so redis-cli --stat, redis-sentinel and
+ * Prometheus exporters read Tandem unchanged. A `# Tandem` section carries Tandem's own
+ * figures. Sections follow Redis's selection rules: no argument or "default" gives the
+ * default set, "all" adds commandstats, "everything" adds latencystats too.
+ */
+import CSystem
+import Glibc
+import Keyspace
+import Platform
+import RESP
+
+extension Server {
+    static let defaultSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu",
+                                  "modules", "errorstats", "cluster", "keyspace", "tandem"]
+    static let allSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu",
+                              "modules", "commandstats", "errorstats", "cluster", "keyspace", "tandem"]
+
+    mutating func infoCommand(_ c: ClientRef) {
+        var wanted: [String] = []
+        if c.pointee.argc == 1 {
+            wanted = Self.defaultSections
+        } else {
+            for i in 1..<c.pointee.argc {
+                let s = c.pointee.arg(i).string.lowercased()
+                switch s {
+                case "default": wanted += Self.defaultSections
+                case "all": wanted += Self.allSections
+                case "everything": wanted += Self.allSections + ["latencystats"]
+                default: wanted.append(s)
+                }
+            }
+        }
+        var text = ""
+        var seen = Set<String>()
+        for name in Self.allSections + ["latencystats"] where wanted.contains(name) && !seen.contains(name) {
+            seen.insert(name)
+            guard let body = infoSection(name) else { continue }
+            if !text.isEmpty { text += "\r\n" }
+            text += body
+        }
+        c.pointee.reply.appendVerbatim(text, resp3: c.pointee.resp3)
+    }
+
+    static func human(_ bytes: Int) -> String {
+        let d = Double(bytes)
+        func f(_ v: Double, _ unit: String) -> String {
+            let r = (v * 100).rounded() / 100
+            var s = String(r)
+            if let dot = s.firstIndex(of: ".") {
+                let decimals = s.distance(from: dot, to: s.endIndex) - 1
+                if decimals < 2 { s += String(repeating: "0", count: 2 - decimals) }
+            }
+            return s + unit
+        }
+        if bytes < 1024 { return "\(bytes)B" }
+        if bytes < 1024 * 1024 { return f(d / 1024, "K") }
+        if bytes < 1024 * 1024 * 1024 { return f(d / 1024 / 1024, "M") }
+        return f(d / 1024 / 1024 / 1024, "G")
+    }
+
+    static func rssBytes() -> Int {
+        guard let text = ConfigLoader.readFile("/proc/self/statm") else { return 0 }
+        let parts = text.split(separator: " ")
+        guard parts.count > 1, let pages = Int(parts[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    static func totalSystemMemory() -> Int {
+        Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    func fields(_ title: String, _ pairs: [(String, String)]) -> String {
+        var s = "# \(title)\r\n"
+        for (k, v) in pairs { s += "\(k):\(v)\r\n" }
+        return s
+    }
+
+    mutating func infoSection(_ name: String) -> String? {
+        let now = Clock.unixMillis()
+        switch name {
+        case "server":
+            var uts = utsname()
+            uname(&uts)
+            func field<T>(_ t: T) -> String {
+                withUnsafeBytes(of: t) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+            }
+            let uptime = (now - startMillis) / 1000
+            return fields("Server", [
+                ("redis_version", ServerInfo.redisVersion), ("tandem_version", ServerInfo.tandemVersion),
+                ("redis_git_sha1", "00000000"), ("redis_git_dirty", "0"), ("redis_build_id", "0"),
+                ("redis_mode", "standalone"),
+                ("os", "\(field(uts.sysname)) \(field(uts.release)) \(field(uts.machine))"), ("arch_bits", "64"),
+                ("monotonic_clock", "POSIX clock_gettime"), ("multiplexing_api", "epoll"),
+                ("atomicvar_api", "c11-builtin"), ("gcc_version", "0.0.0"), ("process_id", "\(getpid())"),
+                ("process_supervised", "no"), ("run_id", runID), ("tcp_port", "\(settings.port)"),
+                ("server_time_usec", "\(Clock.unixMicros())"), ("uptime_in_seconds", "\(uptime)"),
+                ("uptime_in_days", "\(uptime / 86400)"), ("hz", "\(settings.hz)"), ("configured_hz", "\(settings.hz)"),
+                ("lru_clock", "\(lruClock & 0xFFFFFF)"), ("executable", executable),
+                ("config_file", configPath ?? ""), ("io_threads_active", "0"),
+            ])
+        case "clients":
+            var maxIn = 0
+            var maxOut = 0
+            for cl in allClients() {
+                maxIn = max(maxIn, cl.pointee.queryCapacity)
+                maxOut = max(maxOut, cl.pointee.reply.allocatedBytes)
+            }
+            return fields("Clients", [
+                ("connected_clients", "\(clientCount)"), ("cluster_connections", "0"),
+                ("maxclients", "\(settings.maxclients)"), ("client_recent_max_input_buffer", "\(maxIn)"),
+                ("client_recent_max_output_buffer", "\(maxOut)"), ("blocked_clients", "0"),
+                ("tracking_clients", "0"), ("clients_in_timeout_table", "0"),
+            ])
+        case "memory":
+            let used = tandem_used_memory()
+            let rss = Self.rssBytes()
+            let peak = max(memoryPeak, used)
+            let total = Self.totalSystemMemory()
+            let frag = used > 0 ? Double(rss) / Double(used) : 0
+            return fields("Memory", [
+                ("used_memory", "\(used)"), ("used_memory_human", Self.human(used)),
+                ("used_memory_rss", "\(rss)"), ("used_memory_rss_human", Self.human(rss)),
+                ("used_memory_peak", "\(peak)"), ("used_memory_peak_human", Self.human(peak)),
+                ("used_memory_peak_perc", String(format2: Double(used) * 100 / Double(max(1, peak))) + "%"),
+                ("used_memory_overhead", "0"), ("used_memory_startup", "0"), ("used_memory_dataset", "\(used)"),
+                ("allocator_allocated", "\(used)"), ("allocator_active", "\(used)"), ("allocator_resident", "\(rss)"),
+                ("total_system_memory", "\(total)"), ("total_system_memory_human", Self.human(total)),
+                ("used_memory_lua", "0"), ("used_memory_scripts", "0"), ("number_of_cached_scripts", "0"),
+                ("maxmemory", "\(settings.maxmemory)"), ("maxmemory_human", Self.human(settings.maxmemory)),
+                ("maxmemory_policy", settings.maxmemoryPolicy),
+                ("mem_fragmentation_ratio", String(format2: frag)),
+                ("mem_fragmentation_bytes", "\(rss - used)"), ("mem_not_counted_for_evict", "0"),
+                ("mem_replication_backlog", "0"), ("mem_total_replication_buffers", "0"),
+                ("mem_clients_slaves", "0"), ("mem_clients_normal", "0"), ("mem_aof_buffer", "0"),
+                ("mem_allocator", "libc"), ("active_defrag_running", "0"), ("lazyfree_pending_objects", "0"),
+                ("lazyfreed_objects", "0"),
+            ])
+        case "persistence":
+            return fields("Persistence", [
+                ("loading", "0"), ("async_loading", "0"), ("current_cow_peak", "0"), ("current_cow_size", "0"),
+                ("current_cow_size_age", "0"), ("current_fork_perc", "0.00"), ("current_save_keys_processed", "0"),
+                ("current_save_keys_total", "0"), ("rdb_changes_since_last_save", "\(dirty)"),
+                ("rdb_bgsave_in_progress", "0"), ("rdb_last_save_time", "\(lastSaveTime)"),
+                ("rdb_last_bgsave_status", "ok"), ("rdb_last_bgsave_time_sec", "-1"),
+                ("rdb_current_bgsave_time_sec", "-1"), ("rdb_saves", "0"), ("rdb_last_cow_size", "0"),
+                ("rdb_last_load_keys_expired", "0"), ("rdb_last_load_keys_loaded", "0"), ("aof_enabled", "0"),
+                ("aof_rewrite_in_progress", "0"), ("aof_rewrite_scheduled", "0"),
+                ("aof_last_rewrite_time_sec", "-1"), ("aof_current_rewrite_time_sec", "-1"),
+                ("aof_last_bgrewrite_status", "ok"), ("aof_rewrites", "0"), ("aof_last_write_status", "ok"),
+                ("aof_last_cow_size", "0"), ("module_fork_in_progress", "0"), ("module_fork_last_cow_size", "0"),
+            ])
+        case "stats":
+            let ops = stats.opsSamples.reduce(0, +) / 16
+            let inKbps = Double(stats.inputSamples.reduce(0, +)) / 16 / 1024
+            let outKbps = Double(stats.outputSamples.reduce(0, +)) / 16 / 1024
+            return fields("Stats", [
+                ("total_connections_received", "\(stats.connectionsReceived)"),
+                ("total_commands_processed", "\(stats.commandsProcessed)"),
+                ("instantaneous_ops_per_sec", "\(ops)"), ("total_net_input_bytes", "\(stats.netInputBytes)"),
+                ("total_net_output_bytes", "\(stats.netOutputBytes)"), ("total_net_repl_input_bytes", "0"),
+                ("total_net_repl_output_bytes", "0"), ("instantaneous_input_kbps", String(format2: inKbps)),
+                ("instantaneous_output_kbps", String(format2: outKbps)),
+                ("instantaneous_input_repl_kbps", "0.00"), ("instantaneous_output_repl_kbps", "0.00"),
+                ("rejected_connections", "\(stats.rejectedConnections)"), ("sync_full", "0"),
+                ("sync_partial_ok", "0"), ("sync_partial_err", "0"), ("expired_keys", "\(stats.expiredKeys)"),
+                ("expired_stale_perc", String(format2: stats.expiredStalePercent * 100)),
+                ("expired_time_cap_reached_count", "\(stats.expiredTimeCapReached)"),
+                ("expire_cycle_cpu_milliseconds", "\(stats.expireCycleMicros / 1000)"), ("evicted_keys", "0"),
+                ("evicted_clients", "0"), ("total_eviction_exceeded_time", "0"),
+                ("current_eviction_exceeded_time", "0"), ("keyspace_hits", "\(stats.keyspaceHits)"),
+                ("keyspace_misses", "\(stats.keyspaceMisses)"), ("pubsub_channels", "0"), ("pubsub_patterns", "0"),
+                ("pubsubshard_channels", "0"), ("latest_fork_usec", "0"), ("total_forks", "0"),
+                ("migrate_cached_sockets", "0"), ("slave_expires_tracked_keys", "0"), ("active_defrag_hits", "0"),
+                ("active_defrag_misses", "0"), ("active_defrag_key_hits", "0"), ("active_defrag_key_misses", "0"),
+                ("total_active_defrag_time", "0"), ("current_active_defrag_time", "0"),
+                ("tracking_total_keys", "0"), ("tracking_total_items", "0"), ("tracking_total_prefixes", "0"),
+                ("unexpected_error_replies", "0"), ("total_error_replies", "\(stats.errorReplies)"),
+                ("dump_payload_sanitizations", "0"), ("total_reads_processed", "\(stats.readsProcessed)"),
+                ("total_writes_processed", "\(stats.writesProcessed)"), ("io_threaded_reads_processed", "0"),
+                ("io_threaded_writes_processed", "0"), ("reply_buffer_shrinks", "0"), ("reply_buffer_expands", "0"),
+            ])
+        case "replication":
+            return fields("Replication", [
+                ("role", "master"), ("connected_slaves", "0"), ("master_failover_state", "no-failover"),
+                ("master_replid", replID), ("master_replid2", String(repeating: "0", count: 40)),
+                ("master_repl_offset", "0"), ("second_repl_offset", "-1"), ("repl_backlog_active", "0"),
+                ("repl_backlog_size", "\(settings.replBacklogSize)"), ("repl_backlog_first_byte_offset", "0"),
+                ("repl_backlog_histlen", "0"),
+            ])
+        case "cpu":
+            return fields("CPU", [
+                ("used_cpu_sys", String(format6: tandem_cpu_seconds(0, 1))),
+                ("used_cpu_user", String(format6: tandem_cpu_seconds(0, 0))),
+                ("used_cpu_sys_children", String(format6: tandem_cpu_seconds(1, 1))),
+                ("used_cpu_user_children", String(format6: tandem_cpu_seconds(1, 0))),
+                ("used_cpu_sys_main_thread", String(format6: tandem_cpu_seconds(0, 1))),
+                ("used_cpu_user_main_thread", String(format6: tandem_cpu_seconds(0, 0))),
+            ])
+        case "modules":
+            return "# Modules\r\n"
+        case "commandstats":
+            var pairs: [(String, String)] = []
+            for i in 0..<commands.count where commands.stats[i].calls > 0 || commands.stats[i].rejected > 0 || commands.stats[i].failed > 0 {
+                let s = commands.stats[i]
+                let perCall = s.calls > 0 ? Double(s.microseconds) / Double(s.calls) : 0
+                pairs.append(("cmdstat_\(commands.specs[i].nameString)",
+                              "calls=\(s.calls),usec=\(s.microseconds),usec_per_call=\(String(format2: perCall)),rejected_calls=\(s.rejected),failed_calls=\(s.failed)"))
+            }
+            return fields("Commandstats", pairs)
+        case "errorstats":
+            return fields("Errorstats", errorStats.sorted { $0.key < $1.key }.map { ("errorstat_\($0.key)", "count=\($0.value)") })
+        case "cluster":
+            return fields("Cluster", [("cluster_enabled", "0")])
+        case "keyspace":
+            var pairs: [(String, String)] = []
+            for i in 0..<dbCount where dbs[i].count > 0 {
+                pairs.append(("db\(i)", "keys=\(dbs[i].count),expires=\(dbs[i].expiresCount),avg_ttl=\(dbs[i].averageTTL)"))
+            }
+            return fields("Keyspace", pairs)
+        case "latencystats":
+            return "# Latencystats\r\n"
+        case "tandem":
+            return fields("Tandem", [
+                ("tandem_version", ServerInfo.tandemVersion), ("repl_compression", settings.replCompression),
+                ("repl_sender_workers", "\(settings.replSenderWorkers)"),
+            ])
+        default:
+            return nil
+        }
+    }
+}
+
+extension String {
+    /// "%.2f"
+    init(format2 v: Double) {
+        var buf = [CChar](repeating: 0, count: 64)
+        _ = withVaList([v]) { vsnprintf(&buf, 64, "%.2f", $0) }
+        self = String(cString: buf)
+    }
+
+    /// "%.6f"
+    init(format6 v: Double) {
+        var buf = [CChar](repeating: 0, count: 64)
+        _ = withVaList([v]) { vsnprintf(&buf, 64, "%.6f", $0) }
+        self = String(cString: buf)
+    }
+}

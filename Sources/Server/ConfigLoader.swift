@@ -1,0 +1,193 @@
+/*
+ * ConfigLoader: builds Settings from a redis.conf-style file plus `--directive value`
+ * command-line arguments (which override the file), as redis-server does.
+ *
+ * Errors are fatal at start-up and reported in Redis's format, naming the line:
+ *
+ *     *** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***
+ *     Reading the configuration file, at line 3
+ *     >>> 'foo bar'
+ *     Bad directive or wrong number of arguments
+ */
+import Glibc
+import Platform
+
+public struct ConfigFatal: Error, CustomStringConvertible {
+    public let line: Int
+    public let text: String
+    public let message: String
+
+    public var description: String {
+        "\n*** FATAL CONFIG FILE ERROR (Redis \(ServerInfo.redisVersion)) ***\n"
+            + "Reading the configuration file, at line \(line)\n>>> '\(text)'\n\(message)\n"
+    }
+}
+
+public struct LoadedConfig {
+    public var settings: Settings
+    /// Absolute path of the config file, nil when started without one.
+    public var path: String?
+}
+
+public enum ConfigLoader {
+    /// Splits argv into the config file path and directive lines (`--port 1 --save ""` →
+    /// `port 1`, `save ""`).
+    public static func parseArguments(_ args: [String]) -> (file: String?, lines: [String]) {
+        var file: String? = nil
+        var i = 0
+        if let first = args.first, !first.hasPrefix("--") {
+            file = first
+            i = 1
+        }
+        var lines: [String] = []
+        var current: [String] = []
+        while i < args.count {
+            let a = args[i]
+            if a.hasPrefix("--") && a.count > 2 {
+                if !current.isEmpty { lines.append(current.joined(separator: " ")) }
+                current = [String(a.dropFirst(2))]
+            } else if !current.isEmpty {
+                current.append(repr(a))
+            }
+            i += 1
+        }
+        if !current.isEmpty { lines.append(current.joined(separator: " ")) }
+        return (file, lines)
+    }
+
+    /// Quotes an argument the way Redis does when it turns argv into config lines.
+    static func repr(_ s: String) -> String {
+        var out = "\""
+        for c in s.unicodeScalars {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out + "\""
+    }
+
+    public static func load(file: String?, lines extra: [String]) throws(ConfigFatal) -> LoadedConfig {
+        var settings = Settings()
+        var path: String? = nil
+        var lines: [String] = []
+        if let file {
+            guard let text = readFile(file) else {
+                throw ConfigFatal(line: 0, text: file, message: "Fatal error, can't open config file '\(file)': \(String(cString: strerror(errno)))")
+            }
+            path = absolute(file)
+            lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
+        }
+        // Like Redis, command-line directives are appended to the file's text after a
+        // newline, which decides the line numbers that errors report.
+        if file == nil && !extra.isEmpty { lines.append("") }
+        lines.append(contentsOf: extra)
+        try apply(lines: lines, to: &settings, depth: 0)
+        return LoadedConfig(settings: settings, path: path)
+    }
+
+    static func apply(lines: [String], to settings: inout Settings, depth: Int) throws(ConfigFatal) {
+        for (n, raw) in lines.enumerated() {
+            let line = raw.trimmingCharacters(in: " \t\r\n")
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let words = ConfigLine.split(line) else {
+                throw ConfigFatal(line: n + 1, text: line, message: "Unbalanced quotes in configuration line")
+            }
+            if words.isEmpty { continue }
+            let name = words[0].lowercased()
+            let args = Array(words.dropFirst())
+            if name == "include" {
+                guard args.count == 1, depth < 16, let text = readFile(args[0]) else {
+                    throw ConfigFatal(line: n + 1, text: line, message: "Bad directive or wrong number of arguments")
+                }
+                let sub = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
+                try apply(lines: sub, to: &settings, depth: depth + 1)
+                continue
+            }
+            guard let d = ConfigTable.find(name), !args.isEmpty || name == "save" else {
+                throw ConfigFatal(line: n + 1, text: line, message: "Bad directive or wrong number of arguments")
+            }
+            do throws(ConfigError) {
+                if name == "save" && args.count == 2 && !settings.saveFromFileSeen {
+                    // The first `save` line in a file replaces the defaults; later ones add.
+                    settings.saveFromFileSeen = true
+                    settings.save = []
+                }
+                if name == "save" && args.count == 2 {
+                    guard let s = Int(args[0]), let c = Int(args[1]), s >= 1, c >= 0 else {
+                        throw ConfigError("Invalid save parameters")
+                    }
+                    settings.save.append(SavePoint(seconds: s, changes: c))
+                } else if name == "client-output-buffer-limit" && args.count == 4 {
+                    try ConfigTable.apply(d, args, to: &settings, fromFile: true)
+                } else {
+                    try ConfigTable.apply(d, args, to: &settings, fromFile: true)
+                }
+            } catch {
+                throw ConfigFatal(line: n + 1, text: line, message: error.message)
+            }
+        }
+    }
+
+    static func readFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd == -1 { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = read(fd, &buf, buf.count)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            bytes.append(contentsOf: buf[0..<n])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        var buf = [CChar](repeating: 0, count: 4096)
+        guard getcwd(&buf, buf.count) != nil else { return path }
+        return String(cString: buf) + "/" + path
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: String) -> String {
+        let chars = Set(set.unicodeScalars)
+        var s = Substring(self).unicodeScalars
+        while let f = s.first, chars.contains(f) { s.removeFirst() }
+        while let l = s.last, chars.contains(l) { s.removeLast() }
+        return String(String.UnicodeScalarView(s))
+    }
+
+    func replacingOccurrences(of target: String, with replacement: String) -> String {
+        if target.isEmpty { return self }
+        var out = ""
+        var rest = Substring(self)
+        while let r = rest.range(of: target) {
+            out += rest[..<r.lowerBound]
+            out += replacement
+            rest = rest[r.upperBound...]
+        }
+        return out + rest
+    }
+}
+
+extension Substring {
+    func range(of target: String) -> Range<Substring.Index>? {
+        guard !target.isEmpty, count >= target.count else { return nil }
+        var i = startIndex
+        while i < endIndex {
+            if self[i...].hasPrefix(target) {
+                return i..<index(i, offsetBy: target.count)
+            }
+            i = index(after: i)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,427 @@
+/*
+ * ConfigTable: the redis.conf directives Tandem understands, as data.
+ *
+ * Each directive has a name (plus the old names Redis still accepts, such as
+ * `hash-max-ziplist-entries` or `slaveof`), a kind that says how its text is parsed and
+ * printed, and whether CONFIG SET may change it at run time. The same table serves the
+ * config file, `--directive value` arguments, CONFIG GET, CONFIG SET and CONFIG REWRITE, so
+ * a value is parsed and printed the same way everywhere. Error texts are Redis's.
+ */
+import Glibc
+import Platform
+
+public struct ConfigError: Error {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+}
+
+enum ConfigKind {
+    case bool(WritableKeyPath<Settings, Bool>)
+    case int(WritableKeyPath<Settings, Int>, min: Int, max: Int)
+    case memory(WritableKeyPath<Settings, Int>, min: Int, max: Int)
+    case enumeration(WritableKeyPath<Settings, String>, [String])
+    case string(WritableKeyPath<Settings, String>)
+    case octal(WritableKeyPath<Settings, Int>)
+    /// Values with their own syntax: save, bind, client-output-buffer-limit, replicaof, dir,
+    /// appendonly.
+    case special
+}
+
+struct ConfigDirective {
+    let name: String
+    let aliases: [String]
+    let kind: ConfigKind
+    let mutable: Bool
+
+    init(_ name: String, _ kind: ConfigKind, aliases: [String] = [], mutable: Bool = true) {
+        self.name = name
+        self.aliases = aliases
+        self.kind = kind
+        self.mutable = mutable
+    }
+}
+
+enum ConfigTable {
+    static let maxInt = Int(Int32.max)
+    static let maxLong = Int.max
+
+    nonisolated(unsafe) static let directives: [ConfigDirective] = [
+        // Network
+        .init("port", .int(\.port, min: 0, max: 65535)),
+        .init("bind", .special),
+        .init("protected-mode", .bool(\.protectedMode)),
+        .init("tcp-backlog", .int(\.tcpBacklog, min: 0, max: maxInt), mutable: false),
+        .init("timeout", .int(\.timeout, min: 0, max: maxInt)),
+        .init("tcp-keepalive", .int(\.tcpKeepalive, min: 0, max: maxInt)),
+        .init("unixsocket", .string(\.unixSocket), mutable: false),
+        .init("unixsocketperm", .octal(\.unixSocketPerm), mutable: false),
+        .init("maxclients", .int(\.maxclients, min: 1, max: maxInt)),
+        // Process
+        .init("daemonize", .bool(\.daemonize), mutable: false),
+        .init("supervised", .enumeration(\.supervised, ["upstart", "systemd", "auto", "no"]), mutable: false),
+        .init("pidfile", .string(\.pidfile), mutable: false),
+        .init("loglevel", .enumeration(\.loglevel, ["debug", "verbose", "notice", "warning", "nothing"])),
+        .init("logfile", .string(\.logfile), mutable: false),
+        .init("databases", .int(\.databases, min: 1, max: maxInt), mutable: false),
+        .init("always-show-logo", .bool(\.alwaysShowLogo), mutable: false),
+        .init("hz", .int(\.hz, min: 0, max: maxInt)),
+        .init("dynamic-hz", .bool(\.dynamicHz)),
+        .init("activerehashing", .bool(\.activeRehashing)),
+        .init("active-expire-effort", .int(\.activeExpireEffort, min: 1, max: 10)),
+        .init("io-threads", .int(\.ioThreads, min: 1, max: 128), mutable: false),
+        .init("enable-debug-command", .enumeration(\.enableDebugCommand, ["no", "yes", "local"]), mutable: false),
+        // Persistence
+        .init("save", .special),
+        .init("stop-writes-on-bgsave-error", .bool(\.stopWritesOnBgsaveError)),
+        .init("rdbcompression", .bool(\.rdbCompression)),
+        .init("rdbchecksum", .bool(\.rdbChecksum)),
+        .init("dbfilename", .string(\.dbfilename)),
+        .init("dir", .special),
+        .init("appendonly", .special),
+        .init("rdb-key-save-delay", .int(\.rdbKeySaveDelay, min: Int(Int32.min), max: maxInt)),
+        .init("key-load-delay", .int(\.keyLoadDelay, min: Int(Int32.min), max: maxInt)),
+        // Security
+        .init("requirepass", .string(\.requirepass)),
+        // Replication
+        .init("replicaof", .special, aliases: ["slaveof"]),
+        .init("masteruser", .string(\.masteruser)),
+        .init("masterauth", .string(\.masterauth)),
+        .init("replica-serve-stale-data", .bool(\.replicaServeStaleData), aliases: ["slave-serve-stale-data"]),
+        .init("replica-read-only", .bool(\.replicaReadOnly), aliases: ["slave-read-only"]),
+        .init("repl-diskless-sync", .bool(\.replDisklessSync)),
+        .init("repl-diskless-sync-delay", .int(\.replDisklessSyncDelay, min: 0, max: maxInt)),
+        .init("repl-diskless-sync-max-replicas", .int(\.replDisklessSyncMaxReplicas, min: 0, max: maxInt)),
+        .init("repl-diskless-load", .enumeration(\.replDisklessLoad, ["disabled", "on-empty-db", "swapdb"])),
+        .init("repl-ping-replica-period", .int(\.replPingReplicaPeriod, min: 1, max: maxInt),
+              aliases: ["repl-ping-slave-period"]),
+        .init("repl-timeout", .int(\.replTimeout, min: 1, max: maxInt)),
+        .init("repl-backlog-size", .memory(\.replBacklogSize, min: 1, max: maxLong)),
+        .init("repl-backlog-ttl", .int(\.replBacklogTTL, min: 0, max: maxInt)),
+        .init("replica-priority", .int(\.replicaPriority, min: 0, max: maxInt), aliases: ["slave-priority"]),
+        .init("replica-announce-ip", .string(\.replicaAnnounceIP), aliases: ["slave-announce-ip"]),
+        .init("replica-announce-port", .int(\.replicaAnnouncePort, min: 0, max: 65535),
+              aliases: ["slave-announce-port"]),
+        .init("replica-announced", .bool(\.replicaAnnounced)),
+        .init("min-replicas-to-write", .int(\.minReplicasToWrite, min: 0, max: maxInt),
+              aliases: ["min-slaves-to-write"]),
+        .init("min-replicas-max-lag", .int(\.minReplicasMaxLag, min: 0, max: maxInt),
+              aliases: ["min-slaves-max-lag"]),
+        .init("repl-compression", .enumeration(\.replCompression, ["lz4", "no"])),
+        .init("repl-sender-workers", .int(\.replSenderWorkers, min: 1, max: 64), mutable: false),
+        .init("replica-lazy-flush", .bool(\.replicaLazyFlush), aliases: ["slave-lazy-flush"]),
+        // Limits
+        .init("maxmemory", .memory(\.maxmemory, min: 0, max: maxLong)),
+        .init("maxmemory-policy", .enumeration(\.maxmemoryPolicy, [
+            "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu",
+            "allkeys-random", "noeviction",
+        ])),
+        .init("maxmemory-samples", .int(\.maxmemorySamples, min: 1, max: maxInt)),
+        .init("proto-max-bulk-len", .memory(\.protoMaxBulkLen, min: 1024 * 1024, max: maxLong)),
+        .init("client-query-buffer-limit", .memory(\.clientQueryBufferLimit, min: 1024 * 1024, max: maxLong)),
+        .init("client-output-buffer-limit", .special),
+        .init("lazyfree-lazy-eviction", .bool(\.lazyfreeLazyEviction)),
+        .init("lazyfree-lazy-expire", .bool(\.lazyfreeLazyExpire)),
+        .init("lazyfree-lazy-server-del", .bool(\.lazyfreeLazyServerDel)),
+        .init("lazyfree-lazy-user-del", .bool(\.lazyfreeLazyUserDel)),
+        .init("lazyfree-lazy-user-flush", .bool(\.lazyfreeLazyUserFlush)),
+        // Observability
+        .init("slowlog-log-slower-than", .int(\.slowlogLogSlowerThan, min: -1, max: maxLong)),
+        .init("slowlog-max-len", .int(\.slowlogMaxLen, min: 0, max: maxLong)),
+        .init("latency-monitor-threshold", .int(\.latencyMonitorThreshold, min: 0, max: maxLong)),
+        .init("latency-tracking", .bool(\.latencyTracking)),
+        // Encodings
+        .init("list-max-listpack-size", .int(\.listMaxListpackSize, min: Int(Int32.min), max: maxInt),
+              aliases: ["list-max-ziplist-size"]),
+        .init("list-compress-depth", .int(\.listCompressDepth, min: 0, max: maxInt)),
+        .init("hash-max-listpack-entries", .int(\.hashMaxListpackEntries, min: 0, max: maxLong),
+              aliases: ["hash-max-ziplist-entries"]),
+        .init("hash-max-listpack-value", .int(\.hashMaxListpackValue, min: 0, max: maxLong),
+              aliases: ["hash-max-ziplist-value"]),
+        .init("set-max-intset-entries", .int(\.setMaxIntsetEntries, min: 0, max: maxLong)),
+        .init("zset-max-listpack-entries", .int(\.zsetMaxListpackEntries, min: 0, max: maxLong),
+              aliases: ["zset-max-ziplist-entries"]),
+        .init("zset-max-listpack-value", .int(\.zsetMaxListpackValue, min: 0, max: maxLong),
+              aliases: ["zset-max-ziplist-value"]),
+        .init("lfu-log-factor", .int(\.lfuLogFactor, min: 0, max: maxInt)),
+        .init("lfu-decay-time", .int(\.lfuDecayTime, min: 0, max: maxInt)),
+    ]
+
+    static let byName: [String: Int] = {
+        var m: [String: Int] = [:]
+        for (i, d) in directives.enumerated() {
+            m[d.name] = i
+            for a in d.aliases { m[a] = i }
+        }
+        return m
+    }()
+
+    static func find(_ name: String) -> ConfigDirective? {
+        byName[name.lowercased()].map { directives[$0] }
+    }
+
+    // MARK: - Parsing values
+
+    /// Redis's memtoll: an integer with an optional unit (b, k, kb, m, mb, g, gb).
+    static func parseMemory(_ text: String) -> Int? {
+        let lower = text.lowercased()
+        let units: [(String, Int)] = [
+            ("gb", 1024 * 1024 * 1024), ("mb", 1024 * 1024), ("kb", 1024), ("g", 1_000_000_000),
+            ("m", 1_000_000), ("k", 1000), ("b", 1),
+        ]
+        var digits = Substring(lower)
+        var multiplier = 1
+        for (u, m) in units where lower.hasSuffix(u) {
+            digits = lower.dropLast(u.count)
+            multiplier = m
+            break
+        }
+        guard let v = Int(digits), !digits.hasPrefix("+") else { return nil }
+        let (r, o) = v.multipliedReportingOverflow(by: multiplier)
+        return o ? nil : r
+    }
+
+    static func parseBool(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "yes": true
+        case "no": false
+        default: nil
+        }
+    }
+
+    /// Applies `args` (the words after the directive name) to `settings`.
+    static func apply(_ d: ConfigDirective, _ args: [String], to settings: inout Settings, fromFile: Bool) throws(
+        ConfigError
+    ) {
+        switch d.kind {
+        case .bool(let kp):
+            guard args.count == 1, let b = parseBool(args[0]) else { throw ConfigError("argument must be 'yes' or 'no'") }
+            settings[keyPath: kp] = b
+        case .int(let kp, let min, let max):
+            guard args.count == 1 else { throw ConfigError("wrong number of arguments") }
+            guard let v = Int(args[0]), !args[0].hasPrefix("+") else {
+                throw ConfigError("argument couldn't be parsed into an integer")
+            }
+            guard v >= min && v <= max else { throw ConfigError("argument must be between \(min) and \(max) inclusive") }
+            settings[keyPath: kp] = v
+        case .memory(let kp, let min, let max):
+            guard args.count == 1 else { throw ConfigError("wrong number of arguments") }
+            guard let v = parseMemory(args[0]) else { throw ConfigError("argument must be a memory value") }
+            guard v >= min && v <= max else { throw ConfigError("argument must be between \(min) and \(max) inclusive") }
+            settings[keyPath: kp] = v
+        case .enumeration(let kp, let values):
+            guard args.count == 1, values.contains(args[0].lowercased()) else {
+                throw ConfigError("argument(s) must be one of the following: " + values.joined(separator: ", "))
+            }
+            settings[keyPath: kp] = args[0].lowercased()
+        case .string(let kp):
+            guard args.count == 1 else { throw ConfigError("wrong number of arguments") }
+            settings[keyPath: kp] = args[0]
+        case .octal(let kp):
+            guard args.count == 1, let v = Int(args[0], radix: 8), v >= 0, v <= 0o777 else {
+                throw ConfigError("argument couldn't be parsed into an integer")
+            }
+            settings[keyPath: kp] = v
+        case .special:
+            try applySpecial(d.name, args, to: &settings, fromFile: fromFile)
+        }
+    }
+
+    static func applySpecial(_ name: String, _ args: [String], to s: inout Settings, fromFile: Bool) throws(ConfigError) {
+        switch name {
+        case "save":
+            // In a file each `save` line adds a point; `save ""` clears them all.
+            let words = args.count == 1 ? args[0].split(separator: " ").map(String.init) : args
+            if words.isEmpty || (words.count == 1 && words[0].isEmpty) {
+                s.save = []
+                return
+            }
+            guard words.count % 2 == 0 else { throw ConfigError("Invalid save parameters") }
+            var points: [SavePoint] = []
+            var i = 0
+            while i < words.count {
+                guard let secs = Int(words[i]), let changes = Int(words[i + 1]), secs >= 1, changes >= 0 else {
+                    throw ConfigError("Invalid save parameters")
+                }
+                points.append(SavePoint(seconds: secs, changes: changes))
+                i += 2
+            }
+            s.save = points
+        case "bind":
+            let words = args.count == 1 ? args[0].split(separator: " ").map(String.init) : args
+            guard !words.isEmpty, words.count <= 16 else { throw ConfigError("Too many bind addresses specified.") }
+            s.bind = words
+        case "dir":
+            guard args.count == 1 else { throw ConfigError("wrong number of arguments") }
+            if chdir(args[0]) == -1 { throw ConfigError(String(cString: strerror(errno))) }
+        case "appendonly":
+            guard args.count == 1, let b = parseBool(args[0]) else { throw ConfigError("argument must be 'yes' or 'no'") }
+            if b { throw ConfigError("appendonly yes is not supported: Tandem has no AOF yet") }
+            s.appendonly = false
+        case "replicaof":
+            guard args.count == 2 else { throw ConfigError("wrong number of arguments") }
+            if args[0].lowercased() == "no" && args[1].lowercased() == "one" {
+                s.replicaOf = nil
+                return
+            }
+            guard let p = Int(args[1]), p >= 0, p <= 65535 else { throw ConfigError("Invalid master port") }
+            s.replicaOf = (args[0], p)
+        case "client-output-buffer-limit":
+            let words = args.count == 1 ? args[0].split(separator: " ").map(String.init) : args
+            guard words.count % 4 == 0, !words.isEmpty else { throw ConfigError("Wrong number of arguments in buffer limit configuration.") }
+            var i = 0
+            var copy = s
+            while i < words.count {
+                guard let hard = parseMemory(words[i + 1]), let soft = parseMemory(words[i + 2]),
+                    let secs = Int(words[i + 3]), hard >= 0, soft >= 0, secs >= 0
+                else { throw ConfigError("Error in hard, soft or soft_seconds setting in buffer limit configuration.") }
+                let limit = OutputBufferLimit(hard: hard, soft: soft, softSeconds: secs)
+                switch words[i].lowercased() {
+                case "normal": copy.outputLimitNormal = limit
+                case "replica", "slave": copy.outputLimitReplica = limit
+                case "pubsub": copy.outputLimitPubsub = limit
+                default: throw ConfigError("Invalid client class specified in buffer limit configuration.")
+                }
+                i += 4
+            }
+            s = copy
+        default:
+            throw ConfigError("Bad directive or wrong number of arguments")
+        }
+    }
+
+    // MARK: - Printing values
+
+    /// The value as CONFIG GET prints it.
+    static func value(_ d: ConfigDirective, _ s: Settings) -> String {
+        switch d.kind {
+        case .bool(let kp): return s[keyPath: kp] ? "yes" : "no"
+        case .int(let kp, _, _), .memory(let kp, _, _): return String(s[keyPath: kp])
+        case .enumeration(let kp, _), .string(let kp): return s[keyPath: kp]
+        case .octal(let kp): return String(s[keyPath: kp], radix: 8)
+        case .special:
+            switch d.name {
+            case "save": return s.save.map { "\($0.seconds) \($0.changes)" }.joined(separator: " ")
+            case "bind": return s.bind.joined(separator: " ")
+            case "dir":
+                var buf = [CChar](repeating: 0, count: 4096)
+                return getcwd(&buf, buf.count) != nil ? String(cString: buf) : ""
+            case "appendonly": return s.appendonly ? "yes" : "no"
+            case "replicaof": return s.replicaOf.map { "\($0.host) \($0.port)" } ?? ""
+            case "client-output-buffer-limit":
+                func f(_ l: OutputBufferLimit) -> String { "\(l.hard) \(l.soft) \(l.softSeconds)" }
+                return "normal \(f(s.outputLimitNormal)) slave \(f(s.outputLimitReplica)) pubsub \(f(s.outputLimitPubsub))"
+            default: return ""
+            }
+        }
+    }
+
+    /// The lines CONFIG REWRITE writes for a directive (several for save and output limits).
+    static func rewriteLines(_ d: ConfigDirective, _ s: Settings) -> [String] {
+        func quoted(_ v: String) -> String {
+            if v.isEmpty { return "\"\"" }
+            if v.contains(where: { $0 == " " || $0 == "\"" || $0 == "'" || $0 == "\\" }) {
+                return "\"" + v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                    + "\""
+            }
+            return v
+        }
+        switch d.name {
+        case "save":
+            if s.save.isEmpty { return ["save \"\""] }
+            return s.save.map { "save \($0.seconds) \($0.changes)" }
+        case "client-output-buffer-limit":
+            func f(_ l: OutputBufferLimit) -> String { "\(l.hard) \(l.soft) \(l.softSeconds)" }
+            return [
+                "client-output-buffer-limit normal \(f(s.outputLimitNormal))",
+                "client-output-buffer-limit replica \(f(s.outputLimitReplica))",
+                "client-output-buffer-limit pubsub \(f(s.outputLimitPubsub))",
+            ]
+        case "replicaof":
+            guard let r = s.replicaOf else { return [] }
+            return ["replicaof \(r.host) \(r.port)"]
+        case "bind":
+            return ["bind " + s.bind.joined(separator: " ")]
+        case "dir":
+            return ["dir " + quoted(value(d, s))]
+        default:
+            return ["\(d.name) \(quoted(value(d, s)))"]
+        }
+    }
+}
+
+// MARK: - Splitting lines
+
+enum ConfigLine {
+    /// Splits a line into words with redis.conf's quoting rules ("..." with escapes, '...').
+    /// Returns nil for unbalanced quotes.
+    static func split(_ line: String) -> [String]? {
+        var words: [String] = []
+        let b = Array(line.utf8)
+        var i = 0
+        func isSpace(_ c: UInt8) -> Bool { c == 32 || (c >= 9 && c <= 13) }
+        func hex(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 48...57: c - 48
+            case 97...102: c - 87
+            case 65...70: c - 55
+            default: nil
+            }
+        }
+        while true {
+            while i < b.count && isSpace(b[i]) { i += 1 }
+            if i >= b.count { return words }
+            var cur: [UInt8] = []
+            var inDouble = false
+            var inSingle = false
+            var done = false
+            while !done {
+                let c: UInt8 = i < b.count ? b[i] : 0
+                let n: UInt8 = i + 1 < b.count ? b[i + 1] : 0
+                if inDouble {
+                    if c == 92 && n == 120, i + 3 < b.count, let h = hex(b[i + 2]), let l = hex(b[i + 3]) {
+                        cur.append(h << 4 | l)
+                        i += 3
+                    } else if c == 92 && n != 0 {
+                        i += 1
+                        switch n {
+                        case 110: cur.append(10)
+                        case 114: cur.append(13)
+                        case 116: cur.append(9)
+                        case 98: cur.append(8)
+                        case 97: cur.append(7)
+                        default: cur.append(n)
+                        }
+                    } else if c == 34 {
+                        if n != 0 && !isSpace(n) { return nil }
+                        done = true
+                    } else if c == 0 {
+                        return nil
+                    } else {
+                        cur.append(c)
+                    }
+                } else if inSingle {
+                    if c == 92 && n == 39 {
+                        i += 1
+                        cur.append(39)
+                    } else if c == 39 {
+                        if n != 0 && !isSpace(n) { return nil }
+                        done = true
+                    } else if c == 0 {
+                        return nil
+                    } else {
+                        cur.append(c)
+                    }
+                } else {
+                    switch c {
+                    case 32, 10, 13, 9, 0: done = true
+                    case 34: inDouble = true
+                    case 39: inSingle = true
+                    default: cur.append(c)
+                    }
+                }
+                if i < b.count { i += 1 }
+            }
+            words.append(String(decoding: cur, as: UTF8.self))
+        }
+    }
+}

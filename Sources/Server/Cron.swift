@@ -1,0 +1,95 @@
+/*
+ * Cron: what runs `hz` times a second — Redis's serverCron.
+ *
+ *  - clocks: the LRU seconds clock;
+ *  - signals: a pending SIGTERM/SIGINT starts the shutdown;
+ *  - clients: idle `timeout`, shrinking query buffers, the end of CLIENT PAUSE;
+ *  - databases: the active expire cycle, shrinking sparse tables, ~1 ms of incremental
+ *    rehashing per database (`activerehashing`), all paused for tables while a fork child
+ *    exists;
+ *  - instantaneous metrics for INFO (ops/sec, kbps), sampled every 100 ms.
+ */
+import CSystem
+import Glibc
+import Keyspace
+import Platform
+
+extension Server {
+    mutating func cron() {
+        cronLoops += 1
+        let now = Clock.unixMillis()
+        lruClock = UInt32(truncatingIfNeeded: now / 1000)
+        let sig = tandem_shutdown_signal()
+        if sig != 0 {
+            tandem_clear_shutdown_signal()
+            Log.warning("Received \(sig == SIGINT ? "SIGINT" : "SIGTERM") scheduling shutdown...")
+            shutdownRequested = true
+            return
+        }
+        clientsCron(now)
+        databasesCron()
+        sampleMetrics(now)
+    }
+
+    mutating func clientsCron(_ now: Int64) {
+        if pauseMode != 0 && now >= pauseEndMillis { unpauseClients() }
+        let timeoutMillis = Int64(settings.timeout) * 1000
+        // Visit a slice of the table each tick so a large client count costs little per tick.
+        let perTick = max(1, clientsCapacity / max(1, settings.hz))
+        let start = Int(cronLoops % Int64(max(1, settings.hz))) * perTick
+        for fd in start..<min(clientsCapacity, start + perTick) {
+            guard let c = clientsByFD[fd], !c.pointee.flags.contains(.closeASAP) else { continue }
+            if timeoutMillis > 0 && !c.pointee.flags.contains(.monitor)
+                && now - c.pointee.lastInteractionMillis > timeoutMillis
+            {
+                Log.verbose("Closing idle client")
+                markClosing(c)
+                continue
+            }
+            c.pointee.shrinkQueryIfIdle()
+        }
+    }
+
+    mutating func unpauseClients() {
+        pauseMode = 0
+        pauseEndMillis = 0
+        if pausedClientsWaiting == 0 { return }
+        pausedClientsWaiting = 0
+        for c in allClients() where c.pointee.flags.contains(.pausedInput) {
+            c.pointee.flags.remove(.pausedInput)
+            processInputBuffer(c)
+        }
+    }
+
+    mutating func databasesCron() {
+        activeExpireCycle()
+        let resizeAllowed = childPID < 0
+        for i in 0..<dbCount {
+            dbs[i].dict.resizeAllowed = resizeAllowed
+            if resizeAllowed { dbs[i].dict.shrinkIfSparse() }
+        }
+        if settings.activeRehashing && resizeAllowed {
+            for i in 0..<dbCount where dbs[i].dict.isRehashing {
+                let start = Clock.monotonicMicros()
+                while dbs[i].dict.rehash(steps: 100) {
+                    if Clock.monotonicMicros() - start > 1000 { break }
+                }
+                break  // at most one database per tick, as Redis
+            }
+        }
+    }
+
+    mutating func sampleMetrics(_ now: Int64) {
+        if now - stats.lastSampleMillis < 100 { return }
+        let elapsed = max(1, now - stats.lastSampleMillis)
+        let i = stats.sampleIndex % 16
+        stats.opsSamples[i] = (stats.commandsProcessed - stats.lastSampleCommands) * 1000 / elapsed
+        stats.inputSamples[i] = (stats.netInputBytes - stats.lastSampleInput) * 1000 / elapsed
+        stats.outputSamples[i] = (stats.netOutputBytes - stats.lastSampleOutput) * 1000 / elapsed
+        stats.sampleIndex += 1
+        stats.lastSampleMillis = now
+        stats.lastSampleCommands = stats.commandsProcessed
+        stats.lastSampleInput = stats.netInputBytes
+        stats.lastSampleOutput = stats.netOutputBytes
+    }
+}

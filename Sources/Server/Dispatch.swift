@@ -1,0 +1,332 @@
+/*
+ * Dispatch: from a parsed command to its implementation — Redis's processCommand() and
+ * call().
+ *
+ * Order of checks, as Redis: unknown command, arity, authentication, then state gates
+ * (CLIENT PAUSE), then the call itself, timed for INFO commandstats and the slow log, and
+ * echoed to MONITOR clients. A rejected command counts as `rejected_calls`; one that ran and
+ * replied with an error counts as `failed_calls`.
+ *
+ * Error replies go through `addError*` so that `total_error_replies` and INFO errorstats
+ * (keyed by the first word: ERR, WRONGTYPE, ...) stay exact.
+ */
+import CSystem
+import Glibc
+import Keyspace
+import Platform
+import RESP
+
+extension Server {
+    /// Executes the command in `c.argv`. Returns false when the command must wait (the
+    /// client is paused) and stays in the query buffer.
+    mutating func processCommand(_ c: ClientRef) -> Bool {
+        let name = c.pointee.arg(0)
+        var index = commands.find(name)
+        if index < 0 {
+            rejectUnknownCommand(c)
+            return true
+        }
+        if commands.hasSubcommands[index] && c.pointee.argc >= 2 {
+            let sub = commands.findSubcommand(parent: index, c.pointee.arg(1))
+            if sub >= 0 {
+                index = sub
+            } else if commands.specs[index].flags.contains(.container) || commands.specs[index].id == .command {
+                let subName = c.pointee.arg(1).string
+                let upper = commands.specs[index].nameString.uppercased()
+                addErrorString(c, "ERR unknown subcommand '\(subName.prefix(128))'. Try \(upper) HELP.")
+                commands.stats[index].rejected += 1
+                return true
+            }
+        }
+        let spec = commands.specs + index
+        let arity = spec.pointee.arity
+        if (arity > 0 && c.pointee.argc != arity) || c.pointee.argc < -arity {
+            addErrorString(c, "ERR wrong number of arguments for '\(spec.pointee.nameString)' command")
+            commands.stats[index].rejected += 1
+            return true
+        }
+        if !c.pointee.authenticated && !spec.pointee.flags.contains(.noAuth) {
+            addError(c, "-NOAUTH Authentication required.\r\n")
+            commands.stats[index].rejected += 1
+            return true
+        }
+        if pauseMode != 0 && mustHold(c, spec.pointee.flags) {
+            c.pointee.flags.insert(.pausedInput)
+            pausedClientsWaiting += 1
+            return false
+        }
+        call(c, index)
+        return true
+    }
+
+    /// True when CLIENT PAUSE applies to this command.
+    func mustHold(_ c: ClientRef, _ flags: CommandFlags) -> Bool {
+        if Clock.unixMillis() >= pauseEndMillis { return false }
+        if pauseMode == 2 { return true }
+        return flags.contains(.write)
+    }
+
+    @inline(__always)
+    mutating func call(_ c: ClientRef, _ index: Int) {
+        let errorsBefore = stats.errorReplies
+        let replyMark = c.pointee.reply.count
+        let start = Clock.monotonicMicros()
+        commandTimeMillis = Clock.unixMillis()
+        c.pointee.flags.insert(.executing)
+        c.pointee.lastCommand = index
+        execute(c, commands.specs[index].id)
+        c.pointee.flags.remove(.executing)
+        let duration = Clock.monotonicMicros() - start
+        let st = commands.stats + index
+        st.pointee.calls += 1
+        st.pointee.microseconds += duration
+        if stats.errorReplies != errorsBefore { st.pointee.failed += 1 }
+        stats.commandsProcessed += 1
+        c.pointee.totalCommands += 1
+        if c.pointee.flags.rawValue & (ClientFlags.replyOff.rawValue | ClientFlags.replySkip.rawValue) != 0 {
+            applyReplySilence(c, mark: replyMark)
+        }
+        if duration > settings.slowlogLogSlowerThan && settings.slowlogLogSlowerThan >= 0 {
+            recordSlow(c, index, duration)
+        }
+        if monitorCount > 0 { feedMonitors(c, index) }
+    }
+
+    /// CLIENT REPLY OFF/SKIP: drop what the command produced.
+    mutating func applyReplySilence(_ c: ClientRef, mark: Int) {
+        if c.pointee.reply.count > mark { c.pointee.reply.count = mark }
+        if c.pointee.flags.contains(.replySkip) { c.pointee.flags.remove(.replySkip) }
+        if c.pointee.flags.contains(.replySkipNext) {
+            c.pointee.flags.remove(.replySkipNext)
+            c.pointee.flags.insert(.replySkip)
+        }
+    }
+
+    /// The one switch from command ids to implementations.
+    mutating func execute(_ c: ClientRef, _ id: CommandID) {
+        switch id {
+        // Strings
+        case .get: getCommand(c)
+        case .set: setCommand(c)
+        case .setnx: setnxCommand(c)
+        case .setex: setexCommand(c, unitMillis: false)
+        case .psetex: setexCommand(c, unitMillis: true)
+        case .getset: getsetCommand(c)
+        case .getdel: getdelCommand(c)
+        case .getex: getexCommand(c)
+        case .mget: mgetCommand(c)
+        case .mset: msetCommand(c, onlyIfNoneExist: false)
+        case .msetnx: msetCommand(c, onlyIfNoneExist: true)
+        case .append: appendCommand(c)
+        case .strlen: strlenCommand(c)
+        case .getrange, .substr: getrangeCommand(c)
+        case .setrange: setrangeCommand(c)
+        case .incr: incrCommand(c, by: 1)
+        case .decr: incrCommand(c, by: -1)
+        case .incrby: incrbyCommand(c, negate: false)
+        case .decrby: incrbyCommand(c, negate: true)
+        case .incrbyfloat: incrbyfloatCommand(c)
+        case .lcs: lcsCommand(c)
+        // Keys
+        case .del, .unlink: delCommand(c)
+        case .exists: existsCommand(c)
+        case .type: typeCommand(c)
+        case .rename: renameCommand(c, onlyIfAbsent: false)
+        case .renamenx: renameCommand(c, onlyIfAbsent: true)
+        case .keys: keysCommand(c)
+        case .scan: scanCommand(c)
+        case .randomkey: randomkeyCommand(c)
+        case .expire: expireCommand(c, unitMillis: false, absolute: false)
+        case .pexpire: expireCommand(c, unitMillis: true, absolute: false)
+        case .expireat: expireCommand(c, unitMillis: false, absolute: true)
+        case .pexpireat: expireCommand(c, unitMillis: true, absolute: true)
+        case .ttl: ttlCommand(c, unitMillis: false, absolute: false)
+        case .pttl: ttlCommand(c, unitMillis: true, absolute: false)
+        case .expiretime: ttlCommand(c, unitMillis: false, absolute: true)
+        case .pexpiretime: ttlCommand(c, unitMillis: true, absolute: true)
+        case .persist: persistCommand(c)
+        case .move: moveCommand(c)
+        case .copy: copyCommand(c)
+        case .touch: touchCommand(c)
+        case .objectEncoding, .objectRefcount, .objectIdletime, .objectFreq: objectCommand(c, id)
+        case .objectHelp: objectHelpCommand(c)
+        // Connection
+        case .ping: pingCommand(c)
+        case .echo: c.pointee.reply.appendBulk(c.pointee.arg(1))
+        case .quit: quitCommand(c)
+        case .select: selectCommand(c)
+        case .auth: authCommand(c)
+        case .hello: helloCommand(c)
+        case .reset: resetCommand(c)
+        case .clientID, .clientSetname, .clientGetname, .clientList, .clientInfo, .clientKill, .clientPause,
+            .clientUnpause, .clientNoEvict, .clientReply, .clientHelp:
+            clientCommand(c, id)
+        // Server
+        case .dbsize: c.pointee.reply.appendInteger(Int64(dbs[c.pointee.db].count))
+        case .flushdb: flushCommand(c, all: false)
+        case .flushall: flushCommand(c, all: true)
+        case .time: timeCommand(c)
+        case .swapdb: swapdbCommand(c)
+        case .shutdown: shutdownCommand(c)
+        case .monitor: monitorCommand(c)
+        case .info: infoCommand(c)
+        case .debug: debugCommand(c)
+        case .lastsave: c.pointee.reply.appendInteger(lastSaveTime)
+        case .command, .commandCount, .commandInfo, .commandDocs, .commandList, .commandGetkeys, .commandHelp:
+            commandCommand(c, id)
+        case .configGet, .configSet, .configResetstat, .configRewrite, .configHelp: configCommand(c, id)
+        case .slowlogGet, .slowlogLen, .slowlogReset, .slowlogHelp: slowlogCommand(c, id)
+        case .latencyLatest, .latencyReset, .latencyHelp: latencyCommand(c, id)
+        case .container: addError(c, "-ERR unknown subcommand\r\n")
+        }
+    }
+
+    // MARK: - Errors
+
+    mutating func rejectUnknownCommand(_ c: ClientRef) {
+        var args = ""
+        var i = 1
+        while i < c.pointee.argc && args.utf8.count < 128 {
+            let room = 128 - args.utf8.count
+            let a = c.pointee.arg(i)
+            args += "'" + ByteView(a.base, min(a.count, room)).string + "' "
+            i += 1
+        }
+        let name = c.pointee.arg(0)
+        let shown = ByteView(name.base, min(name.count, 128)).string
+        addErrorString(c, "ERR unknown command '\(shown)', with args beginning with: \(args)")
+    }
+
+    /// Appends `-<message>\r\n`, sanitising newlines as Redis does.
+    static func appendError(_ c: ClientRef, _ message: String) {
+        var text = message.hasPrefix("-") ? message : "-" + message
+        text = String(text.map { $0 == "\r" || $0 == "\n" ? " " : $0 })
+        c.pointee.reply.append(text)
+        c.pointee.reply.append("\r\n" as StaticString)
+    }
+
+    static func errorCode(_ message: String) -> String {
+        let m = message.hasPrefix("-") ? message.dropFirst() : Substring(message)
+        return String(m.prefix { $0 != " " })
+    }
+
+    /// Sends an error whose full RESP text (with "-" and CRLF) is a constant.
+    @inline(__always)
+    mutating func addError(_ c: ClientRef, _ resp: StaticString) {
+        c.pointee.reply.append(resp)
+        countError(ByteView(resp))
+    }
+
+    /// Sends `-<message>\r\n` for a message built at run time ("ERR ..." or "WRONGPASS ...").
+    mutating func addErrorString(_ c: ClientRef, _ message: String) {
+        Self.appendError(c, message)
+        stats.errorReplies += 1
+        errorStats[Self.errorCode(message), default: 0] += 1
+    }
+
+    mutating func countError(_ resp: ByteView) {
+        stats.errorReplies += 1
+        var n = 1
+        while n < resp.count && resp[n] != 32 && resp[n] != 13 { n += 1 }
+        let code = ByteView(resp.base + 1, n - 1).string
+        errorStats[code, default: 0] += 1
+    }
+
+    // MARK: - Common replies
+
+    @inline(__always)
+    func addOK(_ c: ClientRef) { c.pointee.reply.append("+OK\r\n" as StaticString) }
+
+    @inline(__always)
+    func addNull(_ c: ClientRef) { c.pointee.reply.appendNull(resp3: c.pointee.resp3) }
+
+    @inline(__always)
+    mutating func addSyntaxError(_ c: ClientRef) { addError(c, "-ERR syntax error\r\n") }
+
+    @inline(__always)
+    mutating func addNotInteger(_ c: ClientRef) { addError(c, "-ERR value is not an integer or out of range\r\n") }
+
+    // MARK: - Slow log and MONITOR
+
+    mutating func recordSlow(_ c: ClientRef, _ index: Int, _ duration: Int64) {
+        let spec = commands.specs[index]
+        if spec.flags.contains(.skipMonitor) || spec.flags.contains(.admin) && spec.id == .configSet { /* redacted */ }
+        var args: [[UInt8]] = []
+        let argc = c.pointee.argc
+        for i in 0..<min(argc, 32) {
+            if i == 31 && argc > 32 {
+                args.append(Array("... (\(argc - 31) more arguments)".utf8))
+                break
+            }
+            let a = c.pointee.arg(i)
+            if a.count > 128 {
+                args.append(Array(UnsafeBufferPointer(start: a.base, count: 128))
+                    + Array("... (\(a.count - 128) more bytes)".utf8))
+            } else {
+                args.append(a.array)
+            }
+        }
+        slowlog.insert(SlowlogEntry(id: slowlogNextID, time: commandTimeMillis / 1000, durationMicros: duration,
+                                    args: args, address: c.pointee.address, name: c.pointee.nameString), at: 0)
+        slowlogNextID += 1
+        while slowlog.count > settings.slowlogMaxLen { slowlog.removeLast() }
+    }
+
+    mutating func feedMonitors(_ c: ClientRef, _ index: Int) {
+        let spec = commands.specs[index]
+        if spec.flags.contains(.admin) || spec.flags.contains(.skipMonitor) { return }
+        let micros = Clock.unixMicros()
+        var line = "+\(micros / 1_000_000)."
+        let frac = String(micros % 1_000_000)
+        line += String(repeating: "0", count: 6 - frac.count) + frac
+        let origin = c.pointee.flags.contains(.unixSocket) ? "unix:\(settings.unixSocket)" : c.pointee.address
+        line += " [\(c.pointee.db) \(origin)]"
+        var redactFrom = Int.max
+        var redactCount = 0
+        if spec.id == .auth {
+            redactFrom = 1
+            redactCount = Int.max
+        }
+        for i in 0..<c.pointee.argc {
+            if spec.id == .hello && c.pointee.arg(i).equalsLowercase("auth") && i < redactFrom {
+                redactFrom = i + 1
+                redactCount = 2
+            }
+            if i >= redactFrom && i - redactFrom < redactCount {
+                line += " \"(redacted)\""
+            } else {
+                line += " " + Self.quotedRepr(c.pointee.arg(i))
+            }
+        }
+        line += "\r\n"
+        for m in monitors where m != c {
+            m.pointee.reply.append(line)
+            queueWrite(m)
+        }
+    }
+
+    /// Redis's sdscatrepr: a double-quoted string with C escapes.
+    static func quotedRepr(_ v: ByteView) -> String {
+        var out = "\""
+        for i in 0..<v.count {
+            let b = v[i]
+            switch b {
+            case 92: out += "\\\\"
+            case 34: out += "\\\""
+            case 10: out += "\\n"
+            case 13: out += "\\r"
+            case 9: out += "\\t"
+            case 7: out += "\\a"
+            case 8: out += "\\b"
+            default:
+                if b >= 32 && b < 127 {
+                    out.unicodeScalars.append(Unicode.Scalar(b))
+                } else {
+                    let hex = Array("0123456789abcdef")
+                    out += "\\x" + String(hex[Int(b >> 4)]) + String(hex[Int(b & 15)])
+                }
+            }
+        }
+        return out + "\""
+    }
+}

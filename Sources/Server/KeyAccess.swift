@@ -1,0 +1,188 @@
+/*
+ * KeyAccess: how commands reach keys — Redis's lookupKeyRead/lookupKeyWrite, setKey and
+ * the lazy half of expiry.
+ *
+ * Every lookup checks the entry's expire time against `commandTimeMillis` (one clock
+ * reading per command, so a command sees a consistent "now"). A logically expired key is
+ * deleted on the spot on a master; a replica only hides it and waits for its master's DEL,
+ * so master and replica datasets never diverge (Redis 7 semantics; the replica part is
+ * wired with replication).
+ *
+ * LRU stamps (OBJECT IDLETIME) are not written while a fork child exists: a write to every
+ * read entry would copy its page in the snapshot child.
+ */
+import CSystem
+import Keyspace
+import Platform
+
+extension Server {
+    /// Whether this node applies expiry itself (a master) or leaves it to its master.
+    var expiresLocally: Bool { settings.replicaOf == nil }
+
+    @inline(__always)
+    func isExpired(_ e: Entry) -> Bool {
+        let at = e.expireAt
+        return at != 0 && at <= commandTimeMillis
+    }
+
+    /// The entry for `key` in the client's database, for a read: counts keyspace hits and
+    /// misses and touches the LRU stamp.
+    @inline(__always)
+    mutating func lookupRead(_ c: ClientRef, _ key: ByteView) -> Entry? {
+        let e = lookupWrite(c.pointee.db, key)
+        if let e {
+            stats.keyspaceHits += 1
+            if childPID < 0 { e.lru = lruClock }
+        } else {
+            stats.keyspaceMisses += 1
+        }
+        return e
+    }
+
+    /// The live entry for `key` in database `db` (expired keys are removed or hidden).
+    @inline(__always)
+    mutating func lookupWrite(_ db: Int, _ key: ByteView) -> Entry? {
+        guard let slot = dbs[db].findSlot(key) else { return nil }
+        let e = Entry(slot.pointee!)
+        if e.expireAt != 0 && e.expireAt <= commandTimeMillis {
+            if expiresLocally { deleteExpired(db, slot) }
+            return nil
+        }
+        return e
+    }
+
+    /// The slot of the live entry for `key` (nil if absent or expired).
+    @inline(__always)
+    mutating func lookupSlot(_ db: Int, _ key: ByteView) -> Slot? {
+        guard let slot = dbs[db].findSlot(key) else { return nil }
+        let e = Entry(slot.pointee!)
+        if e.expireAt != 0 && e.expireAt <= commandTimeMillis {
+            if expiresLocally { deleteExpired(db, slot) }
+            return nil
+        }
+        return slot
+    }
+
+    /// Deletes an expired key found through `slot`.
+    mutating func deleteExpired(_ db: Int, _ slot: Slot) {
+        dbs[db].delete(at: slot)
+        stats.expiredKeys += 1
+        // Replication will propagate a DEL here.
+    }
+
+    /// Stores `entry` under its key in `db`, replacing any current value. With `keepTTL`
+    /// the old expire carries over (SET KEEPTTL, SETRANGE, APPEND); otherwise the entry's own
+    /// expireAt stands.
+    @inline(__always)
+    mutating func storeEntry(_ db: Int, _ e: Entry, keepTTL: Bool) {
+        if let slot = dbs[db].findSlot(e.key) {
+            if keepTTL {
+                let old = Entry(slot.pointee!)
+                let oldExpire = old.expireAt
+                e.expireAt = (oldExpire != 0 && oldExpire <= commandTimeMillis && expiresLocally) ? 0 : oldExpire
+            }
+            dbs[db].replace(at: slot, with: e)
+        } else {
+            dbs[db].add(e)
+        }
+        e.lru = lruClock
+    }
+
+    /// SET's fast path: writes a string value for `key`, reusing the existing block when the
+    /// value fits (no malloc for same-size overwrites, the common benchmark case).
+    @inline(__always)
+    mutating func setString(_ db: Int, _ key: ByteView, _ value: ByteView, expireAt: Int64, keepTTL: Bool) {
+        if let slot = dbs[db].findSlot(key) {
+            let old = Entry(slot.pointee!)
+            var newExpire = expireAt
+            if keepTTL {
+                let oldExpire = old.expireAt
+                newExpire = (oldExpire != 0 && oldExpire <= commandTimeMillis && expiresLocally) ? 0 : oldExpire
+            }
+            let asInt = value.count <= 20 ? value.int64 : nil
+            if old.type == .string && asInt == nil && old.canHoldString(value.count) {
+                old.storeString(value)
+                dbs[db].setExpire(old, at: newExpire)
+                old.lru = lruClock
+                return
+            }
+            let e = asInt != nil ? Entry.makeInteger(key: key, value: asInt!) : Entry.makeString(key: key, value: value, encodeInt: false)
+            e.expireAt = newExpire
+            e.lru = lruClock
+            dbs[db].replace(at: slot, with: e)
+            return
+        }
+        let e = Entry.makeString(key: key, value: value)
+        e.expireAt = expireAt
+        e.lru = lruClock
+        dbs[db].add(e)
+    }
+
+    /// Deletes `key` from `db` if present and live; returns whether it was.
+    @discardableResult
+    mutating func deleteKey(_ db: Int, _ key: ByteView) -> Bool {
+        guard let slot = lookupSlot(db, key) else { return false }
+        dbs[db].delete(at: slot)
+        return true
+    }
+
+    // MARK: - Active expiry
+
+    /// Redis's slow active expire cycle: for each database, sample random keys with an
+    /// expire and delete the expired ones; repeat while more than `acceptableStale`% of a
+    /// sample was expired, within a time budget of 25% of a cron period.
+    mutating func activeExpireCycle() {
+        if !activeExpireEnabled || !expiresLocally { return }
+        let effort = settings.activeExpireEffort - 1
+        let keysPerLoop = 20 + 20 / 4 * effort
+        let acceptableStale = 10 - effort
+        let start = Clock.monotonicMicros()
+        let budget = Int64(25 + 2 * effort) * 1_000_000 / Int64(max(1, settings.hz)) / 100
+        commandTimeMillis = Clock.unixMillis()
+        var sampledTotal = 0
+        var expiredTotal = 0
+        for d in 0..<dbCount {
+            let db = dbs + d
+            var iterations = 0
+            while db.pointee.expiresCount > 0 {
+                var expired = 0
+                var sampled = 0
+                var ttlSum: Int64 = 0
+                var ttlSamples: Int64 = 0
+                let n = min(keysPerLoop, db.pointee.expiresCount)
+                for _ in 0..<n {
+                    let count = db.pointee.expiresCount
+                    if count == 0 { break }
+                    let i = Int(db.pointee.dict.random() % UInt64(count))
+                    let e = db.pointee.volatile.entry(at: i)
+                    sampled += 1
+                    if e.expireAt <= commandTimeMillis {
+                        if let slot = db.pointee.findSlot(e.key) {
+                            db.pointee.delete(at: slot)
+                            stats.expiredKeys += 1
+                            expired += 1
+                        }
+                    } else {
+                        ttlSum += e.expireAt - commandTimeMillis
+                        ttlSamples += 1
+                    }
+                }
+                if ttlSamples > 0 {
+                    let avg = ttlSum / ttlSamples
+                    db.pointee.averageTTL = db.pointee.averageTTL == 0 ? avg : (db.pointee.averageTTL / 50) * 49 + avg / 50
+                }
+                sampledTotal += sampled
+                expiredTotal += expired
+                iterations += 1
+                if iterations % 16 == 0 && Clock.monotonicMicros() - start > budget {
+                    stats.expiredTimeCapReached += 1
+                    break
+                }
+                if sampled == 0 || expired * 100 / sampled <= acceptableStale { break }
+            }
+        }
+        stats.expireCycleMicros += Clock.monotonicMicros() - start
+        let current = sampledTotal > 0 ? Double(expiredTotal) / Double(sampledTotal) : 0
+        stats.expiredStalePercent = current * 0.05 + stats.expiredStalePercent * 0.95
+    }
+}

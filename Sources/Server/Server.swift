@@ -1,0 +1,270 @@
+/*
+ * Server: the primary process's state and its event loop.
+ *
+ * One `Server` struct, allocated once and reached through a pointer (see Client.swift for
+ * why not a class). The loop is Redis's: wait on epoll until the next cron tick; for each
+ * ready descriptor accept, read-and-execute, or flush; run the cron at `hz`; and before
+ * sleeping again, write every reply produced in this iteration (so all the replies to one
+ * pipelined read leave in one write) and free clients marked for closing.
+ *
+ * Files split the rest by concern: Networking.swift (accept/read/write/close), Dispatch.swift
+ * (from parsed arguments to a command), Cron.swift (timers, expiry, rehashing), and one file
+ * per command group under Commands/.
+ */
+import CSystem
+import Glibc
+import Keyspace
+import Platform
+import RESP
+
+public enum ServerInfo {
+    public static let redisVersion = "7.0.15"
+    public static let tandemVersion = "0.1.0"
+}
+
+public struct ServerStats {
+    public var connectionsReceived: Int64 = 0
+    public var commandsProcessed: Int64 = 0
+    public var netInputBytes: Int64 = 0
+    public var netOutputBytes: Int64 = 0
+    public var rejectedConnections: Int64 = 0
+    public var expiredKeys: Int64 = 0
+    public var expiredStalePercent: Double = 0
+    public var expiredTimeCapReached: Int64 = 0
+    public var expireCycleMicros: Int64 = 0
+    public var keyspaceHits: Int64 = 0
+    public var keyspaceMisses: Int64 = 0
+    public var errorReplies: Int64 = 0
+    public var readsProcessed: Int64 = 0
+    public var writesProcessed: Int64 = 0
+    // Instantaneous metrics, sampled every 100 ms over the last 16 samples.
+    public var opsSamples = [Int64](repeating: 0, count: 16)
+    public var inputSamples = [Int64](repeating: 0, count: 16)
+    public var outputSamples = [Int64](repeating: 0, count: 16)
+    public var sampleIndex = 0
+    public var lastSampleMillis: Int64 = 0
+    public var lastSampleCommands: Int64 = 0
+    public var lastSampleInput: Int64 = 0
+    public var lastSampleOutput: Int64 = 0
+}
+
+public struct SlowlogEntry {
+    public var id: Int64
+    public var time: Int64
+    public var durationMicros: Int64
+    public var args: [[UInt8]]
+    public var address: String
+    public var name: String
+}
+
+public struct Server {
+    public var settings: Settings
+    public var configPath: String?
+    public var executable: String = ""
+
+    // Keyspace
+    public var dbs: UnsafeMutablePointer<Database>
+    public var dbCount: Int
+
+    // Event loop and listeners
+    public var loop: EventLoop
+    public var listeners: [Int32] = []
+    public var unixListener: Int32 = -1
+
+    // Clients
+    var clientsByFD: UnsafeMutablePointer<ClientRef?>
+    var clientsCapacity: Int
+    public var clientCount = 0
+    var nextClientID: Int64 = 1
+    var pendingWrites: UnsafeMutablePointer<ClientRef>
+    var pendingCount = 0
+    var pendingCapacity: Int
+    var closeCount = 0
+    var monitors: [ClientRef] = []
+    var monitorCount = 0
+    var pausedClientsWaiting = 0
+
+    // Commands
+    public let commands: CommandRegistry
+    public var stats = ServerStats()
+    public var errorStats: [String: Int64] = [:]
+    public var slowlog: [SlowlogEntry] = []
+    var slowlogNextID: Int64 = 0
+
+    // Time
+    public var startMillis: Int64
+    public var startMonotonicMicros: Int64
+    /// Unix ms at the start of the current command: every expiry decision in one command
+    /// sees the same "now".
+    public var commandTimeMillis: Int64 = 0
+    /// Seconds clock for LRU stamps (OBJECT IDLETIME), refreshed by the cron.
+    public var lruClock: UInt32 = 0
+    var nextCronMillis: Int64 = 0
+    public var cronLoops: Int64 = 0
+
+    // State
+    public var runID: String
+    public var replID: String
+    public var pauseEndMillis: Int64 = 0
+    /// 0 no pause, 1 WRITE, 2 ALL.
+    public var pauseMode = 0
+    public var activeExpireEnabled = true
+    /// pid of a fork child (RDB, later), -1 when none. Pauses rehashing while set.
+    public var childPID: Int32 = -1
+    public var dirty: Int64 = 0
+    public var lastSaveTime: Int64
+    public var shutdownRequested = false
+    public var shutdownExitCode: Int32 = 0
+    public var memoryPeak = 0
+    public var latencyEvents: [String: (time: Int64, latest: Int64, max: Int64)] = [:]
+
+    public init(config: LoadedConfig, executable: String) throws(SystemError) {
+        settings = config.settings
+        configPath = config.path
+        self.executable = executable
+        dbCount = settings.databases
+        let seed = Self.randomSeed()
+        dbs = .allocate(capacity: dbCount)
+        for i in 0..<dbCount { (dbs + i).initialize(to: Database(id: i, seed: seed)) }
+        loop = try EventLoop()
+        clientsCapacity = 1024
+        clientsByFD = .allocate(capacity: clientsCapacity)
+        clientsByFD.initialize(repeating: nil, count: clientsCapacity)
+        pendingCapacity = 256
+        pendingWrites = .allocate(capacity: pendingCapacity)
+        commands = CommandRegistry()
+        startMillis = Clock.unixMillis()
+        startMonotonicMicros = Clock.monotonicMicros()
+        lastSaveTime = startMillis / 1000
+        runID = Self.randomHex(40)
+        replID = Self.randomHex(40)
+        lruClock = UInt32(truncatingIfNeeded: startMillis / 1000)
+    }
+
+    static func randomSeed() -> UInt64 {
+        var v: UInt64 = 0
+        let fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+        if fd >= 0 {
+            _ = read(fd, &v, 8)
+            close(fd)
+        }
+        return v ^ UInt64(bitPattern: Clock.monotonicMicros())
+    }
+
+    static func randomHex(_ n: Int) -> String {
+        var bytes = [UInt8](repeating: 0, count: n / 2)
+        let fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+        if fd >= 0 {
+            _ = read(fd, &bytes, bytes.count)
+            close(fd)
+        }
+        let digits = Array("0123456789abcdef")
+        return String(bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] })
+    }
+
+    @inline(__always)
+    public func db(_ i: Int) -> UnsafeMutablePointer<Database> { dbs + i }
+
+    // MARK: - Listening
+
+    /// Opens every `bind` address on `port` (and the Unix socket). Addresses prefixed with
+    /// "-" are optional: failing to bind them is not fatal, as in Redis.
+    public mutating func listen() throws(SystemError) {
+        if settings.port != 0 {
+            for address in settings.bind {
+                let optional = address.hasPrefix("-")
+                let host = optional ? String(address.dropFirst()) : address
+                do {
+                    let fd = try Socket.listenTCP(host: host, port: settings.port, backlog: Int32(settings.tcpBacklog))
+                    try loop.add(fd, events: EventLoop.readable, token: Self.listenerToken(fd))
+                    listeners.append(fd)
+                } catch {
+                    if optional || error.errno == EAFNOSUPPORT || error.errno == EADDRNOTAVAIL && optional { continue }
+                    Log.warning("Warning: Could not create server TCP listening socket \(host):\(settings.port): \(error.message)")
+                    throw error
+                }
+            }
+        }
+        if !settings.unixSocket.isEmpty {
+            let fd = try Socket.listenUnix(path: settings.unixSocket, perm: mode_t(settings.unixSocketPerm),
+                                           backlog: Int32(settings.tcpBacklog))
+            try loop.add(fd, events: EventLoop.readable, token: Self.listenerToken(fd))
+            unixListener = fd
+        }
+    }
+
+    static let listenerBit: UInt64 = 1 << 40
+
+    @inline(__always)
+    static func listenerToken(_ fd: Int32) -> UInt64 { listenerBit | UInt64(UInt32(bitPattern: fd)) }
+
+    /// Closes the TCP listeners and reopens them on `port` (CONFIG SET port / bind).
+    mutating func rebind() -> Bool {
+        let old = listeners
+        listeners = []
+        for fd in old {
+            loop.remove(fd)
+            Socket.close(fd)
+        }
+        do {
+            try listen()
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    // MARK: - The loop
+
+    /// Runs until SHUTDOWN or a termination signal. Returns the process exit code.
+    public mutating func run() -> Int32 {
+        nextCronMillis = Clock.monotonicMillis()
+        while !shutdownRequested {
+            beforeSleep()
+            let now = Clock.monotonicMillis()
+            let wait = max(0, nextCronMillis - now)
+            let n = loop.wait(timeoutMillis: Int32(min(wait, 1000)))
+            for i in 0..<n {
+                let token = loop.readyTokens[i]
+                let events = loop.readyEvents[i]
+                if token & Self.listenerBit != 0 {
+                    acceptClients(Int32(truncatingIfNeeded: token & 0xFFFF_FFFF))
+                } else {
+                    handleClientEvent(fd: Int32(truncatingIfNeeded: token), events: events)
+                }
+            }
+            if Clock.monotonicMillis() >= nextCronMillis {
+                cron()
+                nextCronMillis = Clock.monotonicMillis() + Int64(1000 / max(1, min(500, settings.hz)))
+            }
+        }
+        beforeSleep()
+        return finishShutdown()
+    }
+
+    /// Writes pending replies and frees clients marked for closing.
+    mutating func beforeSleep() {
+        flushPendingWrites()
+        if closeCount > 0 { freeClosingClients() }
+        let used = tandem_used_memory()
+        if used > memoryPeak { memoryPeak = used }
+    }
+
+    // MARK: - Shutdown
+
+    /// Removes the pidfile, closes listeners, logs Redis's farewell. Returns the exit code.
+    mutating func finishShutdown() -> Int32 {
+        Log.warning("User requested shutdown...")
+        if !settings.pidfile.isEmpty {
+            Log.notice("Removing the pid file.")
+            unlink(settings.pidfile)
+        }
+        for fd in listeners { Socket.close(fd) }
+        if unixListener >= 0 {
+            Socket.close(unixListener)
+            unlink(settings.unixSocket)
+        }
+        Log.warning("Redis is now ready to exit, bye bye...")
+        return shutdownExitCode
+    }
+}
