@@ -1,0 +1,67 @@
+# Makefile -- convenience targets for Tandem.
+#
+#   make deps    install the Debian packages the build and tests need
+#   make build   release build (.build/release/tandem-server)
+#   make run     build, then run the server in the foreground with conf/tandem.conf
+#   make test    debug build, then unit and integration tests (swift test)
+#   make bench   build, then compare Tandem with redis-server (bench/compare)
+#   make clean   remove build products
+#
+# SwiftPM does the real work; this file only chains the steps and makes sure
+# the system packages are present. Swift itself is expected on PATH.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+SWIFT ?= swift
+SWIFT_BUILD_FLAGS ?=
+SWIFT_TEST_FLAGS ?=
+CONF ?= conf/tandem.conf
+
+# Debian packages: the reference Redis tools (used by the integration tests
+# and the benchmark), and the C libraries linked by the server (libssl-dev
+# provides libcrypto, which the CSystem target links).
+APT_PACKAGES := build-essential pkg-config \
+                redis-server redis-tools redis-sentinel \
+                liblz4-dev liblzf-dev libxxhash-dev libssl-dev
+
+# Use sudo for apt-get only when not already root.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build run test bench clean
+
+all: build
+
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	    if ! dpkg -s "$$p" 2>/dev/null | grep -q '^Status: install ok installed'; then \
+	        missing="$$missing $$p"; \
+	    fi; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "deps: installing:$$missing"; \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update; \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	else \
+	    echo "deps: all packages present"; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release $(SWIFT_BUILD_FLAGS)
+
+run: build
+	./.build/release/tandem-server $(CONF)
+
+# The integration tests start .build/debug/tandem-server, so build the debug
+# products (executable included) before running the tests.
+test: deps
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
+	$(SWIFT) test $(SWIFT_TEST_FLAGS)
+
+bench: build
+	./bench/compare
+
+clean:
+	rm -rf .build
+	rm -f bench/results/*.tmp
