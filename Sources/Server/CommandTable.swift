@@ -51,7 +51,7 @@ public enum CommandID: UInt16 {
     case clientUnpause, clientNoEvict, clientReply, clientHelp
     case configGet, configSet, configResetstat, configRewrite, configHelp
     case slowlogGet, slowlogLen, slowlogReset, slowlogHelp
-    case latencyLatest, latencyReset, latencyHelp
+    case latencyLatest, latencyReset, latencyHelp, latencyHistory, latencyDoctor, latencyGraph, latencyHistogram
     // Strings
     case get, set, setnx, setex, psetex, getset, getdel, getex, mget, mset, msetnx, append, strlen
     case getrange, substr, setrange, incr, decr, incrby, decrby, incrbyfloat, lcs
@@ -186,6 +186,14 @@ enum CommandTable {
               "Return the latest latency samples for all events."),
         .init("latency|reset", .latencyReset, -2, [.admin, .noscript, .loading, .stale], "server", "2.8.13",
               "Reset latency data for one or more events."),
+        .init("latency|history", .latencyHistory, 3, [.admin, .noscript, .loading, .stale], "server", "2.8.13",
+              "Return timestamp-latency samples for the event."),
+        .init("latency|doctor", .latencyDoctor, 2, [.admin, .noscript, .loading, .stale], "server", "2.8.13",
+              "Return a human readable latency analysis report."),
+        .init("latency|graph", .latencyGraph, 3, [.admin, .noscript, .loading, .stale], "server", "2.8.13",
+              "Return a latency graph for the event."),
+        .init("latency|histogram", .latencyHistogram, -2, [.admin, .noscript, .loading, .stale], "server", "7.0.0",
+              "Return the cumulative distribution of latencies of a subset of commands or all."),
         .init("latency|help", .latencyHelp, 2, [.loading, .stale], "server", "2.8.13", "Show helpful text about the different subcommands."),
 
         // MARK: Strings

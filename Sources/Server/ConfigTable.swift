@@ -60,7 +60,7 @@ enum ConfigTable {
         .init("daemonize", .bool(\.daemonize), mutable: false),
         .init("supervised", .enumeration(\.supervised, ["upstart", "systemd", "auto", "no"]), mutable: false),
         .init("pidfile", .string(\.pidfile), mutable: false),
-        .init("loglevel", .enumeration(\.loglevel, ["debug", "verbose", "notice", "warning", "nothing"])),
+        .init("loglevel", .enumeration(\.loglevel, ["debug", "verbose", "notice", "warning"])),
         .init("logfile", .string(\.logfile), mutable: false),
         .init("databases", .int(\.databases, min: 1, max: maxInt), mutable: false),
         .init("always-show-logo", .bool(\.alwaysShowLogo), mutable: false),

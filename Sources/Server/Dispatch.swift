@@ -20,6 +20,18 @@ extension Server {
     /// Executes the command in `c.argv`. Returns false when the command must wait (the
     /// client is paused) and stays in the query buffer.
     mutating func processCommand(_ c: ClientRef) -> Bool {
+        let replyMark = c.pointee.reply.count
+        let ran = dispatchCommand(c)
+        if ran && c.pointee.flags.rawValue & (ClientFlags.replyOff.rawValue | ClientFlags.replySkip.rawValue
+            | ClientFlags.replySkipNext.rawValue) != 0
+        {
+            applyReplySilence(c, mark: replyMark)
+        }
+        return ran
+    }
+
+    /// Checks and runs one command; see the order at the top of the file.
+    mutating func dispatchCommand(_ c: ClientRef) -> Bool {
         let name = c.pointee.arg(0)
         var index = commands.find(name)
         if index < 0 {
@@ -69,7 +81,6 @@ extension Server {
     @inline(__always)
     mutating func call(_ c: ClientRef, _ index: Int) {
         let errorsBefore = stats.errorReplies
-        let replyMark = c.pointee.reply.count
         let start = Clock.monotonicMicros()
         commandTimeMillis = Clock.unixMillis()
         c.pointee.flags.insert(.executing)
@@ -83,9 +94,6 @@ extension Server {
         if stats.errorReplies != errorsBefore { st.pointee.failed += 1 }
         stats.commandsProcessed += 1
         c.pointee.totalCommands += 1
-        if c.pointee.flags.rawValue & (ClientFlags.replyOff.rawValue | ClientFlags.replySkip.rawValue) != 0 {
-            applyReplySilence(c, mark: replyMark)
-        }
         if duration > settings.slowlogLogSlowerThan && settings.slowlogLogSlowerThan >= 0 {
             recordSlow(c, index, duration)
         }
@@ -94,7 +102,9 @@ extension Server {
 
     /// CLIENT REPLY OFF/SKIP: drop what the command produced.
     mutating func applyReplySilence(_ c: ClientRef, mark: Int) {
-        if c.pointee.reply.count > mark { c.pointee.reply.count = mark }
+        if c.pointee.flags.contains(.replyOff) || c.pointee.flags.contains(.replySkip) {
+            if c.pointee.reply.count > mark { c.pointee.reply.count = mark }
+        }
         if c.pointee.flags.contains(.replySkip) { c.pointee.flags.remove(.replySkip) }
         if c.pointee.flags.contains(.replySkipNext) {
             c.pointee.flags.remove(.replySkipNext)
@@ -176,7 +186,9 @@ extension Server {
             commandCommand(c, id)
         case .configGet, .configSet, .configResetstat, .configRewrite, .configHelp: configCommand(c, id)
         case .slowlogGet, .slowlogLen, .slowlogReset, .slowlogHelp: slowlogCommand(c, id)
-        case .latencyLatest, .latencyReset, .latencyHelp: latencyCommand(c, id)
+        case .latencyLatest, .latencyReset, .latencyHelp, .latencyHistory, .latencyDoctor, .latencyGraph,
+            .latencyHistogram:
+            latencyCommand(c, id)
         case .container: addError(c, "-ERR unknown subcommand\r\n")
         }
     }
@@ -199,9 +211,9 @@ extension Server {
 
     /// Appends `-<message>\r\n`, sanitising newlines as Redis does.
     static func appendError(_ c: ClientRef, _ message: String) {
-        var text = message.hasPrefix("-") ? message : "-" + message
-        text = String(text.map { $0 == "\r" || $0 == "\n" ? " " : $0 })
-        c.pointee.reply.append(text)
+        var bytes = Array((message.hasPrefix("-") ? message : "-" + message).utf8)
+        for i in bytes.indices where bytes[i] == 13 || bytes[i] == 10 { bytes[i] = 32 }
+        bytes.withUnsafeBufferPointer { c.pointee.reply.append($0.baseAddress!, $0.count) }
         c.pointee.reply.append("\r\n" as StaticString)
     }
 

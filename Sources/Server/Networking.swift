@@ -151,7 +151,7 @@ extension Server {
             if outcome == .protocolError {
                 let msg = c.pointee.parser.errorMessage
                 Log.verbose("Protocol error (\(msg)) from client: \(clientDescription(c))")
-                addErrorString(c, msg)
+                addErrorString(c, "ERR " + msg)
                 c.pointee.flags.insert(.closeAfterReply)
                 c.pointee.queryStart = c.pointee.queryEnd
                 break

@@ -115,7 +115,7 @@ extension Server {
             j += 1
         }
         if !c.pointee.authenticated {
-            addError(c, "-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\r\n")
+            addError(c, "-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\r\n")
             return
         }
         if version != 0 { c.pointee.resp3 = version == 3 }

@@ -107,7 +107,7 @@ extension Server {
                 maxOut = max(maxOut, cl.pointee.reply.allocatedBytes)
             }
             return fields("Clients", [
-                ("connected_clients", "\(clientCount)"), ("cluster_connections", "0"),
+                ("connected_clients", "\(clientCount - closeCount)"), ("cluster_connections", "0"),
                 ("maxclients", "\(settings.maxclients)"), ("client_recent_max_input_buffer", "\(maxIn)"),
                 ("client_recent_max_output_buffer", "\(maxOut)"), ("blocked_clients", "0"),
                 ("tracking_clients", "0"), ("clients_in_timeout_table", "0"),

@@ -147,6 +147,14 @@ extension Server {
                 }
             }
             c.pointee.reply.appendInteger(Int64(n))
+        case .latencyHistory:
+            c.pointee.reply.appendArrayHeader(0)
+        case .latencyDoctor:
+            c.pointee.reply.appendVerbatim("Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sleep tonight.\n", resp3: c.pointee.resp3)
+        case .latencyGraph:
+            addErrorString(c, "ERR No samples available for event '\(c.pointee.arg(2).string)'")
+        case .latencyHistogram:
+            c.pointee.reply.appendMapHeader(0, resp3: c.pointee.resp3)
         default: addHelp(c, HelpText.latency)
         }
     }
@@ -258,7 +266,9 @@ extension Server {
                 vlen = 6 + n
                 for i in 0..<n { value[6 + i] = digits[i] }
             } else {
-                for i in 6..<size { value[i] = 0 }
+                // "value:<n>" truncated or zero-padded to `size`.
+                for i in 0..<size { value[i] = 0 }
+                for i in 0..<min(size, 6) { value[i] = valuePrefix[i] }
                 for i in 0..<n where 6 + i < size { value[6 + i] = digits[i] }
                 vlen = size
             }
@@ -287,11 +297,10 @@ extension Server {
         return out
     }
 
-    /// digest = SHA1(digest || bytes)
+    /// digest = SHA1(digest xor SHA1(bytes)): order-sensitive mixing.
     static func mixDigest(_ digest: inout [UInt8], _ p: UnsafeRawPointer?, _ n: Int) {
-        var buf = digest
-        if n > 0, let p { buf.append(contentsOf: UnsafeRawBufferPointer(start: p, count: n)) }
-        digest = buf.withUnsafeBytes { sha1($0.baseAddress, $0.count) }
+        xorDigest(&digest, p, n)
+        digest = digest.withUnsafeBytes { sha1($0.baseAddress, 20) }
     }
 
     /// digest ^= SHA1(bytes)
@@ -329,7 +338,7 @@ extension Server {
                 let k = e.key
                 Self.mixDigest(&d, k.base, k.count)
                 Self.xorObjectDigest(e, into: &d)
-                for i in 0..<20 { final[i] ^= d[i] }
+                d.withUnsafeBytes { Self.xorDigest(&final, $0.baseAddress, 20) }
             }
         }
         return final
