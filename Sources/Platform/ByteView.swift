@@ -71,6 +71,19 @@ public struct ByteView {
     /// no spaces, no '+', fits in Int64. Anything else is not an integer.
     public var int64: Int64? {
         if count == 0 || count > 20 { return nil }
+        // Fast path: up to 18 digits cannot overflow.
+        if count <= 18 && base[0] != 48 {
+            var i = base[0] == 45 ? 1 : 0
+            if i == 1 && (count == 1 || base[1] == 48) { return nil }
+            var v: Int64 = 0
+            while i < count {
+                let d = base[i] &- 48
+                if d > 9 { return nil }
+                v = v &* 10 &+ Int64(d)
+                i += 1
+            }
+            return base[0] == 45 ? -v : v
+        }
         if count == 1 && base[0] == 48 { return 0 }
         var i = 0
         var negative = false

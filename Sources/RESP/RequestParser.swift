@@ -101,23 +101,38 @@ public struct RequestParser {
 
     // MARK: - Multibulk
 
+    /// Scans a header line's number from `from` up to the '\r' that ends it, in one pass.
+    /// Returns the index of the '\r' (-1 if none before `end`) and the number, nil when the
+    /// text is not an integer by Redis's rules (string2ll). Short numbers — every real header —
+    /// are parsed inline; anything unusual falls back to the exact general parser.
     @inline(__always)
-    func findCR(_ start: UnsafeMutablePointer<UInt8>, from: Int, to end: Int) -> Int {
-        if from >= end { return -1 }
-        guard let p = memchr(start + from, 13, end - from) else { return -1 }
-        return start.distance(to: p.assumingMemoryBound(to: UInt8.self))
+    func scanHeaderNumber(_ start: UnsafeMutablePointer<UInt8>, from: Int, to end: Int) -> (cr: Int, value: Int64?) {
+        var i = from
+        var v: Int64 = 0
+        var simple = true
+        while i < end {
+            let b = start[i]
+            if b == 13 { break }
+            let d = b &- 48
+            if d > 9 { simple = false } else { v = v &* 10 &+ Int64(d) }
+            i += 1
+        }
+        if i >= end { return (-1, nil) }
+        let n = i - from
+        if simple && n > 0 && n <= 18 && (start[from] != 48 || n == 1) { return (i, v) }
+        return (i, ByteView(start + from, n).int64)
     }
 
     mutating func parseMultibulk(_ start: UnsafeMutablePointer<UInt8>, _ length: Int) -> ParseOutcome {
         if remainingArgs == 0 && argc == 0 {
             // The `*<argc>\r\n` header.
-            let cr = findCR(start, from: position, to: length)
+            let (cr, number) = scanHeaderNumber(start, from: 1, to: length)
             if cr < 0 {
                 if length - position > Self.inlineMaxSize { return fail("Protocol error: too big mbulk count string") }
                 return .incomplete
             }
             if cr + 1 >= length { return .incomplete }
-            guard let n = ByteView(start + 1, cr - 1).int64, n <= Int64(Int32.max) else {
+            guard let n = number, n <= Int64(Int32.max) else {
                 return fail("Protocol error: invalid multibulk length")
             }
             if n > 10 && !authenticated { return fail("Protocol error: unauthenticated multibulk length") }
@@ -130,7 +145,10 @@ public struct RequestParser {
         }
         while remainingArgs > 0 {
             if bulkLength == -1 {
-                let cr = findCR(start, from: position, to: length)
+                // A '\r' right where the '$' belongs ends the (empty) header line there.
+                let (cr, number) =
+                    position < length && start[position] == 13
+                    ? (position, nil) : scanHeaderNumber(start, from: position + 1, to: length)
                 if cr < 0 {
                     if length - position > Self.inlineMaxSize { return fail("Protocol error: too big bulk count string") }
                     return .incomplete
@@ -140,9 +158,7 @@ public struct RequestParser {
                     let got = String(decoding: [start[position]], as: UTF8.self)
                     return fail("Protocol error: expected '$', got '\(got)'")
                 }
-                guard let n = ByteView(start + position + 1, cr - position - 1).int64, n >= 0,
-                    n <= Int64(maxBulkLength)
-                else {
+                guard let n = number, n >= 0, n <= Int64(maxBulkLength) else {
                     return fail("Protocol error: invalid bulk length")
                 }
                 if n > 16384 && !authenticated { return fail("Protocol error: unauthenticated bulk length") }

@@ -51,6 +51,7 @@ public enum CommandID: UInt16 {
     case clientUnpause, clientNoEvict, clientReply, clientHelp
     case configGet, configSet, configResetstat, configRewrite, configHelp
     case slowlogGet, slowlogLen, slowlogReset, slowlogHelp
+    case functionFlush, functionList, scriptFlush
     case latencyLatest, latencyReset, latencyHelp, latencyHistory, latencyDoctor, latencyGraph, latencyHistogram
     // Strings
     case get, set, setnx, setex, psetex, getset, getdel, getex, mget, mset, msetnx, append, strlen
@@ -195,6 +196,15 @@ enum CommandTable {
         .init("latency|histogram", .latencyHistogram, -2, [.admin, .noscript, .loading, .stale], "server", "7.0.0",
               "Return the cumulative distribution of latencies of a subset of commands or all."),
         .init("latency|help", .latencyHelp, 2, [.loading, .stale], "server", "2.8.13", "Show helpful text about the different subcommands."),
+
+        .init("function", .container, -2, [.container], "scripting", "7.0.0", "A container for function commands"),
+        .init("function|flush", .functionFlush, -2, [.write, .noscript], "scripting", "7.0.0",
+              "Deleting all functions"),
+        .init("function|list", .functionList, -2, [.noscript], "scripting", "7.0.0",
+              "List information about all the functions"),
+        .init("script", .container, -2, [.container], "scripting", "2.6.0", "A container for Lua scripts management commands"),
+        .init("script|flush", .scriptFlush, -2, [.noscript], "scripting", "2.6.0",
+              "Remove all the scripts from the script cache."),
 
         // MARK: Strings
         .init("get", .get, 2, [.readonly, .fast], keys: k1, "string", "1.0.0", "Get the value of a key"),

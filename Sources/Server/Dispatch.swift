@@ -189,6 +189,9 @@ extension Server {
         case .latencyLatest, .latencyReset, .latencyHelp, .latencyHistory, .latencyDoctor, .latencyGraph,
             .latencyHistogram:
             latencyCommand(c, id)
+        case .functionFlush: scriptingFlushCommand(c, function: true)
+        case .scriptFlush: scriptingFlushCommand(c, function: false)
+        case .functionList: functionListCommand(c)
         case .container: addError(c, "-ERR unknown subcommand\r\n")
         }
     }

@@ -89,6 +89,39 @@ extension Server {
         addOK(c)
     }
 
+    /// FUNCTION FLUSH / SCRIPT FLUSH: nothing is ever loaded until scripting exists, so
+    /// only the argument check remains.
+    mutating func scriptingFlushCommand(_ c: ClientRef, function: Bool) {
+        let argc = c.pointee.argc
+        if function && argc > 3 {
+            addErrorString(c, "ERR unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION HELP.")
+            return
+        }
+        let validMode = argc == 3 && (c.pointee.arg(2).equalsLowercase("sync") || c.pointee.arg(2).equalsLowercase("async"))
+        if argc > 2 && !validMode {
+            addErrorString(c, function ? "ERR FUNCTION FLUSH only supports SYNC|ASYNC option"
+                                       : "ERR SCRIPT FLUSH only support SYNC|ASYNC option")
+            return
+        }
+        addOK(c)
+    }
+
+    mutating func functionListCommand(_ c: ClientRef) {
+        var j = 2
+        while j < c.pointee.argc {
+            let opt = c.pointee.arg(j)
+            if opt.equalsLowercase("withcode") {
+                j += 1
+            } else if opt.equalsLowercase("libraryname") && j + 1 < c.pointee.argc {
+                j += 2
+            } else {
+                addErrorString(c, "ERR Unknown argument \(opt.string)")
+                return
+            }
+        }
+        c.pointee.reply.appendArrayHeader(0)
+    }
+
     // MARK: - SLOWLOG, LATENCY
 
     mutating func slowlogCommand(_ c: ClientRef, _ id: CommandID) {
