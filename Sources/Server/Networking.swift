@@ -37,7 +37,7 @@ extension Server {
                 stats.rejectedConnections += 1
                 continue
             }
-            if settings.protectedMode && !loopback && settings.requirepass.isEmpty && !bindIsExplicit {
+            if refusedByProtectedMode(loopback: loopback) {
                 _ = Self.protectedModeMessage.withCString { Glibc.write(fd, $0, strlen($0)) }
                 Socket.close(fd)
                 stats.rejectedConnections += 1
@@ -66,12 +66,14 @@ extension Server {
         }
     }
 
-    /// Protected mode refuses non-loopback clients only when no bind address was configured
-    /// (Redis's rule: the user did nothing to restrict access and set no password).
-    var bindIsExplicit: Bool { settings.bind != ["*", "-::*"] }
+    /// Redis 7's rule: with protected mode on and no password for the default user, only
+    /// loopback and Unix-socket clients are served, whatever `bind` says.
+    func refusedByProtectedMode(loopback: Bool) -> Bool {
+        settings.protectedMode && settings.requirepass.isEmpty && !loopback
+    }
 
     static let protectedModeMessage =
-        "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n"
+        "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n"
 
     mutating func registerClient(_ c: ClientRef) {
         let fd = Int(c.pointee.fd)

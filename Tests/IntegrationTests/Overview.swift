@@ -10,6 +10,7 @@
 // | --- | --- |
 // | `Harness/ServerProcess.swift` | start/stop a server (`.tandem`, `.redis`) in a fresh temp dir; `Harness` helpers |
 // | `Harness/RawClient.swift` | blocking TCP client: send bytes, read exactly one RESP2/RESP3 reply as raw bytes |
+// | `Harness/UnixSocket.swift` | `RawClient(unixSocketPath:)`: the same client over an AF_UNIX socket |
 // | `Harness/RESP.swift` | `RESPValue`, the one-reply reader/decoder, encoder and pretty printer |
 // | `Harness/Differential.swift` | script DSL (`Step`, `Mode`, `Script`); lock-step runner, Tandem vs redis-server |
 // | `Harness/Info.swift` | INFO parser |
@@ -17,6 +18,7 @@
 // | `Differential/RandomDifferentialTests.swift` | seeded random differential test (strings, keys, expirations) |
 // | `Differential/MonitorTests.swift`, `InfoTests.swift` | MONITOR and INFO, compared structurally |
 // | `Process/ProcessTests.swift` | start-up log, daemonize/pidfile, config file errors, CONFIG REWRITE, port in use |
+// | `Process/RobustnessTests.swift` | maxclients, timeout, query-buffer and bulk limits, big values, pipelining, back-pressure, garbage fuzz, SIGTERM, Unix socket, CONFIG SET port, CLIENT KILL, RESP3 |
 //
 // ## Running
 //
@@ -32,6 +34,7 @@
 //   themselves are deterministic. A missing binary fails the tests with a message; nothing is skipped.
 // - `REDIS_SERVER=/path` — the reference (default `/usr/bin/redis-server`).
 // - `ITEST_TRANSCRIPT=1` — print every differential step with the reference reply.
+// - `ITEST_FUZZ_SEED=<n>` — seed of the garbage-input test in RobustnessTests (default 20240612).
 // - `ITEST_SEED=<n>`, `ITEST_RANDOM_STEPS=<n>` — seed and length of the random differential test
 //   (defaults 20240611 and 3000).
 //

@@ -68,12 +68,17 @@ extension Server {
         if cl.flags.contains(.writeRegistered) { events += "w" }
         let cmd = cl.lastCommand >= 0 ? commands.specs[cl.lastCommand].nameString : "NULL"
         let qbuf = cl.queryEnd - cl.queryStart
+        // Redis counts the bytes of the arguments of the command being run, 0 when idle.
+        var argvMem = 0
+        if cl.flags.contains(.executing) {
+            for i in 0..<cl.argc { argvMem += cl.argv[i].count }
+        }
         let omem = cl.reply.pending > 0 ? cl.reply.allocatedBytes : 0
         let totMem = cl.queryCapacity + cl.reply.allocatedBytes + MemoryLayout<Client>.size
         return "id=\(cl.id) addr=\(cl.address) laddr=\(cl.localAddress) fd=\(cl.fd) name=\(cl.nameString) "
             + "age=\((now - cl.createdAtMillis) / 1000) idle=\((now - cl.lastInteractionMillis) / 1000) "
             + "flags=\(flags) db=\(cl.db) sub=0 psub=0 ssub=0 multi=-1 qbuf=\(qbuf) "
-            + "qbuf-free=\(cl.queryCapacity - cl.queryEnd) argv-mem=0 multi-mem=0 rbs=\(cl.reply.allocatedBytes) "
+            + "qbuf-free=\(cl.queryCapacity - cl.queryEnd) argv-mem=\(argvMem) multi-mem=0 rbs=\(cl.reply.allocatedBytes) "
             + "rbp=\(cl.reply.allocatedBytes) obl=0 oll=0 omem=\(omem) tot-mem=\(totMem) events=\(events) cmd=\(cmd) "
             + "user=default redir=-1 resp=\(cl.resp3 ? 3 : 2)"
     }

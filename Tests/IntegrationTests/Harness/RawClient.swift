@@ -41,6 +41,13 @@ final class RawClient {
         setReceiveTimeout(milliseconds: timeoutSeconds * 1000)
     }
 
+    /// Wraps an already connected stream socket (a Unix domain socket, see UnixSocket.swift); `port` is 0.
+    init(connectedDescriptor: Int32, timeoutSeconds: Int = 5) {
+        port = 0
+        fd = connectedDescriptor
+        setReceiveTimeout(milliseconds: timeoutSeconds * 1000)
+    }
+
     deinit { close() }
 
     /// Opens a TCP connection to 127.0.0.1:port and returns the descriptor.
