@@ -203,14 +203,36 @@ public struct Entry: Equatable {
 
     /// Frees the block and whatever the value owns.
     public func free() {
+        if type != .string { freeAggregateValue() }
+        tandem_free(raw)
+    }
+
+    /// Frees only the block, leaving the value's own structure alive (it was handed over to
+    /// another entry).
+    public func freeBlockOnly() {
         tandem_free(raw)
     }
 }
 
 extension Entry {
-    /// A new block holding this entry's value under `key` (RENAME, COPY). Strings copy their
-    /// bytes; aggregate values (later) will be duplicated or handed over by their owners.
+    /// A new, independent entry holding a deep copy of this value under `key` (COPY).
     public func copy(withKey key: ByteView) -> Entry {
+        let e = blockCopy(withKey: key)
+        if type != .string { e.payload = duplicateAggregateValue() }
+        return e
+    }
+
+    /// Moves this value under `key` (RENAME): the value's structure is handed over, this
+    /// block is freed. The entry must already be unlinked from its table.
+    public func rekeyed(_ key: ByteView) -> Entry {
+        let e = blockCopy(withKey: key)
+        e.expireAt = expireAt
+        freeBlockOnly()
+        return e
+    }
+
+    /// A new block with this entry's header fields and inline string bytes under `key`.
+    func blockCopy(withKey key: ByteView) -> Entry {
         let valueBytes = isInlineString ? Int(payload) : 0
         let e = Entry.allocate(key: key, valueCapacity: valueBytes)
         e.type = type
@@ -219,5 +241,12 @@ extension Entry {
         e.lru = lru
         if valueBytes > 0 { memcpy(e.mutableStringBytes, stringBytes.base, valueBytes) }
         return e
+    }
+
+    /// The aggregate value's root pointer (lists, hashes, sets, sorted sets).
+    @inline(__always)
+    public var valuePointer: UnsafeMutableRawPointer {
+        get { UnsafeMutableRawPointer(bitPattern: Int(payload))! }
+        nonmutating set { payload = Int64(Int(bitPattern: newValue)) }
     }
 }

@@ -41,7 +41,13 @@ public struct CommandFlags: OptionSet, Sendable {
 }
 
 /// What a command runs; dispatch switches over this (no closures, no ARC on the hot path).
-public enum CommandID: UInt16 {
+/// Each data type owns its own id enum and spec table in its command file, so the types can
+/// grow independently: `.lists(.lpush)`, `.hashes(.hset)`, ...
+public enum CommandID: Equatable {
+    case lists(ListCommand)
+    case hashes(HashCommand)
+    case sets(SetCommand)
+    case sortedSets(ZSetCommand)
     // Connection
     case ping, echo, quit, select, auth, hello, reset
     // Server
@@ -100,7 +106,10 @@ enum CommandTable {
     static let k1: (Int, Int, Int) = (1, 1, 1)
     static let kAll: (Int, Int, Int) = (1, -1, 1)
 
-    nonisolated(unsafe) static let all: [CommandSpec] = [
+    nonisolated(unsafe) static let all: [CommandSpec] =
+        core + ListCommands.specs + HashCommands.specs + SetCommands.specs + ZSetCommands.specs
+
+    nonisolated(unsafe) static let core: [CommandSpec] = [
         // MARK: Connection
         .init("ping", .ping, -1, [.fast], "connection", "1.0.0", "Ping the server"),
         .init("echo", .echo, 2, [.fast], "connection", "1.0.0", "Echo the given string"),

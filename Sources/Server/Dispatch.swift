@@ -192,6 +192,10 @@ extension Server {
         case .functionFlush: scriptingFlushCommand(c, function: true)
         case .scriptFlush: scriptingFlushCommand(c, function: false)
         case .functionList: functionListCommand(c)
+        case .lists(let id): listCommand(c, id)
+        case .hashes(let id): hashCommand(c, id)
+        case .sets(let id): setTypeCommand(c, id)
+        case .sortedSets(let id): zsetCommand(c, id)
         case .container: addError(c, "-ERR unknown subcommand\r\n")
         }
     }

@@ -51,23 +51,20 @@ extension Server {
             c.pointee.reply.append(nx ? ":0\r\n" : "+OK\r\n")
             return
         }
-        let old = Entry(slot.pointee!)
-        let moved = old.copy(withKey: dst)
-        moved.expireAt = old.expireAt
-        dbs[db].delete(at: slot)
+        _ = slot
         if let dslot = lookupSlot(db, dst) {
             if nx {
-                // Put the source back: nothing may change when RENAMENX refuses.
-                let back = moved.copy(withKey: src)
-                back.expireAt = moved.expireAt
-                moved.free()
-                dbs[db].add(back)
                 c.pointee.reply.append(":0\r\n" as StaticString)
                 return
             }
             dbs[db].delete(at: dslot)
         }
+        // Slots are invalidated by any change to the table: find the source again.
+        guard let sslot = dbs[db].findSlot(src) else { return }
+        let moved = dbs[db].detach(at: sslot).rekeyed(dst)
         dbs[db].add(moved)
+        keyModified(db, src)
+        keyModified(db, dst)
         dirty += 1
         c.pointee.reply.append(nx ? ":1\r\n" : "+OK\r\n")
     }
@@ -370,17 +367,19 @@ extension Server {
             c.pointee.reply.append(":0\r\n" as StaticString)
             return
         }
-        let copy = e.copy(withKey: newKey)
-        copy.expireAt = e.expireAt
         if let dslot = lookupSlot(dst, newKey) {
             if !replace {
-                copy.free()
                 c.pointee.reply.append(":0\r\n" as StaticString)
                 return
             }
             dbs[dst].delete(at: dslot)
         }
+        // The delete may have freed nothing of the source, but re-read it to be safe.
+        guard let source = lookupWrite(src, key) else { return }
+        let copy = source.copy(withKey: newKey)
+        copy.expireAt = source.expireAt
         dbs[dst].add(copy)
+        keyModified(dst, newKey)
         dirty += 1
         c.pointee.reply.append(":1\r\n" as StaticString)
     }

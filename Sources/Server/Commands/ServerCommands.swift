@@ -345,7 +345,8 @@ extension Server {
     static func xorObjectDigest(_ e: Entry, into digest: inout [UInt8]) {
         var type = UInt32(e.type.rawValue).bigEndian
         withUnsafeBytes(of: &type) { mixDigest(&digest, $0.baseAddress, 4) }
-        if e.type == .string {
+        switch e.type {
+        case .string:
             if e.encoding == .int {
                 let s = Array(String(e.payload).utf8)
                 s.withUnsafeBytes { mixDigest(&digest, $0.baseAddress, $0.count) }
@@ -353,6 +354,10 @@ extension Server {
                 let v = e.stringBytes
                 mixDigest(&digest, v.base, v.count)
             }
+        case .list: Self.listDigest(e, &digest)
+        case .hash: Self.hashDigest(e, &digest)
+        case .set: Self.setDigest(e, &digest)
+        case .zset: Self.zsetDigest(e, &digest)
         }
         if e.expireAt != 0 {
             let mark = Array("!!expire!!".utf8)
