@@ -42,6 +42,14 @@ public struct ClientFlags: OptionSet, Sendable {
     public static let unixSocket = ClientFlags(rawValue: 1 << 11)
     /// Currently executing a command (so it must not be freed underneath).
     public static let executing = ClientFlags(rawValue: 1 << 12)
+    /// Inside MULTI: commands are queued.
+    public static let multi = ClientFlags(rawValue: 1 << 13)
+    /// A WATCHed key changed: EXEC will fail.
+    public static let dirtyCAS = ClientFlags(rawValue: 1 << 14)
+    /// A command was rejected while queuing: EXEC will abort.
+    public static let dirtyExec = ClientFlags(rawValue: 1 << 15)
+    /// Subscribed to at least one channel or pattern.
+    public static let pubsub = ClientFlags(rawValue: 1 << 16)
 }
 
 public struct Client {
@@ -65,6 +73,12 @@ public struct Client {
 
     // Output
     public var reply = ReplyBuffer()
+
+    // Transactions and pub/sub (not per command)
+    public var multiQueue = CommandQueue()
+    public var watched: [WatchedKey] = []
+    public var channels: Set<[UInt8]> = []
+    public var patterns: [[UInt8]] = []
 
     // Bookkeeping (not per command)
     public var createdAtMillis: Int64
@@ -107,6 +121,7 @@ public struct Client {
 
     /// Frees the buffers and the struct. The descriptor is closed by the caller.
     static func destroy(_ c: ClientRef) {
+        c.pointee.multiQueue.deallocate()
         tandem_free(c.pointee.query)
         c.pointee.argv.deallocate()
         c.pointee.parser.deallocate()

@@ -58,6 +58,10 @@ public enum CommandID: Equatable {
     case configGet, configSet, configResetstat, configRewrite, configHelp
     case slowlogGet, slowlogLen, slowlogReset, slowlogHelp
     case functionFlush, functionList, scriptFlush
+    // Transactions and pub/sub
+    case multi, exec, discard, watch, unwatch
+    case subscribe, unsubscribe, psubscribe, punsubscribe, publish
+    case pubsubChannels, pubsubNumsub, pubsubNumpat, pubsubHelp
     case latencyLatest, latencyReset, latencyHelp, latencyHistory, latencyDoctor, latencyGraph, latencyHistogram
     // Strings
     case get, set, setnx, setex, psetex, getset, getdel, getex, mget, mset, msetnx, append, strlen
@@ -206,6 +210,37 @@ enum CommandTable {
               "Return the cumulative distribution of latencies of a subset of commands or all."),
         .init("latency|help", .latencyHelp, 2, [.loading, .stale], "server", "2.8.13", "Show helpful text about the different subcommands."),
 
+        // MARK: Transactions
+        .init("multi", .multi, 1, [.noscript, .loading, .stale, .fast, .allowBusy], "transactions", "1.2.0",
+              "Mark the start of a transaction block"),
+        .init("exec", .exec, 1, [.noscript, .loading, .stale], "transactions", "1.2.0",
+              "Execute all commands issued after MULTI"),
+        .init("discard", .discard, 1, [.noscript, .loading, .stale, .fast, .allowBusy], "transactions", "2.0.0",
+              "Discard all commands issued after MULTI"),
+        .init("watch", .watch, -2, [.noscript, .loading, .stale, .fast, .allowBusy], keys: kAll, "transactions",
+              "2.2.0", "Watch the given keys to determine execution of the MULTI/EXEC block"),
+        .init("unwatch", .unwatch, 1, [.noscript, .loading, .stale, .fast, .allowBusy], "transactions", "2.2.0",
+              "Forget about all watched keys"),
+        // MARK: Pub/Sub
+        .init("subscribe", .subscribe, -2, [.pubsub, .noscript, .loading, .stale], "pubsub", "2.0.0",
+              "Listen for messages published to the given channels"),
+        .init("unsubscribe", .unsubscribe, -1, [.pubsub, .noscript, .loading, .stale], "pubsub", "2.0.0",
+              "Stop listening for messages posted to the given channels"),
+        .init("psubscribe", .psubscribe, -2, [.pubsub, .noscript, .loading, .stale], "pubsub", "2.0.0",
+              "Listen for messages published to channels matching the given patterns"),
+        .init("punsubscribe", .punsubscribe, -1, [.pubsub, .noscript, .loading, .stale], "pubsub", "2.0.0",
+              "Stop listening for messages posted to channels matching the given patterns"),
+        .init("publish", .publish, 3, [.pubsub, .loading, .stale, .fast], "pubsub", "2.0.0",
+              "Post a message to a channel"),
+        .init("pubsub", .container, -2, [.container], "pubsub", "2.8.0", "A container for Pub/Sub commands"),
+        .init("pubsub|channels", .pubsubChannels, -2, [.pubsub, .loading, .stale], "pubsub", "2.8.0",
+              "List active channels"),
+        .init("pubsub|numsub", .pubsubNumsub, -2, [.pubsub, .loading, .stale], "pubsub", "2.8.0",
+              "Get the count of subscribers for channels"),
+        .init("pubsub|numpat", .pubsubNumpat, 2, [.pubsub, .loading, .stale], "pubsub", "2.8.0",
+              "Get the count of unique patterns pattern subscriptions"),
+        .init("pubsub|help", .pubsubHelp, 2, [.loading, .stale], "pubsub", "6.2.0",
+              "Show helpful text about the different subcommands"),
         .init("function", .container, -2, [.container], "scripting", "7.0.0", "A container for function commands"),
         .init("function|flush", .functionFlush, -2, [.write, .noscript], "scripting", "7.0.0",
               "Deleting all functions"),

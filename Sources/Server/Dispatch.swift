@@ -36,6 +36,7 @@ extension Server {
         var index = commands.find(name)
         if index < 0 {
             rejectUnknownCommand(c)
+            flagTransaction(c)
             return true
         }
         if commands.hasSubcommands[index] && c.pointee.argc >= 2 {
@@ -47,6 +48,7 @@ extension Server {
                 let upper = commands.specs[index].nameString.uppercased()
                 addErrorString(c, "ERR unknown subcommand '\(subName.prefix(128))'. Try \(upper) HELP.")
                 commands.stats[index].rejected += 1
+                flagTransaction(c)
                 return true
             }
         }
@@ -55,13 +57,22 @@ extension Server {
         if (arity > 0 && c.pointee.argc != arity) || c.pointee.argc < -arity {
             addErrorString(c, "ERR wrong number of arguments for '\(spec.pointee.nameString)' command")
             commands.stats[index].rejected += 1
+            flagTransaction(c)
             return true
         }
         if !c.pointee.authenticated && !spec.pointee.flags.contains(.noAuth) {
             addError(c, "-NOAUTH Authentication required.\r\n")
             commands.stats[index].rejected += 1
+            flagTransaction(c)
             return true
         }
+        if c.pointee.flags.contains(.pubsub) && !c.pointee.resp3 && !allowedWhileSubscribed(spec.pointee.id) {
+            addErrorString(c, "ERR Can't execute '\(spec.pointee.nameString)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+            commands.stats[index].rejected += 1
+            flagTransaction(c)
+            return true
+        }
+        if c.pointee.flags.contains(.multi) && queueIfInMulti(c, index) { return true }
         if pauseMode != 0 && mustHold(c, spec.pointee.flags) {
             c.pointee.flags.insert(.pausedInput)
             pausedClientsWaiting += 1
@@ -69,6 +80,18 @@ extension Server {
         }
         call(c, index)
         return true
+    }
+
+    @inline(__always)
+    func flagTransaction(_ c: ClientRef) {
+        if c.pointee.flags.contains(.multi) { c.pointee.flags.insert(.dirtyExec) }
+    }
+
+    func allowedWhileSubscribed(_ id: CommandID) -> Bool {
+        switch id {
+        case .ping, .subscribe, .unsubscribe, .psubscribe, .punsubscribe, .quit, .reset: return true
+        default: return false
+        }
     }
 
     /// True when CLIENT PAUSE applies to this command.
@@ -82,7 +105,7 @@ extension Server {
     mutating func call(_ c: ClientRef, _ index: Int) {
         let errorsBefore = stats.errorReplies
         let start = Clock.monotonicMicros()
-        commandTimeMillis = Clock.unixMillis()
+        if !inExec { commandTimeMillis = Clock.unixMillis() }
         c.pointee.flags.insert(.executing)
         c.pointee.lastCommand = index
         execute(c, commands.specs[index].id)
@@ -189,6 +212,17 @@ extension Server {
         case .latencyLatest, .latencyReset, .latencyHelp, .latencyHistory, .latencyDoctor, .latencyGraph,
             .latencyHistogram:
             latencyCommand(c, id)
+        case .multi: multiCommand(c)
+        case .exec: execCommand(c)
+        case .discard: discardCommand(c)
+        case .watch: watchCommand(c)
+        case .unwatch: unwatchCommand(c)
+        case .subscribe: subscribeCommand(c)
+        case .unsubscribe: unsubscribeCommand(c)
+        case .psubscribe: psubscribeCommand(c)
+        case .punsubscribe: punsubscribeCommand(c)
+        case .publish: publishCommand(c)
+        case .pubsubChannels, .pubsubNumsub, .pubsubNumpat, .pubsubHelp: pubsubCommand(c, id)
         case .functionFlush: scriptingFlushCommand(c, function: true)
         case .scriptFlush: scriptingFlushCommand(c, function: false)
         case .functionList: functionListCommand(c)

@@ -75,6 +75,7 @@ extension Server {
     /// expireAt stands.
     @inline(__always)
     mutating func storeEntry(_ db: Int, _ e: Entry, keepTTL: Bool) {
+        keyModified(db, e.key)
         if let slot = dbs[db].findSlot(e.key) {
             if keepTTL {
                 let old = Entry(slot.pointee!)
@@ -92,6 +93,7 @@ extension Server {
     /// value fits (no malloc for same-size overwrites, the common benchmark case).
     @inline(__always)
     mutating func setString(_ db: Int, _ key: ByteView, _ value: ByteView, expireAt: Int64, keepTTL: Bool) {
+        keyModified(db, key)
         if let slot = dbs[db].findSlot(key) {
             let old = Entry(slot.pointee!)
             var newExpire = expireAt
@@ -123,6 +125,7 @@ extension Server {
     mutating func deleteKey(_ db: Int, _ key: ByteView) -> Bool {
         guard let slot = lookupSlot(db, key) else { return false }
         dbs[db].delete(at: slot)
+        keyModified(db, key)
         return true
     }
 

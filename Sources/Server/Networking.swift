@@ -273,6 +273,8 @@ extension Server {
 
     mutating func freeClient(_ c: ClientRef) {
         let fd = c.pointee.fd
+        unwatchAll(c)
+        if c.pointee.flags.contains(.pubsub) { unsubscribeAll(c) }
         clientsByFD[Int(fd)] = nil
         clientCount -= 1
         if c.pointee.flags.contains(.monitor) {

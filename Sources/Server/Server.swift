@@ -81,6 +81,13 @@ public struct Server {
     var pendingCapacity: Int
     var closeCount = 0
     var monitors: [ClientRef] = []
+    // Transactions and pub/sub
+    var watchers: [WatchKey: [ClientRef]] = [:]
+    var watchCount = 0
+    var inExec = false
+    var channelSubscribers: [[UInt8]: [ClientRef]] = [:]
+    var patternSubscribers: [[UInt8]: [ClientRef]] = [:]
+    var patternOrder: [[UInt8]] = []
     var monitorCount = 0
     var pausedClientsWaiting = 0
 

@@ -43,7 +43,6 @@ extension Server {
     /// blocked on it (both arrive with transactions and blocking commands).
     @inline(__always)
     mutating func keyModified(_ db: Int, _ key: ByteView) {
-        _ = db
-        _ = key
+        if watchCount > 0 { touchWatchedKey(db, key) }
     }
 }

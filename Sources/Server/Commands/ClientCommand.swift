@@ -62,6 +62,9 @@ extension Server {
         if cl.flags.contains(.closeAfterReply) { flags += "c" }
         if cl.flags.contains(.unixSocket) { flags += "U" }
         if cl.flags.contains(.noEvict) { flags += "e" }
+        if cl.flags.contains(.multi) { flags += "x" }
+        if cl.flags.contains(.dirtyCAS) { flags += "d" }
+        if cl.flags.contains(.pubsub) { flags += "P" }
         if flags.isEmpty { flags = "N" }
         var events = ""
         if !cl.flags.contains(.outputFull) { events += "r" }
@@ -77,7 +80,7 @@ extension Server {
         let totMem = cl.queryCapacity + cl.reply.allocatedBytes + MemoryLayout<Client>.size
         return "id=\(cl.id) addr=\(cl.address) laddr=\(cl.localAddress) fd=\(cl.fd) name=\(cl.nameString) "
             + "age=\((now - cl.createdAtMillis) / 1000) idle=\((now - cl.lastInteractionMillis) / 1000) "
-            + "flags=\(flags) db=\(cl.db) sub=0 psub=0 ssub=0 multi=-1 qbuf=\(qbuf) "
+            + "flags=\(flags) db=\(cl.db) sub=\(cl.channels.count) psub=\(cl.patterns.count) ssub=0 multi=\(cl.flags.contains(.multi) ? cl.multiQueue.count : -1) qbuf=\(qbuf) "
             + "qbuf-free=\(cl.queryCapacity - cl.queryEnd) argv-mem=\(argvMem) multi-mem=0 rbs=\(cl.reply.allocatedBytes) "
             + "rbp=\(cl.reply.allocatedBytes) obl=0 oll=0 omem=\(omem) tot-mem=\(totMem) events=\(events) cmd=\(cmd) "
             + "user=default redir=-1 resp=\(cl.resp3 ? 3 : 2)"

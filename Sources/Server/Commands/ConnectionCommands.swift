@@ -15,6 +15,16 @@ extension Server {
             addErrorString(c, "ERR wrong number of arguments for 'ping' command")
             return
         }
+        if c.pointee.flags.contains(.pubsub) && !c.pointee.resp3 {
+            c.pointee.reply.appendArrayHeader(2)
+            c.pointee.reply.appendBulk(ByteView("pong"))
+            if c.pointee.argc == 2 {
+                c.pointee.reply.appendBulk(c.pointee.arg(1))
+            } else {
+                c.pointee.reply.appendBulk(ByteView(""))
+            }
+            return
+        }
         if c.pointee.argc == 2 {
             c.pointee.reply.appendBulk(c.pointee.arg(1))
         } else {
@@ -138,6 +148,8 @@ extension Server {
     }
 
     mutating func resetCommand(_ c: ClientRef) {
+        if c.pointee.flags.contains(.multi) || !c.pointee.watched.isEmpty { discardTransaction(c) }
+        unsubscribeAll(c)
         c.pointee.flags.remove([.replyOff, .replySkip, .replySkipNext, .noEvict])
         if c.pointee.flags.contains(.monitor) {
             c.pointee.flags.remove(.monitor)

@@ -267,6 +267,7 @@ extension Server {
             dbs[db].setExpire(e, at: when == 0 ? -1 : when)
         }
         dirty += 1
+        keyModified(db, key)
         c.pointee.reply.append(":1\r\n" as StaticString)
     }
 
@@ -291,6 +292,7 @@ extension Server {
         }
         dbs[c.pointee.db].setExpire(e, at: 0)
         dirty += 1
+        keyModified(c.pointee.db, c.pointee.arg(1))
         c.pointee.reply.append(":1\r\n" as StaticString)
     }
 
@@ -328,6 +330,8 @@ extension Server {
         let e = dbs[src].detach(at: slot)
         dbs[target].add(e)
         dirty += 1
+        keyModified(src, key)
+        keyModified(target, key)
         c.pointee.reply.append(":1\r\n" as StaticString)
     }
 

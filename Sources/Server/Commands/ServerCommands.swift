@@ -21,6 +21,7 @@ extension Server {
                 return
             }
         }
+        if watchCount > 0 { touchWatchersOfExistingKeys(all ? -1 : c.pointee.db) }
         if all {
             for i in 0..<dbCount {
                 dirty += Int64(dbs[i].count)
@@ -32,6 +33,24 @@ extension Server {
             dbs[c.pointee.db].removeAll()
         }
         addOK(c)
+    }
+
+    /// Before FLUSH*/SWAPDB: every watched key that exists in `db` (-1: any) changes.
+    mutating func touchWatchersOfExistingKeys(_ db: Int) {
+        let now = Clock.unixMillis()
+        var touched: [WatchKey] = []
+        for k in watchers.keys where db < 0 || k.db == db {
+            let exists = k.key.withUnsafeBufferPointer { b -> Bool in
+                guard let e = dbs[k.db].find(ByteView(b.baseAddress ?? UnsafePointer(bitPattern: 1)!, b.count)) else {
+                    return false
+                }
+                return e.expireAt == 0 || e.expireAt > now
+            }
+            if exists { touched.append(k) }
+        }
+        for k in touched {
+            for w in watchers[k] ?? [] { w.pointee.flags.insert(.dirtyCAS) }
+        }
     }
 
     func timeCommand(_ c: ClientRef) {
@@ -55,6 +74,10 @@ extension Server {
             return
         }
         if a != b {
+            if watchCount > 0 {
+                touchWatchersOfExistingKeys(Int(a))
+                touchWatchersOfExistingKeys(Int(b))
+            }
             swap(&dbs[Int(a)], &dbs[Int(b)])
             dbs[Int(a)].id = Int(a)
             dbs[Int(b)].id = Int(b)

@@ -210,6 +210,7 @@ extension Server {
         addStringValue(c, e)
         deleteKey(c.pointee.db, key)
         dirty += 1
+        keyModified(c.pointee.db, key)
     }
 
     mutating func getexCommand(_ c: ClientRef) {
@@ -240,9 +241,11 @@ extension Server {
                 dbs[db].setExpire(e, at: expireAt)
             }
             dirty += 1
+            keyModified(db, key)
         } else if flags.contains(.persist) && e.expireAt != 0 {
             dbs[db].setExpire(e, at: 0)
             dirty += 1
+            keyModified(db, key)
         }
     }
 
@@ -347,6 +350,7 @@ extension Server {
             e.lru = lruClock
             dbs[db].add(e)
             dirty += 1
+            keyModified(db, key)
             c.pointee.reply.appendInteger(Int64(value.count))
             return
         }
@@ -362,6 +366,7 @@ extension Server {
         memcpy(e.mutableStringBytes + oldLength, value.base, value.count)
         e.payload = Int64(total)
         dirty += 1
+        keyModified(db, key)
         c.pointee.reply.appendInteger(Int64(total))
     }
 
@@ -440,6 +445,7 @@ extension Server {
             e.lru = lruClock
             dbs[db].add(e)
             dirty += 1
+            keyModified(db, key)
             c.pointee.reply.appendInteger(Int64(offset + value.count))
             return
         }
@@ -459,6 +465,7 @@ extension Server {
         memcpy(e.mutableStringBytes + offset, value.base, value.count)
         e.payload = Int64(total)
         dirty += 1
+        keyModified(db, key)
         c.pointee.reply.appendInteger(Int64(total))
     }
 
@@ -526,6 +533,7 @@ extension Server {
             dbs[db].add(n)
         }
         dirty += 1
+        keyModified(db, key)
         c.pointee.reply.appendInteger(value)
     }
 
@@ -586,5 +594,6 @@ extension Server {
             c.pointee.reply.appendBulk(v)
         }
         dirty += 1
+        keyModified(db, key)
     }
 }

@@ -1,0 +1,193 @@
+/*
+ * PubSub: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, PUBSUB — Redis's pubsub.c.
+ *
+ * Channels map to their subscribers; patterns are kept with their subscribers and matched
+ * with Glob (Redis's stringmatchlen) on every PUBLISH. Messages and subscription
+ * confirmations are arrays in RESP2 and push frames (`>`) in RESP3. A RESP2 client with at
+ * least one subscription may only run the subscription commands, PING, QUIT and RESET.
+ * Replicas accept PUBLISH like any command (redis-sentinel relies on it).
+ */
+import Keyspace
+import Platform
+import RESP
+
+extension Server {
+    /// The number of channels plus patterns `c` is subscribed to.
+    func subscriptionCount(_ c: ClientRef) -> Int { c.pointee.channels.count + c.pointee.patterns.count }
+
+    /// `*3 kind name count` (or `>3` in RESP3).
+    func addSubscriptionReply(_ c: ClientRef, _ kind: StaticString, _ name: [UInt8]?) {
+        c.pointee.reply.appendHeader(c.pointee.resp3 ? 62 : 42, 3)
+        c.pointee.reply.appendBulk(ByteView(kind))
+        if let name {
+            name.withUnsafeBufferPointer { c.pointee.reply.appendBulk($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) }
+        } else {
+            c.pointee.reply.appendNull(resp3: c.pointee.resp3)
+        }
+        c.pointee.reply.appendInteger(Int64(subscriptionCount(c)))
+    }
+
+    func updatePubsubFlag(_ c: ClientRef) {
+        if subscriptionCount(c) > 0 { c.pointee.flags.insert(.pubsub) } else { c.pointee.flags.remove(.pubsub) }
+    }
+
+    mutating func subscribeCommand(_ c: ClientRef) {
+        for i in 1..<c.pointee.argc {
+            let ch = c.pointee.arg(i).array
+            if c.pointee.channels.insert(ch).inserted {
+                channelSubscribers[ch, default: []].append(c)
+            }
+            updatePubsubFlag(c)
+            addSubscriptionReply(c, "subscribe", ch)
+        }
+    }
+
+    mutating func unsubscribeCommand(_ c: ClientRef) {
+        if c.pointee.argc == 1 {
+            if c.pointee.channels.isEmpty {
+                addSubscriptionReply(c, "unsubscribe", nil)
+                return
+            }
+            for ch in c.pointee.channels.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+                unsubscribe(c, channel: ch, notify: true)
+            }
+            return
+        }
+        for i in 1..<c.pointee.argc {
+            unsubscribe(c, channel: c.pointee.arg(i).array, notify: true)
+        }
+    }
+
+    mutating func unsubscribe(_ c: ClientRef, channel ch: [UInt8], notify: Bool) {
+        if c.pointee.channels.remove(ch) != nil {
+            channelSubscribers[ch]?.removeAll { $0 == c }
+            if channelSubscribers[ch]?.isEmpty == true { channelSubscribers[ch] = nil }
+        }
+        updatePubsubFlag(c)
+        if notify { addSubscriptionReply(c, "unsubscribe", ch) }
+    }
+
+    mutating func psubscribeCommand(_ c: ClientRef) {
+        for i in 1..<c.pointee.argc {
+            let p = c.pointee.arg(i).array
+            if !c.pointee.patterns.contains(p) {
+                c.pointee.patterns.append(p)
+                if patternSubscribers[p] == nil { patternOrder.append(p) }
+                patternSubscribers[p, default: []].append(c)
+            }
+            updatePubsubFlag(c)
+            addSubscriptionReply(c, "psubscribe", p)
+        }
+    }
+
+    mutating func punsubscribeCommand(_ c: ClientRef) {
+        if c.pointee.argc == 1 {
+            if c.pointee.patterns.isEmpty {
+                addSubscriptionReply(c, "punsubscribe", nil)
+                return
+            }
+            for p in c.pointee.patterns { punsubscribe(c, pattern: p, notify: true) }
+            return
+        }
+        for i in 1..<c.pointee.argc {
+            punsubscribe(c, pattern: c.pointee.arg(i).array, notify: true)
+        }
+    }
+
+    mutating func punsubscribe(_ c: ClientRef, pattern p: [UInt8], notify: Bool) {
+        if let i = c.pointee.patterns.firstIndex(of: p) {
+            c.pointee.patterns.remove(at: i)
+            patternSubscribers[p]?.removeAll { $0 == c }
+            if patternSubscribers[p]?.isEmpty == true {
+                patternSubscribers[p] = nil
+                patternOrder.removeAll { $0 == p }
+            }
+        }
+        updatePubsubFlag(c)
+        if notify { addSubscriptionReply(c, "punsubscribe", p) }
+    }
+
+    /// Drops every subscription of a client that is closing or RESET.
+    mutating func unsubscribeAll(_ c: ClientRef) {
+        for ch in c.pointee.channels { unsubscribe(c, channel: ch, notify: false) }
+        for p in c.pointee.patterns { punsubscribe(c, pattern: p, notify: false) }
+    }
+
+    /// Delivers `message` on `channel`; returns the number of receivers.
+    @discardableResult
+    mutating func publish(channel: ByteView, message: ByteView) -> Int {
+        var receivers = 0
+        if !channelSubscribers.isEmpty, let subs = channelSubscribers[channel.array] {
+            for s in subs {
+                s.pointee.reply.appendHeader(s.pointee.resp3 ? 62 : 42, 3)
+                s.pointee.reply.appendBulk(ByteView("message"))
+                s.pointee.reply.appendBulk(channel)
+                s.pointee.reply.appendBulk(message)
+                queueWrite(s)
+                receivers += 1
+            }
+        }
+        for p in patternOrder {
+            let matched = p.withUnsafeBufferPointer { b in
+                Glob.match(ByteView(b.baseAddress ?? UnsafePointer(bitPattern: 1)!, b.count), channel)
+            }
+            guard matched, let subs = patternSubscribers[p] else { continue }
+            for s in subs {
+                s.pointee.reply.appendHeader(s.pointee.resp3 ? 62 : 42, 4)
+                s.pointee.reply.appendBulk(ByteView("pmessage"))
+                p.withUnsafeBufferPointer { s.pointee.reply.appendBulk($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) }
+                s.pointee.reply.appendBulk(channel)
+                s.pointee.reply.appendBulk(message)
+                queueWrite(s)
+                receivers += 1
+            }
+        }
+        return receivers
+    }
+
+    mutating func publishCommand(_ c: ClientRef) {
+        let n = publish(channel: c.pointee.arg(1), message: c.pointee.arg(2))
+        c.pointee.reply.appendInteger(Int64(n))
+    }
+
+    mutating func pubsubCommand(_ c: ClientRef, _ id: CommandID) {
+        switch id {
+        case .pubsubChannels:
+            let pattern = c.pointee.argc == 3 ? c.pointee.arg(2) : nil
+            var names: [[UInt8]] = []
+            for ch in channelSubscribers.keys {
+                let ok = pattern.map { p in ch.withUnsafeBufferPointer { Glob.match(p, ByteView($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count)) } } ?? true
+                if ok { names.append(ch) }
+            }
+            c.pointee.reply.appendArrayHeader(names.count)
+            for n in names { n.withUnsafeBufferPointer { c.pointee.reply.appendBulk($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) } }
+        case .pubsubNumsub:
+            let n = c.pointee.argc - 2
+            c.pointee.reply.appendMapHeader(n, resp3: c.pointee.resp3)
+            for i in 2..<c.pointee.argc {
+                let ch = c.pointee.arg(i)
+                c.pointee.reply.appendBulk(ch)
+                c.pointee.reply.appendInteger(Int64(channelSubscribers[ch.array]?.count ?? 0))
+            }
+        case .pubsubNumpat:
+            c.pointee.reply.appendInteger(Int64(patternSubscribers.count))
+        default:
+            addHelp(c, [
+                "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "CHANNELS [<pattern>]",
+                "    Return the currently active channels matching a <pattern> (default: '*').",
+                "NUMPAT",
+                "    Return number of subscriptions to patterns.",
+                "NUMSUB [<channel> ...]",
+                "    Return the number of subscribers for the specified channels, excluding",
+                "    pattern subscriptions(default: no channels).",
+                "SHARDCHANNELS [<pattern>]",
+                "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+                "SHARDNUMSUB [<shardchannel> ...]",
+                "    Return the number of subscribers for the specified shard level channel(s)",
+                "HELP",
+                "    Prints this help.",
+            ])
+        }
+    }
+}
