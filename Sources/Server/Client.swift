@@ -50,6 +50,8 @@ public struct ClientFlags: OptionSet, Sendable {
     public static let dirtyExec = ClientFlags(rawValue: 1 << 15)
     /// Subscribed to at least one channel or pattern.
     public static let pubsub = ClientFlags(rawValue: 1 << 16)
+    /// Waiting on keys in a blocking command.
+    public static let blocked = ClientFlags(rawValue: 1 << 17)
 }
 
 public struct Client {
@@ -79,6 +81,7 @@ public struct Client {
     public var watched: [WatchedKey] = []
     public var channels: Set<[UInt8]> = []
     public var patterns: [[UInt8]] = []
+    public var block = BlockState()
 
     // Bookkeeping (not per command)
     public var createdAtMillis: Int64
@@ -122,6 +125,7 @@ public struct Client {
     /// Frees the buffers and the struct. The descriptor is closed by the caller.
     static func destroy(_ c: ClientRef) {
         c.pointee.multiQueue.deallocate()
+        c.pointee.block.command.deallocate()
         tandem_free(c.pointee.query)
         c.pointee.argv.deallocate()
         c.pointee.parser.deallocate()

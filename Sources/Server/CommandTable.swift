@@ -31,12 +31,14 @@ public struct CommandFlags: OptionSet, Sendable {
     public static let allowBusy = CommandFlags(rawValue: 1 << 12)
     /// A container whose real entries are its subcommands.
     public static let container = CommandFlags(rawValue: 1 << 13)
+    public static let blocking = CommandFlags(rawValue: 1 << 14)
+    public static let movableKeys = CommandFlags(rawValue: 1 << 15)
 
     static let names: [(CommandFlags, String)] = [
         (.write, "write"), (.readonly, "readonly"), (.denyoom, "denyoom"), (.admin, "admin"),
         (.pubsub, "pubsub"), (.noscript, "noscript"), (.loading, "loading"), (.stale, "stale"),
         (.skipMonitor, "skip_monitor"), (.fast, "fast"), (.noAuth, "no_auth"), (.noMulti, "no_multi"),
-        (.allowBusy, "allow_busy"),
+        (.allowBusy, "allow_busy"), (.blocking, "blocking"), (.movableKeys, "movablekeys"),
     ]
 }
 
@@ -54,7 +56,7 @@ public enum CommandID: Equatable {
     case dbsize, flushdb, flushall, time, swapdb, shutdown, monitor, info, debug, lastsave
     case command, commandCount, commandInfo, commandDocs, commandList, commandGetkeys, commandHelp
     case clientID, clientSetname, clientGetname, clientList, clientInfo, clientKill, clientPause
-    case clientUnpause, clientNoEvict, clientReply, clientHelp
+    case clientUnpause, clientNoEvict, clientReply, clientHelp, clientUnblock
     case configGet, configSet, configResetstat, configRewrite, configHelp
     case slowlogGet, slowlogLen, slowlogReset, slowlogHelp
     case functionFlush, functionList, scriptFlush
@@ -148,6 +150,8 @@ enum CommandTable {
               "Set client eviction mode for the current connection"),
         .init("client|reply", .clientReply, 3, [.noscript, .loading, .stale], "connection", "3.2.0",
               "Instruct the server whether to reply to commands"),
+        .init("client|unblock", .clientUnblock, -3, [.admin, .noscript, .loading, .stale], "connection", "5.0.0",
+              "Unblock a client blocked in a blocking command from a different connection"),
         .init("client|help", .clientHelp, 2, [.loading, .stale], "connection", "5.0.0", "Show helpful text about the different subcommands"),
 
         // MARK: Server

@@ -192,7 +192,7 @@ extension Server {
         case .hello: helloCommand(c)
         case .reset: resetCommand(c)
         case .clientID, .clientSetname, .clientGetname, .clientList, .clientInfo, .clientKill, .clientPause,
-            .clientUnpause, .clientNoEvict, .clientReply, .clientHelp:
+            .clientUnpause, .clientNoEvict, .clientReply, .clientHelp, .clientUnblock:
             clientCommand(c, id)
         // Server
         case .dbsize: c.pointee.reply.appendInteger(Int64(dbs[c.pointee.db].count))

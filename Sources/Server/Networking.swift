@@ -142,7 +142,11 @@ extension Server {
     /// Runs every complete command in the query buffer. See the contract of RequestParser.
     mutating func processInputBuffer(_ c: ClientRef) {
         while c.pointee.queryStart < c.pointee.queryEnd {
-            if c.pointee.flags.contains(.closeAfterReply) || c.pointee.flags.contains(.closeASAP) { break }
+            if c.pointee.flags.rawValue & (ClientFlags.closeAfterReply.rawValue | ClientFlags.closeASAP.rawValue
+                | ClientFlags.blocked.rawValue) != 0
+            {
+                break
+            }
             if c.pointee.reply.pending > Self.outputPauseBytes {
                 pauseInputForOutput(c)
                 break
@@ -274,6 +278,7 @@ extension Server {
     mutating func freeClient(_ c: ClientRef) {
         let fd = c.pointee.fd
         unwatchAll(c)
+        unblockClient(c)
         if c.pointee.flags.contains(.pubsub) { unsubscribeAll(c) }
         clientsByFD[Int(fd)] = nil
         clientCount -= 1

@@ -88,6 +88,11 @@ public struct Server {
     var channelSubscribers: [[UInt8]: [ClientRef]] = [:]
     var patternSubscribers: [[UInt8]: [ClientRef]] = [:]
     var patternOrder: [[UInt8]] = []
+    // Blocked clients
+    var blockedByKey: [WatchKey: [ClientRef]] = [:]
+    var readyKeys: [WatchKey] = []
+    var blockedClients = 0
+    var servingBlockedClient = false
     var monitorCount = 0
     var pausedClientsWaiting = 0
 
@@ -107,6 +112,8 @@ public struct Server {
     /// Seconds clock for LRU stamps (OBJECT IDLETIME), refreshed by the cron.
     public var lruClock: UInt32 = 0
     var nextCronMillis: Int64 = 0
+    /// Milliseconds until the nearest blocked-client timeout, -1 when none.
+    var nextBlockTimeoutMillis: Int64 = -1
     public var cronLoops: Int64 = 0
 
     // State
@@ -229,7 +236,8 @@ public struct Server {
         while !shutdownRequested {
             beforeSleep()
             let now = Clock.monotonicMillis()
-            let wait = max(0, nextCronMillis - now)
+            var wait = max(0, nextCronMillis - now)
+            if nextBlockTimeoutMillis >= 0 { wait = min(wait, nextBlockTimeoutMillis) }
             let n = loop.wait(timeoutMillis: Int32(min(wait, 1000)))
             for i in 0..<n {
                 let token = loop.readyTokens[i]
@@ -251,6 +259,8 @@ public struct Server {
 
     /// Writes pending replies and frees clients marked for closing.
     mutating func beforeSleep() {
+        if !readyKeys.isEmpty { serveReadyKeys() }
+        nextBlockTimeoutMillis = handleBlockedTimeouts()
         flushPendingWrites()
         if closeCount > 0 { freeClosingClients() }
         let used = tandem_used_memory()

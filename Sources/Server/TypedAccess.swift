@@ -44,5 +44,6 @@ extension Server {
     @inline(__always)
     mutating func keyModified(_ db: Int, _ key: ByteView) {
         if watchCount > 0 { touchWatchedKey(db, key) }
+        if blockedClients > 0 { signalKeyAsReady(db, key) }
     }
 }

@@ -48,6 +48,7 @@ extension Server {
             } else {
                 addSyntaxError(c)
             }
+        case .clientUnblock: clientUnblock(c)
         default: addHelp(c, HelpText.client)
         }
     }
@@ -65,6 +66,7 @@ extension Server {
         if cl.flags.contains(.multi) { flags += "x" }
         if cl.flags.contains(.dirtyCAS) { flags += "d" }
         if cl.flags.contains(.pubsub) { flags += "P" }
+        if cl.flags.contains(.blocked) { flags += "b" }
         if flags.isEmpty { flags = "N" }
         var events = ""
         if !cl.flags.contains(.outputFull) { events += "r" }

@@ -109,7 +109,7 @@ extension Server {
             return fields("Clients", [
                 ("connected_clients", "\(clientCount - closeCount)"), ("cluster_connections", "0"),
                 ("maxclients", "\(settings.maxclients)"), ("client_recent_max_input_buffer", "\(maxIn)"),
-                ("client_recent_max_output_buffer", "\(maxOut)"), ("blocked_clients", "0"),
+                ("client_recent_max_output_buffer", "\(maxOut)"), ("blocked_clients", "\(blockedClients)"),
                 ("tracking_clients", "0"), ("clients_in_timeout_table", "0"),
             ])
         case "memory":

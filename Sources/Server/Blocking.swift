@@ -1,0 +1,190 @@
+/*
+ * Blocking: clients waiting on keys (BLPOP, BLMOVE, BZPOPMIN, ...) — Redis's blocked.c.
+ *
+ * A blocking command that finds nothing to pop calls `blockClient`: its arguments are copied
+ * (the query buffer moves on), the client is listed under each key in FIFO order, and it
+ * reads no more input until served or timed out. Every write signals `keyModified`; a key
+ * with waiters then goes on the ready list, and before the loop sleeps `serveReadyKeys`
+ * re-runs each waiter's command, oldest first, in "no blocking" mode: a command that now
+ * finds data replies and the client is released; one that still finds nothing stays.
+ * Serving may write other keys (BLMOVE pushes), which makes them ready in turn.
+ *
+ * Timeouts are absolute Unix ms, checked before each sleep; the loop's wait is shortened to
+ * the nearest one so a 100 ms timeout fires on time. Inside MULTI/EXEC a blocking command
+ * never blocks: it answers as if it had timed out.
+ */
+import CSystem
+import Keyspace
+import Platform
+import RESP
+
+public struct BlockState {
+    var keys: [WatchKey] = []
+    /// Unix ms, 0 for none.
+    var timeoutAt: Int64 = 0
+    /// The command to re-run, copied out of the query buffer.
+    var command = CommandQueue()
+    var commandIndex = -1
+    /// What a timeout replies: a null array (BLPOP, BZPOPMIN, BLMPOP) or a null bulk (BLMOVE).
+    var timeoutRepliesNullArray = true
+}
+
+extension Server {
+    /// Parses a blocking timeout in seconds (fractions allowed) into absolute Unix ms, 0 for
+    /// "forever". Replies Redis's errors and returns nil on bad input.
+    mutating func parseBlockTimeout(_ c: ClientRef, _ arg: ByteView) -> Int64? {
+        guard let seconds = arg.double, seconds.isFinite else {
+            addError(c, "-ERR timeout is not a float or out of range\r\n")
+            return nil
+        }
+        if seconds < 0 {
+            addError(c, "-ERR timeout is negative\r\n")
+            return nil
+        }
+        let ms = Int64(seconds * 1000)
+        return ms == 0 ? 0 : Clock.unixMillis() + ms
+    }
+
+    /// True while the current command is being re-run for a blocked client.
+    var reprocessingBlocked: Bool { servingBlockedClient }
+
+    /// Suspends `c` on `keys` (in the client's database) until one is served or `timeoutAt`.
+    mutating func blockClient(_ c: ClientRef, keys: [ByteView], timeoutAt: Int64, nullArray: Bool) {
+        let db = c.pointee.db
+        var state = BlockState()
+        state.timeoutAt = timeoutAt
+        state.commandIndex = c.pointee.lastCommand
+        state.timeoutRepliesNullArray = nullArray
+        let argv = c.pointee.argv
+        state.command.append(argc: c.pointee.argc) { argv[$0] }
+        for k in keys {
+            let wk = WatchKey(db: db, key: k.array)
+            if state.keys.contains(wk) { continue }
+            state.keys.append(wk)
+            blockedByKey[wk, default: []].append(c)
+        }
+        c.pointee.block = state
+        c.pointee.flags.insert(.blocked)
+        blockedClients += 1
+    }
+
+    /// Releases `c` from every key it waits on (served, timed out, killed, or RESET).
+    mutating func unblockClient(_ c: ClientRef) {
+        guard c.pointee.flags.contains(.blocked) else { return }
+        for k in c.pointee.block.keys {
+            blockedByKey[k]?.removeAll { $0 == c }
+            if blockedByKey[k]?.isEmpty == true { blockedByKey[k] = nil }
+        }
+        c.pointee.block.command.deallocate()
+        c.pointee.block = BlockState()
+        c.pointee.flags.remove(.blocked)
+        blockedClients -= 1
+    }
+
+    /// Called for every write: queues the key for serving when someone waits on it.
+    @inline(__always)
+    mutating func signalKeyAsReady(_ db: Int, _ key: ByteView) {
+        let k = WatchKey(db: db, key: key.array)
+        if blockedByKey[k] != nil && !readyKeys.contains(k) { readyKeys.append(k) }
+    }
+
+    /// Re-runs the commands of clients blocked on ready keys, oldest waiter first.
+    mutating func serveReadyKeys() {
+        var rounds = 0
+        while !readyKeys.isEmpty && rounds < 1000 {
+            rounds += 1
+            let batch = readyKeys
+            readyKeys.removeAll()
+            for k in batch {
+                guard let waiters = blockedByKey[k] else { continue }
+                for w in waiters where w.pointee.flags.contains(.blocked) {
+                    if !rerunBlockedCommand(w) { break }
+                }
+            }
+        }
+    }
+
+    /// Re-executes a blocked client's command. Returns true when it was served (so the next
+    /// waiter may try too), false when it found nothing and stays blocked.
+    mutating func rerunBlockedCommand(_ c: ClientRef) -> Bool {
+        let before = c.pointee.reply.count
+        c.pointee.argc = c.pointee.block.command.load(at: 0, into: &c.pointee.argv, capacity: &c.pointee.argvCapacity)
+        servingBlockedClient = true
+        call(c, c.pointee.block.commandIndex)
+        servingBlockedClient = false
+        let served = c.pointee.reply.count != before
+        c.pointee.argc = 0
+        if served {
+            unblockClient(c)
+            queueWrite(c)
+            resumeAfterUnblock(c)
+        }
+        return served
+    }
+
+    /// Replies to clients whose timeout passed. Returns ms until the next timeout (or -1).
+    mutating func handleBlockedTimeouts() -> Int64 {
+        if blockedClients == 0 { return -1 }
+        let now = Clock.unixMillis()
+        var next: Int64 = -1
+        for c in allClients() where c.pointee.flags.contains(.blocked) {
+            let at = c.pointee.block.timeoutAt
+            if at == 0 { continue }
+            if at <= now {
+                replyBlockTimeout(c)
+            } else if next < 0 || at - now < next {
+                next = at - now
+            }
+        }
+        return next
+    }
+
+    mutating func replyBlockTimeout(_ c: ClientRef) {
+        if c.pointee.block.timeoutRepliesNullArray {
+            c.pointee.reply.appendNullArray(resp3: c.pointee.resp3)
+        } else {
+            c.pointee.reply.appendNull(resp3: c.pointee.resp3)
+        }
+        unblockClient(c)
+        queueWrite(c)
+        resumeAfterUnblock(c)
+    }
+
+    /// A released client may have pipelined more commands meanwhile.
+    mutating func resumeAfterUnblock(_ c: ClientRef) {
+        if c.pointee.queryStart < c.pointee.queryEnd { processInputBuffer(c) }
+    }
+
+    /// CLIENT UNBLOCK id [TIMEOUT|ERROR]
+    mutating func clientUnblock(_ c: ClientRef) {
+        guard let id = c.pointee.arg(2).int64 else {
+            addNotInteger(c)
+            return
+        }
+        var asError = false
+        if c.pointee.argc == 4 {
+            let mode = c.pointee.arg(3)
+            if mode.equalsLowercase("error") {
+                asError = true
+            } else if !mode.equalsLowercase("timeout") {
+                addError(c, "-ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR\r\n")
+                return
+            }
+        }
+        guard let target = allClients().first(where: { $0.pointee.id == id }),
+            target.pointee.flags.contains(.blocked)
+        else {
+            c.pointee.reply.append(":0\r\n" as StaticString)
+            return
+        }
+        if asError {
+            addError(target, "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n")
+            unblockClient(target)
+            queueWrite(target)
+            resumeAfterUnblock(target)
+        } else {
+            replyBlockTimeout(target)
+        }
+        c.pointee.reply.append(":1\r\n" as StaticString)
+    }
+}
