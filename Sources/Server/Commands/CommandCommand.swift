@@ -72,6 +72,12 @@ extension Server {
         case "string": out.append("@string")
         case "generic": out.append("@keyspace")
         case "connection": out.append("@connection")
+        case "list": out.append("@list")
+        case "hash": out.append("@hash")
+        case "set": out.append("@set")
+        case "sorted-set": out.append("@sortedset")
+        case "pubsub": out.append("@pubsub")
+        case "transactions": out.append("@transaction")
         default: break
         }
         if spec.flags.contains(.admin) { out += ["@admin", "@dangerous"] }

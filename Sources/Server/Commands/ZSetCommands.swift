@@ -21,6 +21,7 @@ public enum ZSetCommand: UInt8 {
     case zadd, zincrby, zrem, zcard, zscore, zmscore, zrank, zrevrank
     case zrange, zrangebyscore, zrevrangebyscore, zrangebylex, zrevrangebylex, zrevrange, zrangestore
     case zcount, zlexcount, zpopmin, zpopmax, zmpop
+    case bzpopmin, bzpopmax, bzmpop
     case zremrangebyrank, zremrangebyscore, zremrangebylex, zscan, zrandmember
     case zunionstore, zinterstore, zdiffstore, zunion, zinter, zdiff, zintercard
 }
@@ -68,7 +69,15 @@ enum ZSetCommands {
               "Remove and return members with the lowest scores in a sorted set"),
         .init("zpopmax", .sortedSets(.zpopmax), -2, [.write, .fast], keys: k1, "sorted-set", "5.0.0",
               "Remove and return members with the highest scores in a sorted set"),
-        .init("zmpop", .sortedSets(.zmpop), -4, [.write], keys: none, "sorted-set", "7.0.0",
+        .init("bzpopmin", .sortedSets(.bzpopmin), -3, [.write, .noscript, .fast, .blocking], keys: (1, -2, 1),
+              "sorted-set", "5.0.0",
+              "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available"),
+        .init("bzpopmax", .sortedSets(.bzpopmax), -3, [.write, .noscript, .fast, .blocking], keys: (1, -2, 1),
+              "sorted-set", "5.0.0",
+              "Remove and return the member with the highest score from one or more sorted sets, or block until one is available"),
+        .init("bzmpop", .sortedSets(.bzmpop), -5, [.write, .blocking, .movableKeys], keys: (0, 0, 0), "sorted-set",
+              "7.0.0", "Remove and return members with scores in a sorted set or block until one is available"),
+        .init("zmpop", .sortedSets(.zmpop), -4, [.write, .movableKeys], keys: none, "sorted-set", "7.0.0",
               "Remove and return members with scores in a sorted set"),
         .init("zremrangebyrank", .sortedSets(.zremrangebyrank), 4, [.write], keys: k1, "sorted-set", "2.0.0",
               "Remove all members in a sorted set within the given indexes"),
@@ -117,6 +126,9 @@ extension Server {
         case .zrevrangebylex: zrangeGeneric(c, from: 1, store: false, type: .lex, reverse: true)
         case .zcount: zcountCommand(c, lex: false)
         case .zlexcount: zcountCommand(c, lex: true)
+        case .bzpopmin: bzpopCommand(c, max: false)
+        case .bzpopmax: bzpopCommand(c, max: true)
+        case .bzmpop: bzmpopCommand(c)
         case .zpopmin: zpopCommand(c, max: false)
         case .zpopmax: zpopCommand(c, max: true)
         case .zmpop: zmpopCommand(c)
@@ -886,6 +898,17 @@ extension Server {
         var count: Int { entry.map { ZSetStore.count($0) } ?? 0 }
     }
 
+    /// A detached sorted-set entry holding every member of the set `e` with score 1.
+    static func sortedSetFromSet(_ e: Entry) -> Entry {
+        let list = SkipList.create()
+        SetValue(e).forEach { m in m.withBytes { _ = list.pointee.insert($0, 1) } }
+        let t = Entry.allocate(key: ByteView(""), valueCapacity: 0)
+        t.type = .zset
+        t.encoding = .skiplist
+        t.valuePointer = UnsafeMutableRawPointer(list)
+        return t
+    }
+
     @inline(__always)
     static func zAggregate(_ target: inout Double, _ v: Double, _ how: ZAggregate) {
         switch how {
@@ -916,12 +939,19 @@ extension Server {
         let n = Int(setnum)
         var sources: [ZSource] = []
         sources.reserveCapacity(n)
+        // Plain sets are valid inputs (every member scores 1): they are copied into temporary
+        // sorted sets, freed when the operation ends.
+        var temporaries: [Entry] = []
+        defer { for t in temporaries { t.free() } }
         var j = numkeysAt + 1
         for _ in 0..<n {
             let key = c.pointee.arg(j)
-            let e = store ? lookupWrite(c.pointee.db, key) : lookupRead(c, key)
-            if let e, e.type != .zset {
-                // Plain sets are valid inputs in Redis (score 1); see the report for SetStore.
+            var e = store ? lookupWrite(c.pointee.db, key) : lookupRead(c, key)
+            if let found = e, found.type == .set {
+                let t = Self.sortedSetFromSet(found)
+                temporaries.append(t)
+                e = t
+            } else if let found = e, found.type != .zset {
                 addWrongType(c)
                 return
             }

@@ -159,3 +159,56 @@ enum BlockingScripts {
         ["INFO", "clients"].count > 0 ? .typeOnly("INFO", "clients") : .typeOnly("PING"),
     ])
 }
+
+/// The sorted-set side: BZPOPMIN, BZPOPMAX, BZMPOP.
+@Suite struct BlockingZSetCommandTests {
+    @Test(arguments: BlockingZSetScripts.all)
+    func script(_ script: Script) throws {
+        try Differential.run(script)
+    }
+}
+
+enum BlockingZSetScripts {
+    static let all: [Script] = [zImmediate, zBlockThenAdd, zErrorsAndTimeouts]
+
+    static let zImmediate = Script("bzpop-served-immediately", [
+        ["ZADD", "z", "1", "a", "2", "b", "3", "c"],
+        ["BZPOPMIN", "none", "z", "0"],
+        ["BZPOPMAX", "z", "0"],
+        ["BZMPOP", "0", "2", "none", "z", "MIN", "COUNT", "5"],
+        ["EXISTS", "z"],
+        .mapExcept(["id"], "HELLO", "3"),
+        ["ZADD", "z", "1.5", "x"],
+        ["BZPOPMIN", "z", "0"],
+    ])
+
+    static let zBlockThenAdd = Script("bzpop-wakes-on-zadd", [
+        .noReply("BZPOPMAX", "w1", "w2", "0"),
+        .use(1),
+        .noReply("BZMPOP", "0", "1", "w2", "MIN", "COUNT", "2"),
+        .use(2),
+        ["ZADD", "w2", "5", "five", "6", "six", "7", "seven"],
+        .use(0),
+        .read(),
+        .use(1),
+        .read(),
+        .use(2),
+        ["ZRANGE", "w2", "0", "-1", "WITHSCORES"],
+    ])
+
+    static let zErrorsAndTimeouts = Script("bzpop-errors-timeouts", [
+        ["BZPOPMIN", "z", "x"],
+        ["BZPOPMIN", "z", "-1"],
+        ["SET", "s", "1"],
+        ["BZPOPMIN", "s", "0"],
+        ["BZPOPMIN", "none", "0.05"],
+        ["BZMPOP", "0.05", "1", "none", "MAX"],
+        ["BZMPOP", "0", "0", "z", "MIN"],
+        ["BZMPOP", "0", "1", "z", "UP"],
+        ["BZMPOP", "0", "1", "z", "MIN", "COUNT", "0"],
+        ["MULTI"],
+        ["BZPOPMIN", "none", "0"],
+        ["BZMPOP", "0", "1", "none", "MIN"],
+        ["EXEC"],
+    ])
+}

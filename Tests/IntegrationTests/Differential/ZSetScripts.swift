@@ -20,8 +20,25 @@ import Testing
 enum ZSetScripts {
     static let all: [Script] = [
         zaddOptions, basics, ranges, lexRanges, pops, remranges, stores, setOps, scanRandom, encodings,
-        resp3, encodingsSkiplist,
+        resp3, encodingsSkiplist, plainSetInputs,
     ]
+
+    /// Plain sets are inputs of the set operations with every member scoring 1.
+    static let plainSetInputs = Script("zset-ops-with-plain-sets", [
+        ["SADD", "s", "a", "b", "c"],
+        ["SADD", "si", "1", "2"],
+        ["ZADD", "z", "5", "a", "7", "x"],
+        ["ZUNION", "2", "z", "s", "WITHSCORES"],
+        ["ZINTER", "2", "z", "s", "WITHSCORES"],
+        ["ZINTER", "2", "s", "s", "WEIGHTS", "2", "3", "WITHSCORES"],
+        ["ZDIFF", "2", "s", "z", "WITHSCORES"],
+        ["ZINTERCARD", "2", "s", "z"],
+        ["ZUNIONSTORE", "dst", "3", "s", "si", "z", "AGGREGATE", "MAX"],
+        ["ZRANGE", "dst", "0", "-1", "WITHSCORES"],
+        ["OBJECT", "ENCODING", "dst"],
+        ["SET", "str", "x"],
+        ["ZUNION", "2", "s", "str"],
+    ])
 
     /// ZADD key with `n` members m1..mn scored 1..n.
     static func fill(_ key: String, _ n: Int, prefix: String = "m") -> Step {
