@@ -59,7 +59,8 @@ public struct Database {
 
     /// After `Entry.resized` moved the entry that `slot` points at.
     public mutating func moved(at slot: Slot, to new: Entry) {
-        dict.replace(at: slot, with: new)
+        // realloc kept `next`; the old block is gone, so only the link is rewritten.
+        slot.pointee = new.raw
         if new.expireAt != 0 { volatile.update(new) }
     }
 

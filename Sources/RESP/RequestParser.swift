@@ -58,6 +58,15 @@ public struct RequestParser {
     /// Frees the argument table. The parser must not be used afterwards.
     public func deallocate() { offsets.deallocate() }
 
+    /// Set by `hold()`: the last complete command is handed out again by the next `parse`
+    /// without re-reading its bytes (inline arguments were unescaped in place, so the bytes
+    /// no longer parse the same way).
+    var held = false
+
+    /// Keeps the complete command just parsed for the next `parse` call (a command that
+    /// must wait, e.g. while clients are paused).
+    public mutating func hold() { held = true }
+
     /// Forgets the current command (after it ran, or to start over).
     @inline(__always)
     public mutating func reset() {
@@ -66,6 +75,7 @@ public struct RequestParser {
         bulkLength = -1
         position = 0
         argc = 0
+        held = false
     }
 
     /// When the parser is inside a bulk of known length, the number of bytes (from the
@@ -92,6 +102,10 @@ public struct RequestParser {
 
     /// Parses from `start`, which holds `length` bytes. See the contract at the top.
     public mutating func parse(_ start: UnsafeMutablePointer<UInt8>, _ length: Int) -> ParseOutcome {
+        if held {
+            held = false
+            return .complete
+        }
         if kind == 0 {
             if length == 0 { return .incomplete }
             kind = start[0] == 42 ? 1 : 2  // '*'

@@ -39,15 +39,31 @@ public enum ConfigLoader {
             file = first
             i = 1
         }
+        // As redis-server: "--name" starts a directive; the word after a bare name is always
+        // its value even if it starts with "--", except that "--save" directly followed by
+        // another option (or last) means `save ""`.
         var lines: [String] = []
         var current: [String] = []
+        var lastHasValue = true
         while i < args.count {
             let a = args[i]
-            if a.hasPrefix("--") && a.count > 2 {
+            if lastHasValue && a.hasPrefix("--") && a.count > 2 {
                 if !current.isEmpty { lines.append(current.joined(separator: " ")) }
-                current = [String(a.dropFirst(2))]
+                let name = String(a.dropFirst(2))
+                current = [name]
+                if name.contains(" ") {
+                    lastHasValue = true
+                } else {
+                    lastHasValue = false
+                    let isSave = name.lowercased() == "save"
+                    if isSave && (i == args.count - 1 || args[i + 1].hasPrefix("--")) {
+                        current.append("\"\"")
+                        lastHasValue = true
+                    }
+                }
             } else if !current.isEmpty {
                 current.append(repr(a))
+                lastHasValue = true
             }
             i += 1
         }
@@ -101,35 +117,54 @@ public enum ConfigLoader {
             let name = words[0].lowercased()
             let args = Array(words.dropFirst())
             if name == "include" {
-                guard args.count == 1, depth < 16, let text = readFile(args[0]) else {
+                guard args.count == 1, depth < 16 else {
                     throw ConfigFatal(line: n + 1, text: line, message: "Bad directive or wrong number of arguments")
+                }
+                guard let text = readFile(args[0]) else {
+                    throw ConfigFatal(line: n + 1, text: line,
+                                      message: "Fatal error, can't open config file '\(args[0])': \(String(cString: strerror(errno)))")
                 }
                 let sub = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
                 try apply(lines: sub, to: &settings, depth: depth + 1)
                 continue
             }
-            guard let d = ConfigTable.find(name), !args.isEmpty || name == "save" else {
+            guard let d = ConfigTable.find(name) else {
                 throw ConfigFatal(line: n + 1, text: line, message: "Bad directive or wrong number of arguments")
             }
+            if args.isEmpty {
+                throw ConfigFatal(line: n + 1, text: line, message: "wrong number of arguments")
+            }
             do throws(ConfigError) {
-                if name == "save" && args.count == 2 && !settings.saveFromFileSeen {
-                    // The first `save` line in a file replaces the defaults; later ones add.
-                    settings.saveFromFileSeen = true
-                    settings.save = []
-                }
-                if name == "save" && args.count == 2 {
-                    guard let s = Int(args[0]), let c = Int(args[1]), s >= 1, c >= 0 else {
-                        throw ConfigError("Invalid save parameters")
-                    }
-                    settings.save.append(SavePoint(seconds: s, changes: c))
-                } else if name == "client-output-buffer-limit" && args.count == 4 {
-                    try ConfigTable.apply(d, args, to: &settings, fromFile: true)
+                if name == "save" {
+                    try addSaveLine(args, to: &settings)
                 } else {
                     try ConfigTable.apply(d, args, to: &settings, fromFile: true)
                 }
             } catch {
                 throw ConfigFatal(line: n + 1, text: line, message: error.message)
             }
+        }
+    }
+
+    /// One `save` line: the first replaces the defaults, later ones add points; `save ""`
+    /// clears them. A line may hold several pairs, or one quoted argument with them.
+    static func addSaveLine(_ args: [String], to settings: inout Settings) throws(ConfigError) {
+        if !settings.saveFromFileSeen {
+            settings.saveFromFileSeen = true
+            settings.save = []
+        }
+        let words = args.count == 1 ? args[0].split(separator: " ").map(String.init) : args
+        if words.isEmpty {
+            settings.save = []
+            return
+        }
+        guard words.count % 2 == 0 else { throw ConfigError("Invalid save parameters") }
+        var i = 0
+        while i < words.count {
+            guard let s = ConfigTable.parseInt(words[i]), let c = ConfigTable.parseInt(words[i + 1]), s >= 1, c >= 0
+            else { throw ConfigError("Invalid save parameters") }
+            settings.save.append(SavePoint(seconds: s, changes: c))
+            i += 2
         }
     }
 

@@ -161,8 +161,18 @@ enum ConfigTable {
 
     // MARK: - Parsing values
 
+    /// An integer by Redis's string2ll rules (no leading zeros, no '+', no spaces).
+    static func parseInt(_ text: String) -> Int? {
+        var t = text
+        return t.withUTF8 { b -> Int? in
+            guard let base = b.baseAddress else { return nil }
+            return ByteView(base, b.count).int64.map { Int($0) }
+        }
+    }
+
     /// Redis's memtoll: an integer with an optional unit (b, k, kb, m, mb, g, gb).
     static func parseMemory(_ text: String) -> Int? {
+        if text.hasPrefix("-") { return nil }
         let lower = text.lowercased()
         let units: [(String, Int)] = [
             ("gb", 1024 * 1024 * 1024), ("mb", 1024 * 1024), ("kb", 1024), ("g", 1_000_000_000),
@@ -194,11 +204,12 @@ enum ConfigTable {
     ) {
         switch d.kind {
         case .bool(let kp):
-            guard args.count == 1, let b = parseBool(args[0]) else { throw ConfigError("argument must be 'yes' or 'no'") }
+            guard args.count == 1 else { throw ConfigError("wrong number of arguments") }
+            guard let b = parseBool(args[0]) else { throw ConfigError("argument must be 'yes' or 'no'") }
             settings[keyPath: kp] = b
         case .int(let kp, let min, let max):
             guard args.count == 1 else { throw ConfigError("wrong number of arguments") }
-            guard let v = Int(args[0]), !args[0].hasPrefix("+") else {
+            guard let v = parseInt(args[0]) else {
                 throw ConfigError("argument couldn't be parsed into an integer")
             }
             guard v >= min && v <= max else { throw ConfigError("argument must be between \(min) and \(max) inclusive") }
@@ -209,7 +220,8 @@ enum ConfigTable {
             guard v >= min && v <= max else { throw ConfigError("argument must be between \(min) and \(max) inclusive") }
             settings[keyPath: kp] = v
         case .enumeration(let kp, let values):
-            guard args.count == 1, values.contains(args[0].lowercased()) else {
+            guard args.count == 1 else { throw ConfigError("wrong number of arguments") }
+            guard values.contains(args[0].lowercased()) else {
                 throw ConfigError("argument(s) must be one of the following: " + values.joined(separator: ", "))
             }
             settings[keyPath: kp] = args[0].lowercased()
@@ -217,8 +229,9 @@ enum ConfigTable {
             guard args.count == 1 else { throw ConfigError("wrong number of arguments") }
             settings[keyPath: kp] = args[0]
         case .octal(let kp):
-            guard args.count == 1, let v = Int(args[0], radix: 8), v >= 0, v <= 0o777 else {
-                throw ConfigError("argument couldn't be parsed into an integer")
+            guard args.count == 1 else { throw ConfigError("wrong number of arguments") }
+            guard let v = Int(args[0], radix: 8), v >= 0, v <= 0o777 else {
+                throw ConfigError("argument couldn't be parsed as an octal number")
             }
             settings[keyPath: kp] = v
         case .special:

@@ -165,8 +165,8 @@ extension Server {
             if outcome == .complete {
                 c.pointee.loadArguments()
                 if !processCommand(c) {
-                    // Held (CLIENT PAUSE): keep the command in the buffer and re-parse later.
-                    c.pointee.parser.reset()
+                    // Held (CLIENT PAUSE): keep the parsed command for the next attempt.
+                    c.pointee.parser.hold()
                     break
                 }
             }

@@ -150,9 +150,14 @@ extension Server {
         let defaults = Settings()
         var handled = Set<String>()
         var output: [String] = []
+        var signatureSeen = false
         for line in lines {
             let trimmed = line.trimmingCharacters(in: " \t")
-            if trimmed == rewriteSignature { continue }
+            if trimmed == rewriteSignature {
+                signatureSeen = true
+                output.append(line)
+                continue
+            }
             guard !trimmed.hasPrefix("#"), let words = ConfigLine.split(trimmed), let first = words.first,
                 let d = ConfigTable.find(first)
             else {
@@ -171,7 +176,7 @@ extension Server {
             }
         }
         if !appended.isEmpty {
-            output.append(rewriteSignature)
+            if !signatureSeen { output.append(rewriteSignature) }
             output.append(contentsOf: appended)
         }
         let content = output.joined(separator: "\n") + "\n"
