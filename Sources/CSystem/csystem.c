@@ -14,6 +14,7 @@ uint64_t tandem_hash(const void *data, size_t len, uint64_t seed) {
 }
 
 size_t tandem_used_memory_counter = 0;
+int tandem_resize_allowed_flag = 1;
 
 int tandem_accept4(int fd, struct sockaddr *addr, socklen_t *len) {
     return accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -35,7 +36,8 @@ int tandem_string2ld(const char *s, size_t slen, long double *dp) {
     buf[slen] = '\0';
     errno = 0;
     value = strtold(buf, &eptr);
-    if (isspace((unsigned char)buf[0]) || eptr[0] != '\0' ||
+    /* The whole argument must be consumed: an embedded NUL stops strtold early. */
+    if (isspace((unsigned char)buf[0]) || eptr[0] != '\0' || (size_t)(eptr - buf) != slen ||
         (errno == ERANGE && (value == HUGE_VAL || value == -HUGE_VAL || fpclassify(value) == FP_ZERO)) ||
         isnan(value))
         return 0;
@@ -52,7 +54,7 @@ int tandem_string2d(const char *s, size_t slen, double *dp) {
     buf[slen] = '\0';
     errno = 0;
     value = strtod(buf, &eptr);
-    if (isspace((unsigned char)buf[0]) || eptr[0] != '\0' ||
+    if (isspace((unsigned char)buf[0]) || eptr[0] != '\0' || (size_t)(eptr - buf) != slen ||
         (errno == ERANGE && (value == HUGE_VAL || value == -HUGE_VAL || fpclassify(value) == FP_ZERO)) ||
         isnan(value))
         return 0;

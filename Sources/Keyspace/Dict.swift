@@ -42,7 +42,9 @@ public struct Dict {
     let seed: UInt64
     var rng: UInt64
 
-    /// Cleared while a fork child exists (see the comment at the top).
+    /// Cleared while a fork child exists (see the comment at the top). The process-wide switch
+    /// `tandem_set_resize_allowed` does the same for every table at once, including the tables
+    /// nested inside hash, set and sorted-set values.
     public var resizeAllowed = true
 
     public init(seed: UInt64) {
@@ -197,14 +199,15 @@ public struct Dict {
             startResize(to: Self.initialSize)
             return
         }
-        if used0 >= size0 && (resizeAllowed || used0 / size0 > Self.forceResizeRatio) {
+        let allowed = resizeAllowed && tandem_resize_allowed() != 0
+        if used0 >= size0 && (allowed || used0 / size0 > Self.forceResizeRatio) {
             startResize(to: Self.nextPower(used0 + 1))
         }
     }
 
     /// Shrinks a table filled under 10% (cron calls this when no child exists).
     public mutating func shrinkIfSparse() {
-        if isRehashing || !resizeAllowed || size0 <= Self.initialSize { return }
+        if isRehashing || !resizeAllowed || tandem_resize_allowed() == 0 || size0 <= Self.initialSize { return }
         if used0 * 100 / size0 < 10 {
             startResize(to: Self.nextPower(Swift.max(used0, Self.initialSize)))
         }

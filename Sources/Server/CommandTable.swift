@@ -60,6 +60,7 @@ public enum CommandID: Equatable {
     case configGet, configSet, configResetstat, configRewrite, configHelp
     case slowlogGet, slowlogLen, slowlogReset, slowlogHelp
     case functionFlush, functionList, scriptFlush
+    case sort, sortRO
     // Transactions and pub/sub
     case multi, exec, discard, watch, unwatch
     case subscribe, unsubscribe, psubscribe, punsubscribe, publish
@@ -253,6 +254,10 @@ enum CommandTable {
         .init("script", .container, -2, [.container], "scripting", "2.6.0", "A container for Lua scripts management commands"),
         .init("script|flush", .scriptFlush, -2, [.noscript], "scripting", "2.6.0",
               "Remove all the scripts from the script cache."),
+        .init("sort", .sort, -2, [.write, .denyoom, .movableKeys], keys: (1, 1, 1), "generic", "1.0.0",
+              "Sort the elements in a list, set or sorted set"),
+        .init("sort_ro", .sortRO, -2, [.readonly, .movableKeys], keys: (1, 1, 1), "generic", "7.0.0",
+              "Sort the elements in a list, set or sorted set. Read-only variant of SORT."),
 
         // MARK: Strings
         .init("get", .get, 2, [.readonly, .fast], keys: k1, "string", "1.0.0", "Get the value of a key"),

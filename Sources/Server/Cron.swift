@@ -64,6 +64,7 @@ extension Server {
     mutating func databasesCron() {
         activeExpireCycle()
         let resizeAllowed = childPID < 0
+        tandem_set_resize_allowed(resizeAllowed ? 1 : 0)
         for i in 0..<dbCount {
             dbs[i].dict.resizeAllowed = resizeAllowed
             if resizeAllowed { dbs[i].dict.shrinkIfSparse() }

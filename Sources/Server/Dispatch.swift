@@ -223,6 +223,8 @@ extension Server {
         case .punsubscribe: punsubscribeCommand(c)
         case .publish: publishCommand(c)
         case .pubsubChannels, .pubsubNumsub, .pubsubNumpat, .pubsubHelp: pubsubCommand(c, id)
+        case .sort: sortCommand(c, readOnly: false)
+        case .sortRO: sortCommand(c, readOnly: true)
         case .functionFlush: scriptingFlushCommand(c, function: true)
         case .scriptFlush: scriptingFlushCommand(c, function: false)
         case .functionList: functionListCommand(c)

@@ -120,6 +120,14 @@ static inline void tandem_free(void *ptr) {
 static inline size_t tandem_used_memory(void) { return tandem_used_memory_counter; }
 static inline size_t tandem_usable_size(void *ptr) { return malloc_usable_size(ptr); }
 
+/* MARK: - hash table resizing */
+
+/* Cleared while a fork child exists: every hash table (keyspace and the tables inside hashes,
+   sets and sorted sets) then stops resizing, as Redis's dict_can_resize does. */
+extern int tandem_resize_allowed_flag;
+static inline int tandem_resize_allowed(void) { return tandem_resize_allowed_flag; }
+static inline void tandem_set_resize_allowed(int v) { tandem_resize_allowed_flag = v; }
+
 /* MARK: - hashing */
 
 /* XXH3 with a seed. Out of line: xxhash.h pulls in SIMD intrinsics headers that clash
