@@ -70,47 +70,18 @@ extension Server {
     /// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
     mutating func blmpopCommand(_ c: ClientRef) {
         guard let timeoutAt = parseBlockTimeout(c, c.pointee.arg(1)) else { return }
-        let argc = c.pointee.argc
-        guard let numkeys = c.pointee.arg(2).int64, numkeys >= 1 else {
-            addError(c, "-ERR numkeys should be greater than 0\r\n")
-            return
-        }
-        if numkeys >= Int64(argc - 3) {
-            addSyntaxError(c)
-            return
-        }
-        let whereIndex = 3 + Int(numkeys)
-        guard let left = listSide(c, whereIndex) else { return }
-        var count = -1
-        var j = whereIndex + 1
-        while j < argc {
-            if count == -1 && c.pointee.arg(j).equalsLowercase("count") && j + 1 < argc {
-                j += 1
-                guard let n = c.pointee.arg(j).int64, n >= 1 else {
-                    addError(c, "-ERR count should be greater than 0\r\n")
-                    return
-                }
-                count = Int(n)
-            } else {
-                addSyntaxError(c)
-                return
-            }
-            j += 1
-        }
-        if count == -1 { count = 1 }
+        guard let a = parseMultiPop(c, numkeysAt: 2, directions: ("left", "right")) else { return }
         let db = c.pointee.db
         var keys: [ByteView] = []
-        for k in 3..<whereIndex {
+        for k in a.keys {
             let key = c.pointee.arg(k)
             if let e = lookupWrite(db, key) {
                 if e.type != .list {
-                    // A waiter re-run because the key changed type keeps waiting (Redis serves
-                    // blocked clients only from lists).
                     if servingBlockedClient { continue }
                     addWrongType(c)
                     return
                 }
-                popFromList(c, db: db, key: key, entry: e, left: left, count: count, withKey: true)
+                popFromList(c, db: db, key: key, entry: e, left: a.firstDirection, count: a.count, withKey: true)
                 return
             }
             keys.append(key)

@@ -43,51 +43,14 @@ extension Server {
     /// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]
     mutating func bzmpopCommand(_ c: ClientRef) {
         guard let timeoutAt = parseBlockTimeout(c, c.pointee.arg(1)) else { return }
-        let argc = c.pointee.argc
-        guard let numkeys = c.pointee.arg(2).int64, numkeys >= 1 else {
-            addError(c, "-ERR numkeys should be greater than 0\r\n")
-            return
-        }
-        if numkeys > Int64(argc - 4) {
-            addSyntaxError(c)
-            return
-        }
-        let whereIndex = 3 + Int(numkeys)
-        let w = c.pointee.arg(whereIndex)
-        let max: Bool
-        if w.equalsLowercase("min") {
-            max = false
-        } else if w.equalsLowercase("max") {
-            max = true
-        } else {
-            addSyntaxError(c)
-            return
-        }
-        var count = -1
-        var j = whereIndex + 1
-        while j < argc {
-            if count == -1 && c.pointee.arg(j).equalsLowercase("count") && j + 1 < argc {
-                j += 1
-                guard let n = c.pointee.arg(j).int64, n >= 1 else {
-                    addError(c, "-ERR count should be greater than 0\r\n")
-                    return
-                }
-                count = Int(n)
-            } else {
-                addSyntaxError(c)
-                return
-            }
-            j += 1
-        }
-        let found = firstNonEmptyZSet(c, 3..<whereIndex)
+        guard let a = parseMultiPop(c, numkeysAt: 2, directions: ("min", "max")) else { return }
+        let found = firstNonEmptyZSet(c, a.keys)
         if found == -2 { return }
         if found >= 0 {
-            zsetPop(c, firstKey: found, keyCount: 1, max: max, emitKey: true, count: count == -1 ? 1 : count,
+            zsetPop(c, firstKey: found, keyCount: 1, max: !a.firstDirection, emitKey: true, count: a.count,
                     nested: true, nilWhenEmpty: true)
             return
         }
-        var keys: [ByteView] = []
-        for i in 3..<whereIndex { keys.append(c.pointee.arg(i)) }
-        blockOrGiveUp(c, keys: keys, timeoutAt: timeoutAt, nullArray: true)
+        blockOrGiveUp(c, keys: a.keys.map { c.pointee.arg($0) }, timeoutAt: timeoutAt, nullArray: true)
     }
 }

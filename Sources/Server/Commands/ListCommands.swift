@@ -301,47 +301,18 @@ extension Server {
 
     /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]
     mutating func lmpopCommand(_ c: ClientRef) {
-        let argc = c.pointee.argc
-        guard let numkeys = c.pointee.arg(1).int64, numkeys >= 1 else {
-            addError(c, "-ERR numkeys should be greater than 0\r\n")
-            return
-        }
-        if numkeys >= Int64(argc - 2) {
-            addSyntaxError(c)
-            return
-        }
-        let whereIndex = 2 + Int(numkeys)
-        guard let left = listSide(c, whereIndex) else { return }
-        var count = -1
-        var j = whereIndex + 1
-        while j < argc {
-            if count == -1 && c.pointee.arg(j).equalsLowercase("count") && j + 1 < argc {
-                j += 1
-                guard let n = c.pointee.arg(j).int64, n >= 1 else {
-                    addError(c, "-ERR count should be greater than 0\r\n")
-                    return
-                }
-                count = Int(n)
-            } else {
-                addSyntaxError(c)
-                return
-            }
-            j += 1
-        }
-        if count == -1 { count = 1 }
+        guard let a = parseMultiPop(c, numkeysAt: 1, directions: ("left", "right")) else { return }
         let db = c.pointee.db
-        var k = 2
-        while k < whereIndex {
+        for k in a.keys {
             let key = c.pointee.arg(k)
             if let e = lookupWrite(db, key) {
                 if e.type != .list {
                     addWrongType(c)
                     return
                 }
-                popFromList(c, db: db, key: key, entry: e, left: left, count: count, withKey: true)
+                popFromList(c, db: db, key: key, entry: e, left: a.firstDirection, count: a.count, withKey: true)
                 return
             }
-            k += 1
         }
         c.pointee.reply.appendNullArray(resp3: c.pointee.resp3)
     }

@@ -648,39 +648,8 @@ extension Server {
     }
 
     mutating func zmpopCommand(_ c: ClientRef) {
-        let argc = c.pointee.argc
-        guard let numkeys = c.pointee.arg(1).int64, numkeys >= 1 else {
-            addError(c, "-ERR numkeys should be greater than 0\r\n")
-            return
-        }
-        if numkeys > Int64(argc - 3) {
-            addSyntaxError(c)
-            return
-        }
-        let whereIdx = 2 + Int(numkeys)
-        let w = c.pointee.arg(whereIdx)
-        let max: Bool
-        if w.equalsLowercase("min") { max = false } else if w.equalsLowercase("max") { max = true } else {
-            addSyntaxError(c)
-            return
-        }
-        var count = -1
-        var j = whereIdx + 1
-        while j < argc {
-            if count == -1 && c.pointee.arg(j).equalsLowercase("count") && j + 1 < argc {
-                j += 1
-                guard let n = c.pointee.arg(j).int64, n >= 1 else {
-                    addError(c, "-ERR count should be greater than 0\r\n")
-                    return
-                }
-                count = Int(n)
-            } else {
-                addSyntaxError(c)
-                return
-            }
-            j += 1
-        }
-        zsetPop(c, firstKey: 2, keyCount: Int(numkeys), max: max, emitKey: true, count: count == -1 ? 1 : count,
+        guard let a = parseMultiPop(c, numkeysAt: 1, directions: ("min", "max")) else { return }
+        zsetPop(c, firstKey: a.firstKey, keyCount: a.keyCount, max: !a.firstDirection, emitKey: true, count: a.count,
                 nested: true, nilWhenEmpty: true)
     }
 
