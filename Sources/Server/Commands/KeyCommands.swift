@@ -108,15 +108,18 @@ extension Server {
         return negative ? 0 &- r : r
     }
 
-    mutating func scanCommand(_ c: ClientRef) {
-        guard let cursor = Self.parseCursor(c.pointee.arg(1)) else {
-            addError(c, "-ERR invalid cursor\r\n")
-            return
-        }
+    /// COUNT, MATCH and (SCAN only) TYPE of the SCAN family, parsed from argument `from`.
+    struct ScanOptions {
         var count = 10
+        /// nil for no pattern (or "*", which matches everything).
         var pattern: ByteView? = nil
         var typeName: ByteView? = nil
-        var i = 2
+    }
+
+    /// Parses SCAN options as Redis does; replies the error and returns nil on bad input.
+    mutating func parseScanOptions(_ c: ClientRef, from: Int, allowType: Bool) -> ScanOptions? {
+        var o = ScanOptions()
+        var i = from
         let argc = c.pointee.argc
         while i < argc {
             let opt = c.pointee.arg(i)
@@ -124,26 +127,36 @@ extension Server {
             if opt.equalsLowercase("count") && remaining >= 2 {
                 guard let n = c.pointee.arg(i + 1).int64 else {
                     addNotInteger(c)
-                    return
+                    return nil
                 }
                 if n < 1 {
                     addSyntaxError(c)
-                    return
+                    return nil
                 }
-                count = Int(min(n, Int64(Int32.max)))
-                i += 2
+                o.count = Int(min(n, Int64(Int32.max)))
             } else if opt.equalsLowercase("match") && remaining >= 2 {
                 let p = c.pointee.arg(i + 1)
-                pattern = (p.count == 1 && p[0] == 42) ? nil : p
-                i += 2
-            } else if opt.equalsLowercase("type") && remaining >= 2 {
-                typeName = c.pointee.arg(i + 1)
-                i += 2
+                o.pattern = (p.count == 1 && p[0] == 42) ? nil : p
+            } else if allowType && opt.equalsLowercase("type") && remaining >= 2 {
+                o.typeName = c.pointee.arg(i + 1)
             } else {
                 addSyntaxError(c)
-                return
+                return nil
             }
+            i += 2
         }
+        return o
+    }
+
+    mutating func scanCommand(_ c: ClientRef) {
+        guard let cursor = Self.parseCursor(c.pointee.arg(1)) else {
+            addError(c, "-ERR invalid cursor\r\n")
+            return
+        }
+        guard let options = parseScanOptions(c, from: 2, allowType: true) else { return }
+        let count = options.count
+        let pattern = options.pattern
+        let typeName = options.typeName
         let db = c.pointee.db
         var found: [UnsafeMutableRawPointer] = []
         var next = cursor

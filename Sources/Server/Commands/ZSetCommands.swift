@@ -731,32 +731,9 @@ extension Server {
             c.pointee.reply.append("*2\r\n$1\r\n0\r\n*0\r\n" as StaticString)
             return
         }
-        var count = 10
-        var pattern: ByteView? = nil
-        var i = 3
-        let argc = c.pointee.argc
-        while i < argc {
-            let opt = c.pointee.arg(i)
-            if opt.equalsLowercase("count") && argc - i >= 2 {
-                guard let n = c.pointee.arg(i + 1).int64 else {
-                    addNotInteger(c)
-                    return
-                }
-                if n < 1 {
-                    addSyntaxError(c)
-                    return
-                }
-                count = Int(min(n, Int64(Int32.max)))
-                i += 2
-            } else if opt.equalsLowercase("match") && argc - i >= 2 {
-                let p = c.pointee.arg(i + 1)
-                pattern = (p.count == 1 && p[0] == 42) ? nil : p
-                i += 2
-            } else {
-                addSyntaxError(c)
-                return
-            }
-        }
+        guard let options = parseScanOptions(c, from: 3, allowType: false) else { return }
+        let count = options.count
+        let pattern = options.pattern
         var items: [([UInt8], Double)] = []
         var next = cursor
         var iterations = count * 10
