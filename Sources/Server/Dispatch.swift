@@ -106,10 +106,13 @@ extension Server {
         let errorsBefore = stats.errorReplies
         let start = Clock.monotonicMicros()
         if !inExec { commandTimeMillis = Clock.unixMillis() }
+        let dirtyBefore = dirty
+        let db = c.pointee.db
         c.pointee.flags.insert(.executing)
         c.pointee.lastCommand = index
         execute(c, commands.specs[index].id)
         c.pointee.flags.remove(.executing)
+        if propagationEnabled { finishPropagation(c, index, db: db, dirtyBefore: dirtyBefore) }
         let duration = Clock.monotonicMicros() - start
         let st = commands.stats + index
         st.pointee.calls += 1

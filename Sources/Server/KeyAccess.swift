@@ -65,6 +65,7 @@ extension Server {
 
     /// Deletes an expired key found through `slot`.
     mutating func deleteExpired(_ db: Int, _ slot: Slot) {
+        if propagationEnabled { propagateExpiredDeletion(db, Entry(slot.pointee!).key) }
         dbs[db].delete(at: slot)
         stats.expiredKeys += 1
         // Replication will propagate a DEL here.
@@ -161,6 +162,7 @@ extension Server {
                     sampled += 1
                     if e.expireAt <= commandTimeMillis {
                         if let slot = db.pointee.findSlot(e.key) {
+                            if propagationEnabled { propagateExpiredDeletion(d, e.key) }
                             db.pointee.delete(at: slot)
                             stats.expiredKeys += 1
                             expired += 1

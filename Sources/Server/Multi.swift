@@ -190,6 +190,7 @@ extension Server {
                 addError(c, "-ERR unknown command\r\n")
             }
         }
+        finishExecPropagation(c.pointee.db)
         inExec = false
         queue.deallocate()
         c.pointee.argc = 0

@@ -93,6 +93,13 @@ public struct Server {
     var readyKeys: [WatchKey] = []
     var blockedClients = 0
     var servingBlockedClient = false
+    // Propagation (see Propagation.swift)
+    var propagationEnabled = false
+    var propagationOverridden = false
+    var pendingPropagation: [(Int, [[UInt8]])] = []
+    var propagatedDB = -1
+    var execMultiPropagated = false
+    var replicationStream = ReplyBuffer()
     var monitorCount = 0
     var pausedClientsWaiting = 0
 

@@ -41,6 +41,7 @@ extension Server {
                     return
                 }
                 popFromList(c, db: db, key: key, entry: e, left: left, count: nil, withKey: true)
+                propagateInstead(db, ByteView(left ? "LPOP" : "RPOP"), key)
                 return
             }
             keys.append(key)
@@ -65,6 +66,14 @@ extension Server {
             return
         }
         lmoveCommand(c, fromLeft: fromLeft, toLeft: toLeft)
+        if propagationEnabled {
+            let db = c.pointee.db
+            if timeoutIndex == 3 {
+                propagateInstead(db, ByteView("RPOPLPUSH"), srcKey, c.pointee.arg(2))
+            } else {
+                propagateInstead(db, ByteView("LMOVE"), srcKey, c.pointee.arg(2), c.pointee.arg(3), c.pointee.arg(4))
+            }
+        }
     }
 
     /// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
@@ -82,6 +91,11 @@ extension Server {
                     return
                 }
                 popFromList(c, db: db, key: key, entry: e, left: a.firstDirection, count: a.count, withKey: true)
+                if propagationEnabled {
+                    propagateInstead(db, [Array("LMPOP".utf8), Array("1".utf8), key.array,
+                                          Array((a.firstDirection ? "LEFT" : "RIGHT").utf8), Array("COUNT".utf8),
+                                          Self.argBytes(Int64(a.count))])
+                }
                 return
             }
             keys.append(key)

@@ -33,6 +33,7 @@ extension Server {
         if found >= 0 {
             zsetPop(c, firstKey: found, keyCount: 1, max: max, emitKey: true, count: -1, nested: false,
                     nilWhenEmpty: true)
+            propagateInstead(c.pointee.db, ByteView(max ? "ZPOPMAX" : "ZPOPMIN"), c.pointee.arg(found))
             return
         }
         var keys: [ByteView] = []
@@ -49,6 +50,11 @@ extension Server {
         if found >= 0 {
             zsetPop(c, firstKey: found, keyCount: 1, max: !a.firstDirection, emitKey: true, count: a.count,
                     nested: true, nilWhenEmpty: true)
+            if propagationEnabled {
+                propagateInstead(c.pointee.db, [Array("ZMPOP".utf8), Array("1".utf8), c.pointee.arg(found).array,
+                                                Array((a.firstDirection ? "MIN" : "MAX").utf8), Array("COUNT".utf8),
+                                                Self.argBytes(Int64(a.count))])
+            }
             return
         }
         blockOrGiveUp(c, keys: a.keys.map { c.pointee.arg($0) }, timeoutAt: timeoutAt, nullArray: true)

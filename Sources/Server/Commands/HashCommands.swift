@@ -330,6 +330,7 @@ extension Server {
             let v = ByteView(result, length)
             hashSet(e, field, v)
             c.pointee.reply.appendBulk(v)
+            propagateInstead(c.pointee.db, ByteView("HSET"), c.pointee.arg(1), field, v)
             hashWritten(c, changes: 1)
         }
     }

@@ -275,9 +275,13 @@ extension Server {
         }
         if when <= commandTimeMillis && expiresLocally {
             dbs[db].delete(at: slot)
+            propagateInstead(db, ByteView("DEL"), key)
         } else {
             // 0 means "no expire" in an entry; a real expire time of 0 ms is already past.
             dbs[db].setExpire(e, at: when == 0 ? -1 : when)
+            if propagationEnabled {
+                propagateInstead(db, [Array("PEXPIREAT".utf8), key.array, Self.argBytes(when)])
+            }
         }
         dirty += 1
         keyModified(db, key)

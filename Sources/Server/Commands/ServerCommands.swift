@@ -254,6 +254,8 @@ extension Server {
             let idle = Int64(lruClock &- e.lru)
             c.pointee.reply.appendStatus(
                 "Value at:0x\(String(UInt(bitPattern: e.raw), radix: 16)) refcount:1 encoding:\(e.encoding.name) serializedlength:\(len + 1) lru:\(e.lru & 0xFFFFFF) lru_seconds_idle:\(idle < 0 ? 0 : idle)")
+        } else if sub.equalsLowercase("replstream") && argc == 3 {
+            debugReplStream(c)
         } else if sub.equalsLowercase("log") && argc == 3 {
             Log.warning("DEBUG LOG: \(c.pointee.arg(2).string)")
             addOK(c)

@@ -293,6 +293,7 @@ extension Server {
         var s = SetValue(e)
         let m = s.randomMember()
         addMember(c, m)
+        if propagationEnabled { m.withBytes { propagateInstead(db, ByteView("SREM"), key, $0) } }
         _ = s.remove(m)
         s.store(e)
         if s.count == 0 { deleteEmptied(db, key) }
@@ -327,16 +328,20 @@ extension Server {
             stats.keyspaceHits += 1
             replySetOperation(c, [s], diff: false)
             deleteEmptied(db, key)
+            propagateInstead(db, ByteView("DEL"), key)
             return
         }
         c.pointee.reply.appendSetHeader(count, resp3: resp3)
         let remaining = size - count
         if remaining * 5 > count {
+            var removed: [[UInt8]] = []
             for _ in 0..<count {
                 let m = s.randomMember()
                 addMember(c, m)
+                if propagationEnabled { m.withBytes { removed.append($0.array) } }
                 _ = s.remove(m)
             }
+            if propagationEnabled { propagateInstead(db, [Array("SREM".utf8), key.array] + removed) }
             s.store(e)
         } else {
             var kept: SetValue? = nil
@@ -351,7 +356,12 @@ extension Server {
                 _ = kept!.add(m, maxIntsetEntries: maxIntset)
                 _ = s.remove(m)
             }
-            s.forEach { addMember(c, $0) }
+            var removed: [[UInt8]] = []
+            s.forEach { m in
+                addMember(c, m)
+                if propagationEnabled { m.withBytes { removed.append($0.array) } }
+            }
+            if propagationEnabled { propagateInstead(db, [Array("SREM".utf8), key.array] + removed) }
             s.free()
             kept!.store(e)
         }

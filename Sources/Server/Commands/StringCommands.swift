@@ -164,6 +164,10 @@ extension Server {
             }
         }
         setString(db, key, value, expireAt: expireAt, keepTTL: flags.contains(.keepTTL))
+        if expireAt != 0 && propagationEnabled {
+            // Relative and absolute expires travel as one absolute form (docs/dev/propagation.md).
+            propagateInstead(db, [Array("SET".utf8), key.array, value.array, Array("PXAT".utf8), Self.argBytes(expireAt)])
+        }
         dirty += 1
         if !flags.contains(.get) { c.pointee.reply.append(okReply) }
     }
@@ -209,6 +213,7 @@ extension Server {
         }
         addStringValue(c, e)
         deleteKey(c.pointee.db, key)
+        propagateInstead(c.pointee.db, ByteView("DEL"), key)
         dirty += 1
         keyModified(c.pointee.db, key)
     }
@@ -237,13 +242,18 @@ extension Server {
         if expireArg != nil {
             if expireAt <= commandTimeMillis && expiresLocally {
                 deleteKey(db, key)
+                propagateInstead(db, ByteView("DEL"), key)
             } else {
                 dbs[db].setExpire(e, at: expireAt)
+                if propagationEnabled {
+                    propagateInstead(db, [Array("PEXPIREAT".utf8), key.array, Self.argBytes(expireAt)])
+                }
             }
             dirty += 1
             keyModified(db, key)
         } else if flags.contains(.persist) && e.expireAt != 0 {
             dbs[db].setExpire(e, at: 0)
+            propagateInstead(db, ByteView("PERSIST"), key)
             dirty += 1
             keyModified(db, key)
         }
@@ -592,6 +602,7 @@ extension Server {
                 dbs[db].add(n)
             }
             c.pointee.reply.appendBulk(v)
+            propagateInstead(db, ByteView("SET"), key, v, ByteView("KEEPTTL"))
         }
         dirty += 1
         keyModified(db, key)
