@@ -45,15 +45,21 @@ extension Server {
     // MARK: - GET family
 
     mutating func getCommand(_ c: ClientRef) {
-        guard let e = lookupRead(c, c.pointee.arg(1)) else {
+        if let e = lookupStringOrReply(c, c.pointee.arg(1)) { addStringValue(c, e) }
+    }
+
+    /// The string entry for `key`; replies null (missing) or WRONGTYPE and returns nil otherwise.
+    @inline(__always)
+    mutating func lookupStringOrReply(_ c: ClientRef, _ key: ByteView) -> Entry? {
+        guard let e = lookupRead(c, key) else {
             addNull(c)
-            return
+            return nil
         }
         if e.type != .string {
             addWrongType(c)
-            return
+            return nil
         }
-        addStringValue(c, e)
+        return e
     }
 
     // MARK: - SET family
@@ -203,19 +209,11 @@ extension Server {
 
     mutating func getdelCommand(_ c: ClientRef) {
         let key = c.pointee.arg(1)
-        guard let e = lookupRead(c, key) else {
-            addNull(c)
-            return
-        }
-        if e.type != .string {
-            addWrongType(c)
-            return
-        }
+        guard let e = lookupStringOrReply(c, key) else { return }
         addStringValue(c, e)
-        deleteKey(c.pointee.db, key)
+        deleteKey(c.pointee.db, key)  // signals keyModified
         propagateInstead(c.pointee.db, ByteView("DEL"), key)
         dirty += 1
-        keyModified(c.pointee.db, key)
     }
 
     mutating func getexCommand(_ c: ClientRef) {
@@ -229,14 +227,7 @@ extension Server {
             expireAt = ms
         }
         let key = c.pointee.arg(1)
-        guard let e = lookupRead(c, key) else {
-            addNull(c)
-            return
-        }
-        if e.type != .string {
-            addWrongType(c)
-            return
-        }
+        guard let e = lookupStringOrReply(c, key) else { return }
         addStringValue(c, e)
         let db = c.pointee.db
         if expireArg != nil {
