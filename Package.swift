@@ -9,6 +9,7 @@
 //   Platform    typed wrappers over syscalls, the epoll event loop, clocks, logging.
 //   RESP        the zero-copy request parser and reply encoders.
 //   Keyspace    the off-heap hash table, string values and expiry index.
+//   Persistence the RDB format: CRC64, listpack/ziplist codecs, the snapshot writer and loader.
 //   Server      clients, command table and commands, config, INFO.
 //   tandem-server  the executable: argument parsing, daemonize, signals, wiring.
 import PackageDescription
@@ -25,10 +26,12 @@ let package = Package(
         .target(name: "Platform", dependencies: ["CSystem"]),
         .target(name: "RESP", dependencies: ["CSystem", "Platform"]),
         .target(name: "Keyspace", dependencies: ["CSystem", "Platform"]),
-        .target(name: "Server", dependencies: ["CSystem", "Platform", "RESP", "Keyspace", "CLZ4", "CLZF"]),
+        .target(name: "Persistence", dependencies: ["CSystem", "Platform", "Keyspace", "CLZF"]),
+        .target(name: "Server", dependencies: ["CSystem", "Platform", "RESP", "Keyspace", "Persistence", "CLZ4", "CLZF"]),
         .executableTarget(name: "tandem-server", dependencies: ["Server", "Platform"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "Platform"]),
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "Platform"]),
+        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Keyspace", "Platform", "CSystem"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Platform", "Keyspace"]),
         .testTarget(name: "IntegrationTests", path: "Tests/IntegrationTests"),
     ],
