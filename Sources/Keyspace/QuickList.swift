@@ -620,3 +620,26 @@ extension QuickList {
         return prev == header.pointee.tail && total == count && nodes == header.pointee.nodes
     }
 }
+
+// MARK: - Node walk (RDB writer)
+
+extension QuickList {
+    /// Calls `body` for every node from head to tail with the node's element count and a
+    /// function that walks the node's elements. The RDB writer stores each node as one
+    /// listpack, as Redis's quicklist 2 format does. The list must not change meanwhile.
+    public func forEachNode(_ body: (_ count: Int, _ elements: ((PackedValue) -> Void) -> Void) -> Void) {
+        var n = header.pointee.head
+        while let node = n {
+            body(node.pointee.count) { visit in
+                var off = 0
+                let data = PackedList(raw: node.pointee.data)
+                while off < node.pointee.bytes {
+                    let (v, next) = data.element(at: off)
+                    visit(v)
+                    off = next + Self.backlenSize(next - off)
+                }
+            }
+            n = node.pointee.next
+        }
+    }
+}

@@ -54,6 +54,7 @@ public enum CommandID: Equatable {
     case ping, echo, quit, select, auth, hello, reset
     // Server
     case dbsize, flushdb, flushall, time, swapdb, shutdown, monitor, info, debug, lastsave
+    case save, bgsave, dump, restore
     case command, commandCount, commandInfo, commandDocs, commandList, commandGetkeys, commandHelp
     case clientID, clientSetname, clientGetname, clientList, clientInfo, clientKill, clientPause
     case clientUnpause, clientNoEvict, clientReply, clientHelp, clientUnblock
@@ -172,6 +173,14 @@ enum CommandTable {
               "A container for debugging commands"),
         .init("lastsave", .lastsave, 1, [.loading, .stale, .fast], "server", "1.0.0",
               "Get the UNIX time stamp of the last successful save to disk"),
+        .init("save", .save, 1, [.admin, .noscript, .noMulti], "server", "1.0.0",
+              "Synchronously save the dataset to disk"),
+        .init("bgsave", .bgsave, -1, [.admin, .noscript], "server", "1.0.0",
+              "Asynchronously save the dataset to disk"),
+        .init("dump", .dump, 2, [.readonly], keys: (1, 1, 1), "generic", "2.6.0",
+              "Return a serialized version of the value stored at the specified key."),
+        .init("restore", .restore, -4, [.write, .denyoom], keys: (1, 1, 1), "generic", "2.6.0",
+              "Create a key using the provided serialized value, previously obtained using DUMP."),
         .init("command", .command, -1, [.loading, .stale], "server", "2.8.13", "Get array of Redis command details"),
         .init("command|count", .commandCount, 2, [.loading, .stale], "server", "2.8.13",
               "Get total number of Redis commands"),

@@ -7,6 +7,7 @@
  *  - databases: the active expire cycle, shrinking sparse tables, ~1 ms of incremental
  *    rehashing per database (`activerehashing`), all paused for tables while a fork child
  *    exists;
+ *  - persistence: reaping a snapshot child, starting BGSAVE at `save` points;
  *  - instantaneous metrics for INFO (ops/sec, kbps), sampled every 100 ms.
  */
 import CSystem
@@ -23,10 +24,12 @@ extension Server {
         if sig != 0 {
             tandem_clear_shutdown_signal()
             Log.warning("Received \(sig == SIGINT ? "SIGINT" : "SIGTERM") scheduling shutdown...")
-            shutdownRequested = true
+            if prepareForShutdown(.auto, force: false) { shutdownRequested = true }
             return
         }
         clientsCron(now)
+        checkChildDone()
+        checkSavePoints()
         databasesCron()
         sampleMetrics(now)
     }

@@ -66,8 +66,20 @@ extension Server {
             flagTransaction(c)
             return true
         }
+        if refusesWritesAfterSaveError && (spec.pointee.flags.contains(.write) || spec.pointee.id == .ping) {
+            addError(c, Self.misconfError)
+            commands.stats[index].rejected += 1
+            flagTransaction(c)
+            return true
+        }
         if c.pointee.flags.contains(.pubsub) && !c.pointee.resp3 && !allowedWhileSubscribed(spec.pointee.id) {
             addErrorString(c, "ERR Can't execute '\(spec.pointee.nameString)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+            commands.stats[index].rejected += 1
+            flagTransaction(c)
+            return true
+        }
+        if persistence.loading && !spec.pointee.flags.contains(.loading) {
+            addError(c, "-LOADING Redis is loading the dataset in memory\r\n")
             commands.stats[index].rejected += 1
             flagTransaction(c)
             return true
@@ -81,6 +93,8 @@ extension Server {
         call(c, index)
         return true
     }
+
+    static let misconfError: StaticString = "-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.\r\n"
 
     @inline(__always)
     func flagTransaction(_ c: ClientRef) {
@@ -208,6 +222,10 @@ extension Server {
         case .info: infoCommand(c)
         case .debug: debugCommand(c)
         case .lastsave: c.pointee.reply.appendInteger(lastSaveTime)
+        case .save: saveCommand(c)
+        case .bgsave: bgsaveCommand(c)
+        case .dump: dumpCommand(c)
+        case .restore: restoreCommand(c)
         case .command, .commandCount, .commandInfo, .commandDocs, .commandList, .commandGetkeys, .commandHelp:
             commandCommand(c, id)
         case .configGet, .configSet, .configResetstat, .configRewrite, .configHelp: configCommand(c, id)

@@ -134,6 +134,7 @@ public struct Server {
     public var childPID: Int32 = -1
     public var dirty: Int64 = 0
     public var lastSaveTime: Int64
+    public var persistence = PersistenceState()
     public var shutdownRequested = false
     public var shutdownExitCode: Int32 = 0
     public var memoryPeak = 0

@@ -140,6 +140,11 @@ do {
     if !pidfile.isEmpty { unlink(pidfile) }
     exit(1)
 }
+// As Redis: the port is open while the dump loads, so clients get -LOADING, not a refusal.
+if !server.pointee.loadDataFromDisk() {
+    if !pidfile.isEmpty { unlink(pidfile) }
+    exit(1)
+}
 Log.notice("Ready to accept connections tcp")
 let code = server.pointee.run()
 exit(code)

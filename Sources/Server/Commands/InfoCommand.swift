@@ -137,14 +137,35 @@ extension Server {
                 ("lazyfreed_objects", "0"),
             ])
         case "persistence":
-            return fields("Persistence", [
-                ("loading", "0"), ("async_loading", "0"), ("current_cow_peak", "0"), ("current_cow_size", "0"),
-                ("current_cow_size_age", "0"), ("current_fork_perc", "0.00"), ("current_save_keys_processed", "0"),
-                ("current_save_keys_total", "0"), ("rdb_changes_since_last_save", "\(dirty)"),
-                ("rdb_bgsave_in_progress", "0"), ("rdb_last_save_time", "\(lastSaveTime)"),
-                ("rdb_last_bgsave_status", "ok"), ("rdb_last_bgsave_time_sec", "-1"),
-                ("rdb_current_bgsave_time_sec", "-1"), ("rdb_saves", "0"), ("rdb_last_cow_size", "0"),
-                ("rdb_last_load_keys_expired", "0"), ("rdb_last_load_keys_loaded", "0"), ("aof_enabled", "0"),
+            let p = persistence
+            let now = Clock.unixMillis()
+            let inProgress = hasActiveChild
+            var loadingFields: [(String, String)] = [("loading", p.loading ? "1" : "0"), ("async_loading", "0")]
+            if p.loading {
+                let elapsed = max(0, now / 1000 - p.loadingStartSeconds)
+                let perc = p.loadingTotalBytes > 0 ? Double(p.loadingLoadedBytes) * 100 / Double(p.loadingTotalBytes) : 0
+                let rate = elapsed > 0 ? Double(p.loadingLoadedBytes) / Double(elapsed) : 0
+                let eta = rate > 0 ? Int64(Double(p.loadingTotalBytes - p.loadingLoadedBytes) / rate) : 1
+                loadingFields += [
+                    ("loading_start_time", "\(p.loadingStartSeconds)"), ("loading_total_bytes", "\(p.loadingTotalBytes)"),
+                    ("loading_rdb_used_mem", "0"), ("loading_loaded_bytes", "\(p.loadingLoadedBytes)"),
+                    ("loading_loaded_perc", String(format2: perc)), ("loading_eta_seconds", "\(eta)"),
+                ]
+            }
+            return fields("Persistence", loadingFields + [
+                ("current_cow_peak", "\(p.currentCowPeak)"), ("current_cow_size", "\(p.currentCowBytes)"),
+                ("current_cow_size_age", inProgress && p.currentCowUpdatedMillis > 0 ? "\((now - p.currentCowUpdatedMillis) / 1000)" : "0"),
+                ("current_fork_perc", "0.00"),
+                ("current_save_keys_processed", "\(inProgress ? p.currentSaveKeysProcessed : 0)"),
+                ("current_save_keys_total", "\(inProgress ? p.currentSaveKeysTotal : 0)"),
+                ("rdb_changes_since_last_save", "\(dirty)"),
+                ("rdb_bgsave_in_progress", inProgress ? "1" : "0"), ("rdb_last_save_time", "\(lastSaveTime)"),
+                ("rdb_last_bgsave_status", p.lastBgsaveOK ? "ok" : "err"),
+                ("rdb_last_bgsave_time_sec", "\(p.lastBgsaveSeconds)"),
+                ("rdb_current_bgsave_time_sec", inProgress ? "\((now - p.childStartMillis) / 1000)" : "-1"),
+                ("rdb_saves", "\(p.saves)"), ("rdb_last_cow_size", "\(p.lastCowBytes)"),
+                ("rdb_last_load_keys_expired", "\(p.lastLoadKeysExpired)"),
+                ("rdb_last_load_keys_loaded", "\(p.lastLoadKeysLoaded)"), ("aof_enabled", "0"),
                 ("aof_rewrite_in_progress", "0"), ("aof_rewrite_scheduled", "0"),
                 ("aof_last_rewrite_time_sec", "-1"), ("aof_current_rewrite_time_sec", "-1"),
                 ("aof_last_bgrewrite_status", "ok"), ("aof_rewrites", "0"), ("aof_last_write_status", "ok"),
@@ -170,7 +191,8 @@ extension Server {
                 ("evicted_clients", "0"), ("total_eviction_exceeded_time", "0"),
                 ("current_eviction_exceeded_time", "0"), ("keyspace_hits", "\(stats.keyspaceHits)"),
                 ("keyspace_misses", "\(stats.keyspaceMisses)"), ("pubsub_channels", "0"), ("pubsub_patterns", "0"),
-                ("pubsubshard_channels", "0"), ("latest_fork_usec", "0"), ("total_forks", "0"),
+                ("pubsubshard_channels", "0"), ("latest_fork_usec", "\(persistence.latestForkMicros)"),
+                ("total_forks", "\(persistence.totalForks)"),
                 ("migrate_cached_sockets", "0"), ("slave_expires_tracked_keys", "0"), ("active_defrag_hits", "0"),
                 ("active_defrag_misses", "0"), ("active_defrag_key_hits", "0"), ("active_defrag_key_misses", "0"),
                 ("total_active_defrag_time", "0"), ("current_active_defrag_time", "0"),

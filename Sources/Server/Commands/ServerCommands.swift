@@ -27,6 +27,14 @@ extension Server {
                 dirty += Int64(dbs[i].count)
                 dbs[i].removeAll()
             }
+            // As Redis: a running snapshot is obsolete, and with save points the empty
+            // dataset is saved at once (so a restart does not bring the keys back).
+            killSnapshotChild()
+            if !settings.save.isEmpty {
+                let saved = dirty
+                _ = saveInForeground()
+                dirty = saved
+            }
             dirty += 1
         } else {
             dirty += Int64(dbs[c.pointee.db].count)
@@ -87,8 +95,13 @@ extension Server {
     }
 
     mutating func shutdownCommand(_ c: ClientRef) {
+        var mode = ShutdownSaveMode.auto
+        var force = false
         for i in 1..<c.pointee.argc {
             let o = c.pointee.arg(i)
+            if o.equalsLowercase("nosave") { mode = .noSave }
+            if o.equalsLowercase("save") { mode = .save }
+            if o.equalsLowercase("force") { force = true }
             if !(o.equalsLowercase("nosave") || o.equalsLowercase("save") || o.equalsLowercase("now")
                 || o.equalsLowercase("force") || o.equalsLowercase("abort"))
             {
@@ -100,8 +113,32 @@ extension Server {
                 return
             }
         }
+        if !prepareForShutdown(mode, force: force) {
+            addError(c, "-ERR Errors trying to SHUTDOWN. Check logs.\r\n")
+            return
+        }
         shutdownRequested = true
         // Like Redis, the client gets no reply: the connection closes with the server.
+    }
+
+    enum ShutdownSaveMode { case auto, save, noSave }
+
+    /// The final save before exiting: with SAVE, or by default when save points exist.
+    /// Returns false when the save failed and the server must keep running.
+    mutating func prepareForShutdown(_ mode: ShutdownSaveMode, force: Bool) -> Bool {
+        if hasActiveChild {
+            Log.warning("There is a child saving an .rdb. Killing it!")
+            killSnapshotChild()
+        }
+        let wantSave = mode == .save || (mode == .auto && !settings.save.isEmpty)
+        if wantSave {
+            Log.notice("Saving the final RDB snapshot before exiting.")
+            if !saveInForeground() && !force {
+                Log.warning("Error trying to save the DB, can't exit.")
+                return false
+            }
+        }
+        return true
     }
 
     mutating func monitorCommand(_ c: ClientRef) {
@@ -230,6 +267,8 @@ extension Server {
             var rest = timespec()
             while nanosleep(&ts, &rest) == -1 && errno == EINTR { ts = rest }
             addOK(c)
+        } else if sub.equalsLowercase("reload") {
+            debugReload(c)
         } else if sub.equalsLowercase("populate") && argc >= 3 && argc <= 5 {
             debugPopulate(c)
         } else if sub.equalsLowercase("digest") && argc == 2 {

@@ -1,0 +1,140 @@
+/*
+ * RDBOutput: where an RDB stream goes — Redis's `rio` idea, reduced to the two sinks the
+ * server needs: a file descriptor (a temp file for BGSAVE, a socket or pipe for a diskless
+ * full sync) and memory (DUMP, tests).
+ *
+ * Bytes are gathered in one malloc'd buffer and leave in large writes; the CRC64 of
+ * everything written is kept as the buffer drains (Redis checksums the whole stream, so
+ * the trailer can be produced without reading anything back). A write error is sticky:
+ * the first errno is kept, later writes are dropped, and the caller checks `failed` once at
+ * the end instead of after every field.
+ *
+ * Nothing here is reference counted: this struct lives in a forked child that must touch
+ * as few pages as possible.
+ */
+import CSystem
+import Glibc
+import Platform
+
+public struct RDBOutput: ~Copyable {
+    private var buffer: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private var used = 0
+    /// Bytes of `buffer` already folded into `crc`.
+    private var hashed = 0
+    private var crc: UInt64 = 0
+    private let fd: Int32
+    private let toMemory: Bool
+    /// Bytes handed to the sink so far (flushed or not).
+    public private(set) var bytesWritten: Int64 = 0
+    /// The first write error's errno, 0 when none.
+    public private(set) var errorNumber: Int32 = 0
+
+    /// An output writing to `fd` (blocking or not; EAGAIN waits in poll()).
+    public init(fd: Int32, bufferSize: Int = 64 * 1024) {
+        self.fd = fd
+        toMemory = false
+        capacity = bufferSize
+        buffer = tandem_malloc(bufferSize)!.assumingMemoryBound(to: UInt8.self)
+    }
+
+    /// An output gathering everything in memory (read it with `withBytes`).
+    public init(memoryCapacity: Int = 256) {
+        fd = -1
+        toMemory = true
+        capacity = max(16, memoryCapacity)
+        buffer = tandem_malloc(capacity)!.assumingMemoryBound(to: UInt8.self)
+    }
+
+    deinit { tandem_free(buffer) }
+
+    public var failed: Bool { errorNumber != 0 }
+
+    // MARK: - Writing
+
+    @inline(__always)
+    public mutating func write(_ p: UnsafeRawPointer, _ n: Int) {
+        if n == 0 { return }
+        bytesWritten += Int64(n)
+        if used + n > capacity { makeRoom(n) }
+        if n > capacity {
+            // Only file sinks get here (memory sinks grow): send the large block directly.
+            writeToFD(p, n, hash: true)
+            return
+        }
+        memcpy(buffer + used, p, n)
+        used += n
+    }
+
+    @inline(__always)
+    public mutating func write(_ v: ByteView) {
+        if v.count > 0 { write(UnsafeRawPointer(v.base), v.count) }
+    }
+
+    @inline(__always)
+    public mutating func writeByte(_ b: UInt8) {
+        bytesWritten += 1
+        if used == capacity { makeRoom(1) }
+        buffer[used] = b
+        used += 1
+    }
+
+    public mutating func write(_ s: StaticString) {
+        write(UnsafeRawPointer(s.utf8Start), s.utf8CodeUnitCount)
+    }
+
+    /// A file sink flushes the buffer; a memory sink grows it to hold `n` more bytes.
+    private mutating func makeRoom(_ n: Int) {
+        if toMemory {
+            var c = capacity
+            while c < used + n { c *= 2 }
+            buffer = tandem_realloc(buffer, c)!.assumingMemoryBound(to: UInt8.self)
+            capacity = c
+        } else {
+            flush()
+        }
+    }
+
+    /// The CRC64 of every byte written so far.
+    public mutating func checksum() -> UInt64 {
+        if hashed < used {
+            crc = tandem_crc64(crc, buffer + hashed, used - hashed)
+            hashed = used
+        }
+        return crc
+    }
+
+    /// Sends buffered bytes to the file descriptor (no-op for memory sinks).
+    public mutating func flush() {
+        if toMemory || used == 0 { return }
+        _ = checksum()
+        writeToFD(buffer, used, hash: false)
+        used = 0
+        hashed = 0
+    }
+
+    private mutating func writeToFD(_ p: UnsafeRawPointer, _ n: Int, hash: Bool) {
+        if hash { crc = tandem_crc64(crc, p, n) }
+        if errorNumber != 0 { return }
+        var done = 0
+        while done < n {
+            let r = Glibc.write(fd, p + done, n - done)
+            if r > 0 {
+                done += r
+            } else if r < 0 && errno == EINTR {
+                continue
+            } else if r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&pfd, 1, 1000)
+            } else {
+                errorNumber = r < 0 ? errno : EIO
+                return
+            }
+        }
+    }
+
+    /// The bytes of a memory sink.
+    public func withBytes<R>(_ body: (ByteView) -> R) -> R {
+        body(ByteView(UnsafePointer(buffer), used))
+    }
+}

@@ -1,0 +1,401 @@
+/*
+ * Snapshots: the server's side of RDB persistence — Redis's rdb.c outside the format.
+ *
+ *  - SAVE writes the dataset in the foreground; BGSAVE, `save` points and (later) full
+ *    syncs fork a child that writes it while the parent keeps serving. Both write
+ *    `temp-<pid>.rdb` in `dir`, fsync it and rename it over `dbfilename`, so a failed or
+ *    killed save never leaves a half-written dump under the real name.
+ *  - The child reports through a pipe: its copy-on-write size now and then, and a final
+ *    record (bytes written, keys, COW) before it exits. The parent reads the pipe and reaps
+ *    the child with waitpid(WNOHANG) from the cron: it never blocks on the child. While the
+ *    child exists, hash tables stop resizing (Database/Dict consult the global switch), so
+ *    the parent dirties as few shared pages as possible.
+ *  - A failed background save sets `rdb_last_bgsave_status:err`; with
+ *    `stop-writes-on-bgsave-error yes` and save points configured, writes are then refused
+ *    with -MISCONF until a save succeeds (Dispatch checks `refusesWritesAfterSaveError`).
+ *  - Start-up loading reads `dir/dbfilename` after the listeners are open, answering
+ *    -LOADING to clients meanwhile, as Redis does.
+ *
+ * The fork is safe at any moment because the primary process runs no other threads.
+ */
+import CSystem
+import Glibc
+import Keyspace
+import Persistence
+import Platform
+
+/// Persistence state: what INFO persistence reports and what the cron needs.
+public struct PersistenceState {
+    var childPipe: Int32 = -1
+    var childStartMillis: Int64 = 0
+    var childDirtyAtStart: Int64 = 0
+    /// Who asked for the running child: a client's BGSAVE, a save point, or a replica sync.
+    var childForSync = false
+    var lastBgsaveOK = true
+    var lastBgsaveSeconds: Int64 = -1
+    var lastBgsaveTryMillis: Int64 = 0
+    var bgsaveScheduled = false
+    var saves: Int64 = 0
+    var currentCowBytes = 0
+    var currentCowUpdatedMillis: Int64 = 0
+    var currentCowPeak = 0
+    var lastCowBytes = 0
+    var currentSaveKeysProcessed = 0
+    var currentSaveKeysTotal = 0
+    var latestForkMicros: Int64 = 0
+    var totalForks: Int64 = 0
+    // Loading
+    var loading = false
+    var loadingStartSeconds: Int64 = 0
+    var loadingTotalBytes: Int64 = 0
+    var loadingLoadedBytes: Int64 = 0
+    var lastLoadKeysLoaded = 0
+    var lastLoadKeysExpired = 0
+}
+
+/// The fixed-size record a snapshot child sends to its parent.
+struct ChildReport {
+    static let progress: Int64 = 1
+    static let done: Int64 = 2
+    var kind: Int64 = 0
+    var keys: Int64 = 0
+    var cowBytes: Int64 = 0
+    var bytesWritten: Int64 = 0
+}
+
+extension Server {
+    // MARK: - Writing a snapshot
+
+    var rdbWriteOptions: RDBWriteOptions {
+        RDBWriteOptions(compression: settings.rdbCompression, checksum: settings.rdbChecksum,
+                        keySaveDelayMicros: settings.rdbKeySaveDelay)
+    }
+
+    func auxInfo() -> RDBAuxInfo {
+        RDBAuxInfo(redisVersion: ServerInfo.redisVersion, createdAt: Clock.unixMillis() / 1000,
+                   usedMemory: tandem_used_memory(), replStreamDB: 0, replID: replID, replOffset: 0)
+    }
+
+    /// Writes the dataset to `temp-<pid>.rdb`, fsyncs and renames it over `dbfilename`.
+    /// Returns nil on success, else the reason (the old dump is untouched).
+    func writeSnapshotFile(report: ((Int) -> Void)? = nil) -> (error: String?, bytes: Int64, keys: Int) {
+        let temp = "temp-\(getpid()).rdb"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 {
+            let reason = String(cString: strerror(errno))
+            var cwd = [CChar](repeating: 0, count: 4096)
+            let dir = getcwd(&cwd, cwd.count) != nil ? String(cString: cwd) : "?"
+            return ("Failed opening the temp RDB file \(temp) (in server root dir \(dir)) for saving: \(reason)", 0, 0)
+        }
+        var w = RDBWriter(out: RDBOutput(fd: fd), options: rdbWriteOptions)
+        w.writeSnapshot(dbs: dbs, count: dbCount, aux: auxInfo())
+        let bytes = w.out.bytesWritten
+        let keys = w.keysWritten
+        var failure: String? = nil
+        if w.out.failed {
+            failure = "Write error saving DB on disk: \(String(cString: strerror(w.out.errorNumber)))"
+        } else if fsync(fd) != 0 {
+            failure = "Write error saving DB on disk: \(String(cString: strerror(errno)))"
+        }
+        close(fd)
+        if failure == nil && rename(temp, settings.dbfilename) != 0 {
+            failure = "Error moving temp DB file \(temp) on the final destination \(settings.dbfilename) (in server root dir): \(String(cString: strerror(errno)))"
+        }
+        if failure != nil { unlink(temp) }
+        return (failure, bytes, keys)
+    }
+
+    /// SAVE and the shutdown save: in the foreground. Returns success.
+    mutating func saveInForeground() -> Bool {
+        let result = writeSnapshotFile()
+        if let error = result.error {
+            Log.warning(error)
+            persistence.lastBgsaveOK = false
+            return false
+        }
+        Log.notice("DB saved on disk")
+        dirty = 0
+        lastSaveTime = Clock.unixMillis() / 1000
+        persistence.lastBgsaveOK = true
+        persistence.saves += 1
+        return true
+    }
+
+    // MARK: - Background saves
+
+    var hasActiveChild: Bool { childPID >= 0 }
+
+    /// Forks a child that writes the snapshot. Returns false (and logs) when fork fails.
+    @discardableResult
+    mutating func startBackgroundSave() -> Bool {
+        var fds: (Int32, Int32) = (-1, -1)
+        let piped = withUnsafeMutablePointer(to: &fds) {
+            $0.withMemoryRebound(to: Int32.self, capacity: 2) { pipe($0) }
+        }
+        if piped == 0 {
+            for fd in [fds.0, fds.1] { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            _ = fcntl(fds.0, F_SETFL, O_NONBLOCK)
+        }
+        if piped != 0 {
+            Log.warning("Can't save in background: pipe: \(String(cString: strerror(errno)))")
+            return false
+        }
+        persistence.lastBgsaveTryMillis = Clock.unixMillis()
+        persistence.childDirtyAtStart = dirty
+        let start = Clock.monotonicMicros()
+        let pid = fork()
+        if pid == 0 {
+            close(fds.0)
+            runSnapshotChild(reportFD: fds.1)
+        }
+        close(fds.1)
+        if pid < 0 {
+            close(fds.0)
+            persistence.lastBgsaveOK = false
+            Log.warning("Can't save in background: fork: \(String(cString: strerror(errno)))")
+            return false
+        }
+        persistence.latestForkMicros = Clock.monotonicMicros() - start
+        persistence.totalForks += 1
+        persistence.childPipe = fds.0
+        persistence.childStartMillis = Clock.unixMillis()
+        persistence.currentCowBytes = 0
+        persistence.currentCowPeak = 0
+        persistence.currentSaveKeysProcessed = 0
+        persistence.currentSaveKeysTotal = (0..<dbCount).reduce(0) { $0 + dbs[$1].count }
+        childPID = pid
+        pauseResizing(true)
+        Log.notice("Background saving started by pid \(pid)")
+        return true
+    }
+
+    /// In the child: write, report, exit. Never returns.
+    func runSnapshotChild(reportFD: Int32) -> Never {
+        Log.role = "C"
+        for fd in listeners { close(fd) }
+        if unixListener >= 0 { close(unixListener) }
+        let result = writeSnapshotFile()
+        if let error = result.error {
+            Log.warning(error)
+            _exit(1)
+        }
+        Log.notice("DB saved on disk")
+        let cow = Self.privateDirtyBytes()
+        if cow > 0 {
+            let mb = cow / (1024 * 1024)
+            Log.notice("Fork CoW for RDB: current \(mb) MB, peak \(mb) MB, average \(mb) MB")
+        }
+        var report = ChildReport(kind: ChildReport.done, keys: Int64(result.keys), cowBytes: Int64(cow),
+                                 bytesWritten: result.bytes)
+        _ = withUnsafeBytes(of: &report) { write(reportFD, $0.baseAddress, $0.count) }
+        _exit(0)
+    }
+
+    /// This process's private dirty memory: what copy-on-write has duplicated so far.
+    static func privateDirtyBytes() -> Int {
+        guard let f = fopen("/proc/self/smaps_rollup", "r") else { return 0 }
+        defer { fclose(f) }
+        var line = [CChar](repeating: 0, count: 256)
+        var total = 0
+        while fgets(&line, Int32(line.count), f) != nil {
+            let s = String(cString: line)
+            if s.hasPrefix("Private_Dirty:") {
+                let kb = s.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) } ?? 0
+                total += kb * 1024
+            }
+        }
+        return total
+    }
+
+    mutating func pauseResizing(_ paused: Bool) {
+        tandem_set_resize_allowed(paused ? 0 : 1)
+        for i in 0..<dbCount { dbs[i].dict.resizeAllowed = !paused }
+    }
+
+    /// From the cron: drain the child's reports and reap it when it has exited.
+    mutating func checkChildDone() {
+        guard childPID >= 0 else { return }
+        readChildReports()
+        var status: Int32 = 0
+        let r = waitpid(childPID, &status, WNOHANG)
+        if r == 0 { return }
+        readChildReports()
+        let pid = childPID
+        let exitedOK = r == pid && (status & 0x7F) == 0 && ((status >> 8) & 0xFF) == 0
+        let bySignal = r == pid && (status & 0x7F) != 0 ? Int(status & 0x7F) : 0
+        finishBackgroundSave(pid: pid, ok: exitedOK, signal: bySignal)
+    }
+
+    mutating func readChildReports() {
+        var report = ChildReport()
+        while persistence.childPipe >= 0 {
+            let n = withUnsafeMutableBytes(of: &report) { read(persistence.childPipe, $0.baseAddress, $0.count) }
+            if n != MemoryLayout<ChildReport>.size { return }
+            persistence.currentSaveKeysProcessed = Int(report.keys)
+            persistence.currentCowBytes = Int(report.cowBytes)
+            persistence.currentCowPeak = max(persistence.currentCowPeak, Int(report.cowBytes))
+            persistence.currentCowUpdatedMillis = Clock.unixMillis()
+            if report.kind == ChildReport.done { persistence.lastCowBytes = Int(report.cowBytes) }
+        }
+    }
+
+    mutating func finishBackgroundSave(pid: Int32, ok: Bool, signal: Int) {
+        if ok {
+            Log.notice("Background saving terminated with success")
+            dirty -= persistence.childDirtyAtStart
+            if dirty < 0 { dirty = 0 }
+            lastSaveTime = Clock.unixMillis() / 1000
+            persistence.lastBgsaveOK = true
+            persistence.saves += 1
+        } else if signal != 0 {
+            Log.warning("Background saving terminated by signal \(signal)")
+            unlink("temp-\(pid).rdb")
+            // A child killed on purpose (SIGUSR1, as Redis uses) is not an error.
+            if signal != Int(SIGUSR1) { persistence.lastBgsaveOK = false }
+        } else {
+            Log.warning("Background saving error")
+            persistence.lastBgsaveOK = false
+        }
+        persistence.lastBgsaveSeconds = (Clock.unixMillis() - persistence.childStartMillis + 500) / 1000
+        if persistence.childPipe >= 0 {
+            close(persistence.childPipe)
+            persistence.childPipe = -1
+        }
+        childPID = -1
+        persistence.currentCowBytes = 0
+        pauseResizing(false)
+    }
+
+    /// Stops a running snapshot child (FLUSHALL, SHUTDOWN) and waits for it.
+    mutating func killSnapshotChild() {
+        guard childPID >= 0 else { return }
+        let pid = childPID
+        kill(pid, SIGUSR1)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        finishBackgroundSave(pid: pid, ok: false, signal: Int(SIGUSR1))
+    }
+
+    /// From the cron: start a BGSAVE when a save point is reached (or one was scheduled).
+    mutating func checkSavePoints() {
+        if childPID >= 0 { return }
+        let now = Clock.unixMillis()
+        if persistence.bgsaveScheduled {
+            persistence.bgsaveScheduled = false
+            startBackgroundSave()
+            return
+        }
+        let retryAllowed = persistence.lastBgsaveOK || now - persistence.lastBgsaveTryMillis > 5000
+        guard retryAllowed else { return }
+        for point in settings.save where dirty >= Int64(point.changes) && now / 1000 - lastSaveTime > Int64(point.seconds) {
+            Log.notice("\(point.changes) changes in \(point.seconds) seconds. Saving...")
+            startBackgroundSave()
+            return
+        }
+    }
+
+    /// -MISCONF applies: the last background save failed and it matters.
+    var refusesWritesAfterSaveError: Bool {
+        settings.stopWritesOnBgsaveError && !settings.save.isEmpty && !persistence.lastBgsaveOK
+    }
+
+    // MARK: - Loading
+
+    /// Loads `dbfilename` at start-up. A missing file is an empty dataset; any other
+    /// failure is fatal and leaves the file as it is.
+    public mutating func loadDataFromDisk() -> Bool {
+        let fd = open(settings.dbfilename, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return true }
+            Log.warning("Fatal error loading the DB: \(String(cString: strerror(errno))). Exiting.")
+            return false
+        }
+        defer { close(fd) }
+        var st = stat()
+        fstat(fd, &st)
+        let start = Clock.monotonicMicros()
+        switch loadSnapshot(fd: fd, size: Int64(st.st_size), discardExpired: true, serveClients: true) {
+        case .success(let summary):
+            let seconds = Double(Clock.monotonicMicros() - start) / 1_000_000
+            Log.notice("Done loading RDB, keys loaded: \(summary.keysLoaded), keys expired: \(summary.expiredSkipped).")
+            Log.notice("DB loaded from disk: \(String(format3: seconds)) seconds")
+            return true
+        case .failure(let error):
+            if error.message.hasPrefix("Unexpected EOF") {
+                Log.warning("Short read or OOM loading DB. Unrecoverable error, aborting now.")
+            }
+            Log.warning("Internal error in RDB reading offset \(error.offset), function at RDBLoader -> \(error.message)")
+            Log.warning("Fatal error loading the DB, check server logs. Exiting.")
+            return false
+        }
+    }
+
+    var rdbLoadOptions: RDBLoadOptions {
+        var o = RDBLoadOptions()
+        o.hashMaxListpackEntries = settings.hashMaxListpackEntries
+        o.hashMaxListpackValue = settings.hashMaxListpackValue
+        o.zsetMaxListpackEntries = settings.zsetMaxListpackEntries
+        o.zsetMaxListpackValue = settings.zsetMaxListpackValue
+        o.setMaxIntsetEntries = settings.setMaxIntsetEntries
+        o.listMaxListpackSize = settings.listMaxListpackSize
+        o.nowMillis = Clock.unixMillis()
+        o.verifyChecksum = settings.rdbChecksum
+        o.keyLoadDelayMicros = settings.keyLoadDelay
+        o.lruClock = lruClock
+        return o
+    }
+
+    /// Reads an RDB stream from `fd` into the (empty) databases, answering clients with
+    /// -LOADING meanwhile when `serveClients` (not from inside a command: DEBUG RELOAD).
+    /// On failure the databases are emptied again.
+    mutating func loadSnapshot(fd: Int32, size: Int64, discardExpired: Bool, serveClients: Bool)
+        -> Result<RDBLoadSummary, RDBError>
+    {
+        var options = rdbLoadOptions
+        options.discardExpired = discardExpired
+        persistence.loading = true
+        persistence.loadingStartSeconds = Clock.unixMillis() / 1000
+        persistence.loadingTotalBytes = size
+        persistence.loadingLoadedBytes = 0
+        defer { persistence.loading = false }
+        var input = RDBInput(fd: fd)
+        do {
+            let summary = try RDBLoader.load(&input, into: dbs, count: dbCount, options: options) { offset in
+                persistence.loadingLoadedBytes = offset
+                if serveClients { processEventsWhileLoading() }
+            }
+            if let v = summary.redisVersion { Log.notice("Loading RDB produced by version \(v)") }
+            persistence.lastLoadKeysLoaded = summary.keysLoaded
+            persistence.lastLoadKeysExpired = summary.expiredSkipped
+            return .success(summary)
+        } catch {
+            for i in 0..<dbCount { dbs[i].removeAll() }
+            return .failure(error)
+        }
+    }
+
+    /// One non-blocking turn of the event loop while a load is running: accept, read and
+    /// answer clients (commands not flagged `loading` get -LOADING), flush replies.
+    mutating func processEventsWhileLoading() {
+        let n = loop.wait(timeoutMillis: 0)
+        for i in 0..<n {
+            let token = loop.readyTokens[i]
+            let events = loop.readyEvents[i]
+            if token & Self.listenerBit != 0 {
+                acceptClients(Int32(truncatingIfNeeded: token & 0xFFFF_FFFF))
+            } else {
+                handleClientEvent(fd: Int32(truncatingIfNeeded: token), events: events)
+            }
+        }
+        flushPendingWrites()
+        if closeCount > 0 { freeClosingClients() }
+    }
+}
+
+extension String {
+    init(format3 v: Double) {
+        let scaled = Int64((v * 1000).rounded())
+        let frac = String(scaled % 1000)
+        self = "\(scaled / 1000)." + String(repeating: "0", count: 3 - frac.count) + frac
+    }
+}
