@@ -33,7 +33,7 @@ let package = Package(
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "Platform"]),
         .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Keyspace", "Platform", "CSystem"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Platform", "Keyspace"]),
-        .testTarget(name: "IntegrationTests", path: "Tests/IntegrationTests"),
+        .testTarget(name: "IntegrationTests", path: "Tests/IntegrationTests", exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

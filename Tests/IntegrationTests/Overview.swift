@@ -14,11 +14,15 @@
 // | `Harness/RESP.swift` | `RESPValue`, the one-reply reader/decoder, encoder and pretty printer |
 // | `Harness/Differential.swift` | script DSL (`Step`, `Mode`, `Script`); lock-step runner, Tandem vs redis-server |
 // | `Harness/Info.swift` | INFO parser |
+// | `Harness/KeyspaceDump.swift` | every key of every db with type, encoding, value, PEXPIRETIME; differences of two dumps |
+// | `Harness/RDB.swift` | RDB fixtures, the redis-cli-syntax dataset reader, Redis's CRC64, redis-check-rdb |
+// | `Fixtures/rdb/` | RDB files written by redis-server 7.0, their dataset and `generate.sh` (see its README) |
 // | `Differential/…Scripts.swift` | differential scripts: connection/server, strings, keys |
 // | `Differential/RandomDifferentialTests.swift` | seeded random differential test (strings, keys, expirations) |
 // | `Differential/MonitorTests.swift`, `InfoTests.swift` | MONITOR and INFO, compared structurally |
 // | `Process/ProcessTests.swift` | start-up log, daemonize/pidfile, config file errors, CONFIG REWRITE, port in use |
 // | `Process/RobustnessTests.swift` | maxclients, timeout, query-buffer and bulk limits, big values, pipelining, back-pressure, garbage fuzz, SIGTERM, Unix socket, CONFIG SET port, CLIENT KILL, RESP3 |
+// | `Persistence/RDBInteropTests.swift` | RDB both ways: Redis's files load into Tandem, Tandem's SAVE passes redis-check-rdb and loads into Redis, DEBUG RELOAD, DUMP/RESTORE, restarts, damaged files |
 //
 // ## Running
 //
@@ -33,6 +37,7 @@
 //   `TANDEM_SERVER=/usr/bin/redis-server` runs everything redis-vs-redis, which checks that the scripts
 //   themselves are deterministic. A missing binary fails the tests with a message; nothing is skipped.
 // - `REDIS_SERVER=/path` — the reference (default `/usr/bin/redis-server`).
+// - `REDIS_CHECK_RDB=/path` — redis-check-rdb for the persistence tests (default `/usr/bin/redis-check-rdb`).
 // - `ITEST_TRANSCRIPT=1` — print every differential step with the reference reply.
 // - `ITEST_FUZZ_SEED=<n>` — seed of the garbage-input test in RobustnessTests (default 20240612).
 // - `ITEST_SEED=<n>`, `ITEST_RANDOM_STEPS=<n>` — seed and length of the random differential test

@@ -222,10 +222,12 @@ enum RESPReader {
 
 enum RESP {
     /// A command as a RESP multibulk array.
-    static func command(_ args: [String]) -> [UInt8] {
+    static func command(_ args: [String]) -> [UInt8] { command(bytes: args.map { Array($0.utf8) }) }
+
+    /// A command whose arguments are arbitrary bytes (not necessarily UTF-8) as a RESP multibulk array.
+    static func command(bytes args: [[UInt8]]) -> [UInt8] {
         var out = Array("*\(args.count)\r\n".utf8)
-        for a in args {
-            let bytes = Array(a.utf8)
+        for bytes in args {
             out.append(contentsOf: Array("$\(bytes.count)\r\n".utf8))
             out.append(contentsOf: bytes)
             out.append(contentsOf: [13, 10])

@@ -104,6 +104,9 @@ final class RawClient {
     /// Sends a command as a RESP multibulk array.
     func send(_ args: [String]) throws { try sendRaw(RESP.command(args)) }
 
+    /// Sends a command whose arguments are raw bytes (binary keys and values).
+    func send(bytes args: [[UInt8]]) throws { try sendRaw(RESP.command(bytes: args)) }
+
     /// Sends an inline command; "\r\n" is appended unless the line already ends with "\n".
     func sendInline(_ line: String) throws {
         try sendRaw(Array((line.hasSuffix("\n") ? line : line + "\r\n").utf8))
@@ -137,6 +140,12 @@ final class RawClient {
 
     /// Sends a command and decodes its reply.
     func callValue(_ args: [String]) throws -> RESPValue { try RESPReader.decode(try call(args)) }
+
+    /// Sends a command with raw-byte arguments and decodes its reply.
+    func callValue(bytes args: [[UInt8]]) throws -> RESPValue {
+        try send(bytes: args)
+        return try readValue()
+    }
 
     func callValue(_ args: String...) throws -> RESPValue { try callValue(args) }
 

@@ -2,8 +2,10 @@
  * ServerProcess.swift — starts and stops real server processes for the integration tests.
  *
  * A `ServerProcess` is one server (Tandem or Debian's redis-server) listening on a free loopback port,
- * running in a fresh temp directory that is removed when the server stops. Both flavours get the same
- * arguments (see `commonArguments`) so their replies can be compared byte for byte.
+ * running in a fresh temp directory that is removed when the server stops (or in a directory the test owns,
+ * `start(_:dir:)`, for restarts on the same dump.rdb). Both flavours get the same arguments (see
+ * `commonArguments`) so their replies can be compared byte for byte. `startExpectingExit` runs a server that
+ * must refuse to start (a corrupt dump.rdb) and returns how it ended.
  *
  *   .tandem  -> $TANDEM_SERVER, else <package root>/.build/debug/tandem-server
  *   .redis   -> $REDIS_SERVER, else /usr/bin/redis-server
@@ -130,6 +132,14 @@ enum Harness {
         return true
     }
 
+    /// True when a server on 127.0.0.1:port answers PING with +PONG within a second. A server listens before
+    /// it loads its dump file and answers -LOADING meanwhile, so this is what "the dataset is loaded" means.
+    static func answersPing(_ port: UInt16) -> Bool {
+        guard let c = try? RawClient(port: port, timeoutSeconds: 1) else { return false }
+        defer { c.close() }
+        return (try? c.call("PING")) == Array("+PONG\r\n".utf8)
+    }
+
     /// Spawns `path args` with its working directory `cwd` and stdout/stderr redirected to files.
     static func spawn(_ path: String, _ args: [String], cwd: String, stdout: String, stderr: String) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
@@ -250,6 +260,10 @@ final class ServerProcess {
     let port: UInt16
     let dir: String
     private(set) var pid: pid_t
+    /// How the process ended, once it has been reaped (nil while it runs, or when `stop()` had to SIGKILL it).
+    private(set) var exitStatus: ExitStatus?
+    /// False when the caller passed `dir` to `start` and so owns (and removes) the directory.
+    private let ownsDir: Bool
     private var stopped = false
 
     var logPath: String { dir + "/server.log" }
@@ -266,11 +280,12 @@ final class ServerProcess {
         ]
     }
 
-    private init(flavour: ServerFlavour, port: UInt16, dir: String, pid: pid_t) {
+    private init(flavour: ServerFlavour, port: UInt16, dir: String, pid: pid_t, ownsDir: Bool) {
         self.flavour = flavour
         self.port = port
         self.dir = dir
         self.pid = pid
+        self.ownsDir = ownsDir
     }
 
     deinit { stop() }
@@ -279,16 +294,19 @@ final class ServerProcess {
     /// - Parameters:
     ///   - configFile: written into the temp dir as `server.conf` and passed as the first argument.
     ///   - extraArgs: appended after the common arguments (so they override them).
-    ///   - prepare: called with the temp dir before launch (e.g. to write files the config refers to).
+    ///   - dir: run in this existing directory (e.g. a second run on the dump.rdb the first one saved); the
+    ///     caller owns it and removes it. Nil: a fresh temp dir, removed by `stop()`.
+    ///   - prepare: called with the temp dir before launch (e.g. to write files the config refers to, or to
+    ///     copy in the dump.rdb the server should load).
     static func start(
-        _ flavour: ServerFlavour, extraArgs: [String] = [], configFile: String? = nil,
+        _ flavour: ServerFlavour, extraArgs: [String] = [], configFile: String? = nil, dir existingDir: String? = nil,
         prepare: ((String) throws -> Void)? = nil
     ) throws -> ServerProcess {
         try flavour.checkBinary()
         var lastFailure = ""
         // A port that was free can be taken by someone else before the server binds it: retry a few times.
         for _ in 0..<3 {
-            let dir = try Harness.makeTempDir("tandem-itest-\(flavour)")
+            let dir = try existingDir ?? Harness.makeTempDir("tandem-itest-\(flavour)")
             let port = try Harness.freePort()
             do {
                 try prepare?(dir)
@@ -301,7 +319,8 @@ final class ServerProcess {
                 args += commonArguments(port: port, dir: dir) + extraArgs
                 let pid = try Harness.spawn(
                     flavour.binaryPath, args, cwd: dir, stdout: dir + "/stdout.txt", stderr: dir + "/stderr.txt")
-                let server = ServerProcess(flavour: flavour, port: port, dir: dir, pid: pid)
+                let server = ServerProcess(
+                    flavour: flavour, port: port, dir: dir, pid: pid, ownsDir: existingDir == nil)
                 if let failure = server.waitReady(seconds: 10) {
                     let portTaken = failure.contains("Address already in use") || failure.contains("Failed listening")
                     server.stop()
@@ -311,7 +330,7 @@ final class ServerProcess {
                 }
                 return server
             } catch {
-                Harness.removeDir(dir)
+                if existingDir == nil { Harness.removeDir(dir) }
                 throw error
             }
         }
@@ -330,6 +349,7 @@ final class ServerProcess {
         }
         if let exited {
             stopped = true
+            exitStatus = exited
             return "\(flavour) server (\(flavour.binaryPath)) exited during start-up with \(exited)\n"
                 + "--- log ---\n\(log.suffix(3000))\n--- stdout ---\n\(stdoutText.suffix(2000))\n"
                 + "--- stderr ---\n\(stderrText.suffix(2000))"
@@ -341,6 +361,16 @@ final class ServerProcess {
         return nil
     }
 
+    /// Waits (≤ `milliseconds`) until the server has loaded its dump file and serves commands (PING answers
+    /// +PONG, not -LOADING); throws with the log's tail when it does not.
+    func waitUntilLoaded(milliseconds: Int = 10_000) throws {
+        guard Harness.waitUntil(milliseconds: milliseconds, { Harness.answersPing(port) }) else {
+            throw HarnessError.startFailed(
+                "\(flavour) server on port \(port) did not finish loading within \(milliseconds) ms\n"
+                    + "--- log ---\n\(log.suffix(3000))")
+        }
+    }
+
     /// A new client connection to this server.
     func connect(timeoutSeconds: Int = 5) throws -> RawClient {
         try RawClient(port: port, timeoutSeconds: timeoutSeconds)
@@ -349,8 +379,9 @@ final class ServerProcess {
     /// Whether the process has exited (reaping it if so).
     var hasExited: Bool {
         if stopped { return true }
-        if Harness.reap(pid) != nil {
+        if let status = Harness.reap(pid) {
             stopped = true
+            exitStatus = status
             return true
         }
         return false
@@ -361,7 +392,7 @@ final class ServerProcess {
         Harness.waitUntil(milliseconds: milliseconds) { hasExited }
     }
 
-    /// SIGTERM, then SIGKILL after 5 s; removes the temp dir unless `keepDir`.
+    /// SIGTERM, then SIGKILL after 5 s; removes the temp dir unless `keepDir` or the caller owns it.
     func stop(keepDir: Bool = false) {
         if !stopped {
             kill(pid, SIGTERM)
@@ -373,6 +404,45 @@ final class ServerProcess {
             stopped = true
         }
         Harness.killProcesses(withArgumentContaining: dir)
-        if !keepDir { Harness.removeDir(dir) }
+        if !keepDir && ownsDir { Harness.removeDir(dir) }
+    }
+
+    // MARK: - Servers that must not start
+
+    /// How a server that was expected to refuse to start ended.
+    struct EarlyExit {
+        let status: ExitStatus
+        /// The log file, stdout and stderr together (Redis logs load errors to its log file and runs
+        /// redis-check-rdb on stdout).
+        let output: String
+    }
+
+    /// Starts a server in `dir` (which the caller owns; the common arguments point `--dir` and the log file
+    /// there) expecting it to exit by itself during start-up, e.g. on a corrupt dump.rdb. Waits at most
+    /// `seconds`. Returns how it ended, or nil when it came up and served PING instead (or was still starting
+    /// when the time ran out); such a server is SIGKILLed at once, so it cannot touch its files. (Accepting
+    /// connections proves nothing here: servers listen before they load, and answer -LOADING meanwhile.)
+    static func startExpectingExit(
+        _ flavour: ServerFlavour, extraArgs: [String] = [], dir: String, seconds: Double = 5
+    ) throws -> EarlyExit? {
+        try flavour.checkBinary()
+        let port = try Harness.freePort()
+        let args = commonArguments(port: port, dir: dir) + extraArgs
+        let out = dir + "/stdout.txt", err = dir + "/stderr.txt"
+        let pid = try Harness.spawn(flavour.binaryPath, args, cwd: dir, stdout: out, stderr: err)
+        var status: ExitStatus?
+        Harness.waitUntil(milliseconds: Int(seconds * 1000)) {
+            status = Harness.reap(pid)
+            return status != nil || Harness.answersPing(port)
+        }
+        guard let status else {
+            kill(pid, SIGKILL)
+            var raw: Int32 = 0
+            waitpid(pid, &raw, 0)
+            Harness.killProcesses(withArgumentContaining: dir)
+            return nil
+        }
+        let output = [dir + "/server.log", out, err].map(Harness.readFile).joined(separator: "\n")
+        return EarlyExit(status: status, output: output)
     }
 }
