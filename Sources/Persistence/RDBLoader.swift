@@ -104,7 +104,7 @@ public enum RDBLoader {
     // MARK: - Files
 
     /// Loads a whole RDB stream into `dbs` (which should be empty). `progress` is called
-    /// about every 2 MB with the stream offset (the server answers clients meanwhile).
+    /// every 2 MB or 1024 keys with the stream offset (the server answers clients meanwhile).
     public static func load(_ input: inout RDBInput, into dbs: UnsafeMutablePointer<Database>, count dbCount: Int,
                             options: RDBLoadOptions, progress: (Int64) -> Void) throws(RDBError) -> RDBLoadSummary
     {
@@ -183,7 +183,9 @@ public enum RDBLoader {
             dbs[db].add(entry)
             summary.keysLoaded += 1
             if options.keyLoadDelayMicros > 0 { usleep(UInt32(options.keyLoadDelayMicros)) }
-            if input.offset >= nextProgress {
+            // Serve clients every 2 MB or 1024 keys (every key when key-load-delay slows
+            // loading down on purpose), so -LOADING answers come promptly.
+            if input.offset >= nextProgress || summary.keysLoaded & 1023 == 0 || options.keyLoadDelayMicros > 0 {
                 progress(input.offset)
                 nextProgress = input.offset + 2 * 1024 * 1024
             }

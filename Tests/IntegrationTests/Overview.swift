@@ -23,6 +23,7 @@
 // | `Process/ProcessTests.swift` | start-up log, daemonize/pidfile, config file errors, CONFIG REWRITE, port in use |
 // | `Process/RobustnessTests.swift` | maxclients, timeout, query-buffer and bulk limits, big values, pipelining, back-pressure, garbage fuzz, SIGTERM, Unix socket, CONFIG SET port, CLIENT KILL, RESP3 |
 // | `Persistence/RDBInteropTests.swift` | RDB both ways: Redis's files load into Tandem, Tandem's SAVE passes redis-check-rdb and loads into Redis, DEBUG RELOAD, DUMP/RESTORE, restarts, damaged files |
+// | `Persistence/SnapshotTests.swift` | BGSAVE/SAVE/LASTSAVE and INFO persistence, COW of an idle BGSAVE, -MISCONF after a failed save, -LOADING while loading, SHUTDOWN SAVE/NOSAVE, damaged RESTORE payloads leak nothing |
 //
 // ## Running
 //
