@@ -5,6 +5,8 @@
 #   make run     build, then run the server in the foreground with conf/tandem.conf
 #   make test    debug build, then unit and integration tests (swift test)
 #   make bench   build, then compare Tandem with redis-server (bench/compare)
+#   make bench-persistence  build, then BGSAVE/load/COW/RDB size vs redis-server
+#   make fuzz    a longer, randomly seeded mutation run of the RDB loader
 #   make clean   remove build products
 #
 # SwiftPM does the real work; this file only chains the steps and makes sure
@@ -28,7 +30,7 @@ APT_PACKAGES := build-essential pkg-config \
 # Use sudo for apt-get only when not already root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test bench clean
+.PHONY: all deps build run test bench bench-persistence fuzz clean
 
 all: build
 
@@ -59,8 +61,21 @@ test: deps
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
 	$(SWIFT) test $(SWIFT_TEST_FLAGS)
 
+# FUZZ_ITERATIONS mutated dump files (default 200000, a few minutes) with a seed
+# printed first, so a failure can be replayed with FUZZ_SEED=<seed>.
+FUZZ_ITERATIONS ?= 200000
+FUZZ_SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+fuzz: deps
+	@echo "fuzz: seed $(FUZZ_SEED), $(FUZZ_ITERATIONS) iterations"
+	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
+	TANDEM_FUZZ_SEED=$(FUZZ_SEED) TANDEM_FUZZ_ITERATIONS=$(FUZZ_ITERATIONS) \
+	    $(SWIFT) test --skip-build --filter RDBLoaderMutationTests
+
 bench: build
 	./bench/compare
+
+bench-persistence: build
+	./bench/persistence
 
 clean:
 	rm -rf .build

@@ -72,6 +72,8 @@ public struct RDBWriter: ~Copyable {
     private var scratchSize = 0
     /// Keys written so far (progress for INFO and the parent).
     public private(set) var keysWritten = 0
+    /// Called every 1024 keys with `keysWritten` (the snapshot child reports progress).
+    public var onProgress: ((Int) -> Void)? = nil
 
     public init(out: consuming RDBOutput, options: RDBWriteOptions) {
         self.out = out
@@ -137,6 +139,7 @@ public struct RDBWriter: ~Copyable {
         db.pointee.dict.forEach { e in
             writeKey(e)
             if delay > 0 { usleep(UInt32(delay)) }
+            if keysWritten & 1023 == 0, let report = onProgress { report(keysWritten) }
         }
     }
 

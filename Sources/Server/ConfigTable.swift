@@ -74,7 +74,7 @@ enum ConfigTable {
         .init("save", .special),
         .init("stop-writes-on-bgsave-error", .bool(\.stopWritesOnBgsaveError)),
         .init("rdbcompression", .bool(\.rdbCompression)),
-        .init("rdbchecksum", .bool(\.rdbChecksum)),
+        .init("rdbchecksum", .bool(\.rdbChecksum), mutable: false),
         .init("dbfilename", .string(\.dbfilename)),
         .init("dir", .special),
         .init("appendonly", .special),

@@ -78,16 +78,20 @@ extension Server {
 
     /// Writes the dataset to `temp-<pid>.rdb`, fsyncs and renames it over `dbfilename`.
     /// Returns nil on success, else the reason (the old dump is untouched).
-    func writeSnapshotFile(report: ((Int) -> Void)? = nil) -> (error: String?, bytes: Int64, keys: Int) {
+    func writeSnapshotFile(progress: ((Int) -> Void)? = nil) -> (error: String?, bytes: Int64, keys: Int) {
         let temp = "temp-\(getpid()).rdb"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if fd < 0 {
             let reason = String(cString: strerror(errno))
-            var cwd = [CChar](repeating: 0, count: 4096)
-            let dir = getcwd(&cwd, cwd.count) != nil ? String(cString: cwd) : "?"
+            var dir = "?"
+            if let p = getcwd(nil, 0) {
+                dir = String(cString: p)
+                free(p)
+            }
             return ("Failed opening the temp RDB file \(temp) (in server root dir \(dir)) for saving: \(reason)", 0, 0)
         }
         var w = RDBWriter(out: RDBOutput(fd: fd), options: rdbWriteOptions)
+        w.onProgress = progress
         w.writeSnapshot(dbs: dbs, count: dbCount, aux: auxInfo())
         let bytes = w.out.bytesWritten
         let keys = w.keysWritten
@@ -174,7 +178,16 @@ extension Server {
         Log.role = "C"
         for fd in listeners { close(fd) }
         if unixListener >= 0 { close(unixListener) }
-        let result = writeSnapshotFile()
+        // About once a second: keys written and copy-on-write so far, for INFO persistence.
+        var lastReport = Clock.monotonicMillis()
+        let result = writeSnapshotFile { keys in
+            let now = Clock.monotonicMillis()
+            if now - lastReport < 1000 { return }
+            lastReport = now
+            var report = ChildReport(kind: ChildReport.progress, keys: Int64(keys),
+                                     cowBytes: Int64(Self.privateDirtyBytes()), bytesWritten: 0)
+            _ = withUnsafeBytes(of: &report) { write(reportFD, $0.baseAddress, $0.count) }
+        }
         if let error = result.error {
             Log.warning(error)
             _exit(1)
