@@ -82,19 +82,22 @@ struct LoadScratch: ~Copyable {
         sizes.deallocate()
     }
 
-    /// Slot `i` with room for `n` bytes (its old contents are not kept).
-    mutating func room(_ i: Int, _ n: Int) -> UnsafeMutableRawPointer {
+    /// Slot `i` with room for `n` bytes (its old contents are not kept); nil when memory
+    /// cannot be had (the slot keeps its old buffer).
+    mutating func room(_ i: Int, _ n: Int) -> UnsafeMutableRawPointer? {
         if sizes[i] < n {
+            let size = max(n, sizes[i] * 2)
+            guard let p = tandem_malloc(size) else { return nil }
             tandem_free(slots[i])
-            sizes[i] = max(n, sizes[i] * 2)
-            slots[i] = tandem_malloc(sizes[i])!
+            slots[i] = p
+            sizes[i] = size
         }
         return slots[i]
     }
 
-    /// Copies `v` into slot `i`.
+    /// Copies `v` (bytes already in memory, so the size is real) into slot `i`.
     mutating func hold(_ v: ByteView, in i: Int) -> ByteView {
-        let p = room(i, v.count)
+        let p = room(i, v.count)!
         if v.count > 0 { memcpy(p, v.base, v.count) }
         return ByteView(UnsafePointer(p.assumingMemoryBound(to: UInt8.self)), v.count)
     }
@@ -182,7 +185,7 @@ public enum RDBLoader {
             entry.lru = options.lruClock
             dbs[db].add(entry)
             summary.keysLoaded += 1
-            if options.keyLoadDelayMicros > 0 { usleep(UInt32(options.keyLoadDelayMicros)) }
+            if options.keyLoadDelayMicros > 0 { usleep(UInt32(min(options.keyLoadDelayMicros, 1_000_000))) }
             // Serve clients every 2 MB or 1024 keys (every key when key-load-delay slows
             // loading down on purpose), so -LOADING answers come promptly.
             if input.offset >= nextProgress || summary.keysLoaded & 1023 == 0 || options.keyLoadDelayMicros > 0 {
@@ -266,7 +269,14 @@ public enum RDBLoader {
             let clen = try readCount(&input)
             let len = try readCount(&input)
             let compressed = try input.read(clen)
-            let out = scratch.room(LoadScratch.decoded, max(len, 1))
+            // LZF expands at most ~100x (a 3-byte back-reference copies 264 bytes): a larger
+            // claim is corruption, and must not become a giant allocation.
+            if len > clen * 100 + 64 || clen > Int(UInt32.max) || len > Int(UInt32.max) {
+                throw input.error("Invalid LZF compressed string")
+            }
+            guard let out = scratch.room(LoadScratch.decoded, max(len, 1)) else {
+                throw input.error("Out of memory decompressing a \(len)-byte LZF string")
+            }
             if len > 0 {
                 let got = lzf_decompress(UnsafeRawPointer(compressed.base), UInt32(clen), out, UInt32(len))
                 if Int(got) != len { throw input.error("Invalid LZF compressed string") }
@@ -278,7 +288,7 @@ public enum RDBLoader {
     }
 
     static func format(_ v: Int64, _ scratch: inout LoadScratch) -> ByteView {
-        let p = scratch.room(LoadScratch.decoded, 24).assumingMemoryBound(to: UInt8.self)
+        let p = scratch.room(LoadScratch.decoded, 24)!.assumingMemoryBound(to: UInt8.self)
         return ByteView(UnsafePointer(p), IntFormat.write(v, to: p))
     }
 
@@ -385,10 +395,11 @@ public enum RDBLoader {
                 for _ in 0..<nodes {
                     var container = RDBFormat.quicklistNodePacked
                     if type == RDBFormat.typeListQuicklist2 {
-                        container = Int(try readLength(&input))
-                        if container != RDBFormat.quicklistNodePacked && container != RDBFormat.quicklistNodePlain {
+                        let kind = try readLength(&input)
+                        if kind != UInt64(RDBFormat.quicklistNodePacked) && kind != UInt64(RDBFormat.quicklistNodePlain) {
                             throw input.error("Quicklist integrity check failed.")
                         }
+                        container = Int(kind)
                     }
                     if container == RDBFormat.quicklistNodePlain {
                         ql.push(try readString(&input, &scratch), head: false)

@@ -138,7 +138,7 @@ public struct RDBWriter: ~Copyable {
         let delay = options.keySaveDelayMicros
         db.pointee.dict.forEach { e in
             writeKey(e)
-            if delay > 0 { usleep(UInt32(delay)) }
+            if delay > 0 { usleep(UInt32(min(delay, 1_000_000))) }
             if keysWritten & 1023 == 0, let report = onProgress { report(keysWritten) }
         }
     }

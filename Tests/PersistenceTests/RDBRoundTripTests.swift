@@ -252,6 +252,25 @@ func load(_ bytes: [UInt8], into ks: TestKeyspace, verify: Bool = true) throws(R
         }
     }
 
+    /// Lengths that claim more than the input holds or than LZF can produce are errors, never
+    /// allocations (a 2^60-byte claim once crashed RESTORE).
+    @Test(arguments: [
+        [0xC3, 0x02, 0x81, 0x10, 0, 0, 0, 0, 0, 0, 0, 0x61, 0x61],  // LZF: 2 bytes claiming 2^60
+        [0xC3, 0x02, 0x80, 0x7F, 0, 0, 0, 0x61, 0x61],              // LZF: 2 bytes claiming 2 GB
+        [0x81, 0x10, 0, 0, 0, 0, 0, 0, 0],                            // plain: 2^60 bytes
+        [0x80, 0xFF, 0xFF, 0xFF, 0xFF, 0x61],                         // plain: 4 GB
+    ] as [[UInt8]])
+    func absurdStringLengthsAreRejected(_ value: [UInt8]) {
+        let bytes = [RDBFormat.typeString] + value
+        bytes.withUnsafeBufferPointer { b in
+            var input = RDBInput(memory: ByteView(b.baseAddress!, b.count))
+            #expect(throws: RDBError.self) {
+                let type = try input.readByte()
+                _ = try RDBLoader.readValue(&input, type: type, key: ByteView("k"), options: RDBLoadOptions())
+            }
+        }
+    }
+
     @Test func dumpPayloadRoundTrips() throws {
         let ks = TestKeyspace()
         populateEverything(ks)

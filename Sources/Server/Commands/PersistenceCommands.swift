@@ -108,17 +108,18 @@ extension Server {
             }
             i += 1
         }
+        // Redis's order of checks: options, existing key, TTL, payload.
+        let db = c.pointee.db
+        if !replace && lookupWrite(db, key) != nil {
+            addError(c, "-BUSYKEY Target key name already exists.\r\n")
+            return
+        }
         guard var ttl = c.pointee.arg(2).int64 else {
             addError(c, "-ERR value is not an integer or out of range\r\n")
             return
         }
         if ttl < 0 {
             addError(c, "-ERR Invalid TTL value, must be >= 0\r\n")
-            return
-        }
-        let db = c.pointee.db
-        if !replace && lookupWrite(db, key) != nil {
-            addError(c, "-BUSYKEY Target key name already exists.\r\n")
             return
         }
         let payload = c.pointee.arg(3)

@@ -21,8 +21,35 @@ import Testing
 enum KeyScripts {
     static let all: [Script] = [
         delExistsType, rename, keysPatterns, scan, randomkey, expireFamily, expireOptions, expireErrors,
-        ttlAndPersist, expiry, move, copy, touchAndObject, objectEncodings,
+        ttlAndPersist, expiry, move, copy, touchAndObject, objectEncodings, dumpRestoreErrors,
     ]
+
+    /// DUMP of a missing key, and RESTORE's argument errors in Redis's order of checks: options, existing
+    /// key, TTL, payload (round trips of real payloads are in Persistence/RDBInteropTests.swift).
+    static let dumpRestoreErrors = Script("dump-restore-errors", [
+        ["SET", "k", "v"],
+        ["DUMP", "missing"],
+        ["RESTORE", "k", "0", "garbage"],
+        ["RESTORE", "k", "-1", "garbage"],
+        ["RESTORE", "n", "-1", "garbage"],
+        ["RESTORE", "n", "abc", "garbage"],
+        ["RESTORE", "n", "0", "garbage"],
+        ["RESTORE", "n", "0", ""],
+        ["RESTORE", "k", "0", "garbage", "REPLACE"],
+        ["RESTORE", "n", "0", "garbage", "IDLETIME", "-1"],
+        ["RESTORE", "n", "0", "garbage", "IDLETIME", "x"],
+        ["RESTORE", "n", "0", "garbage", "IDLETIME"],
+        ["RESTORE", "n", "0", "garbage", "FREQ", "256"],
+        ["RESTORE", "n", "0", "garbage", "FREQ", "-1"],
+        ["RESTORE", "n", "0", "garbage", "IDLETIME", "1", "FREQ", "1"],
+        ["RESTORE", "n", "0", "garbage", "FREQ", "1", "IDLETIME", "1"],
+        ["RESTORE", "n", "0", "garbage", "BOGUS"],
+        ["RESTORE", "n", "0", "garbage", "ABSTTL", "REPLACE"],
+        ["RESTORE", "n"],
+        ["DUMP"],
+        ["EXISTS", "n"],
+        ["GET", "k"],
+    ])
 
     static let farSeconds = "4102444800"
     static let farMillis = "4102444800123"

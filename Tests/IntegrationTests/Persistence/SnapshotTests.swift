@@ -1,7 +1,8 @@
 /*
  * SnapshotTests.swift — the server side of RDB persistence, checked on the running process: BGSAVE and its
  * INFO fields and log lines, "already in progress", copy-on-write of an idle keyspace, -MISCONF after a failed
- * background save, -LOADING while a dump loads, SHUTDOWN SAVE / NOSAVE, and RESTORE of damaged payloads
+ * background save, -LOADING while a dump loads, SHUTDOWN SAVE / NOSAVE, FLUSHALL saving when save points
+ * exist, and RESTORE of damaged payloads
  * leaving no memory behind.
  *
  * Every test runs for both flavours: the redis-server run proves the test states what Redis does.
@@ -143,6 +144,24 @@ import Glibc
         #expect(points.waitForExit(milliseconds: 5000))
         #expect(access(points.dir + "/dump.rdb", F_OK) != 0)
         points.stop()
+    }
+
+    @Test(arguments: ServerFlavour.allCases)
+    func flushallWithSavePointsSavesTheEmptyDataset(_ flavour: ServerFlavour) throws {
+        let dir = try Harness.makeTempDir("tandem-itest-flushall")
+        defer { Harness.removeDir(dir) }
+        let first = try ServerProcess.start(flavour, extraArgs: ["--save", "3600 1"], dir: dir)
+        let c = try first.connect()
+        _ = try c.call("SET", "k", "v")
+        #expect(try c.call("SAVE") == Array("+OK\r\n".utf8))
+        #expect(try c.call("FLUSHALL") == Array("+OK\r\n".utf8))
+        // A crash right after FLUSHALL must not bring the key back.
+        kill(first.pid, SIGKILL)
+        first.stop(keepDir: true)
+        let second = try ServerProcess.start(flavour, dir: dir)
+        defer { second.stop(keepDir: true) }
+        try second.waitUntilLoaded()
+        #expect(try second.connect().callValue("DBSIZE") == .integer(0))
     }
 
     /// Damaged DUMP payloads with a correct checksum reach the value parser: each must be refused with
