@@ -4,12 +4,13 @@
 //
 // One target per concern (see ../shared/design/ARCHITECTURE.md):
 //   CSystem     C shims for what Swift cannot import directly (epoll, accept4, eventfd,
-//               accounted malloc, xxHash) — tiny static inline functions only.
+//               accounted malloc, xxHash, shared-memory atomics) — tiny static inline functions only.
 //   CLZ4, CLZF  module maps for Debian's liblz4 and liblzf.
 //   Platform    typed wrappers over syscalls, the epoll event loop, clocks, logging.
 //   RESP        the zero-copy request parser and reply encoders.
 //   Keyspace    the off-heap hash table, string values and expiry index.
 //   Persistence the RDB format: CRC64, listpack/ziplist codecs, the snapshot writer and loader.
+//   Replication the replication backlog ring in POSIX shared memory (read by other processes).
 //   Server      clients, command table and commands, config, INFO.
 //   tandem-server  the executable: argument parsing, daemonize, signals, wiring.
 import PackageDescription
@@ -27,11 +28,13 @@ let package = Package(
         .target(name: "RESP", dependencies: ["CSystem", "Platform"]),
         .target(name: "Keyspace", dependencies: ["CSystem", "Platform"]),
         .target(name: "Persistence", dependencies: ["CSystem", "Platform", "Keyspace", "CLZF"]),
+        .target(name: "Replication", dependencies: ["CSystem", "Platform"]),
         .target(name: "Server", dependencies: ["CSystem", "Platform", "RESP", "Keyspace", "Persistence", "CLZ4", "CLZF"]),
         .executableTarget(name: "tandem-server", dependencies: ["Server", "Platform"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "Platform"]),
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "Platform"]),
         .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Keyspace", "Platform", "CSystem"]),
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "Platform", "CSystem"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Platform", "Keyspace"]),
         .testTarget(name: "IntegrationTests", path: "Tests/IntegrationTests", exclude: ["Fixtures"]),
     ],

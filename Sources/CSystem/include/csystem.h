@@ -13,6 +13,9 @@
  *  - SHA-1 (OpenSSL's libcrypto) for DEBUG DIGEST.
  *  - CRC64 (Redis's variant, crc64.c) for RDB files and DUMP payloads.
  *  - A SIGTERM/SIGINT flag that the event loop polls.
+ *  - Acquire/release loads, stores and fences on 64-bit words in shared memory, for the
+ *    replication backlog ring (Sources/Replication/BacklogRing.swift), which other
+ *    processes read while the primary writes it.
  */
 #ifndef TANDEM_CSYSTEM_H
 #define TANDEM_CSYSTEM_H
@@ -164,6 +167,25 @@ void tandem_install_signal_handlers(void);
 /* The signal that asked for shutdown (SIGTERM or SIGINT), or 0. */
 int tandem_shutdown_signal(void);
 void tandem_clear_shutdown_signal(void);
+
+/* MARK: - shared-memory atomics (backlog ring) */
+
+/* The backlog ring's header lives in a MAP_SHARED mapping that forked or attached processes
+   read while the primary writes it. Swift's Synchronization.Atomic cannot be placed on a
+   pointer into such a mapping, so the few atomic operations the ring needs are here, on
+   plain aligned uint64_t words. BacklogRing.swift says which ordering each access needs
+   and why. */
+
+static inline uint64_t tandem_load_acquire_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline uint64_t tandem_load_relaxed_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline void tandem_store_release_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline void tandem_store_relaxed_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+
+/* Fences for the seqlock-style validation: the writer's release fence keeps its header
+   update ahead of the data bytes it then overwrites; the reader's acquire fence keeps its
+   data reads ahead of the header re-read that validates them. */
+static inline void tandem_fence_acquire(void) { __atomic_thread_fence(__ATOMIC_ACQUIRE); }
+static inline void tandem_fence_release(void) { __atomic_thread_fence(__ATOMIC_RELEASE); }
 
 /* MARK: - process */
 
