@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "Keyspace", dependencies: ["CSystem", "Platform"]),
         .target(name: "Persistence", dependencies: ["CSystem", "Platform", "Keyspace", "CLZF"]),
         .target(name: "Replication", dependencies: ["CSystem", "Platform"]),
-        .target(name: "Server", dependencies: ["CSystem", "Platform", "RESP", "Keyspace", "Persistence", "CLZ4", "CLZF"]),
+        .target(name: "Server", dependencies: ["CSystem", "Platform", "RESP", "Keyspace", "Persistence", "Replication", "CLZ4", "CLZF"]),
         .executableTarget(name: "tandem-server", dependencies: ["Server", "Platform"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "Platform"]),
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "Platform"]),

@@ -92,6 +92,9 @@ public struct Client {
     public var address: String
     public var localAddress: String
     public var isLoopback: Bool
+    /// This connection is a replica of ours (after SYNC/PSYNC): ReplicationMaster.swift.
+    public var isReplica = false
+    public var replicaInfo = ReplicaLink()
 
     public static let readChunk = 16 * 1024
 

@@ -55,6 +55,7 @@ public enum CommandID: Equatable {
     // Server
     case dbsize, flushdb, flushall, time, swapdb, shutdown, monitor, info, debug, lastsave
     case save, bgsave, dump, restore
+    case replconf, psync, sync
     case command, commandCount, commandInfo, commandDocs, commandList, commandGetkeys, commandHelp
     case clientID, clientSetname, clientGetname, clientList, clientInfo, clientKill, clientPause
     case clientUnpause, clientNoEvict, clientReply, clientHelp, clientUnblock
@@ -173,6 +174,12 @@ enum CommandTable {
               "A container for debugging commands"),
         .init("lastsave", .lastsave, 1, [.loading, .stale, .fast], "server", "1.0.0",
               "Get the UNIX time stamp of the last successful save to disk"),
+        .init("replconf", .replconf, -1, [.admin, .noscript, .loading, .stale, .allowBusy], "server", "3.0.0",
+              "An internal command for configuring the replication stream"),
+        .init("psync", .psync, -3, [.admin, .noscript, .noMulti], "server", "2.8.0",
+              "Internal command used for replication"),
+        .init("sync", .sync, 1, [.admin, .noscript, .noMulti], "server", "1.0.0",
+              "Internal command used for replication"),
         .init("save", .save, 1, [.admin, .noscript, .noMulti], "server", "1.0.0",
               "Synchronously save the dataset to disk"),
         .init("bgsave", .bgsave, -1, [.admin, .noscript], "server", "1.0.0",

@@ -30,6 +30,7 @@ extension Server {
         clientsCron(now)
         checkChildDone()
         checkSavePoints()
+        replicationCron()
         databasesCron()
         sampleMetrics(now)
     }
@@ -42,7 +43,7 @@ extension Server {
         let start = Int(cronLoops % Int64(max(1, settings.hz))) * perTick
         for fd in start..<min(clientsCapacity, start + perTick) {
             guard let c = clientsByFD[fd], !c.pointee.flags.contains(.closeASAP) else { continue }
-            if timeoutMillis > 0 && !c.pointee.flags.contains(.monitor)
+            if timeoutMillis > 0 && !c.pointee.flags.contains(.monitor) && !c.pointee.isReplica
                 && now - c.pointee.lastInteractionMillis > timeoutMillis
             {
                 Log.verbose("Closing idle client")

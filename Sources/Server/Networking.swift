@@ -277,6 +277,7 @@ extension Server {
 
     mutating func freeClient(_ c: ClientRef) {
         let fd = c.pointee.fd
+        forgetReplica(c)
         unwatchAll(c)
         unblockClient(c)
         if c.pointee.flags.contains(.pubsub) { unsubscribeAll(c) }

@@ -72,6 +72,7 @@ extension Server {
         for a in args {
             a.withUnsafeBufferPointer { replicationStream.appendBulk($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) }
         }
+        if master.backlog != nil { feedReplicationStream() }
     }
 
     /// Closes a transaction's MULTI in the stream if any of its commands propagated.
@@ -88,6 +89,7 @@ extension Server {
         let sub = c.pointee.arg(2)
         if sub.equalsLowercase("start") {
             propagationEnabled = true
+            replStreamRecording = true
             propagatedDB = -1
             replicationStream.clear()
             addOK(c)

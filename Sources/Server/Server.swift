@@ -100,6 +100,9 @@ public struct Server {
     var propagatedDB = -1
     var execMultiPropagated = false
     var replicationStream = ReplyBuffer()
+    /// DEBUG REPLSTREAM START keeps the stream for READ instead of feeding replicas.
+    var replStreamRecording = false
+    var master = MasterReplication()
     var monitorCount = 0
     var pausedClientsWaiting = 0
 

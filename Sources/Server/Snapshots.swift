@@ -277,6 +277,9 @@ extension Server {
         childPID = -1
         persistence.currentCowBytes = 0
         pauseResizing(false)
+        if master.syncForkOffset >= 0 || master.replicas.contains(where: { $0.pointee.replicaInfo.state == .waitBgsaveStart }) {
+            syncSnapshotFinished(ok: ok)
+        }
     }
 
     /// Stops a running snapshot child (FLUSHALL, SHUTDOWN) and waits for it.

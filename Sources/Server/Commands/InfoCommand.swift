@@ -183,8 +183,8 @@ extension Server {
                 ("total_net_repl_output_bytes", "0"), ("instantaneous_input_kbps", String(format2: inKbps)),
                 ("instantaneous_output_kbps", String(format2: outKbps)),
                 ("instantaneous_input_repl_kbps", "0.00"), ("instantaneous_output_repl_kbps", "0.00"),
-                ("rejected_connections", "\(stats.rejectedConnections)"), ("sync_full", "0"),
-                ("sync_partial_ok", "0"), ("sync_partial_err", "0"), ("expired_keys", "\(stats.expiredKeys)"),
+                ("rejected_connections", "\(stats.rejectedConnections)"), ("sync_full", "\(master.syncFull)"),
+                ("sync_partial_ok", "\(master.syncPartialOK)"), ("sync_partial_err", "\(master.syncPartialErr)"), ("expired_keys", "\(stats.expiredKeys)"),
                 ("expired_stale_perc", String(format2: stats.expiredStalePercent * 100)),
                 ("expired_time_cap_reached_count", "\(stats.expiredTimeCapReached)"),
                 ("expire_cycle_cpu_milliseconds", "\(stats.expireCycleMicros / 1000)"), ("evicted_keys", "0"),
@@ -203,13 +203,7 @@ extension Server {
                 ("io_threaded_writes_processed", "0"), ("reply_buffer_shrinks", "0"), ("reply_buffer_expands", "0"),
             ])
         case "replication":
-            return fields("Replication", [
-                ("role", "master"), ("connected_slaves", "0"), ("master_failover_state", "no-failover"),
-                ("master_replid", replID), ("master_replid2", String(repeating: "0", count: 40)),
-                ("master_repl_offset", "0"), ("second_repl_offset", "-1"), ("repl_backlog_active", "0"),
-                ("repl_backlog_size", "\(settings.replBacklogSize)"), ("repl_backlog_first_byte_offset", "0"),
-                ("repl_backlog_histlen", "0"),
-            ])
+            return fields("Replication", masterReplicationFields())
         case "cpu":
             return fields("CPU", [
                 ("used_cpu_sys", String(format6: tandem_cpu_seconds(0, 1))),

@@ -1,0 +1,127 @@
+/*
+ * RedisReplicaTests.swift — Debian's redis-server 7.0 as a replica of Tandem: disk full sync, the command
+ * stream (every type, MULTI, expirations, SPOP and INCRBYFLOAT rewritten deterministically), INFO on both
+ * sides, and a partial resynchronization after the link is cut. Convergence is checked with DEBUG DIGEST and
+ * a key-by-key dump (encodings not compared: a replica chooses its own as it loads).
+ *
+ * Waits are bounded (10 s); the workload is a few thousand commands.
+ */
+
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct RedisReplicaTests {
+    /// A deterministic mixed workload: `round` shifts the keys so later rounds modify earlier data.
+    static func workload(_ c: RawClient, round: Int, count: Int) throws {
+        for i in 0..<count {
+            let k = (i * 7 + round * 13) % 97
+            switch i % 12 {
+            case 0: _ = try c.call("SET", "s:\(k)", "v\(i)-\(round)")
+            case 1: _ = try c.call("INCRBY", "n:\(k % 10)", "\(i)")
+            case 2: _ = try c.call("RPUSH", "l:\(k % 7)", "a\(i)", "\(i)")
+            case 3: _ = try c.call("LPOP", "l:\((k + 3) % 7)")
+            case 4: _ = try c.call("HSET", "h:\(k % 9)", "f\(i % 20)", "\(i)")
+            case 5: _ = try c.call("SADD", "set:\(k % 8)", "m\(i % 30)", "\(i % 11)")
+            case 6: _ = try c.call("SPOP", "set:\((k + 1) % 8)")
+            case 7: _ = try c.call("ZADD", "z:\(k % 6)", "\(Double(i) / 3)", "m\(i % 40)")
+            case 8: _ = try c.call("INCRBYFLOAT", "f:\(k % 5)", "1.5")
+            case 9: _ = try c.call("EXPIRE", "s:\((k + 5) % 97)", "1000")
+            case 10:
+                _ = try c.call("MULTI")
+                _ = try c.call("SET", "tx:\(k % 4)", "\(i)")
+                _ = try c.call("ZINCRBY", "z:\(k % 6)", "2", "m\(i % 40)")
+                _ = try c.call("EXEC")
+            default: _ = try c.call("DEL", "s:\((k + 11) % 97)")
+            }
+        }
+        // Something that expires while replicas watch: the master sends the DEL.
+        _ = try c.call("SET", "short", "lived", "PX", "50")
+        usleep(200_000)
+    }
+
+    static func replicationInfo(_ c: RawClient) throws -> InfoReply { try InfoReply.fetch(c, "replication") }
+
+    /// Waits until the replica has applied everything the master has sent, then compares.
+    static func expectConverged(master: RawClient, replica: RawClient, _ what: String,
+                                sourceLocation: SourceLocation = #_sourceLocation) throws {
+        var masterDigest = RESPValue.nullBulk, replicaDigest = RESPValue.null
+        let same = Harness.waitUntil(milliseconds: 10_000) {
+            guard let m = try? master.callValue("DEBUG", "DIGEST"), let r = try? replica.callValue("DEBUG", "DIGEST")
+            else { return false }
+            masterDigest = m
+            replicaDigest = r
+            return m == r
+        }
+        #expect(same, "\(what): digests differ: master \(masterDigest), replica \(replicaDigest)",
+                sourceLocation: sourceLocation)
+        let m = try KeyspaceDump.take(master, encodings: false)
+        let r = try KeyspaceDump.take(replica, encodings: false)
+        KeyspaceDump.expectSame(r, m, what, name: "replica", referenceName: "master", sourceLocation: sourceLocation)
+    }
+
+    static func startReplica(of master: ServerProcess) throws -> ServerProcess {
+        try ServerProcess.start(.redis, extraArgs: ["--replicaof", "127.0.0.1", String(master.port)])
+    }
+
+    @Test func redisReplicaFullSyncThenStream() throws {
+        let master = try ServerProcess.start(.tandem)
+        defer { master.stop() }
+        let m = try master.connect()
+        try Self.workload(m, round: 0, count: 600)
+        _ = try m.call("DEBUG", "POPULATE", "2000", "pop", "20")
+        let replicaServer = try Self.startReplica(of: master)
+        defer { replicaServer.stop() }
+        let r = try replicaServer.connect()
+        let up = Harness.waitUntil(milliseconds: 10_000) {
+            (try? Self.replicationInfo(r))?["master_link_status"] == "up"
+        }
+        #expect(up, "replica never came up:\n\(replicaServer.log)")
+        try Self.workload(m, round: 1, count: 600)
+        try Self.expectConverged(master: m, replica: r, "after full sync and stream")
+
+        let info = try Self.replicationInfo(m)
+        #expect(info["role"] == "master")
+        #expect(info["connected_slaves"] == "1")
+        #expect(info["slave0"]?.contains("state=online") == true, "\(info["slave0"] ?? "")")
+        #expect(info["repl_backlog_active"] == "1")
+        let stats = try InfoReply.fetch(m, "stats")
+        #expect(stats["sync_full"] == "1")
+        let log = master.log
+        for line in ["Replica 127.0.0.1:\(replicaServer.port) asks for synchronization", "Starting BGSAVE for SYNC with target: disk",
+                     "Synchronization with replica 127.0.0.1:\(replicaServer.port) succeeded"] {
+            #expect(log.contains(line), "master log lacks '\(line)':\n\(log)")
+        }
+        // The replica's offset reaches the master's.
+        let caughtUp = Harness.waitUntil(milliseconds: 10_000) {
+            let mo = (try? Self.replicationInfo(m))?["master_repl_offset"]
+            return mo != nil && mo == (try? Self.replicationInfo(r))?["slave_repl_offset"]
+        }
+        #expect(caughtUp)
+    }
+
+    @Test func redisReplicaContinuesWithPartialResync() throws {
+        let master = try ServerProcess.start(.tandem)
+        defer { master.stop() }
+        let m = try master.connect()
+        try Self.workload(m, round: 0, count: 300)
+        let replicaServer = try Self.startReplica(of: master)
+        defer { replicaServer.stop() }
+        let r = try replicaServer.connect()
+        #expect(Harness.waitUntil(milliseconds: 10_000) { (try? Self.replicationInfo(r))?["master_link_status"] == "up" })
+        try Self.expectConverged(master: m, replica: r, "before the cut")
+        // Cut the link from the replica's side, keep writing, let it reconnect.
+        _ = try r.call("CLIENT", "KILL", "TYPE", "master")
+        try Self.workload(m, round: 2, count: 300)
+        #expect(Harness.waitUntil(milliseconds: 10_000) {
+            (try? InfoReply.fetch(m, "stats"))?["sync_partial_ok"] == "1"
+        }, "no partial resync:\n\(master.log)")
+        try Self.workload(m, round: 3, count: 100)
+        try Self.expectConverged(master: m, replica: r, "after the partial resync")
+        let stats = try InfoReply.fetch(m, "stats")
+        #expect(stats["sync_full"] == "1")
+        #expect(master.log.contains("Partial resynchronization request from 127.0.0.1:\(replicaServer.port) accepted"))
+    }
+}
