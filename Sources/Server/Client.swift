@@ -94,7 +94,7 @@ public struct Client {
     public var isLoopback: Bool
     /// This connection is a replica of ours (after SYNC/PSYNC): ReplicationMaster.swift.
     public var isReplica = false
-    public var replicaInfo = ReplicaLink()
+    public var replicaInfo = AttachedReplica()
 
     public static let readChunk = 16 * 1024
 

@@ -40,8 +40,9 @@ public enum ReplicaSyncState: Equatable {
     }
 }
 
-/// What the master knows of one replica connection.
-public struct ReplicaLink {
+/// What the master knows of one replica connection (the replica's own link to its master will
+/// be ReplicaLink).
+public struct AttachedReplica {
     var state: ReplicaSyncState = .waitBgsaveStart
     var listeningPort = 0
     var announcedIP = ""
@@ -128,7 +129,7 @@ extension Server {
         master.syncFull += 1
         Log.notice("Full resync requested by replica \(peer)")
         c.pointee.isReplica = true
-        c.pointee.replicaInfo = ReplicaLink(listeningPort: c.pointee.replicaInfo.listeningPort,
+        c.pointee.replicaInfo = AttachedReplica(listeningPort: c.pointee.replicaInfo.listeningPort,
                                             announcedIP: c.pointee.replicaInfo.announcedIP)
         master.replicas.append(c)
         if hasActiveChild && master.syncForkOffset >= 0 {
