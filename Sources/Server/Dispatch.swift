@@ -72,6 +72,14 @@ extension Server {
             flagTransaction(c)
             return true
         }
+        if settings.minReplicasToWrite > 0 && settings.minReplicasMaxLag > 0 && spec.pointee.flags.contains(.write)
+            && goodReplicaCount() < settings.minReplicasToWrite
+        {
+            addError(c, "-NOREPLICAS Not enough good replicas to write.\r\n")
+            commands.stats[index].rejected += 1
+            flagTransaction(c)
+            return true
+        }
         if c.pointee.flags.contains(.pubsub) && !c.pointee.resp3 && !allowedWhileSubscribed(spec.pointee.id) {
             addErrorString(c, "ERR Can't execute '\(spec.pointee.nameString)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
             commands.stats[index].rejected += 1

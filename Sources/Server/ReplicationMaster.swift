@@ -19,7 +19,9 @@
  *
  * Not yet here (see the replication issue): diskless sync, the sender worker processes
  * that will read the ring instead of copying it into each replica's output buffer, LZ4,
- * the replica side (REPLICAOF), WAIT and min-replicas-to-write.
+ * the replica side (REPLICAOF) and WAIT. min-replicas-to-write is here: writes are refused
+ * with -NOREPLICAS while fewer online replicas than that have ACKed within
+ * min-replicas-max-lag seconds.
  */
 import CSystem
 import Glibc
@@ -295,6 +297,18 @@ extension Server {
         }
     }
 
+    /// Online replicas whose last ACK is at most min-replicas-max-lag seconds old (Redis's
+    /// repl_good_slaves_count, computed when asked: replicas are few).
+    func goodReplicaCount() -> Int {
+        let now = Clock.unixMillis()
+        let maxLag = Int64(settings.minReplicasMaxLag) * 1000
+        var n = 0
+        for r in master.replicas where r.pointee.replicaInfo.state == .online && now - r.pointee.replicaInfo.ackMillis <= maxLag {
+            n += 1
+        }
+        return n
+    }
+
     /// A replica connection is going away.
     mutating func forgetReplica(_ c: ClientRef) {
         guard c.pointee.isReplica else { return }
@@ -305,6 +319,9 @@ extension Server {
     /// INFO replication for a master.
     func masterReplicationFields() -> [(String, String)] {
         var f: [(String, String)] = [("role", "master"), ("connected_slaves", "\(master.replicas.count)")]
+        if settings.minReplicasToWrite > 0 && settings.minReplicasMaxLag > 0 {
+            f.append(("min_slaves_good_slaves", "\(goodReplicaCount())"))
+        }
         let now = Clock.unixMillis()
         for (i, r) in master.replicas.enumerated() {
             let l = r.pointee.replicaInfo

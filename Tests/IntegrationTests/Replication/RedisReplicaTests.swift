@@ -124,4 +124,27 @@ import Glibc
         #expect(stats["sync_full"] == "1")
         #expect(master.log.contains("Partial resynchronization request from 127.0.0.1:\(replicaServer.port) accepted"))
     }
+
+    @Test func minReplicasToWriteRefusesWritesWithoutGoodReplicas() throws {
+        let master = try ServerProcess.start(.tandem, extraArgs: ["--min-replicas-to-write", "1", "--min-replicas-max-lag", "2"])
+        defer { master.stop() }
+        let m = try master.connect()
+        #expect(try m.call("SET", "k", "v") == Array("-NOREPLICAS Not enough good replicas to write.\r\n".utf8))
+        #expect(try m.call("GET", "k") == Array("$-1\r\n".utf8))
+        #expect(try Self.replicationInfo(m)["min_slaves_good_slaves"] == "0")
+        let replicaServer = try Self.startReplica(of: master)
+        let r = try replicaServer.connect()
+        #expect(Harness.waitUntil(milliseconds: 10_000) { (try? Self.replicationInfo(r))?["master_link_status"] == "up" })
+        #expect(Harness.waitUntil(milliseconds: 5000) { (try? m.call("SET", "k", "v")) == Array("+OK\r\n".utf8) })
+        #expect(try Self.replicationInfo(m)["min_slaves_good_slaves"] == "1")
+        // A replica that stops acknowledging stops counting after min-replicas-max-lag seconds.
+        kill(replicaServer.pid, SIGSTOP)
+        defer {
+            kill(replicaServer.pid, SIGCONT)
+            replicaServer.stop()
+        }
+        #expect(Harness.waitUntil(milliseconds: 6000) {
+            (try? m.call("SET", "k", "w")) == Array("-NOREPLICAS Not enough good replicas to write.\r\n".utf8)
+        })
+    }
 }
