@@ -27,6 +27,10 @@ public struct BlockState {
     var commandIndex = -1
     /// What a timeout replies: a null array (BLPOP, BZPOPMIN, BLMPOP) or a null bulk (BLMOVE).
     var timeoutRepliesNullArray = true
+    /// WAIT: the replication offset to be acknowledged, and by how many replicas.
+    var isWait = false
+    var waitOffset: Int64 = 0
+    var waitReplicas = 0
 }
 
 extension Server {
@@ -71,6 +75,7 @@ extension Server {
     /// Releases `c` from every key it waits on (served, timed out, killed, or RESET).
     mutating func unblockClient(_ c: ClientRef) {
         guard c.pointee.flags.contains(.blocked) else { return }
+        if c.pointee.block.isWait { master.waitingClients -= 1 }
         for k in c.pointee.block.keys {
             blockedByKey[k]?.removeAll { $0 == c }
             if blockedByKey[k]?.isEmpty == true { blockedByKey[k] = nil }
@@ -140,7 +145,10 @@ extension Server {
     }
 
     mutating func replyBlockTimeout(_ c: ClientRef) {
-        if c.pointee.block.timeoutRepliesNullArray {
+        if c.pointee.block.isWait {
+            // WAIT answers how many replicas did acknowledge in time.
+            c.pointee.reply.appendInteger(Int64(replicasAcknowledging(c.pointee.block.waitOffset)))
+        } else if c.pointee.block.timeoutRepliesNullArray {
             c.pointee.reply.appendNullArray(resp3: c.pointee.resp3)
         } else {
             c.pointee.reply.appendNull(resp3: c.pointee.resp3)

@@ -231,6 +231,7 @@ extension Server {
         case .debug: debugCommand(c)
         case .lastsave: c.pointee.reply.appendInteger(lastSaveTime)
         case .replconf: replconfCommand(c)
+        case .wait: waitCommand(c)
         case .psync: syncCommand(c, psync: true)
         case .sync: syncCommand(c, psync: false)
         case .save: saveCommand(c)

@@ -19,7 +19,8 @@
  *
  * Not yet here (see the replication issue): diskless sync, the sender worker processes
  * that will read the ring instead of copying it into each replica's output buffer, LZ4,
- * the replica side (REPLICAOF) and WAIT. min-replicas-to-write is here: writes are refused
+ * and the replica side (REPLICAOF). WAIT is here (REPLCONF GETACK * through the stream,
+ * released by REPLCONF ACK or its timeout), and so is min-replicas-to-write: writes are refused
  * with -NOREPLICAS while fewer online replicas than that have ACKed within
  * min-replicas-max-lag seconds.
  */
@@ -65,6 +66,8 @@ public struct MasterReplication {
     var syncFull: Int64 = 0
     var syncPartialOK: Int64 = 0
     var syncPartialErr: Int64 = 0
+    /// Clients blocked in WAIT.
+    var waitingClients = 0
 }
 
 extension Server {
@@ -97,6 +100,7 @@ extension Server {
                 if let o = value.int64, c.pointee.isReplica {
                     if o > c.pointee.replicaInfo.ackOffset { c.pointee.replicaInfo.ackOffset = o }
                     c.pointee.replicaInfo.ackMillis = Clock.unixMillis()
+                    if master.waitingClients > 0 { serveWaitingClients() }
                 }
                 return
             } else if opt.equalsLowercase("getack") {
@@ -307,6 +311,57 @@ extension Server {
             n += 1
         }
         return n
+    }
+
+    // MARK: - WAIT
+
+    /// WAIT numreplicas timeout: blocks until `numreplicas` replicas acknowledged every write
+    /// made so far, or `timeout` ms passed; answers how many did.
+    mutating func waitCommand(_ c: ClientRef) {
+        guard let wanted = c.pointee.arg(1).int64 else {
+            addError(c, "-ERR value is not an integer or out of range\r\n")
+            return
+        }
+        guard let timeout = c.pointee.arg(2).int64 else {
+            addError(c, "-ERR timeout is not an integer or out of range\r\n")
+            return
+        }
+        if timeout < 0 {
+            addError(c, "-ERR timeout is negative\r\n")
+            return
+        }
+        let target = master.offset
+        let acked = replicasAcknowledging(target)
+        if Int64(acked) >= wanted || c.pointee.flags.contains(.multi) || inExec {
+            c.pointee.reply.appendInteger(Int64(acked))
+            return
+        }
+        blockClient(c, keys: [], timeoutAt: timeout == 0 ? 0 : Clock.unixMillis() + timeout, nullArray: false)
+        c.pointee.block.isWait = true
+        c.pointee.block.waitOffset = target
+        c.pointee.block.waitReplicas = Int(min(wanted, Int64(Int.max)))
+        master.waitingClients += 1
+        // Ask every replica for its offset now (through the stream, as Redis does).
+        replicationStream.append("*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n" as StaticString)
+        feedReplicationStream()
+    }
+
+    /// Replicas whose acknowledged offset has reached `offset`.
+    func replicasAcknowledging(_ offset: Int64) -> Int {
+        master.replicas.reduce(0) { $0 + ($1.pointee.replicaInfo.ackOffset >= offset ? 1 : 0) }
+    }
+
+    /// After an ACK: release WAITing clients whose condition now holds.
+    mutating func serveWaitingClients() {
+        for w in allClients() where w.pointee.flags.contains(.blocked) && w.pointee.block.isWait {
+            let acked = replicasAcknowledging(w.pointee.block.waitOffset)
+            if acked >= w.pointee.block.waitReplicas {
+                w.pointee.reply.appendInteger(Int64(acked))
+                unblockClient(w)
+                queueWrite(w)
+                resumeAfterUnblock(w)
+            }
+        }
     }
 
     /// A replica connection is going away.

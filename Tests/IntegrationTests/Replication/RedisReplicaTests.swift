@@ -147,4 +147,26 @@ import Glibc
             (try? m.call("SET", "k", "w")) == Array("-NOREPLICAS Not enough good replicas to write.\r\n".utf8)
         })
     }
+
+    @Test func waitCountsAcknowledgingReplicas() throws {
+        let master = try ServerProcess.start(.tandem)
+        defer { master.stop() }
+        let m = try master.connect()
+        // No replica: WAIT sits out its timeout and answers 0, as Redis does.
+        let start = Date()
+        #expect(try m.callValue("WAIT", "1", "150") == .integer(0))
+        #expect(Date().timeIntervalSince(start) >= 0.14)
+        #expect(try m.call("WAIT", "x", "0") == Array("-ERR value is not an integer or out of range\r\n".utf8))
+        #expect(try m.call("WAIT", "1", "-1") == Array("-ERR timeout is negative\r\n".utf8))
+        let replicaServer = try Self.startReplica(of: master)
+        defer { replicaServer.stop() }
+        let r = try replicaServer.connect()
+        #expect(Harness.waitUntil(milliseconds: 10_000) { (try? Self.replicationInfo(r))?["master_link_status"] == "up" })
+        _ = try m.call("SET", "k", "v")
+        #expect(try m.callValue("WAIT", "1", "5000") == .integer(1))
+        #expect(try r.call("GET", "k") == Array("$1\r\nv\r\n".utf8))
+        // Asking for more replicas than exist: the timeout decides, the answer is the one that acked.
+        _ = try m.call("SET", "k", "w")
+        #expect(try m.callValue("WAIT", "2", "200") == .integer(1))
+    }
 }
