@@ -49,6 +49,20 @@ extension Server {
         return ms == 0 ? 0 : Clock.unixMillis() + ms
     }
 
+    /// Parses a timeout in integer milliseconds (WAIT, CLIENT PAUSE), replying Redis's errors
+    /// and returning nil on bad input.
+    mutating func parseMillisTimeout(_ c: ClientRef, _ arg: ByteView) -> Int64? {
+        guard let ms = arg.int64 else {
+            addError(c, "-ERR timeout is not an integer or out of range\r\n")
+            return nil
+        }
+        if ms < 0 {
+            addError(c, "-ERR timeout is negative\r\n")
+            return nil
+        }
+        return ms
+    }
+
     /// True while the current command is being re-run for a blocked client.
     var reprocessingBlocked: Bool { servingBlockedClient }
 

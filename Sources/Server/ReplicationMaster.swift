@@ -322,14 +322,7 @@ extension Server {
             addError(c, "-ERR value is not an integer or out of range\r\n")
             return
         }
-        guard let timeout = c.pointee.arg(2).int64 else {
-            addError(c, "-ERR timeout is not an integer or out of range\r\n")
-            return
-        }
-        if timeout < 0 {
-            addError(c, "-ERR timeout is negative\r\n")
-            return
-        }
+        guard let timeout = parseMillisTimeout(c, c.pointee.arg(2)) else { return }
         let target = master.offset
         let acked = replicasAcknowledging(target)
         if Int64(acked) >= wanted || c.pointee.flags.contains(.multi) || inExec {

@@ -219,14 +219,7 @@ extension Server {
     }
 
     mutating func clientPause(_ c: ClientRef) {
-        guard let ms = c.pointee.arg(2).int64 else {
-            addError(c, "-ERR timeout is not an integer or out of range\r\n")
-            return
-        }
-        if ms < 0 {
-            addError(c, "-ERR timeout is negative\r\n")
-            return
-        }
+        guard let ms = parseMillisTimeout(c, c.pointee.arg(2)) else { return }
         var mode = 2
         if c.pointee.argc == 4 {
             let m = c.pointee.arg(3)
