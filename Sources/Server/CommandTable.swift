@@ -55,7 +55,7 @@ public enum CommandID: Equatable {
     // Server
     case dbsize, flushdb, flushall, time, swapdb, shutdown, monitor, info, debug, lastsave
     case save, bgsave, dump, restore
-    case replconf, psync, sync, wait
+    case replconf, psync, sync, wait, role
     case command, commandCount, commandInfo, commandDocs, commandList, commandGetkeys, commandHelp
     case clientID, clientSetname, clientGetname, clientList, clientInfo, clientKill, clientPause
     case clientUnpause, clientNoEvict, clientReply, clientHelp, clientUnblock
@@ -180,6 +180,8 @@ enum CommandTable {
               "Internal command used for replication"),
         .init("sync", .sync, 1, [.admin, .noscript, .noMulti], "server", "1.0.0",
               "Internal command used for replication"),
+        .init("role", .role, 1, [.noscript, .loading, .stale, .fast], "server", "2.8.12",
+              "Return the role of the instance in the context of replication"),
         .init("wait", .wait, 3, [.noscript], "generic", "3.0.0",
               "Wait for the synchronous replication of all the write commands sent in the context of the current connection"),
         .init("save", .save, 1, [.admin, .noscript, .noMulti], "server", "1.0.0",

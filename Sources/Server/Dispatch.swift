@@ -232,6 +232,7 @@ extension Server {
         case .lastsave: c.pointee.reply.appendInteger(lastSaveTime)
         case .replconf: replconfCommand(c)
         case .wait: waitCommand(c)
+        case .role: roleCommand(c)
         case .psync: syncCommand(c, psync: true)
         case .sync: syncCommand(c, psync: false)
         case .save: saveCommand(c)

@@ -148,11 +148,13 @@ extension Server {
         }
     }
 
-    func replicaName(_ c: ClientRef) -> String {
-        let host = c.pointee.address.split(separator: ":").dropLast().joined(separator: ":")
-        let port = c.pointee.replicaInfo.listeningPort
-        return "\(c.pointee.replicaInfo.announcedIP.isEmpty ? host : c.pointee.replicaInfo.announcedIP):\(port)"
+    /// The replica's address as it announced it (REPLCONF ip-address) or as we see it.
+    func replicaIP(_ c: ClientRef) -> String {
+        if !c.pointee.replicaInfo.announcedIP.isEmpty { return c.pointee.replicaInfo.announcedIP }
+        return c.pointee.address.split(separator: ":").dropLast().joined(separator: ":")
     }
+
+    func replicaName(_ c: ClientRef) -> String { "\(replicaIP(c)):\(c.pointee.replicaInfo.listeningPort)" }
 
     mutating func tryPartialResync(_ c: ClientRef, _ peer: String) -> Bool {
         guard let ring = master.backlog, let offset = c.pointee.arg(2).int64 else { return false }
@@ -220,6 +222,9 @@ extension Server {
     mutating func startSyncSnapshot() {
         Log.notice("Starting BGSAVE for SYNC with target: disk")
         let forkOffset = master.offset
+        // The stream after the fork must start with a SELECT: the replica knows nothing of the
+        // database the stream had selected before (Redis resets slaveseldb the same way).
+        propagatedDB = -1
         guard startBackgroundSave() else {
             for r in master.replicas where r.pointee.replicaInfo.state != .online { markClosing(r) }
             return
@@ -313,6 +318,25 @@ extension Server {
         return n
     }
 
+    // MARK: - ROLE
+
+    /// ROLE on a master: "master", the offset, and [ip, port, acknowledged offset] per online replica.
+    func roleCommand(_ c: ClientRef) {
+        let online = master.replicas.filter { $0.pointee.replicaInfo.state == .online }
+        c.pointee.reply.appendArrayHeader(3)
+        c.pointee.reply.appendBulk("master")
+        c.pointee.reply.appendInteger(master.offset)
+        c.pointee.reply.appendArrayHeader(online.count)
+        for r in online {
+            let l = r.pointee.replicaInfo
+            let ip = replicaIP(r)
+            c.pointee.reply.appendArrayHeader(3)
+            c.pointee.reply.appendBulk(ip)
+            c.pointee.reply.appendBulk(String(l.listeningPort))
+            c.pointee.reply.appendBulk(String(l.ackOffset))
+        }
+    }
+
     // MARK: - WAIT
 
     /// WAIT numreplicas timeout: blocks until `numreplicas` replicas acknowledged every write
@@ -373,7 +397,7 @@ extension Server {
         let now = Clock.unixMillis()
         for (i, r) in master.replicas.enumerated() {
             let l = r.pointee.replicaInfo
-            let ip = l.announcedIP.isEmpty ? String(r.pointee.address.split(separator: ":").dropLast().joined(separator: ":")) : l.announcedIP
+            let ip = replicaIP(r)
             let lag = l.ackMillis > 0 ? (now - l.ackMillis) / 1000 : 0
             f.append(("slave\(i)", "ip=\(ip),port=\(l.listeningPort),state=\(l.state.name),offset=\(l.ackOffset),lag=\(lag)"))
         }

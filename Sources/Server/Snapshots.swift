@@ -73,7 +73,8 @@ extension Server {
 
     func auxInfo() -> RDBAuxInfo {
         RDBAuxInfo(redisVersion: ServerInfo.redisVersion, createdAt: Clock.unixMillis() / 1000,
-                   usedMemory: tandem_used_memory(), replStreamDB: 0, replID: replID, replOffset: 0)
+                   usedMemory: tandem_used_memory(), replStreamDB: max(0, propagatedDB), replID: replID,
+                   replOffset: master.offset)
     }
 
     /// Writes the dataset to `temp-<pid>.rdb`, fsyncs and renames it over `dbfilename`.

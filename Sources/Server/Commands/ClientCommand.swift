@@ -65,6 +65,7 @@ extension Server {
         if cl.flags.contains(.noEvict) { flags += "e" }
         if cl.flags.contains(.multi) { flags += "x" }
         if cl.flags.contains(.dirtyCAS) { flags += "d" }
+        if cl.isReplica { flags += "S" }
         if cl.flags.contains(.pubsub) { flags += "P" }
         if cl.flags.contains(.blocked) { flags += "b" }
         if flags.isEmpty { flags = "N" }
@@ -101,7 +102,7 @@ extension Server {
                     addErrorString(c, "ERR Unknown client type '\(c.pointee.arg(i + 1).string)'")
                     return
                 }
-                typeFilter = t
+                typeFilter = t == "slave" ? "replica" : t
                 i += 2
             } else if opt.equalsLowercase("id") && i + 1 < argc {
                 var set = Set<Int64>()
@@ -123,7 +124,7 @@ extension Server {
         }
         var text = ""
         for other in allClients() {
-            if let typeFilter, typeFilter != "normal" { continue }
+            if let typeFilter, typeFilter != clientType(other) { continue }
             if let ids, !ids.contains(other.pointee.id) { continue }
             text += clientInfoLine(other) + "\n"
         }
@@ -169,7 +170,7 @@ extension Server {
                     addErrorString(c, "ERR Unknown client type '\(value.string)'")
                     return
                 }
-                type = t
+                type = t == "slave" ? "replica" : t
             } else if opt.equalsLowercase("addr") {
                 addr = value.string
             } else if opt.equalsLowercase("laddr") {
@@ -199,7 +200,7 @@ extension Server {
         var killed: Int64 = 0
         for other in allClients() {
             if let id, other.pointee.id != id { continue }
-            if let type, type != "normal" { continue }
+            if let type, type != clientType(other) { continue }
             if let addr, other.pointee.address != addr { continue }
             if let laddr, other.pointee.localAddress != laddr { continue }
             if skipMe && other == c { continue }
@@ -240,5 +241,12 @@ extension Server {
         if pauseMode == 0 || mode > pauseMode { pauseMode = mode }
         if end > pauseEndMillis { pauseEndMillis = end }
         addOK(c)
+    }
+
+    /// Redis's client classes for CLIENT LIST/KILL TYPE ("slave" and "replica" are one class).
+    func clientType(_ c: ClientRef) -> String {
+        if c.pointee.isReplica && !c.pointee.flags.contains(.monitor) { return "replica" }
+        if c.pointee.flags.contains(.pubsub) { return "pubsub" }
+        return "normal"
     }
 }

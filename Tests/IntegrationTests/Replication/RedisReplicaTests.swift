@@ -37,6 +37,10 @@ import Glibc
             default: _ = try c.call("DEL", "s:\((k + 11) % 97)")
             }
         }
+        // Another database, so that the stream switches with SELECT.
+        _ = try c.call("SELECT", "3")
+        _ = try c.call("SET", "in-db-3:\(round)", "x")
+        _ = try c.call("SELECT", "0")
         // Something that expires while replicas watch: the master sends the DEL.
         _ = try c.call("SET", "short", "lived", "PX", "50")
         usleep(200_000)
@@ -82,6 +86,16 @@ import Glibc
         try Self.workload(m, round: 1, count: 600)
         try Self.expectConverged(master: m, replica: r, "after full sync and stream")
 
+        // ROLE and CLIENT LIST see the replica.
+        guard case .array(let role) = try m.callValue("ROLE") else { Issue.record("ROLE is not an array"); return }
+        #expect(role.first == .bulk(Array("master".utf8)))
+        if role.count == 3, case .array(let replicas) = role[2], case .array(let first)? = replicas.first {
+            #expect(first.count == 3 && first[1] == .bulk(Array(String(replicaServer.port).utf8)))
+        } else {
+            Issue.record("ROLE lists no replica: \(role)")
+        }
+        guard case .bulk(let list) = try m.callValue("CLIENT", "LIST", "TYPE", "replica") else { Issue.record("CLIENT LIST"); return }
+        #expect(String(decoding: list, as: UTF8.self).contains("flags=S"))
         let info = try Self.replicationInfo(m)
         #expect(info["role"] == "master")
         #expect(info["connected_slaves"] == "1")
