@@ -94,6 +94,8 @@ public struct Client {
     public var isLoopback: Bool
     /// This connection is a replica of ours (after SYNC/PSYNC): ReplicationMaster.swift.
     public var isReplica = false
+    /// This connection is our master's (ReplicaLink.swift): commands run without replies.
+    public var isMaster = false
     public var replicaInfo = AttachedReplica()
 
     public static let readChunk = 16 * 1024

@@ -31,6 +31,7 @@ extension Server {
         checkChildDone()
         checkSavePoints()
         replicationCron()
+        replicaCron()
         databasesCron()
         sampleMetrics(now)
     }
@@ -43,7 +44,7 @@ extension Server {
         let start = Int(cronLoops % Int64(max(1, settings.hz))) * perTick
         for fd in start..<min(clientsCapacity, start + perTick) {
             guard let c = clientsByFD[fd], !c.pointee.flags.contains(.closeASAP) else { continue }
-            if timeoutMillis > 0 && !c.pointee.flags.contains(.monitor) && !c.pointee.isReplica
+            if timeoutMillis > 0 && !c.pointee.flags.contains(.monitor) && !c.pointee.isReplica && !c.pointee.isMaster
                 && now - c.pointee.lastInteractionMillis > timeoutMillis
             {
                 Log.verbose("Closing idle client")

@@ -66,13 +66,21 @@ extension Server {
             flagTransaction(c)
             return true
         }
-        if refusesWritesAfterSaveError && (spec.pointee.flags.contains(.write) || spec.pointee.id == .ping) {
+        if refusesWritesAfterSaveError && !c.pointee.isMaster
+            && (spec.pointee.flags.contains(.write) || spec.pointee.id == .ping)
+        {
             addError(c, Self.misconfError)
             commands.stats[index].rejected += 1
             flagTransaction(c)
             return true
         }
-        if settings.minReplicasToWrite > 0 && settings.minReplicasMaxLag > 0 && spec.pointee.flags.contains(.write)
+        if isReplicaNode && settings.replicaReadOnly && !c.pointee.isMaster && spec.pointee.flags.contains(.write) {
+            addError(c, "-READONLY You can't write against a read only replica.\r\n")
+            commands.stats[index].rejected += 1
+            flagTransaction(c)
+            return true
+        }
+        if !isReplicaNode && settings.minReplicasToWrite > 0 && settings.minReplicasMaxLag > 0 && spec.pointee.flags.contains(.write)
             && goodReplicaCount() < settings.minReplicasToWrite
         {
             addError(c, "-NOREPLICAS Not enough good replicas to write.\r\n")
@@ -132,7 +140,9 @@ extension Server {
         let db = c.pointee.db
         c.pointee.flags.insert(.executing)
         c.pointee.lastCommand = index
+        servingMaster = c.pointee.isMaster
         execute(c, commands.specs[index].id)
+        servingMaster = false
         c.pointee.flags.remove(.executing)
         if propagationEnabled { finishPropagation(c, index, db: db, dirtyBefore: dirtyBefore) }
         let duration = Clock.monotonicMicros() - start
@@ -233,6 +243,7 @@ extension Server {
         case .replconf: replconfCommand(c)
         case .wait: waitCommand(c)
         case .role: roleCommand(c)
+        case .replicaof: replicaofCommand(c)
         case .psync: syncCommand(c, psync: true)
         case .sync: syncCommand(c, psync: false)
         case .save: saveCommand(c)

@@ -46,7 +46,9 @@ extension Server {
         let e = Entry(slot.pointee!)
         if e.expireAt != 0 && e.expireAt <= commandTimeMillis {
             if expiresLocally { deleteExpired(db, slot) }
-            return nil
+            // A replica hides expired keys from its clients but not from its master, whose
+            // DEL (or overwrite) must find them, as in Redis.
+            return servingMaster && !expiresLocally ? e : nil
         }
         return e
     }
@@ -58,7 +60,7 @@ extension Server {
         let e = Entry(slot.pointee!)
         if e.expireAt != 0 && e.expireAt <= commandTimeMillis {
             if expiresLocally { deleteExpired(db, slot) }
-            return nil
+            return servingMaster && !expiresLocally ? slot : nil
         }
         return slot
     }

@@ -129,6 +129,7 @@ extension Server {
         stats.netInputBytes += Int64(n)
         c.pointee.queryEnd += n
         c.pointee.lastInteractionMillis = Clock.unixMillis()
+        if c.pointee.isMaster { link.lastIOMillis = c.pointee.lastInteractionMillis }
         let live = c.pointee.queryEnd - c.pointee.queryStart
         if live > c.pointee.queryPeak { c.pointee.queryPeak = live }
         if live > settings.clientQueryBufferLimit {
@@ -170,6 +171,7 @@ extension Server {
                     break
                 }
             }
+            if c.pointee.isMaster { link.offset += Int64(c.pointee.parser.consumed) }
             c.pointee.queryStart += c.pointee.parser.consumed
             c.pointee.parser.reset()
         }
@@ -278,6 +280,7 @@ extension Server {
     mutating func freeClient(_ c: ClientRef) {
         let fd = c.pointee.fd
         forgetReplica(c)
+        masterLinkLost(c)
         unwatchAll(c)
         unblockClient(c)
         if c.pointee.flags.contains(.pubsub) { unsubscribeAll(c) }

@@ -104,6 +104,7 @@ extension Server {
                 }
                 return
             } else if opt.equalsLowercase("getack") {
+                if c.pointee.isMaster { sendAck(c.pointee.fd) }
                 return
             } else {
                 addErrorString(c, "ERR Unrecognized REPLCONF option: \(opt.string)")
@@ -322,6 +323,21 @@ extension Server {
 
     /// ROLE on a master: "master", the offset, and [ip, port, acknowledged offset] per online replica.
     func roleCommand(_ c: ClientRef) {
+        if isReplicaNode {
+            c.pointee.reply.appendArrayHeader(5)
+            c.pointee.reply.appendBulk("slave")
+            c.pointee.reply.appendBulk(link.host)
+            c.pointee.reply.appendInteger(Int64(link.port))
+            let state: String
+            switch link.state {
+            case .connected: state = "connected"
+            case .transfer: state = "sync"
+            default: state = "connect"
+            }
+            c.pointee.reply.appendBulk(state)
+            c.pointee.reply.appendInteger(link.offset)
+            return
+        }
         let online = master.replicas.filter { $0.pointee.replicaInfo.state == .online }
         c.pointee.reply.appendArrayHeader(3)
         c.pointee.reply.appendBulk("master")

@@ -103,6 +103,9 @@ public struct Server {
     /// DEBUG REPLSTREAM START keeps the stream for READ instead of feeding replicas.
     var replStreamRecording = false
     var master = MasterReplication()
+    var link = ReplicaLink()
+    /// The command running came from our master (KeyAccess lets it see expired keys).
+    var servingMaster = false
     var monitorCount = 0
     var pausedClientsWaiting = 0
 
@@ -255,6 +258,8 @@ public struct Server {
                 let events = loop.readyEvents[i]
                 if token & Self.listenerBit != 0 {
                     acceptClients(Int32(truncatingIfNeeded: token & 0xFFFF_FFFF))
+                } else if token & Self.linkBit != 0 {
+                    readSyncPayload()
                 } else {
                     handleClientEvent(fd: Int32(truncatingIfNeeded: token), events: events)
                 }

@@ -400,6 +400,8 @@ extension Server {
             let events = loop.readyEvents[i]
             if token & Self.listenerBit != 0 {
                 acceptClients(Int32(truncatingIfNeeded: token & 0xFFFF_FFFF))
+            } else if token & Self.linkBit != 0 {
+                continue  // the link's socket is not read while its own snapshot loads
             } else {
                 handleClientEvent(fd: Int32(truncatingIfNeeded: token), events: events)
             }

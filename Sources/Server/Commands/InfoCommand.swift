@@ -203,7 +203,7 @@ extension Server {
                 ("io_threaded_writes_processed", "0"), ("reply_buffer_shrinks", "0"), ("reply_buffer_expands", "0"),
             ])
         case "replication":
-            return fields("Replication", masterReplicationFields())
+            return fields("Replication", isReplicaNode ? replicaReplicationFields() : masterReplicationFields())
         case "cpu":
             return fields("CPU", [
                 ("used_cpu_sys", String(format6: tandem_cpu_seconds(0, 1))),

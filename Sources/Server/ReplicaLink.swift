@@ -1,0 +1,408 @@
+/*
+ * ReplicaLink: this server as a replica of another — Redis's replication.c, replica side.
+ * First slice: disk full sync and the command stream, partial resync after a lost link.
+ *
+ *  - REPLICAOF host port (or `replicaof` in the config) arms the link; the cron connects
+ *    (retrying every second) and runs the handshake: PING, AUTH when masterauth is set,
+ *    REPLCONF listening-port and capa psync2, PSYNC <cached replid> <offset+1> or PSYNC ? -1.
+ *    The handshake is synchronous with a short timeout per step: on the loopback or a LAN
+ *    every answer comes at once (the snapshot itself is awaited asynchronously).
+ *  - +FULLRESYNC: the `$<len>` payload is read from the event loop into a temp file (newline
+ *    keep-alives skipped), renamed over dbfilename, and loaded after the old data is
+ *    flushed; then the socket becomes the "master client" whose commands are executed
+ *    without replies. +CONTINUE: the socket becomes the master client at once.
+ *  - The replication offset advances by the bytes of every command the master client runs;
+ *    REPLCONF ACK <offset> goes back every second and on REPLCONF GETACK.
+ *  - When the link drops, the replid and offset are kept (Redis's cached master) so the
+ *    next connection asks for a partial resync.
+ *  - Writes from normal clients get -READONLY (replica-read-only yes); keys are never
+ *    expired here, only hidden: the master's DEL does it (KeyAccess.expiresLocally).
+ *
+ * Not yet: diskless load, the timeout on a silent master, replica-serve-stale-data, chained
+ * replicas (a replica's own replicas), master_sync_* progress fields.
+ */
+import CSystem
+import Glibc
+import Keyspace
+import Persistence
+import Platform
+
+public enum LinkState: Equatable { case none, connect, transfer, connected }
+
+public struct ReplicaLink {
+    var state: LinkState = .none
+    var host = ""
+    var port = 0
+    /// The socket during the snapshot transfer (then owned by the master client).
+    var fd: Int32 = -1
+    var masterReplID = ""
+    /// Bytes of the stream applied: the replica's replication offset.
+    var offset: Int64 = 0
+    var hasCachedMaster = false
+    var transferSize: Int64 = -1
+    var transferRead: Int64 = 0
+    var tempFD: Int32 = -1
+    var tempName = ""
+    var headerLine: [UInt8] = []
+    var masterClient: ClientRef? = nil
+    var lastIOMillis: Int64 = 0
+    var downSinceMillis: Int64 = 0
+    var lastAckMillis: Int64 = 0
+    var nextConnectMillis: Int64 = 0
+}
+
+extension Server {
+    static let linkBit: UInt64 = 1 << 41
+
+    var isReplicaNode: Bool { link.state != .none }
+
+    // MARK: - REPLICAOF
+
+    mutating func replicaofCommand(_ c: ClientRef) {
+        let host = c.pointee.arg(1), portArg = c.pointee.arg(2)
+        if host.equalsLowercase("no") && portArg.equalsLowercase("one") {
+            if isReplicaNode {
+                dropMasterLink()
+                link = ReplicaLink()
+                settings.replicaOf = nil
+                Log.role = "M"
+                Log.notice("MASTER MODE enabled (user request from '\(clientDescription(c))')")
+            }
+            addOK(c)
+            return
+        }
+        guard let port = portArg.int64, port >= 0, port <= 65535 else {
+            addError(c, "-ERR Invalid master port\r\n")
+            return
+        }
+        if isReplicaNode && link.host == host.string && link.port == Int(port) {
+            c.pointee.reply.appendStatus("OK Already connected to specified master")
+            return
+        }
+        startReplication(host: host.string, port: Int(port))
+        Log.notice("REPLICAOF \(host.string):\(port) enabled (user request from '\(clientDescription(c))')")
+        addOK(c)
+    }
+
+    /// Arms the link to `host:port`; the cron connects.
+    public mutating func startReplication(host: String, port: Int) {
+        dropMasterLink()
+        link.host = host
+        link.port = port
+        link.state = .connect
+        link.nextConnectMillis = 0
+        link.downSinceMillis = Clock.unixMillis()
+        settings.replicaOf = (host, port)
+        Log.role = "S"
+    }
+
+    /// Closes the master client or the transfer socket; keeps replid and offset cached.
+    mutating func dropMasterLink() {
+        if let m = link.masterClient {
+            link.masterClient = nil
+            markClosing(m)
+        }
+        if link.fd >= 0 {
+            loop.remove(link.fd)
+            Socket.close(link.fd)
+            link.fd = -1
+        }
+        if link.tempFD >= 0 {
+            close(link.tempFD)
+            unlink(link.tempName)
+            link.tempFD = -1
+        }
+    }
+
+    // MARK: - Connecting and the handshake
+
+    mutating func replicaCron() {
+        guard isReplicaNode else { return }
+        let now = Clock.unixMillis()
+        if link.state == .connect && now >= link.nextConnectMillis {
+            link.nextConnectMillis = now + 1000
+            connectToMaster()
+        }
+        if link.state == .connected, let m = link.masterClient, now - link.lastAckMillis >= 1000 {
+            link.lastAckMillis = now
+            sendAck(m.pointee.fd)
+        }
+    }
+
+    mutating func connectToMaster() {
+        Log.notice("Connecting to MASTER \(link.host):\(link.port)")
+        let fd: Int32
+        do {
+            fd = try Socket.connectTCP(host: link.host, port: link.port, timeoutMillis: 1000)
+        } catch {
+            Log.warning("Error condition on socket for SYNC: \(error.message)")
+            return
+        }
+        Log.notice("MASTER <-> REPLICA sync started")
+        Socket.setNoDelay(fd)
+        guard let reply = handshake(fd) else {
+            Socket.close(fd)
+            return
+        }
+        if reply.hasPrefix("+FULLRESYNC") {
+            let parts = reply.split(separator: " ")
+            guard parts.count == 3, let offset = Int64(parts[2]) else {
+                Log.warning("Master replied with wrong +FULLRESYNC syntax.")
+                Socket.close(fd)
+                return
+            }
+            link.masterReplID = String(parts[1])
+            link.offset = offset
+            link.hasCachedMaster = true
+            Log.notice("Full resync from master: \(link.masterReplID):\(offset)")
+            link.fd = fd
+            link.state = .transfer
+            link.transferSize = -1
+            link.transferRead = 0
+            link.headerLine = []
+            link.lastIOMillis = Clock.unixMillis()
+            try? loop.add(fd, events: EventLoop.readable, token: Self.linkBit | UInt64(UInt32(bitPattern: fd)))
+        } else if reply.hasPrefix("+CONTINUE") {
+            let parts = reply.split(separator: " ")
+            if parts.count >= 2 { link.masterReplID = String(parts[1]) }
+            Log.notice("Successful partial resynchronization with master.")
+            Log.notice("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.")
+            becomeConnected(fd)
+        } else {
+            Log.warning("Unexpected reply to PSYNC from master: \(reply)")
+            Socket.close(fd)
+        }
+    }
+
+    /// PING, AUTH, REPLCONF, PSYNC; returns the PSYNC reply line, or nil (logged).
+    mutating func handshake(_ fd: Int32) -> String? {
+        guard let pong = exchange(fd, ["PING"]) else { return nil }
+        if pong.hasPrefix("-") && !pong.hasPrefix("-NOAUTH") && !pong.hasPrefix("-NOPERM") {
+            Log.warning("Error reply to PING from master: '\(pong)'")
+            return nil
+        }
+        if !settings.masterauth.isEmpty {
+            let args = settings.masteruser.isEmpty ? ["AUTH", settings.masterauth]
+                : ["AUTH", settings.masteruser, settings.masterauth]
+            guard let r = exchange(fd, args), r.hasPrefix("+") else {
+                Log.warning("Unable to AUTH to MASTER")
+                return nil
+            }
+        }
+        _ = exchange(fd, ["REPLCONF", "listening-port", String(settings.replicaAnnouncePort > 0 ? settings.replicaAnnouncePort : settings.port)])
+        _ = exchange(fd, ["REPLCONF", "capa", "psync2"])
+        let psync = link.hasCachedMaster ? ["PSYNC", link.masterReplID, String(link.offset + 1)] : ["PSYNC", "?", "-1"]
+        if link.hasCachedMaster {
+            Log.notice("Trying a partial resynchronization (request \(link.masterReplID):\(link.offset + 1)).")
+        } else {
+            Log.notice("Partial resynchronization not possible (no cached master)")
+        }
+        return exchange(fd, psync)
+    }
+
+    /// Sends a command and reads one reply line (skipping newline keep-alives), 5 s at most.
+    func exchange(_ fd: Int32, _ args: [String]) -> String? {
+        var out = "*\(args.count)\r\n"
+        for a in args { out += "$\(a.utf8.count)\r\n\(a)\r\n" }
+        let bytes = Array(out.utf8)
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes { Socket.write(fd, from: $0.baseAddress! + sent, count: bytes.count - sent) }
+            if n > 0 {
+                sent += n
+            } else if n == -1 {
+                var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                if poll(&pfd, 1, 5000) != 1 { return nil }
+            } else {
+                return nil
+            }
+        }
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while true {
+            let n = Socket.read(fd, into: &byte, count: 1)
+            if n == 1 {
+                if byte == 10 {
+                    if line.isEmpty { continue }
+                    if line.last == 13 { line.removeLast() }
+                    return String(decoding: line, as: UTF8.self)
+                }
+                line.append(byte)
+                if line.count > 4096 { return nil }
+            } else if n == -1 {
+                var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                if poll(&pfd, 1, 5000) != 1 {
+                    Log.warning("Timeout connecting to the MASTER...")
+                    return nil
+                }
+            } else {
+                Log.warning("Master closed the connection during the handshake")
+                return nil
+            }
+        }
+    }
+
+    // MARK: - The snapshot transfer
+
+    /// Readable event on the transfer socket.
+    mutating func readSyncPayload() {
+        guard link.state == .transfer, link.fd >= 0 else { return }
+        link.lastIOMillis = Clock.unixMillis()
+        if link.transferSize < 0 {
+            var byte: UInt8 = 0
+            while true {
+                let n = Socket.read(link.fd, into: &byte, count: 1)
+                if n == -1 { return }
+                if n <= 0 {
+                    transferFailed("I/O error reading bulk count from MASTER")
+                    return
+                }
+                if byte != 10 {
+                    link.headerLine.append(byte)
+                    continue
+                }
+                if link.headerLine.isEmpty || link.headerLine == [13] {
+                    link.headerLine = []
+                    continue  // keep-alive
+                }
+                let line = String(decoding: link.headerLine.filter { $0 != 13 }, as: UTF8.self)
+                link.headerLine = []
+                guard line.hasPrefix("$"), let size = Int64(line.dropFirst()), size >= 0 else {
+                    transferFailed("Bad protocol from MASTER, the first byte is not '$' (we received '\(line)')")
+                    return
+                }
+                link.transferSize = size
+                link.tempName = "temp-\(Clock.unixMillis() / 1000).\(getpid()).rdb"
+                link.tempFD = open(link.tempName, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+                if link.tempFD < 0 {
+                    transferFailed("Opening the temp file needed for MASTER <-> REPLICA synchronization: \(String(cString: strerror(errno)))")
+                    return
+                }
+                Log.notice("MASTER <-> REPLICA sync: receiving \(size) bytes from master to disk")
+                break
+            }
+        }
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while link.transferRead < link.transferSize {
+            let want = Int(min(Int64(buffer.count), link.transferSize - link.transferRead))
+            let n = buffer.withUnsafeMutableBytes { Socket.read(link.fd, into: $0.baseAddress!, count: want) }
+            if n == -1 { return }
+            if n <= 0 {
+                transferFailed("I/O error trying to sync with MASTER: connection lost")
+                return
+            }
+            let written = buffer.withUnsafeBytes { write(link.tempFD, $0.baseAddress!, n) }
+            if written != n {
+                transferFailed("Write error or short write writing to the DB dump file needed for MASTER <-> REPLICA synchronization")
+                return
+            }
+            link.transferRead += Int64(n)
+        }
+        finishTransfer()
+    }
+
+    mutating func transferFailed(_ why: String) {
+        Log.warning(why)
+        dropMasterLink()
+        link.state = .connect
+    }
+
+    /// The whole snapshot is on disk: replace the dataset with it, then follow the stream.
+    mutating func finishTransfer() {
+        fsync(link.tempFD)
+        close(link.tempFD)
+        link.tempFD = -1
+        let fd = link.fd
+        loop.remove(fd)
+        link.fd = -1
+        if rename(link.tempName, settings.dbfilename) != 0 {
+            unlink(link.tempName)
+            Log.warning("Failed trying to rename the temp DB into \(settings.dbfilename) in MASTER <-> REPLICA synchronization")
+            Socket.close(fd)
+            link.state = .connect
+            return
+        }
+        Log.notice("MASTER <-> REPLICA sync: Flushing old data")
+        for i in 0..<dbCount { dbs[i].removeAll() }
+        Log.notice("MASTER <-> REPLICA sync: Loading DB in memory")
+        let file = open(settings.dbfilename, O_RDONLY | O_CLOEXEC)
+        let result = loadSnapshot(fd: file, size: link.transferSize, discardExpired: false, serveClients: true)
+        if file >= 0 { close(file) }
+        if case .failure(let error) = result {
+            Log.warning("Failed trying to load the MASTER synchronization DB from disk: \(error)")
+            Socket.close(fd)
+            link.state = .connect
+            return
+        }
+        Log.notice("MASTER <-> REPLICA sync: Finished with success")
+        becomeConnected(fd)
+    }
+
+    /// The socket is now the master client: its commands run without replies.
+    mutating func becomeConnected(_ fd: Int32) {
+        let m = Client.create(fd: fd, id: nextClientID, address: "\(link.host):\(link.port)",
+                              localAddress: Socket.localAddress(fd), isLoopback: true, authenticated: true,
+                              now: Clock.unixMillis())
+        nextClientID += 1
+        m.pointee.isMaster = true
+        m.pointee.flags.insert(.replyOff)
+        registerClient(m)
+        try? loop.add(fd, events: EventLoop.readable, token: UInt64(UInt32(bitPattern: fd)))
+        link.masterClient = m
+        link.state = .connected
+        link.lastIOMillis = Clock.unixMillis()
+        link.downSinceMillis = 0
+        replID = link.masterReplID
+        sendAck(fd)
+        // Commands may already be buffered in the socket.
+        readFromClient(m)
+    }
+
+    func sendAck(_ fd: Int32) {
+        let off = String(link.offset)
+        let text = "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$\(off.utf8.count)\r\n\(off)\r\n"
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { Socket.write(fd, from: $0.baseAddress!, count: $0.count) }
+    }
+
+    /// The master client is going away: keep replid and offset for a partial resync.
+    mutating func masterLinkLost(_ c: ClientRef) {
+        guard c.pointee.isMaster, link.masterClient == c else { return }
+        link.masterClient = nil
+        Log.notice("Connection with master lost.")
+        Log.notice("Caching the disconnected master state.")
+        if link.state == .connected {
+            link.state = .connect
+            link.downSinceMillis = Clock.unixMillis()
+        }
+    }
+
+    /// INFO replication for a replica.
+    func replicaReplicationFields() -> [(String, String)] {
+        let now = Clock.unixMillis()
+        let up = link.state == .connected
+        var f: [(String, String)] = [
+            ("role", "slave"), ("master_host", link.host), ("master_port", "\(link.port)"),
+            ("master_link_status", up ? "up" : "down"),
+            ("master_last_io_seconds_ago", up ? "\((now - link.lastIOMillis) / 1000)" : "-1"),
+            ("master_sync_in_progress", link.state == .transfer ? "1" : "0"),
+            ("slave_read_repl_offset", "\(link.offset)"), ("slave_repl_offset", "\(link.offset)"),
+        ]
+        if link.state == .transfer {
+            f += [("master_sync_total_bytes", "\(link.transferSize)"), ("master_sync_read_bytes", "\(link.transferRead)"),
+                  ("master_sync_left_bytes", "\(max(0, link.transferSize - link.transferRead))"),
+                  ("master_sync_perc", String(format2: link.transferSize > 0 ? Double(link.transferRead) * 100 / Double(link.transferSize) : 0)),
+                  ("master_sync_last_io_seconds_ago", "\((now - link.lastIOMillis) / 1000)")]
+        }
+        if !up { f.append(("master_link_down_since_seconds", "\(link.downSinceMillis > 0 ? (now - link.downSinceMillis) / 1000 : -1)")) }
+        f += [
+            ("slave_priority", "\(settings.replicaPriority)"), ("slave_read_only", settings.replicaReadOnly ? "1" : "0"),
+            ("replica_announced", settings.replicaAnnounced ? "1" : "0"), ("connected_slaves", "0"),
+            ("master_failover_state", "no-failover"), ("master_replid", replID),
+            ("master_replid2", String(repeating: "0", count: 40)), ("master_repl_offset", "\(link.offset)"),
+            ("second_repl_offset", "-1"), ("repl_backlog_active", "0"), ("repl_backlog_size", "\(settings.replBacklogSize)"),
+            ("repl_backlog_first_byte_offset", "0"), ("repl_backlog_histlen", "0"),
+        ]
+        return f
+    }
+}

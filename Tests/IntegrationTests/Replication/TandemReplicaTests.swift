@@ -1,0 +1,56 @@
+/*
+ * TandemReplicaTests.swift — Tandem as a replica: of Debian's redis-server 7.0 (full sync, the stream, a
+ * partial resynchronization after the master cuts the link, -READONLY, ROLE, INFO) and of another Tandem.
+ * Convergence is checked with DEBUG DIGEST and a key-by-key dump. Waits are bounded (10 s).
+ */
+
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct TandemReplicaTests {
+    static func waitForLink(_ r: RawClient) -> Bool {
+        Harness.waitUntil(milliseconds: 10_000) { (try? InfoReply.fetch(r, "replication"))?["master_link_status"] == "up" }
+    }
+
+    @Test(arguments: [ServerFlavour.redis, ServerFlavour.tandem])
+    func tandemReplicaFollowsItsMaster(_ masterFlavour: ServerFlavour) throws {
+        let master = try ServerProcess.start(masterFlavour)
+        defer { master.stop() }
+        let m = try master.connect()
+        try RedisReplicaTests.workload(m, round: 0, count: 400)
+        let replicaServer = try ServerProcess.start(.tandem)
+        defer { replicaServer.stop() }
+        let r = try replicaServer.connect()
+        #expect(try r.call("REPLICAOF", "127.0.0.1", String(master.port)) == Array("+OK\r\n".utf8))
+        #expect(Self.waitForLink(r), "replica never came up:\n\(replicaServer.log)")
+        try RedisReplicaTests.workload(m, round: 1, count: 400)
+        try RedisReplicaTests.expectConverged(master: m, replica: r, "\(masterFlavour) master, after full sync and stream")
+
+        #expect(try r.call("SET", "k", "v") == Array("-READONLY You can't write against a read only replica.\r\n".utf8))
+        guard case .array(let role) = try r.callValue("ROLE") else { Issue.record("ROLE"); return }
+        #expect(role.count == 5 && role[0] == .bulk(Array("slave".utf8)) && role[3] == .bulk(Array("connected".utf8)))
+        let info = try InfoReply.fetch(r, "replication")
+        #expect(info["role"] == "slave" && info["master_port"] == String(master.port))
+        let log = replicaServer.log
+        for line in ["Connecting to MASTER 127.0.0.1:\(master.port)", "MASTER <-> REPLICA sync: Finished with success"] {
+            #expect(log.contains(line), "replica log lacks '\(line)':\n\(log)")
+        }
+
+        // The master cuts the link; the replica comes back with a partial resync.
+        _ = try m.call("CLIENT", "KILL", "TYPE", "replica")
+        try RedisReplicaTests.workload(m, round: 2, count: 200)
+        #expect(Harness.waitUntil(milliseconds: 10_000) {
+            (try? InfoReply.fetch(m, "stats"))?["sync_partial_ok"] == "1"
+        }, "no partial resync:\n\(replicaServer.log)")
+        try RedisReplicaTests.expectConverged(master: m, replica: r, "\(masterFlavour) master, after the partial resync")
+        #expect(try InfoReply.fetch(m, "stats")["sync_full"] == "1")
+
+        // REPLICAOF NO ONE: a master again, writable, data kept.
+        #expect(try r.call("REPLICAOF", "NO", "ONE") == Array("+OK\r\n".utf8))
+        #expect(try r.call("SET", "k", "v") == Array("+OK\r\n".utf8))
+        #expect(try InfoReply.fetch(r, "replication")["role"] == "master")
+    }
+}
