@@ -18,7 +18,10 @@
  *  - Writes from normal clients get -READONLY (replica-read-only yes); keys are never
  *    expired here, only hidden: the master's DEL does it (KeyAccess.expiresLocally).
  *
- * Not yet: diskless load, the timeout on a silent master, replica-serve-stale-data, chained
+ * A master silent for repl-timeout seconds (it PINGs every repl-ping-replica-period) is
+ * dropped and reconnected to.
+ *
+ * Not yet: diskless load, replica-serve-stale-data, chained
  * replicas (a replica's own replicas), master_sync_* progress fields.
  */
 import CSystem
@@ -122,6 +125,16 @@ extension Server {
         if link.state == .connect && now >= link.nextConnectMillis {
             link.nextConnectMillis = now + 1000
             connectToMaster()
+        }
+        // repl-timeout: a master that sends nothing (not even its periodic PING) is gone.
+        let timeout = Int64(max(1, settings.replTimeout)) * 1000
+        if (link.state == .connected || link.state == .transfer) && now - link.lastIOMillis > timeout {
+            Log.warning(link.state == .transfer ? "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value."
+                        : "MASTER timeout: no data nor PING received...")
+            dropMasterLink()
+            link.state = .connect
+            link.downSinceMillis = now
+            return
         }
         if link.state == .connected, let m = link.masterClient, now - link.lastAckMillis >= 1000 {
             link.lastAckMillis = now

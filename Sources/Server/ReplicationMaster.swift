@@ -296,6 +296,12 @@ extension Server {
     mutating func replicationCron() {
         guard master.backlog != nil, !master.replicas.isEmpty else { return }
         let now = Clock.unixMillis()
+        // Online replicas that stopped acknowledging for repl-timeout seconds are dropped.
+        let timeout = Int64(max(1, settings.replTimeout)) * 1000
+        for r in master.replicas where r.pointee.replicaInfo.state == .online && now - r.pointee.replicaInfo.ackMillis > timeout {
+            Log.warning("Disconnecting timedout replica (streaming sync): \(replicaName(r))")
+            markClosing(r)
+        }
         if now - master.lastPingMillis >= Int64(max(1, settings.replPingReplicaPeriod)) * 1000 {
             master.lastPingMillis = now
             replicationStream.append("*1\r\n$4\r\nPING\r\n" as StaticString)

@@ -53,4 +53,27 @@ import Glibc
         #expect(try r.call("SET", "k", "v") == Array("+OK\r\n".utf8))
         #expect(try InfoReply.fetch(r, "replication")["role"] == "master")
     }
+
+    @Test func aSilentMasterTimesOutAndTheReplicaComesBack() throws {
+        let master = try ServerProcess.start(.tandem)
+        defer { master.stop() }
+        let m = try master.connect()
+        _ = try m.call("SET", "k", "v")
+        let replicaServer = try ServerProcess.start(.tandem, extraArgs: ["--repl-timeout", "1"])
+        defer { replicaServer.stop() }
+        let r = try replicaServer.connect()
+        _ = try r.call("REPLICAOF", "127.0.0.1", String(master.port))
+        #expect(Self.waitForLink(r))
+        kill(master.pid, SIGSTOP)
+        let down = Harness.waitUntil(milliseconds: 6000) {
+            (try? InfoReply.fetch(r, "replication"))?["master_link_status"] == "down"
+        }
+        kill(master.pid, SIGCONT)
+        #expect(down, "link never timed out:\n\(replicaServer.log)")
+        #expect(replicaServer.log.contains("MASTER timeout: no data nor PING received..."))
+        // Once the master answers again the replica reconnects and continues.
+        #expect(Self.waitForLink(r))
+        _ = try m.call("SET", "k", "w")
+        #expect(Harness.waitUntil(milliseconds: 5000) { (try? r.call("GET", "k")) == Array("$1\r\nw\r\n".utf8) })
+    }
 }
