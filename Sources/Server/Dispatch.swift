@@ -88,6 +88,14 @@ extension Server {
             flagTransaction(c)
             return true
         }
+        if isReplicaNode && link.state != .connected && !settings.replicaServeStaleData
+            && !spec.pointee.flags.contains(.stale) && !c.pointee.isMaster
+        {
+            addError(c, "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n")
+            commands.stats[index].rejected += 1
+            flagTransaction(c)
+            return true
+        }
         if c.pointee.flags.contains(.pubsub) && !c.pointee.resp3 && !allowedWhileSubscribed(spec.pointee.id) {
             addErrorString(c, "ERR Can't execute '\(spec.pointee.nameString)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
             commands.stats[index].rejected += 1

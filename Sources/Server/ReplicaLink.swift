@@ -21,7 +21,10 @@
  * A master silent for repl-timeout seconds (it PINGs every repl-ping-replica-period) is
  * dropped and reconnected to.
  *
- * Not yet: diskless load, replica-serve-stale-data, chained
+ * With replica-serve-stale-data no, commands not flagged `stale` get -MASTERDOWN while the
+ * link is not up.
+ *
+ * Not yet: diskless load, chained
  * replicas (a replica's own replicas), master_sync_* progress fields.
  */
 import CSystem

@@ -76,4 +76,21 @@ import Glibc
         _ = try m.call("SET", "k", "w")
         #expect(Harness.waitUntil(milliseconds: 5000) { (try? r.call("GET", "k")) == Array("$1\r\nw\r\n".utf8) })
     }
+
+    /// Both servers: with the master unreachable, serve-stale-data no answers -MASTERDOWN to data
+    /// commands (those not flagged `stale`) and still answers INFO.
+    @Test(arguments: ServerFlavour.allCases)
+    func staleDataPolicy(_ flavour: ServerFlavour) throws {
+        let unreachable = try Harness.freePort()
+        let replicaServer = try ServerProcess.start(flavour, extraArgs: [
+            "--replicaof", "127.0.0.1", String(unreachable), "--replica-serve-stale-data", "no",
+        ])
+        defer { replicaServer.stop() }
+        let r = try replicaServer.connect()
+        #expect(try r.call("GET", "k")
+                == Array("-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n".utf8))
+        #expect(try InfoReply.fetch(r, "replication")["master_link_status"] == "down")
+        _ = try r.call("CONFIG", "SET", "replica-serve-stale-data", "yes")
+        #expect(try r.call("GET", "k") == Array("$-1\r\n".utf8))
+    }
 }
