@@ -46,67 +46,23 @@ extension Server {
             } else if commands.specs[index].flags.contains(.container) || commands.specs[index].id == .command {
                 let subName = c.pointee.arg(1).string
                 let upper = commands.specs[index].nameString.uppercased()
-                addErrorString(c, "ERR unknown subcommand '\(subName.prefix(128))'. Try \(upper) HELP.")
-                commands.stats[index].rejected += 1
-                flagTransaction(c)
-                return true
+                return reject(c, index, "ERR unknown subcommand '\(subName.prefix(128))'. Try \(upper) HELP.")
             }
         }
         let spec = commands.specs + index
         let arity = spec.pointee.arity
         if (arity > 0 && c.pointee.argc != arity) || c.pointee.argc < -arity {
-            addErrorString(c, "ERR wrong number of arguments for '\(spec.pointee.nameString)' command")
-            commands.stats[index].rejected += 1
-            flagTransaction(c)
-            return true
+            return reject(c, index, "ERR wrong number of arguments for '\(spec.pointee.nameString)' command")
         }
         if !c.pointee.authenticated && !spec.pointee.flags.contains(.noAuth) {
-            addError(c, "-NOAUTH Authentication required.\r\n")
-            commands.stats[index].rejected += 1
-            flagTransaction(c)
-            return true
+            return reject(c, index, "-NOAUTH Authentication required.\r\n" as StaticString)
         }
-        if refusesWritesAfterSaveError && !c.pointee.isMaster
-            && (spec.pointee.flags.contains(.write) || spec.pointee.id == .ping)
-        {
-            addError(c, Self.misconfError)
-            commands.stats[index].rejected += 1
-            flagTransaction(c)
-            return true
-        }
-        if isReplicaNode && settings.replicaReadOnly && !c.pointee.isMaster && spec.pointee.flags.contains(.write) {
-            addError(c, "-READONLY You can't write against a read only replica.\r\n")
-            commands.stats[index].rejected += 1
-            flagTransaction(c)
-            return true
-        }
-        if !isReplicaNode && settings.minReplicasToWrite > 0 && settings.minReplicasMaxLag > 0 && spec.pointee.flags.contains(.write)
-            && goodReplicaCount() < settings.minReplicasToWrite
-        {
-            addError(c, "-NOREPLICAS Not enough good replicas to write.\r\n")
-            commands.stats[index].rejected += 1
-            flagTransaction(c)
-            return true
-        }
-        if isReplicaNode && link.state != .connected && !settings.replicaServeStaleData
-            && !spec.pointee.flags.contains(.stale) && !c.pointee.isMaster
-        {
-            addError(c, "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n")
-            commands.stats[index].rejected += 1
-            flagTransaction(c)
-            return true
-        }
+        if let refusal = replicationStateRefusal(c, spec) { return reject(c, index, refusal) }
         if c.pointee.flags.contains(.pubsub) && !c.pointee.resp3 && !allowedWhileSubscribed(spec.pointee.id) {
-            addErrorString(c, "ERR Can't execute '\(spec.pointee.nameString)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
-            commands.stats[index].rejected += 1
-            flagTransaction(c)
-            return true
+            return reject(c, index, "ERR Can't execute '\(spec.pointee.nameString)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
         }
         if persistence.loading && !spec.pointee.flags.contains(.loading) {
-            addError(c, "-LOADING Redis is loading the dataset in memory\r\n")
-            commands.stats[index].rejected += 1
-            flagTransaction(c)
-            return true
+            return reject(c, index, "-LOADING Redis is loading the dataset in memory\r\n" as StaticString)
         }
         if c.pointee.flags.contains(.multi) && queueIfInMulti(c, index) { return true }
         if pauseMode != 0 && mustHold(c, spec.pointee.flags) {
@@ -115,6 +71,46 @@ extension Server {
             return false
         }
         call(c, index)
+        return true
+    }
+
+    /// Refuses a command the node's persistence or replication state forbids, with Redis's
+    /// error: -MISCONF after a failed save, -READONLY on a replica, -NOREPLICAS without enough
+    /// good replicas, -MASTERDOWN while stale data may not be served. nil: go on.
+    @inline(__always)
+    func replicationStateRefusal(_ c: ClientRef, _ spec: UnsafeMutablePointer<CommandSpec>) -> StaticString? {
+        let flags = spec.pointee.flags
+        let write = flags.contains(.write)
+        if refusesWritesAfterSaveError && !c.pointee.isMaster && (write || spec.pointee.id == .ping) {
+            return Self.misconfError
+        }
+        if isReplicaNode {
+            if c.pointee.isMaster { return nil }
+            if settings.replicaReadOnly && write { return "-READONLY You can't write against a read only replica.\r\n" }
+            if link.state != .connected && !settings.replicaServeStaleData && !flags.contains(.stale) {
+                return "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n"
+            }
+        } else if write && settings.minReplicasToWrite > 0 && settings.minReplicasMaxLag > 0
+            && goodReplicaCount() < settings.minReplicasToWrite
+        {
+            return "-NOREPLICAS Not enough good replicas to write.\r\n"
+        }
+        return nil
+    }
+
+    /// Answers `error` instead of running the command (counted as rejected; aborts a MULTI).
+    @inline(__always)
+    mutating func reject(_ c: ClientRef, _ index: Int, _ error: StaticString) -> Bool {
+        addError(c, error)
+        commands.stats[index].rejected += 1
+        flagTransaction(c)
+        return true
+    }
+
+    mutating func reject(_ c: ClientRef, _ index: Int, _ error: String) -> Bool {
+        addErrorString(c, error)
+        commands.stats[index].rejected += 1
+        flagTransaction(c)
         return true
     }
 

@@ -252,18 +252,7 @@ public struct Server {
             let now = Clock.monotonicMillis()
             var wait = max(0, nextCronMillis - now)
             if nextBlockTimeoutMillis >= 0 { wait = min(wait, nextBlockTimeoutMillis) }
-            let n = loop.wait(timeoutMillis: Int32(min(wait, 1000)))
-            for i in 0..<n {
-                let token = loop.readyTokens[i]
-                let events = loop.readyEvents[i]
-                if token & Self.listenerBit != 0 {
-                    acceptClients(Int32(truncatingIfNeeded: token & 0xFFFF_FFFF))
-                } else if token & Self.linkBit != 0 {
-                    readSyncPayload()
-                } else {
-                    handleClientEvent(fd: Int32(truncatingIfNeeded: token), events: events)
-                }
-            }
+            handleReadyEvents(loop.wait(timeoutMillis: Int32(min(wait, 1000))))
             if Clock.monotonicMillis() >= nextCronMillis {
                 cron()
                 nextCronMillis = Clock.monotonicMillis() + Int64(1000 / max(1, min(500, settings.hz)))
@@ -271,6 +260,22 @@ public struct Server {
         }
         beforeSleep()
         return finishShutdown()
+    }
+
+    /// Routes the `n` events epoll reported: a listener accepts, the replica link's snapshot
+    /// socket reads its payload, a client reads or writes.
+    mutating func handleReadyEvents(_ n: Int) {
+        for i in 0..<n {
+            let token = loop.readyTokens[i]
+            let events = loop.readyEvents[i]
+            if token & Self.listenerBit != 0 {
+                acceptClients(Int32(truncatingIfNeeded: token & 0xFFFF_FFFF))
+            } else if token & Self.linkBit != 0 {
+                readSyncPayload()
+            } else {
+                handleClientEvent(fd: Int32(truncatingIfNeeded: token), events: events)
+            }
+        }
     }
 
     /// Writes pending replies and frees clients marked for closing.

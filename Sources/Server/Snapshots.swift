@@ -338,13 +338,18 @@ extension Server {
             Log.notice("DB loaded from disk: \(String(format3: seconds)) seconds")
             return true
         case .failure(let error):
-            if error.message.hasPrefix("Unexpected EOF") {
-                Log.warning("Short read or OOM loading DB. Unrecoverable error, aborting now.")
-            }
-            Log.warning("Internal error in RDB reading offset \(error.offset), function at RDBLoader -> \(error.message)")
+            logLoadFailure(error)
             Log.warning("Fatal error loading the DB, check server logs. Exiting.")
             return false
         }
+    }
+
+    /// Redis's wording for a dump that cannot be loaded, with the byte offset.
+    func logLoadFailure(_ error: RDBError) {
+        if error.message.hasPrefix("Unexpected EOF") {
+            Log.warning("Short read or OOM loading DB. Unrecoverable error, aborting now.")
+        }
+        Log.warning("Internal error in RDB reading offset \(error.offset), function at RDBLoader -> \(error.message)")
     }
 
     var rdbLoadOptions: RDBLoadOptions {
@@ -394,18 +399,8 @@ extension Server {
     /// One non-blocking turn of the event loop while a load is running: accept, read and
     /// answer clients (commands not flagged `loading` get -LOADING), flush replies.
     mutating func processEventsWhileLoading() {
-        let n = loop.wait(timeoutMillis: 0)
-        for i in 0..<n {
-            let token = loop.readyTokens[i]
-            let events = loop.readyEvents[i]
-            if token & Self.listenerBit != 0 {
-                acceptClients(Int32(truncatingIfNeeded: token & 0xFFFF_FFFF))
-            } else if token & Self.linkBit != 0 {
-                continue  // the link's socket is not read while its own snapshot loads
-            } else {
-                handleClientEvent(fd: Int32(truncatingIfNeeded: token), events: events)
-            }
-        }
+        // (The replica link's socket is out of the loop while its own snapshot loads.)
+        handleReadyEvents(loop.wait(timeoutMillis: 0))
         flushPendingWrites()
         if closeCount > 0 { freeClosingClients() }
     }

@@ -211,7 +211,7 @@ extension Server {
             Log.notice("DB reloaded by DEBUG RELOAD")
             addOK(c)
         case .failure(let error):
-            Log.warning("Internal error in RDB reading offset \(error.offset), function at RDBLoader -> \(error.message)")
+            logLoadFailure(error)
             addError(c, "-ERR Error trying to load the RDB dump, check server logs.\r\n")
         }
     }
