@@ -24,6 +24,9 @@ public struct RDBOutput: ~Copyable {
     private var hashed = 0
     private var crc: UInt64 = 0
     private let fd: Int32
+    /// A diskless full sync writes the same bytes to every replica socket (`fd` is -1 then).
+    private var sockets: [Int32] = []
+    private var socketTimeoutMillis: Int32 = 0
     private let toMemory: Bool
     /// Bytes handed to the sink so far (flushed or not).
     public private(set) var bytesWritten: Int64 = 0
@@ -37,6 +40,22 @@ public struct RDBOutput: ~Copyable {
         capacity = bufferSize
         buffer = tandem_malloc(bufferSize)!.assumingMemoryBound(to: UInt8.self)
     }
+
+    /// An output writing the same bytes to several non-blocking sockets: a diskless full sync's
+    /// replicas. A socket that fails, or takes nothing for `timeoutMillis`, is shut down and
+    /// dropped (its peer sees the connection end; the others go on); the output fails only
+    /// when no socket is left.
+    public init(sockets: [Int32], timeoutMillis: Int32, bufferSize: Int = 64 * 1024) {
+        fd = -1
+        self.sockets = sockets
+        socketTimeoutMillis = max(1, timeoutMillis)
+        toMemory = false
+        capacity = bufferSize
+        buffer = tandem_malloc(bufferSize)!.assumingMemoryBound(to: UInt8.self)
+    }
+
+    /// The sockets still being written (a diskless sync's replicas that did not fail).
+    public var liveSockets: [Int32] { sockets.filter { $0 >= 0 } }
 
     /// An output gathering everything in memory (read it with `withBytes`).
     public init(memoryCapacity: Int = 256) {
@@ -116,6 +135,33 @@ public struct RDBOutput: ~Copyable {
     private mutating func writeToFD(_ p: UnsafeRawPointer, _ n: Int, hash: Bool) {
         if hash { crc = tandem_crc64(crc, p, n) }
         if errorNumber != 0 { return }
+        if !sockets.isEmpty {
+            writeToSockets(p, n)
+            return
+        }
+        let failure = Self.writeFully(fd, p, n, timeoutMillis: -1)
+        if failure != 0 { errorNumber = failure }
+    }
+
+    private mutating func writeToSockets(_ p: UnsafeRawPointer, _ n: Int) {
+        for i in 0..<sockets.count where sockets[i] >= 0 {
+            if !Self.writeAll(sockets[i], p, n, timeoutMillis: socketTimeoutMillis) {
+                shutdown(sockets[i], Int32(SHUT_RDWR))
+                sockets[i] = -1
+            }
+        }
+        if liveSockets.isEmpty { errorNumber = EPIPE }
+    }
+
+    /// Writes `n` bytes to a non-blocking socket, waiting in poll() while it is full; false on
+    /// an error or when no byte could be written for `timeoutMillis`.
+    public static func writeAll(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int, timeoutMillis: Int32) -> Bool {
+        writeFully(fd, p, n, timeoutMillis: timeoutMillis) == 0
+    }
+
+    /// Writes all `n` bytes to `fd` (blocking or not: EAGAIN waits in poll()). Returns 0, the
+    /// errno of a failed write, or ETIMEDOUT when `timeoutMillis` (≥ 0) passed with no progress.
+    static func writeFully(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int, timeoutMillis: Int32) -> Int32 {
         var done = 0
         while done < n {
             let r = Glibc.write(fd, p + done, n - done)
@@ -125,12 +171,12 @@ public struct RDBOutput: ~Copyable {
                 continue
             } else if r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
                 var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&pfd, 1, 1000)
+                if poll(&pfd, 1, timeoutMillis < 0 ? 1000 : timeoutMillis) == 0 && timeoutMillis >= 0 { return ETIMEDOUT }
             } else {
-                errorNumber = r < 0 ? errno : EIO
-                return
+                return r < 0 ? errno : EIO
             }
         }
+        return 0
     }
 
     /// The bytes of a memory sink.

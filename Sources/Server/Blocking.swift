@@ -89,7 +89,7 @@ extension Server {
     /// Releases `c` from every key it waits on (served, timed out, killed, or RESET).
     mutating func unblockClient(_ c: ClientRef) {
         guard c.pointee.flags.contains(.blocked) else { return }
-        if c.pointee.block.isWait { master.waitingClients -= 1 }
+        if c.pointee.block.isWait { repl.waitingClients -= 1 }
         for k in c.pointee.block.keys {
             blockedByKey[k]?.removeAll { $0 == c }
             if blockedByKey[k]?.isEmpty == true { blockedByKey[k] = nil }

@@ -126,10 +126,14 @@ extension Server {
             return
         }
         stats.readsProcessed += 1
-        stats.netInputBytes += Int64(n)
         c.pointee.queryEnd += n
         c.pointee.lastInteractionMillis = Clock.unixMillis()
-        if c.pointee.isMaster { link.lastIOMillis = c.pointee.lastInteractionMillis }
+        if c.pointee.isMaster {
+            link.lastIOMillis = c.pointee.lastInteractionMillis
+            repl.netInputBytes += Int64(n)
+        } else {
+            stats.netInputBytes += Int64(n)
+        }
         let live = c.pointee.queryEnd - c.pointee.queryStart
         if live > c.pointee.queryPeak { c.pointee.queryPeak = live }
         if live > settings.clientQueryBufferLimit {
@@ -171,7 +175,8 @@ extension Server {
                     break
                 }
             }
-            if c.pointee.isMaster { link.offset += Int64(c.pointee.parser.consumed) }
+            // A replica's history continues with the master's bytes, exactly as received.
+            if c.pointee.isMaster { feedFromMasterStream(start, c.pointee.parser.consumed) }
             c.pointee.queryStart += c.pointee.parser.consumed
             c.pointee.parser.reset()
         }
@@ -222,7 +227,7 @@ extension Server {
                 markClosing(c)
                 return
             }
-            stats.netOutputBytes += Int64(n)
+            if c.pointee.isReplica { repl.netOutputBytes += Int64(n) } else { stats.netOutputBytes += Int64(n) }
             c.pointee.reply.didSend(n)
         }
         stats.writesProcessed += 1

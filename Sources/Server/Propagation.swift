@@ -72,7 +72,7 @@ extension Server {
         for a in args {
             a.withUnsafeBufferPointer { replicationStream.appendBulk($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) }
         }
-        if master.backlog != nil { feedReplicationStream() }
+        if repl.backlog != nil { feedReplicationStream() }
     }
 
     /// Closes a transaction's MULTI in the stream if any of its commands propagated.

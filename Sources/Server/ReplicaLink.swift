@@ -1,20 +1,24 @@
 /*
  * ReplicaLink: this server as a replica of another — Redis's replication.c, replica side.
- * First slice: disk full sync and the command stream, partial resync after a lost link.
  *
  *  - REPLICAOF host port (or `replicaof` in the config) arms the link; the cron connects
  *    (retrying every second) and runs the handshake: PING, AUTH when masterauth is set,
- *    REPLCONF listening-port and capa psync2, PSYNC <cached replid> <offset+1> or PSYNC ? -1.
+ *    REPLCONF listening-port and capa eof psync2, PSYNC <replid> <offset+1> (our history, which
+ *    is the master's: see ReplicationState.swift) or PSYNC ? -1 when we have none.
  *    The handshake is synchronous with a short timeout per step: on the loopback or a LAN
  *    every answer comes at once (the snapshot itself is awaited asynchronously).
- *  - +FULLRESYNC: the `$<len>` payload is read from the event loop into a temp file (newline
- *    keep-alives skipped), renamed over dbfilename, and loaded after the old data is
- *    flushed; then the socket becomes the "master client" whose commands are executed
- *    without replies. +CONTINUE: the socket becomes the master client at once.
- *  - The replication offset advances by the bytes of every command the master client runs;
- *    REPLCONF ACK <offset> goes back every second and on REPLCONF GETACK.
- *  - When the link drops, the replid and offset are kept (Redis's cached master) so the
- *    next connection asks for a partial resync.
+ *  - +FULLRESYNC: the payload — `$<len>` (disk) or `$EOF:<mark>` ... `<mark>` (diskless) — is
+ *    read from the event loop into a temp file (newline keep-alives skipped), renamed over
+ *    dbfilename, and loaded after the old data is flushed (and our own replicas dropped:
+ *    they must follow the new history); then the socket becomes the "master client" whose
+ *    commands are executed without replies. +CONTINUE: the socket becomes the master client
+ *    at once; +CONTINUE <other id> means our master was promoted, so our history shifts.
+ *  - Every command the master client runs is appended, as received, to our backlog and to
+ *    our own replicas (chained replication), and advances master_repl_offset; REPLCONF ACK
+ *    <offset> goes back every second and on REPLCONF GETACK.
+ *  - When the link drops, the history is kept (Redis's cached master) so the next connection
+ *    asks for a partial resync; a master turned replica asks to continue its own history,
+ *    and a restarted replica the one recorded in its RDB.
  *  - Writes from normal clients get -READONLY (replica-read-only yes); keys are never
  *    expired here, only hidden: the master's DEL does it (KeyAccess.expiresLocally).
  *
@@ -24,8 +28,10 @@
  * With replica-serve-stale-data no, commands not flagged `stale` get -MASTERDOWN while the
  * link is not up.
  *
- * Not yet: diskless load, chained
- * replicas (a replica's own replicas), master_sync_* progress fields.
+ * REPLICAOF NO ONE promotes: the history shifts to replid2 so the other replicas of the old
+ * master can continue from us.
+ *
+ * Not yet: diskless load (repl-diskless-load is accepted; the payload always goes to disk).
  */
 import CSystem
 import Glibc
@@ -41,10 +47,17 @@ public struct ReplicaLink {
     var port = 0
     /// The socket during the snapshot transfer (then owned by the master client).
     var fd: Int32 = -1
-    var masterReplID = ""
-    /// Bytes of the stream applied: the replica's replication offset.
-    var offset: Int64 = 0
+    /// The id and offset of a +FULLRESYNC: our history once its snapshot is loaded.
+    var fullSyncReplID = ""
+    var fullSyncOffset: Int64 = 0
+    /// We hold a history the master may continue (PSYNC <replid> <offset+1>).
     var hasCachedMaster = false
+    /// The database the master's stream has selected (kept across reconnections; a snapshot's
+    /// repl-stream-db sets it).
+    var masterDB = 0
+    /// A diskless payload ends with these 40 bytes; `tail` holds the last bytes received.
+    var eofMark: [UInt8] = []
+    var tail: [UInt8] = []
     var transferSize: Int64 = -1
     var transferRead: Int64 = 0
     var tempFD: Int32 = -1
@@ -68,10 +81,7 @@ extension Server {
         let host = c.pointee.arg(1), portArg = c.pointee.arg(2)
         if host.equalsLowercase("no") && portArg.equalsLowercase("one") {
             if isReplicaNode {
-                dropMasterLink()
-                link = ReplicaLink()
-                settings.replicaOf = nil
-                Log.role = "M"
+                promoteToMaster()
                 Log.notice("MASTER MODE enabled (user request from '\(clientDescription(c))')")
             }
             addOK(c)
@@ -90,9 +100,30 @@ extension Server {
         addOK(c)
     }
 
-    /// Arms the link to `host:port`; the cron connects.
-    public mutating func startReplication(host: String, port: Int) {
+    /// REPLICAOF NO ONE: keep the data and the history (as replid2), start a new id; our own
+    /// replicas reconnect and continue from us with a partial resync.
+    mutating func promoteToMaster() {
         dropMasterLink()
+        link = ReplicaLink()
+        settings.replicaOf = nil
+        Log.role = "M"
+        shiftReplicationID()
+        disconnectReplicas()
+        if repl.backlog == nil { createBacklog() }
+        updatePropagation()
+    }
+
+    /// Arms the link to `host:port`; the cron connects. A master turning replica offers its own
+    /// history to the new master (Redis's replicationCacheMasterUsingMyself), so a demoted
+    /// master can continue from its promoted replica; `atStartUp` (replicaof in the config)
+    /// offers only a history loaded from the RDB.
+    public mutating func startReplication(host: String, port: Int, atStartUp: Bool = false) {
+        let wasMaster = !isReplicaNode
+        dropMasterLink()
+        if wasMaster && !atStartUp {
+            link.hasCachedMaster = true
+            link.masterDB = 0
+        }
         link.host = host
         link.port = port
         link.state = .connect
@@ -100,6 +131,7 @@ extension Server {
         link.downSinceMillis = Clock.unixMillis()
         settings.replicaOf = (host, port)
         Log.role = "S"
+        updatePropagation()
     }
 
     /// Closes the master client or the transfer socket; keeps replid and offset cached.
@@ -167,20 +199,28 @@ extension Server {
                 Socket.close(fd)
                 return
             }
-            link.masterReplID = String(parts[1])
-            link.offset = offset
-            link.hasCachedMaster = true
-            Log.notice("Full resync from master: \(link.masterReplID):\(offset)")
+            link.fullSyncReplID = String(parts[1])
+            link.fullSyncOffset = offset
+            Log.notice("Full resync from master: \(link.fullSyncReplID):\(offset)")
             link.fd = fd
             link.state = .transfer
             link.transferSize = -1
             link.transferRead = 0
             link.headerLine = []
+            link.eofMark = []
+            link.tail = []
             link.lastIOMillis = Clock.unixMillis()
             try? loop.add(fd, events: EventLoop.readable, token: Self.linkBit | UInt64(UInt32(bitPattern: fd)))
         } else if reply.hasPrefix("+CONTINUE") {
             let parts = reply.split(separator: " ")
-            if parts.count >= 2 { link.masterReplID = String(parts[1]) }
+            if parts.count >= 2, parts[1].utf8.count == 40, String(parts[1]) != repl.replID {
+                // Our master continues us under a new id (it was promoted): the history we
+                // hold becomes the secondary one, and our replicas must learn the new id.
+                Log.warning("Master replication ID changed to \(parts[1])")
+                shiftReplicationID(to: String(parts[1]))
+                disconnectReplicas()
+            }
+            if repl.backlog == nil { createBacklog() }
             Log.notice("Successful partial resynchronization with master.")
             Log.notice("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.")
             becomeConnected(fd)
@@ -206,10 +246,10 @@ extension Server {
             }
         }
         _ = exchange(fd, ["REPLCONF", "listening-port", String(settings.replicaAnnouncePort > 0 ? settings.replicaAnnouncePort : settings.port)])
-        _ = exchange(fd, ["REPLCONF", "capa", "psync2"])
-        let psync = link.hasCachedMaster ? ["PSYNC", link.masterReplID, String(link.offset + 1)] : ["PSYNC", "?", "-1"]
+        _ = exchange(fd, ["REPLCONF", "capa", "eof", "capa", "psync2"])
+        let psync = link.hasCachedMaster ? ["PSYNC", repl.replID, String(repl.offset + 1)] : ["PSYNC", "?", "-1"]
         if link.hasCachedMaster {
-            Log.notice("Trying a partial resynchronization (request \(link.masterReplID):\(link.offset + 1)).")
+            Log.notice("Trying a partial resynchronization (request \(repl.replID):\(repl.offset + 1)).")
         } else {
             Log.notice("Partial resynchronization not possible (no cached master)")
         }
@@ -283,38 +323,82 @@ extension Server {
                 }
                 let line = String(decoding: link.headerLine.filter { $0 != 13 }, as: UTF8.self)
                 link.headerLine = []
-                guard line.hasPrefix("$"), let size = Int64(line.dropFirst()), size >= 0 else {
+                if line.hasPrefix("-") {
+                    transferFailed("MASTER aborted replication with an error: \(line.dropFirst())")
+                    return
+                }
+                var size: Int64 = 0
+                if line.hasPrefix("$EOF:") && line.utf8.count == 45 {
+                    link.eofMark = Array(line.utf8.dropFirst(5))
+                } else if line.hasPrefix("$"), let n = Int64(line.dropFirst()), n >= 0 {
+                    size = n
+                } else {
                     transferFailed("Bad protocol from MASTER, the first byte is not '$' (we received '\(line)')")
                     return
                 }
-                link.transferSize = size
+                link.transferSize = link.eofMark.isEmpty ? size : 0
                 link.tempName = "temp-\(Clock.unixMillis() / 1000).\(getpid()).rdb"
                 link.tempFD = open(link.tempName, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
                 if link.tempFD < 0 {
                     transferFailed("Opening the temp file needed for MASTER <-> REPLICA synchronization: \(String(cString: strerror(errno)))")
                     return
                 }
-                Log.notice("MASTER <-> REPLICA sync: receiving \(size) bytes from master to disk")
+                if link.eofMark.isEmpty {
+                    Log.notice("MASTER <-> REPLICA sync: receiving \(size) bytes from master to disk")
+                } else {
+                    Log.notice("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk")
+                }
                 break
             }
+        }
+        if !link.eofMark.isEmpty {
+            readStreamedPayload()
+            return
         }
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while link.transferRead < link.transferSize {
             let want = Int(min(Int64(buffer.count), link.transferSize - link.transferRead))
-            let n = buffer.withUnsafeMutableBytes { Socket.read(link.fd, into: $0.baseAddress!, count: want) }
-            if n == -1 { return }
-            if n <= 0 {
-                transferFailed("I/O error trying to sync with MASTER: connection lost")
-                return
-            }
-            let written = buffer.withUnsafeBytes { write(link.tempFD, $0.baseAddress!, n) }
-            if written != n {
-                transferFailed("Write error or short write writing to the DB dump file needed for MASTER <-> REPLICA synchronization")
-                return
-            }
-            link.transferRead += Int64(n)
+            guard receivePayloadChunk(&buffer, max: want) != nil else { return }
         }
         finishTransfer()
+    }
+
+    /// A diskless payload: everything up to the 40-byte end mark goes to the temp file.
+    mutating func readStreamedPayload() {
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while let n = receivePayloadChunk(&buffer, max: buffer.count) {
+            link.tail.append(contentsOf: buffer[max(0, n - 40)..<n])
+            if link.tail.count > 40 { link.tail.removeFirst(link.tail.count - 40) }
+            if link.tail == link.eofMark {
+                // The mark is not part of the dump.
+                link.transferSize = link.transferRead - 40
+                if ftruncate(link.tempFD, off_t(link.transferSize)) != 0 {
+                    transferFailed("Error truncating the RDB file received from the master for SYNC: \(String(cString: strerror(errno)))")
+                    return
+                }
+                finishTransfer()
+                return
+            }
+        }
+    }
+
+    /// Reads up to `max` payload bytes from the master into the temp file. Returns the count, or
+    /// nil when the socket has nothing more for now or the transfer failed (then it is logged
+    /// and the link reset).
+    mutating func receivePayloadChunk(_ buffer: inout [UInt8], max: Int) -> Int? {
+        let n = buffer.withUnsafeMutableBytes { Socket.read(link.fd, into: $0.baseAddress!, count: max) }
+        if n == -1 { return nil }
+        if n <= 0 {
+            transferFailed("I/O error trying to sync with MASTER: connection lost")
+            return nil
+        }
+        let written = buffer.withUnsafeBytes { write(link.tempFD, $0.baseAddress!, n) }
+        if written != n {
+            transferFailed("Write error or short write writing to the DB dump file needed for MASTER <-> REPLICA synchronization")
+            return nil
+        }
+        link.transferRead += Int64(n)
+        return n
     }
 
     mutating func transferFailed(_ why: String) {
@@ -338,18 +422,30 @@ extension Server {
             link.state = .connect
             return
         }
+        // Our replicas must follow the new history; a snapshot of the old one is useless.
+        killSnapshotChild()
+        disconnectReplicas()
+        link.hasCachedMaster = false
         Log.notice("MASTER <-> REPLICA sync: Flushing old data")
         for i in 0..<dbCount { dbs[i].removeAll() }
         Log.notice("MASTER <-> REPLICA sync: Loading DB in memory")
         let file = open(settings.dbfilename, O_RDONLY | O_CLOEXEC)
         let result = loadSnapshot(fd: file, size: link.transferSize, discardExpired: false, serveClients: true)
         if file >= 0 { close(file) }
-        if case .failure(let error) = result {
+        switch result {
+        case .failure(let error):
             Log.warning("Failed trying to load the MASTER synchronization DB from disk: \(error)")
             Socket.close(fd)
             link.state = .connect
             return
+        case .success(let summary):
+            link.masterDB = summary.replStreamDB.map { $0 >= 0 && $0 < dbCount ? $0 : 0 } ?? 0
         }
+        // The master's history is ours now.
+        repl.replID = link.fullSyncReplID
+        repl.offset = link.fullSyncOffset
+        clearReplicationID2()
+        resetBacklog()
         Log.notice("MASTER <-> REPLICA sync: Finished with success")
         becomeConnected(fd)
     }
@@ -361,6 +457,7 @@ extension Server {
                               now: Clock.unixMillis())
         nextClientID += 1
         m.pointee.isMaster = true
+        m.pointee.db = link.masterDB
         m.pointee.flags.insert(.replyOff)
         registerClient(m)
         try? loop.add(fd, events: EventLoop.readable, token: UInt64(UInt32(bitPattern: fd)))
@@ -368,14 +465,14 @@ extension Server {
         link.state = .connected
         link.lastIOMillis = Clock.unixMillis()
         link.downSinceMillis = 0
-        replID = link.masterReplID
+        link.hasCachedMaster = true
         sendAck(fd)
         // Commands may already be buffered in the socket.
         readFromClient(m)
     }
 
     func sendAck(_ fd: Int32) {
-        let off = String(link.offset)
+        let off = String(repl.offset)
         let text = "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$\(off.utf8.count)\r\n\(off)\r\n"
         let bytes = Array(text.utf8)
         _ = bytes.withUnsafeBytes { Socket.write(fd, from: $0.baseAddress!, count: $0.count) }
@@ -385,6 +482,7 @@ extension Server {
     mutating func masterLinkLost(_ c: ClientRef) {
         guard c.pointee.isMaster, link.masterClient == c else { return }
         link.masterClient = nil
+        link.masterDB = c.pointee.db
         Log.notice("Connection with master lost.")
         Log.notice("Caching the disconnected master state.")
         if link.state == .connected {
@@ -393,8 +491,8 @@ extension Server {
         }
     }
 
-    /// INFO replication for a replica.
-    func replicaReplicationFields() -> [(String, String)] {
+    /// INFO replication's replica fields (the role's head; ReplicationMaster adds the rest).
+    func replicaLinkFields() -> [(String, String)] {
         let now = Clock.unixMillis()
         let up = link.state == .connected
         var f: [(String, String)] = [
@@ -402,22 +500,19 @@ extension Server {
             ("master_link_status", up ? "up" : "down"),
             ("master_last_io_seconds_ago", up ? "\((now - link.lastIOMillis) / 1000)" : "-1"),
             ("master_sync_in_progress", link.state == .transfer ? "1" : "0"),
-            ("slave_read_repl_offset", "\(link.offset)"), ("slave_repl_offset", "\(link.offset)"),
+            ("slave_read_repl_offset", "\(repl.offset)"), ("slave_repl_offset", "\(repl.offset)"),
         ]
         if link.state == .transfer {
-            f += [("master_sync_total_bytes", "\(link.transferSize)"), ("master_sync_read_bytes", "\(link.transferRead)"),
-                  ("master_sync_left_bytes", "\(max(0, link.transferSize - link.transferRead))"),
-                  ("master_sync_perc", String(format2: link.transferSize > 0 ? Double(link.transferRead) * 100 / Double(link.transferSize) : 0)),
+            f += [("master_sync_total_bytes", "\(link.eofMark.isEmpty ? link.transferSize : -1)"),
+                  ("master_sync_read_bytes", "\(link.transferRead)"),
+                  ("master_sync_left_bytes", "\(link.eofMark.isEmpty ? max(0, link.transferSize - link.transferRead) : -1)"),
+                  ("master_sync_perc", String(format2: link.eofMark.isEmpty && link.transferSize > 0 ? Double(link.transferRead) * 100 / Double(link.transferSize) : 0)),
                   ("master_sync_last_io_seconds_ago", "\((now - link.lastIOMillis) / 1000)")]
         }
         if !up { f.append(("master_link_down_since_seconds", "\(link.downSinceMillis > 0 ? (now - link.downSinceMillis) / 1000 : -1)")) }
         f += [
             ("slave_priority", "\(settings.replicaPriority)"), ("slave_read_only", settings.replicaReadOnly ? "1" : "0"),
-            ("replica_announced", settings.replicaAnnounced ? "1" : "0"), ("connected_slaves", "0"),
-            ("master_failover_state", "no-failover"), ("master_replid", replID),
-            ("master_replid2", String(repeating: "0", count: 40)), ("master_repl_offset", "\(link.offset)"),
-            ("second_repl_offset", "-1"), ("repl_backlog_active", "0"), ("repl_backlog_size", "\(settings.replBacklogSize)"),
-            ("repl_backlog_first_byte_offset", "0"), ("repl_backlog_histlen", "0"),
+            ("replica_announced", settings.replicaAnnounced ? "1" : "0"),
         ]
         return f
     }

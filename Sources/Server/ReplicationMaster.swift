@@ -1,7 +1,6 @@
 /*
  * ReplicationMaster: the master side of replication — Redis's replication.c for a node
- * that has replicas. First slice: disk full sync and the command stream, fed from the
- * main process.
+ * that has replicas (a master, or a replica with replicas of its own).
  *
  *  - A replica connects as a client and speaks the handshake: PING, AUTH, REPLCONF
  *    listening-port / capa, then PSYNC <replid> <offset> (or the old SYNC).
@@ -17,17 +16,26 @@
  *  - Online replicas get each propagated write as it is appended, a PING every
  *    repl-ping-replica-period seconds, and answer with REPLCONF ACK <offset>.
  *
- * Not yet here (see the replication issue): diskless sync, the sender worker processes
- * that will read the ring instead of copying it into each replica's output buffer, LZ4,
- * and the replica side (REPLICAOF). WAIT is here (REPLCONF GETACK * through the stream,
- * released by REPLCONF ACK or its timeout), and so is min-replicas-to-write: writes are refused
- * with -NOREPLICAS while fewer online replicas than that have ACKed within
- * min-replicas-max-lag seconds.
+ *  - Diskless (repl-diskless-sync yes, replicas that announced capa eof): the first replica
+ *    to ask waits repl-diskless-sync-delay seconds for others (or until
+ *    repl-diskless-sync-max-replicas asked), then one child writes `$EOF:<mark>`, the RDB and
+ *    the mark to every waiting socket at once. The stream starts at each replica's first ACK.
+ *  - WAIT (REPLCONF GETACK * through the stream, released by REPLCONF ACK or its timeout) and
+ *    min-replicas-to-write (-NOREPLICAS while fewer online replicas than that have ACKed
+ *    within min-replicas-max-lag seconds).
+ *
+ * A replica serves its own replicas with the same code: its history is its master's
+ * (ReplicationState.swift), so what it forwards and what it snapshots carry the top master's
+ * id and offsets.
+ *
+ * Not yet here (see the replication issue): the sender worker processes that will read the
+ * ring instead of copying it into each replica's output buffer, and LZ4.
  */
 import CSystem
 import Glibc
 import Keyspace
 import Platform
+import RESP
 import Replication
 
 /// Where a replica is in its synchronization (Redis's SLAVE_STATE_*).
@@ -43,31 +51,32 @@ public enum ReplicaSyncState: Equatable {
     }
 }
 
-/// What the master knows of one replica connection (the replica's own link to its master will
-/// be ReplicaLink).
+/// What the master knows of one replica connection (the replica's own link to its master is
+/// ReplicaLink).
 public struct AttachedReplica {
     var state: ReplicaSyncState = .waitBgsaveStart
     var listeningPort = 0
     var announcedIP = ""
+    /// REPLCONF capa eof (takes a diskless `$EOF:` payload) and capa psync2 (+CONTINUE <id>).
+    var capaEOF = false
+    var capaPsync2 = false
     var ackOffset: Int64 = 0
     var ackMillis: Int64 = 0
+    /// When it asked for a full sync (repl-diskless-sync-delay counts from the first one).
+    var askedMillis: Int64 = 0
     /// master_repl_offset its full sync's snapshot stands for.
     var syncOffset: Int64 = 0
-}
-
-/// The master's replication state.
-public struct MasterReplication {
-    var backlog: UnsafeMutablePointer<BacklogRing>? = nil
-    var replicas: [ClientRef] = []
-    var offset: Int64 = 0
-    /// master_repl_offset at the fork of the running BGSAVE for sync, -1 when none.
-    var syncForkOffset: Int64 = -1
-    var lastPingMillis: Int64 = 0
-    var syncFull: Int64 = 0
-    var syncPartialOK: Int64 = 0
-    var syncPartialErr: Int64 = 0
-    /// Clients blocked in WAIT.
-    var waitingClients = 0
+    /// Its snapshot went straight to its socket: the stream starts at its first ACK, since a
+    /// replica reading an `$EOF:` payload may read past the end mark (Redis does the same).
+    var streamOnFirstAck = false
+    /// The stream produced since its snapshot's fork, held until it may be sent (Redis keeps it
+    /// in the replica's output buffer): a full sync never depends on the backlog's size, and
+    /// the output buffer limit applies to it.
+    var catchUp: ReplyBuffer? = nil
+    /// Position (in bytes ever sent to it) where its snapshot ends: the output buffer limit
+    /// counts only what follows.
+    var snapshotEnd = 0
+    var softLimitSinceMillis: Int64 = 0
 }
 
 extension Server {
@@ -91,17 +100,14 @@ extension Server {
                 c.pointee.replicaInfo.listeningPort = Int(p)
             } else if opt.equalsLowercase("ip-address") {
                 c.pointee.replicaInfo.announcedIP = value.string
-            } else if opt.equalsLowercase("capa") || opt.equalsLowercase("rdb-only")
-                || opt.equalsLowercase("rdb-filter-only")
-            {
-                // Capabilities: this master sends disk snapshots, which every replica accepts.
+            } else if opt.equalsLowercase("capa") {
+                if value.equalsLowercase("eof") { c.pointee.replicaInfo.capaEOF = true }
+                if value.equalsLowercase("psync2") { c.pointee.replicaInfo.capaPsync2 = true }
+            } else if opt.equalsLowercase("rdb-only") || opt.equalsLowercase("rdb-filter-only") {
+                // Accepted; every snapshot carries the whole dataset.
             } else if opt.equalsLowercase("ack") || opt.equalsLowercase("fack") {
                 // Replicas are not answered for ACKs.
-                if let o = value.int64, c.pointee.isReplica {
-                    if o > c.pointee.replicaInfo.ackOffset { c.pointee.replicaInfo.ackOffset = o }
-                    c.pointee.replicaInfo.ackMillis = Clock.unixMillis()
-                    if master.waitingClients > 0 { serveWaitingClients() }
-                }
+                if let o = value.int64, c.pointee.isReplica { replicaAcknowledged(c, o) }
                 return
             } else if opt.equalsLowercase("getack") {
                 if c.pointee.isMaster { sendAck(c.pointee.fd) }
@@ -115,37 +121,65 @@ extension Server {
         addOK(c)
     }
 
+    mutating func replicaAcknowledged(_ c: ClientRef, _ offset: Int64) {
+        if offset > c.pointee.replicaInfo.ackOffset { c.pointee.replicaInfo.ackOffset = offset }
+        c.pointee.replicaInfo.ackMillis = Clock.unixMillis()
+        if c.pointee.replicaInfo.streamOnFirstAck && c.pointee.replicaInfo.state == .online {
+            c.pointee.replicaInfo.streamOnFirstAck = false
+            startStreaming(c)
+            if !c.pointee.flags.contains(.closeASAP) { Log.notice("Synchronization with replica \(replicaName(c)) succeeded") }
+        }
+        if repl.waitingClients > 0 { serveWaitingClients() }
+    }
+
     /// PSYNC <replid> <offset> and SYNC.
     mutating func syncCommand(_ c: ClientRef, psync: Bool) {
         if c.pointee.isReplica { return }
+        if isReplicaNode && link.state != .connected {
+            addError(c, "-NOMASTERLINK Can't SYNC while not connected with my master\r\n")
+            return
+        }
         if c.pointee.reply.pending > 0 || c.pointee.flags.contains(.multi) {
             addError(c, "-ERR SYNC and PSYNC are invalid with pending output\r\n")
             return
         }
         let peer = replicaName(c)
         Log.notice("Replica \(peer) asks for synchronization")
-        createBacklogIfNeeded()
         if psync && tryPartialResync(c, peer) { return }
         if psync {
             let requested = c.pointee.arg(1)
             if !requested.equalsLowercase("?") {
-                master.syncPartialErr += 1
-                Log.notice("Partial resynchronization not accepted: Replication ID mismatch or offset out of range (Replica asked for '\(requested.string)')")
+                repl.syncPartialErr += 1
+                Log.notice("Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '\(requested.string)', my replication IDs are '\(repl.replID)' and '\(repl.replID2)')")
             }
         }
-        master.syncFull += 1
+        repl.syncFull += 1
         Log.notice("Full resync requested by replica \(peer)")
+        let previous = c.pointee.replicaInfo
         c.pointee.isReplica = true
-        c.pointee.replicaInfo = AttachedReplica(listeningPort: c.pointee.replicaInfo.listeningPort,
-                                            announcedIP: c.pointee.replicaInfo.announcedIP)
-        master.replicas.append(c)
-        if hasActiveChild && master.syncForkOffset >= 0 {
-            // Share the snapshot already being written for another replica.
+        c.pointee.replicaInfo = AttachedReplica(listeningPort: previous.listeningPort, announcedIP: previous.announcedIP,
+                                                capaEOF: previous.capaEOF && psync, capaPsync2: previous.capaPsync2,
+                                                askedMillis: Clock.unixMillis())
+        repl.replicas.append(c)
+        if repl.backlog == nil {
+            // A new history: a replica must never continue an older one under this id.
+            changeReplicationID()
+            clearReplicationID2()
+            createBacklog()
+            Log.notice("Replication backlog created, my new replication IDs are '\(repl.replID)' and '\(repl.replID2)'")
+        }
+        if hasActiveChild && repl.syncForkOffset >= 0 && !repl.syncToSockets {
+            // Share the snapshot already being written to disk for another replica.
+            Log.notice("Waiting for end of BGSAVE for SYNC")
             attachToSyncSnapshot(c, psync: psync)
-        } else if !hasActiveChild {
-            startSyncSnapshot()
+        } else if hasActiveChild {
+            Log.notice(repl.syncToSockets ? "Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC"
+                       : "Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC")
+        } else if wantsDisklessSync && settings.replDisklessSyncDelay > 0 {
+            // The cron forks once the delay has let other replicas arrive.
+            Log.notice("Delay next BGSAVE for diskless SYNC")
         } else {
-            Log.notice("Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC")
+            startSyncSnapshot()
         }
     }
 
@@ -158,16 +192,20 @@ extension Server {
     func replicaName(_ c: ClientRef) -> String { "\(replicaIP(c)):\(c.pointee.replicaInfo.listeningPort)" }
 
     mutating func tryPartialResync(_ c: ClientRef, _ peer: String) -> Bool {
-        guard let ring = master.backlog, let offset = c.pointee.arg(2).int64 else { return false }
-        let requested = c.pointee.arg(1)
-        guard requested.string == replID && ring.pointee.contains(offset: offset) else { return false }
+        guard let offset = c.pointee.arg(2).int64 else { return false }
+        let requested = c.pointee.arg(1).string
+        guard canContinue(requested, from: offset) else { return false }
         c.pointee.isReplica = true
         c.pointee.replicaInfo.state = .online
         c.pointee.replicaInfo.ackMillis = Clock.unixMillis()
-        master.replicas.append(c)
-        c.pointee.reply.append("+CONTINUE \(replID)\r\n")
+        repl.replicas.append(c)
+        if c.pointee.replicaInfo.capaPsync2 {
+            c.pointee.reply.append("+CONTINUE \(repl.replID)\r\n")
+        } else {
+            c.pointee.reply.append("+CONTINUE\r\n" as StaticString)
+        }
         let sent = appendBacklog(to: c, from: offset)
-        master.syncPartialOK += 1
+        repl.syncPartialOK += 1
         queueWrite(c)
         Log.notice("Partial resynchronization request from \(peer) accepted. Sending \(sent) bytes of backlog starting from offset \(offset).")
         return true
@@ -175,100 +213,138 @@ extension Server {
 
     // MARK: - Backlog and stream
 
-    mutating func createBacklogIfNeeded() {
-        if master.backlog != nil { return }
-        // A new history: a replica must never continue an older one under this id.
-        replID = Self.randomHex(40)
-        do {
-            let ring = try BacklogRing(capacity: max(16 * 1024, settings.replBacklogSize), replID: replID,
-                                       startOffset: master.offset)
-            let p = UnsafeMutablePointer<BacklogRing>.allocate(capacity: 1)
-            p.initialize(to: ring)
-            master.backlog = p
-            propagationEnabled = true
-            propagatedDB = -1
-        } catch {
-            Log.warning("Can't create the replication backlog: \(error)")
-        }
-    }
-
-    /// Appends the ring's bytes from `offset` (the first byte wanted) to `c`'s output.
+    /// Appends the ring's bytes from `offset` (the first byte wanted) to `c`'s output; nil when
+    /// the ring no longer holds them.
     @discardableResult
-    mutating func appendBacklog(to c: ClientRef, from offset: Int64) -> Int {
-        guard let ring = master.backlog else { return 0 }
-        let n = ring.pointee.withChunks(from: offset) { a, b in
+    mutating func appendBacklog(to c: ClientRef, from offset: Int64) -> Int? {
+        guard let ring = repl.backlog else { return nil }
+        return ring.pointee.withChunks(from: offset) { a, b in
             c.pointee.reply.append(a)
             c.pointee.reply.append(b)
             return a.count + b.count
         }
-        return n ?? 0
     }
 
-    /// Called after bytes were added to `replicationStream`: moves them into the backlog and
-    /// to every online replica.
+    /// Called after this master's own writes were added to `replicationStream`: moves them into
+    /// the backlog and to every online replica.
     mutating func feedReplicationStream() {
-        guard let ring = master.backlog, replicationStream.pending > 0, !replStreamRecording else { return }
-        let bytes = ByteView(UnsafePointer(replicationStream.base + replicationStream.sent), replicationStream.pending)
-        ring.pointee.append(bytes)
-        master.offset += Int64(bytes.count)
-        for r in master.replicas where r.pointee.replicaInfo.state == .online {
-            r.pointee.reply.append(bytes)
-            queueWrite(r)
-        }
+        guard repl.backlog != nil, replicationStream.pending > 0, !replStreamRecording else { return }
+        appendToStream(ByteView(UnsafePointer(replicationStream.base + replicationStream.sent), replicationStream.pending))
         replicationStream.clear()
+    }
+
+    /// A replica that received its snapshot gets the writes made since the snapshot's fork,
+    /// then the live stream.
+    mutating func startStreaming(_ r: ClientRef) {
+        if var held = r.pointee.replicaInfo.catchUp {
+            r.pointee.reply.append(held.base + held.sent, held.pending)
+            held.deallocate()
+            r.pointee.replicaInfo.catchUp = nil
+        }
+        if !checkReplicaOutputLimit(r) { queueWrite(r) }
     }
 
     // MARK: - Full sync
 
+    /// repl-diskless-sync applies to the replicas waiting now: all of them take `$EOF:`.
+    var wantsDisklessSync: Bool {
+        settings.replDisklessSync && repl.replicas.allSatisfy {
+            $0.pointee.replicaInfo.state != .waitBgsaveStart || $0.pointee.replicaInfo.capaEOF
+        }
+    }
+
     mutating func startSyncSnapshot() {
-        Log.notice("Starting BGSAVE for SYNC with target: disk")
-        let forkOffset = master.offset
+        let toSockets = wantsDisklessSync
+        Log.notice("Starting BGSAVE for SYNC with target: \(toSockets ? "replicas sockets" : "disk")")
+        let forkOffset = repl.offset
         // The stream after the fork must start with a SELECT: the replica knows nothing of the
         // database the stream had selected before (Redis resets slaveseldb the same way).
-        propagatedDB = -1
-        guard startBackgroundSave() else {
-            for r in master.replicas where r.pointee.replicaInfo.state != .online { markClosing(r) }
-            return
-        }
-        master.syncForkOffset = forkOffset
-        for r in master.replicas where r.pointee.replicaInfo.state == .waitBgsaveStart {
+        if !isReplicaNode { propagatedDB = -1 }
+        repl.syncForkOffset = forkOffset
+        repl.syncToSockets = toSockets
+        var sockets: [Int32] = []
+        for r in repl.replicas where r.pointee.replicaInfo.state == .waitBgsaveStart {
             attachToSyncSnapshot(r, psync: true)
+            if toSockets { sockets.append(r.pointee.fd) }
+        }
+        if toSockets {
+            // The child owns these sockets until it exits: +FULLRESYNC must have left first.
+            for r in repl.replicas where r.pointee.replicaInfo.state == .waitBgsaveEnd {
+                writeToClient(r)
+                if r.pointee.reply.pending > 0 { markClosing(r) }
+            }
+            sockets = repl.replicas.filter { !$0.pointee.flags.contains(.closeASAP) && $0.pointee.replicaInfo.state == .waitBgsaveEnd }
+                .map { $0.pointee.fd }
+        }
+        let started = toSockets ? startBackgroundSave(toSockets: sockets) : startBackgroundSave()
+        if !started {
+            repl.syncForkOffset = -1
+            for r in repl.replicas where r.pointee.replicaInfo.state != .online { markClosing(r) }
         }
     }
 
     mutating func attachToSyncSnapshot(_ c: ClientRef, psync: Bool) {
         c.pointee.replicaInfo.state = .waitBgsaveEnd
-        c.pointee.replicaInfo.syncOffset = master.syncForkOffset
-        if psync { c.pointee.reply.append("+FULLRESYNC \(replID) \(master.syncForkOffset)\r\n") }
+        c.pointee.replicaInfo.syncOffset = repl.syncForkOffset
+        // The writes made between the fork and now come from the backlog, later ones are added
+        // as they happen (appendToStream).
+        var held = ReplyBuffer()
+        if repl.offset > repl.syncForkOffset, let ring = repl.backlog {
+            let copied = ring.pointee.withChunks(from: repl.syncForkOffset + 1) { a, b in
+                held.append(a)
+                held.append(b)
+                return true
+            }
+            if copied == nil {
+                Log.warning("The backlog no longer holds the writes since the running snapshot for SYNC; dropping replica \(replicaName(c))")
+                markClosing(c)
+            }
+        }
+        c.pointee.replicaInfo.catchUp = held
+        if psync { c.pointee.reply.append("+FULLRESYNC \(repl.replID) \(repl.syncForkOffset)\r\n") }
         queueWrite(c)
     }
 
-    /// After a background save ends: send the dump to the replicas that waited for it, and
-    /// start another save for replicas that came too late for this one.
+    /// After a background save ends: send the dump to the replicas that waited for it (a
+    /// diskless child already did), and start another save for replicas that came too late.
     mutating func syncSnapshotFinished(ok: Bool) {
-        let forkOffset = master.syncForkOffset
-        master.syncForkOffset = -1
-        guard !master.replicas.isEmpty else { return }
+        let forkOffset = repl.syncForkOffset
+        let toSockets = repl.syncToSockets
+        repl.syncForkOffset = -1
+        repl.syncToSockets = false
+        guard !repl.replicas.isEmpty else { return }
         var dump: [UInt8]? = nil
-        if ok && forkOffset >= 0 { dump = readDumpFile() }
-        for r in master.replicas where r.pointee.replicaInfo.state == .waitBgsaveEnd {
-            guard let dump else {
+        if ok && forkOffset >= 0 && !toSockets { dump = readDumpFile() }
+        for r in repl.replicas where r.pointee.replicaInfo.state == .waitBgsaveEnd && !r.pointee.flags.contains(.closeASAP) {
+            if !ok || forkOffset < 0 || (!toSockets && dump == nil) {
                 Log.warning("SYNC failed. BGSAVE child returned an error")
                 markClosing(r)
                 continue
             }
-            r.pointee.reply.append("$\(dump.count)\r\n")
-            dump.withUnsafeBufferPointer { b in
-                if b.count > 0 { r.pointee.reply.append(b.baseAddress!, b.count) }
-            }
-            // Writes made while the child ran, from the ring.
-            appendBacklog(to: r, from: r.pointee.replicaInfo.syncOffset + 1)
+            // A replica that already acknowledged has loaded the payload (replicas ACK only once
+            // they follow the stream): no need to wait for its next ACK.
+            let alreadyAcked = r.pointee.replicaInfo.ackMillis > 0
             r.pointee.replicaInfo.state = .online
             r.pointee.replicaInfo.ackMillis = Clock.unixMillis()
-            queueWrite(r)
+            if toSockets {
+                Log.notice("Streamed RDB transfer with replica \(replicaName(r)) succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming")
+                if alreadyAcked {
+                    startStreaming(r)
+                    Log.notice("Synchronization with replica \(replicaName(r)) succeeded")
+                } else {
+                    r.pointee.replicaInfo.streamOnFirstAck = true
+                }
+                continue
+            }
+            r.pointee.reply.append("$\(dump!.count)\r\n")
+            dump!.withUnsafeBufferPointer { b in
+                if b.count > 0 { r.pointee.reply.append(b.baseAddress!, b.count) }
+            }
+            r.pointee.replicaInfo.snapshotEnd = r.pointee.reply.totalSent + r.pointee.reply.pending
+            startStreaming(r)
             Log.notice("Synchronization with replica \(replicaName(r)) succeeded")
         }
-        if master.replicas.contains(where: { $0.pointee.replicaInfo.state == .waitBgsaveStart }) {
+        if repl.replicas.contains(where: { $0.pointee.replicaInfo.state == .waitBgsaveStart }) && !wantsDisklessSync {
             startSyncSnapshot()
         }
     }
@@ -291,25 +367,54 @@ extension Server {
 
     // MARK: - Cron and teardown
 
-    /// Once per cron tick: PING online replicas every repl-ping-replica-period seconds (through
-    /// the stream, so offsets move as Redis's do), newlines to replicas waiting for a snapshot.
+    /// Once per cron tick: start a delayed diskless sync, drop replicas that stopped
+    /// acknowledging, PING online replicas every repl-ping-replica-period seconds (through the
+    /// stream, so offsets move as Redis's do; a replica forwards its master's PINGs instead),
+    /// newlines to replicas waiting for a disk snapshot.
     mutating func replicationCron() {
-        guard master.backlog != nil, !master.replicas.isEmpty else { return }
+        backlogCron()
+        guard repl.backlog != nil, !repl.replicas.isEmpty else { return }
         let now = Clock.unixMillis()
-        // Online replicas that stopped acknowledging for repl-timeout seconds are dropped.
+        startDelayedDisklessSync(now)
         let timeout = Int64(max(1, settings.replTimeout)) * 1000
-        for r in master.replicas where r.pointee.replicaInfo.state == .online && now - r.pointee.replicaInfo.ackMillis > timeout {
+        for r in repl.replicas where r.pointee.replicaInfo.state == .online && !r.pointee.replicaInfo.streamOnFirstAck
+            && now - r.pointee.replicaInfo.ackMillis > timeout
+        {
             Log.warning("Disconnecting timedout replica (streaming sync): \(replicaName(r))")
             markClosing(r)
         }
-        if now - master.lastPingMillis >= Int64(max(1, settings.replPingReplicaPeriod)) * 1000 {
-            master.lastPingMillis = now
-            replicationStream.append("*1\r\n$4\r\nPING\r\n" as StaticString)
-            feedReplicationStream()
-            for r in master.replicas where r.pointee.replicaInfo.state != .online {
+        for r in repl.replicas where r.pointee.replicaInfo.state == .online {
+            _ = checkReplicaOutputLimit(r)
+        }
+        if now - repl.lastPingMillis >= Int64(max(1, settings.replPingReplicaPeriod)) * 1000 {
+            repl.lastPingMillis = now
+            if !isReplicaNode && repl.replicas.contains(where: { !$0.pointee.flags.contains(.closeASAP) }) {
+                replicationStream.append("*1\r\n$4\r\nPING\r\n" as StaticString)
+                feedReplicationStream()
+            }
+        }
+        // Replicas waiting for a snapshot get a newline every second (Redis's keep-alive),
+        // except those whose socket a diskless child is writing.
+        if now - repl.lastKeepAliveMillis >= 1000 {
+            repl.lastKeepAliveMillis = now
+            for r in repl.replicas where r.pointee.replicaInfo.state == .waitBgsaveStart
+                || (r.pointee.replicaInfo.state == .waitBgsaveEnd && !repl.syncToSockets)
+            {
                 r.pointee.reply.append("\n" as StaticString)
                 queueWrite(r)
             }
+        }
+    }
+
+    /// Forks the diskless snapshot once repl-diskless-sync-delay has passed since the first
+    /// waiting replica asked, or repl-diskless-sync-max-replicas are waiting.
+    mutating func startDelayedDisklessSync(_ now: Int64) {
+        guard !hasActiveChild else { return }
+        let waiting = repl.replicas.filter { $0.pointee.replicaInfo.state == .waitBgsaveStart }
+        guard let oldest = waiting.map({ $0.pointee.replicaInfo.askedMillis }).min() else { return }
+        let maxReplicas = settings.replDisklessSyncMaxReplicas
+        if now - oldest >= Int64(settings.replDisklessSyncDelay) * 1000 || (maxReplicas > 0 && waiting.count >= maxReplicas) {
+            startSyncSnapshot()
         }
     }
 
@@ -319,7 +424,7 @@ extension Server {
         let now = Clock.unixMillis()
         let maxLag = Int64(settings.minReplicasMaxLag) * 1000
         var n = 0
-        for r in master.replicas where r.pointee.replicaInfo.state == .online && now - r.pointee.replicaInfo.ackMillis <= maxLag {
+        for r in repl.replicas where r.pointee.replicaInfo.state == .online && now - r.pointee.replicaInfo.ackMillis <= maxLag {
             n += 1
         }
         return n
@@ -341,13 +446,13 @@ extension Server {
             default: state = "connect"
             }
             c.pointee.reply.appendBulk(state)
-            c.pointee.reply.appendInteger(link.offset)
+            c.pointee.reply.appendInteger(repl.offset)
             return
         }
-        let online = master.replicas.filter { $0.pointee.replicaInfo.state == .online }
+        let online = repl.replicas.filter { $0.pointee.replicaInfo.state == .online }
         c.pointee.reply.appendArrayHeader(3)
         c.pointee.reply.appendBulk("master")
-        c.pointee.reply.appendInteger(master.offset)
+        c.pointee.reply.appendInteger(repl.offset)
         c.pointee.reply.appendArrayHeader(online.count)
         for r in online {
             let l = r.pointee.replicaInfo
@@ -364,12 +469,16 @@ extension Server {
     /// WAIT numreplicas timeout: blocks until `numreplicas` replicas acknowledged every write
     /// made so far, or `timeout` ms passed; answers how many did.
     mutating func waitCommand(_ c: ClientRef) {
+        if isReplicaNode {
+            addError(c, "-ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.\r\n")
+            return
+        }
         guard let wanted = c.pointee.arg(1).int64 else {
             addError(c, "-ERR value is not an integer or out of range\r\n")
             return
         }
         guard let timeout = parseMillisTimeout(c, c.pointee.arg(2)) else { return }
-        let target = master.offset
+        let target = repl.offset
         let acked = replicasAcknowledging(target)
         if Int64(acked) >= wanted || c.pointee.flags.contains(.multi) || inExec {
             c.pointee.reply.appendInteger(Int64(acked))
@@ -379,7 +488,7 @@ extension Server {
         c.pointee.block.isWait = true
         c.pointee.block.waitOffset = target
         c.pointee.block.waitReplicas = Int(min(wanted, Int64(Int.max)))
-        master.waitingClients += 1
+        repl.waitingClients += 1
         // Ask every replica for its offset now (through the stream, as Redis does).
         replicationStream.append("*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n" as StaticString)
         feedReplicationStream()
@@ -387,7 +496,7 @@ extension Server {
 
     /// Replicas whose acknowledged offset has reached `offset`.
     func replicasAcknowledging(_ offset: Int64) -> Int {
-        master.replicas.reduce(0) { $0 + ($1.pointee.replicaInfo.ackOffset >= offset ? 1 : 0) }
+        repl.replicas.reduce(0) { $0 + ($1.pointee.replicaInfo.ackOffset >= offset ? 1 : 0) }
     }
 
     /// After an ACK: release WAITing clients whose condition now holds.
@@ -406,28 +515,31 @@ extension Server {
     /// A replica connection is going away.
     mutating func forgetReplica(_ c: ClientRef) {
         guard c.pointee.isReplica else { return }
-        master.replicas.removeAll { $0 == c }
+        repl.replicas.removeAll { $0 == c }
+        c.pointee.replicaInfo.catchUp?.deallocate()
+        c.pointee.replicaInfo.catchUp = nil
         Log.notice("Connection with replica \(replicaName(c)) lost.")
     }
 
-    /// INFO replication for a master.
-    func masterReplicationFields() -> [(String, String)] {
-        var f: [(String, String)] = [("role", "master"), ("connected_slaves", "\(master.replicas.count)")]
+    /// INFO replication, both roles, in Redis's order.
+    func replicationInfoFields() -> [(String, String)] {
+        var f: [(String, String)] = isReplicaNode ? replicaLinkFields() : [("role", "master")]
+        f.append(("connected_slaves", "\(repl.replicas.count)"))
         if settings.minReplicasToWrite > 0 && settings.minReplicasMaxLag > 0 {
             f.append(("min_slaves_good_slaves", "\(goodReplicaCount())"))
         }
         let now = Clock.unixMillis()
-        for (i, r) in master.replicas.enumerated() {
+        for (i, r) in repl.replicas.enumerated() {
             let l = r.pointee.replicaInfo
             let ip = replicaIP(r)
             let lag = l.ackMillis > 0 ? (now - l.ackMillis) / 1000 : 0
             f.append(("slave\(i)", "ip=\(ip),port=\(l.listeningPort),state=\(l.state.name),offset=\(l.ackOffset),lag=\(lag)"))
         }
-        let ring = master.backlog
+        let ring = repl.backlog
         f += [
-            ("master_failover_state", "no-failover"), ("master_replid", replID),
-            ("master_replid2", String(repeating: "0", count: 40)), ("master_repl_offset", "\(master.offset)"),
-            ("second_repl_offset", "-1"), ("repl_backlog_active", ring == nil ? "0" : "1"),
+            ("master_failover_state", "no-failover"), ("master_replid", repl.replID),
+            ("master_replid2", repl.replID2), ("master_repl_offset", "\(repl.offset)"),
+            ("second_repl_offset", "\(repl.secondReplOffset)"), ("repl_backlog_active", ring == nil ? "0" : "1"),
             ("repl_backlog_size", "\(settings.replBacklogSize)"),
             ("repl_backlog_first_byte_offset", "\(ring.map { $0.pointee.firstByteOffset } ?? 0)"),
             ("repl_backlog_histlen", "\(ring.map { $0.pointee.histlen } ?? 0)"),

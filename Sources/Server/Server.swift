@@ -102,7 +102,7 @@ public struct Server {
     var replicationStream = ReplyBuffer()
     /// DEBUG REPLSTREAM START keeps the stream for READ instead of feeding replicas.
     var replStreamRecording = false
-    var master = MasterReplication()
+    var repl: ReplicationState
     var link = ReplicaLink()
     /// The command running came from our master (KeyAccess lets it see expired keys).
     var servingMaster = false
@@ -131,7 +131,6 @@ public struct Server {
 
     // State
     public var runID: String
-    public var replID: String
     public var pauseEndMillis: Int64 = 0
     /// 0 no pause, 1 WRITE, 2 ALL.
     public var pauseMode = 0
@@ -165,7 +164,7 @@ public struct Server {
         startMonotonicMicros = Clock.monotonicMicros()
         lastSaveTime = startMillis / 1000
         runID = Self.randomHex(40)
-        replID = Self.randomHex(40)
+        repl = ReplicationState(replID: Self.randomHex(40))
         lruClock = UInt32(truncatingIfNeeded: startMillis / 1000)
     }
 

@@ -29,8 +29,8 @@ public struct PersistenceState {
     var childPipe: Int32 = -1
     var childStartMillis: Int64 = 0
     var childDirtyAtStart: Int64 = 0
-    /// Who asked for the running child: a client's BGSAVE, a save point, or a replica sync.
-    var childForSync = false
+    /// The running child streams to replica sockets (a diskless sync) instead of writing a file.
+    var childToSockets = false
     var lastBgsaveOK = true
     var lastBgsaveSeconds: Int64 = -1
     var lastBgsaveTryMillis: Int64 = 0
@@ -72,9 +72,12 @@ extension Server {
     }
 
     func auxInfo() -> RDBAuxInfo {
-        RDBAuxInfo(redisVersion: ServerInfo.redisVersion, createdAt: Clock.unixMillis() / 1000,
-                   usedMemory: tandem_used_memory(), replStreamDB: max(0, propagatedDB), replID: replID,
-                   replOffset: master.offset)
+        // The database the stream has selected: a replica continuing from this snapshot
+        // selects it for its master client (the stream after the fork may not say SELECT).
+        let streamDB = isReplicaNode ? (link.masterClient?.pointee.db ?? link.masterDB) : max(0, propagatedDB)
+        return RDBAuxInfo(redisVersion: ServerInfo.redisVersion, createdAt: Clock.unixMillis() / 1000,
+                   usedMemory: tandem_used_memory(), replStreamDB: streamDB, replID: repl.replID,
+                   replOffset: repl.offset)
     }
 
     /// Writes the dataset to `temp-<pid>.rdb`, fsyncs and renames it over `dbfilename`.
@@ -130,9 +133,10 @@ extension Server {
 
     var hasActiveChild: Bool { childPID >= 0 }
 
-    /// Forks a child that writes the snapshot. Returns false (and logs) when fork fails.
+    /// Forks a child that writes the snapshot to `dbfilename`, or, given `sockets`, streams it
+    /// to those replica sockets as a diskless payload. Returns false (and logs) when fork fails.
     @discardableResult
-    mutating func startBackgroundSave() -> Bool {
+    mutating func startBackgroundSave(toSockets sockets: [Int32]? = nil) -> Bool {
         var fds: (Int32, Int32) = (-1, -1)
         let piped = withUnsafeMutablePointer(to: &fds) {
             $0.withMemoryRebound(to: Int32.self, capacity: 2) { pipe($0) }
@@ -151,6 +155,7 @@ extension Server {
         let pid = fork()
         if pid == 0 {
             close(fds.0)
+            if let sockets { runStreamingChild(sockets, reportFD: fds.1) }
             runSnapshotChild(reportFD: fds.1)
         }
         close(fds.1)
@@ -169,8 +174,9 @@ extension Server {
         persistence.currentSaveKeysProcessed = 0
         persistence.currentSaveKeysTotal = (0..<dbCount).reduce(0) { $0 + dbs[$1].count }
         childPID = pid
+        persistence.childToSockets = sockets != nil
         pauseResizing(true)
-        Log.notice("Background saving started by pid \(pid)")
+        Log.notice(sockets == nil ? "Background saving started by pid \(pid)" : "Background RDB transfer started by pid \(pid)")
         return true
     }
 
@@ -203,6 +209,41 @@ extension Server {
                                  bytesWritten: result.bytes)
         _ = withUnsafeBytes(of: &report) { write(reportFD, $0.baseAddress, $0.count) }
         _exit(0)
+    }
+
+    /// In the child of a diskless sync: `$EOF:<mark>`, the RDB and the mark to every socket at
+    /// once. A replica that fails or stalls for repl-timeout is shut down (the parent sees its
+    /// connection end) and the others go on. Exits 0 when at least one replica got it all.
+    func runStreamingChild(_ sockets: [Int32], reportFD: Int32) -> Never {
+        Log.role = "C"
+        for fd in listeners { close(fd) }
+        if unixListener >= 0 { close(unixListener) }
+        let timeout = Int32(clamping: max(1, settings.replTimeout) * 1000)
+        let mark = Array(Self.randomHex(40).utf8)
+        let header = Array("$EOF:".utf8) + mark + [13, 10]
+        var live: [Int32] = []
+        for fd in sockets {
+            let ok = header.withUnsafeBytes { RDBOutput.writeAll(fd, $0.baseAddress!, $0.count, timeoutMillis: timeout) }
+            if ok { live.append(fd) } else { shutdown(fd, Int32(SHUT_RDWR)) }
+        }
+        if live.isEmpty { _exit(1) }
+        var w = RDBWriter(out: RDBOutput(sockets: live, timeoutMillis: timeout), options: rdbWriteOptions)
+        w.writeSnapshot(dbs: dbs, count: dbCount, aux: auxInfo())
+        if w.out.failed { _exit(1) }
+        var delivered = 0
+        for fd in w.out.liveSockets {
+            let ok = mark.withUnsafeBytes { RDBOutput.writeAll(fd, $0.baseAddress!, $0.count, timeoutMillis: timeout) }
+            if ok { delivered += 1 } else { shutdown(fd, Int32(SHUT_RDWR)) }
+        }
+        let cow = Self.privateDirtyBytes()
+        if cow > 0 {
+            let mb = cow / (1024 * 1024)
+            Log.notice("Fork CoW for RDB: current \(mb) MB, peak \(mb) MB, average \(mb) MB")
+        }
+        var report = ChildReport(kind: ChildReport.done, keys: Int64(w.keysWritten), cowBytes: Int64(cow),
+                                 bytesWritten: w.out.bytesWritten)
+        _ = withUnsafeBytes(of: &report) { write(reportFD, $0.baseAddress, $0.count) }
+        _exit(delivered > 0 ? 0 : 1)
     }
 
     /// This process's private dirty memory: what copy-on-write has duplicated so far.
@@ -254,7 +295,13 @@ extension Server {
     }
 
     mutating func finishBackgroundSave(pid: Int32, ok: Bool, signal: Int) {
-        if ok {
+        let toSockets = persistence.childToSockets
+        persistence.childToSockets = false
+        if toSockets {
+            // A transfer, not a save: the dump on disk and the save counters are untouched.
+            Log.notice(ok ? "Background RDB transfer terminated with success"
+                       : signal != 0 ? "Background transfer terminated by signal \(signal)" : "Background transfer error")
+        } else if ok {
             Log.notice("Background saving terminated with success")
             dirty -= persistence.childDirtyAtStart
             if dirty < 0 { dirty = 0 }
@@ -278,7 +325,7 @@ extension Server {
         childPID = -1
         persistence.currentCowBytes = 0
         pauseResizing(false)
-        if master.syncForkOffset >= 0 || master.replicas.contains(where: { $0.pointee.replicaInfo.state == .waitBgsaveStart }) {
+        if repl.syncForkOffset >= 0 || repl.replicas.contains(where: { $0.pointee.replicaInfo.state == .waitBgsaveStart }) {
             syncSnapshotFinished(ok: ok)
         }
     }
@@ -336,11 +383,30 @@ extension Server {
             let seconds = Double(Clock.monotonicMicros() - start) / 1_000_000
             Log.notice("Done loading RDB, keys loaded: \(summary.keysLoaded), keys expired: \(summary.expiredSkipped).")
             Log.notice("DB loaded from disk: \(String(format3: seconds)) seconds")
+            restoreReplicationHistory(summary)
             return true
         case .failure(let error):
             logLoadFailure(error)
             Log.warning("Fatal error loading the DB, check server logs. Exiting.")
             return false
+        }
+    }
+
+    /// The history recorded in the dump (repl-id, repl-offset): a replica offers it to its
+    /// master (PSYNC continues after a restart); a master keeps it as replid2 with a backlog, so
+    /// its replicas can continue after the master restarted (Redis 7.0 does both).
+    mutating func restoreReplicationHistory(_ summary: RDBLoadSummary) {
+        guard let id = summary.replID, id.utf8.count == 40, let offset = summary.replOffset, offset >= 0 else { return }
+        if settings.replicaOf != nil {
+            repl.replID = id
+            repl.offset = offset
+            link.hasCachedMaster = true
+            link.masterDB = summary.replStreamDB.map { $0 >= 0 && $0 < dbCount ? $0 : 0 } ?? 0
+        } else if offset > 0 {
+            repl.replID2 = id
+            repl.secondReplOffset = offset + 1
+            repl.offset = offset
+            createBacklog()
         }
     }
 

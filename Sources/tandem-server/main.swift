@@ -146,6 +146,6 @@ if !server.pointee.loadDataFromDisk() {
     exit(1)
 }
 Log.notice("Ready to accept connections tcp")
-if let master = settings.replicaOf { server.pointee.startReplication(host: master.host, port: master.port) }
+if let master = settings.replicaOf { server.pointee.startReplication(host: master.host, port: master.port, atStartUp: true) }
 let code = server.pointee.run()
 exit(code)

@@ -66,6 +66,7 @@ extension Server {
         if cl.flags.contains(.multi) { flags += "x" }
         if cl.flags.contains(.dirtyCAS) { flags += "d" }
         if cl.isReplica { flags += "S" }
+        if cl.isMaster { flags += "M" }
         if cl.flags.contains(.pubsub) { flags += "P" }
         if cl.flags.contains(.blocked) { flags += "b" }
         if flags.isEmpty { flags = "N" }
@@ -245,6 +246,7 @@ extension Server {
 
     /// Redis's client classes for CLIENT LIST/KILL TYPE ("slave" and "replica" are one class).
     func clientType(_ c: ClientRef) -> String {
+        if c.pointee.isMaster { return "master" }
         if c.pointee.isReplica && !c.pointee.flags.contains(.monitor) { return "replica" }
         if c.pointee.flags.contains(.pubsub) { return "pubsub" }
         return "normal"

@@ -179,12 +179,12 @@ extension Server {
                 ("total_connections_received", "\(stats.connectionsReceived)"),
                 ("total_commands_processed", "\(stats.commandsProcessed)"),
                 ("instantaneous_ops_per_sec", "\(ops)"), ("total_net_input_bytes", "\(stats.netInputBytes)"),
-                ("total_net_output_bytes", "\(stats.netOutputBytes)"), ("total_net_repl_input_bytes", "0"),
-                ("total_net_repl_output_bytes", "0"), ("instantaneous_input_kbps", String(format2: inKbps)),
+                ("total_net_output_bytes", "\(stats.netOutputBytes)"), ("total_net_repl_input_bytes", "\(repl.netInputBytes)"),
+                ("total_net_repl_output_bytes", "\(repl.netOutputBytes)"), ("instantaneous_input_kbps", String(format2: inKbps)),
                 ("instantaneous_output_kbps", String(format2: outKbps)),
                 ("instantaneous_input_repl_kbps", "0.00"), ("instantaneous_output_repl_kbps", "0.00"),
-                ("rejected_connections", "\(stats.rejectedConnections)"), ("sync_full", "\(master.syncFull)"),
-                ("sync_partial_ok", "\(master.syncPartialOK)"), ("sync_partial_err", "\(master.syncPartialErr)"), ("expired_keys", "\(stats.expiredKeys)"),
+                ("rejected_connections", "\(stats.rejectedConnections)"), ("sync_full", "\(repl.syncFull)"),
+                ("sync_partial_ok", "\(repl.syncPartialOK)"), ("sync_partial_err", "\(repl.syncPartialErr)"), ("expired_keys", "\(stats.expiredKeys)"),
                 ("expired_stale_perc", String(format2: stats.expiredStalePercent * 100)),
                 ("expired_time_cap_reached_count", "\(stats.expiredTimeCapReached)"),
                 ("expire_cycle_cpu_milliseconds", "\(stats.expireCycleMicros / 1000)"), ("evicted_keys", "0"),
@@ -203,7 +203,7 @@ extension Server {
                 ("io_threaded_writes_processed", "0"), ("reply_buffer_shrinks", "0"), ("reply_buffer_expands", "0"),
             ])
         case "replication":
-            return fields("Replication", isReplicaNode ? replicaReplicationFields() : masterReplicationFields())
+            return fields("Replication", replicationInfoFields())
         case "cpu":
             return fields("CPU", [
                 ("used_cpu_sys", String(format6: tandem_cpu_seconds(0, 1))),

@@ -277,6 +277,8 @@ final class ServerProcess {
             "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--protected-mode", "no", "--enable-debug-command", "yes", "--daemonize", "no",
             "--dir", dir, "--logfile", dir + "/server.log",
+            // Both default to a 5 s wait before a diskless full sync; tests do not wait.
+            "--repl-diskless-sync-delay", "0",
         ]
     }
 

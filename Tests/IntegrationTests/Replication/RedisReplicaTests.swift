@@ -70,8 +70,10 @@ import Glibc
         try ServerProcess.start(.redis, extraArgs: ["--replicaof", "127.0.0.1", String(master.port)])
     }
 
-    @Test func redisReplicaFullSyncThenStream() throws {
-        let master = try ServerProcess.start(.tandem)
+    /// Disk (`$<len>` from dump.rdb) and diskless (`$EOF:` straight from the fork child) full syncs.
+    @Test(arguments: [false, true])
+    func redisReplicaFullSyncThenStream(diskless: Bool) throws {
+        let master = try ServerProcess.start(.tandem, extraArgs: ["--repl-diskless-sync", diskless ? "yes" : "no"])
         defer { master.stop() }
         let m = try master.connect()
         try Self.workload(m, round: 0, count: 600)
@@ -104,7 +106,7 @@ import Glibc
         let stats = try InfoReply.fetch(m, "stats")
         #expect(stats["sync_full"] == "1")
         let log = master.log
-        for line in ["Replica 127.0.0.1:\(replicaServer.port) asks for synchronization", "Starting BGSAVE for SYNC with target: disk",
+        for line in ["Replica 127.0.0.1:\(replicaServer.port) asks for synchronization", "Starting BGSAVE for SYNC with target: \(diskless ? "replicas sockets" : "disk")",
                      "Synchronization with replica 127.0.0.1:\(replicaServer.port) succeeded"] {
             #expect(log.contains(line), "master log lacks '\(line)':\n\(log)")
         }
