@@ -60,6 +60,8 @@ public struct AttachedReplica {
     /// REPLCONF capa eof (takes a diskless `$EOF:` payload) and capa psync2 (+CONTINUE <id>).
     var capaEOF = false
     var capaPsync2 = false
+    /// It asked with PSYNC (answered +FULLRESYNC first), not the old SYNC (the payload at once).
+    var usedPsync = false
     var ackOffset: Int64 = 0
     var ackMillis: Int64 = 0
     /// When it asked for a full sync (repl-diskless-sync-delay counts from the first one).
@@ -158,8 +160,8 @@ extension Server {
         let previous = c.pointee.replicaInfo
         c.pointee.isReplica = true
         c.pointee.replicaInfo = AttachedReplica(listeningPort: previous.listeningPort, announcedIP: previous.announcedIP,
-                                                capaEOF: previous.capaEOF && psync, capaPsync2: previous.capaPsync2,
-                                                askedMillis: Clock.unixMillis())
+                                                capaEOF: previous.capaEOF, capaPsync2: previous.capaPsync2,
+                                                usedPsync: psync, askedMillis: Clock.unixMillis())
         repl.replicas.append(c)
         if repl.backlog == nil {
             // A new history: a replica must never continue an older one under this id.
@@ -171,7 +173,7 @@ extension Server {
         if hasActiveChild && repl.syncForkOffset >= 0 && !repl.syncToSockets {
             // Share the snapshot already being written to disk for another replica.
             Log.notice("Waiting for end of BGSAVE for SYNC")
-            attachToSyncSnapshot(c, psync: psync)
+            attachToSyncSnapshot(c)
         } else if hasActiveChild {
             Log.notice(repl.syncToSockets ? "Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC"
                        : "Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC")
@@ -264,7 +266,7 @@ extension Server {
         repl.syncToSockets = toSockets
         var sockets: [Int32] = []
         for r in repl.replicas where r.pointee.replicaInfo.state == .waitBgsaveStart {
-            attachToSyncSnapshot(r, psync: true)
+            attachToSyncSnapshot(r)
             if toSockets { sockets.append(r.pointee.fd) }
         }
         if toSockets {
@@ -283,7 +285,7 @@ extension Server {
         }
     }
 
-    mutating func attachToSyncSnapshot(_ c: ClientRef, psync: Bool) {
+    mutating func attachToSyncSnapshot(_ c: ClientRef) {
         c.pointee.replicaInfo.state = .waitBgsaveEnd
         c.pointee.replicaInfo.syncOffset = repl.syncForkOffset
         // The writes made between the fork and now come from the backlog, later ones are added
@@ -301,7 +303,7 @@ extension Server {
             }
         }
         c.pointee.replicaInfo.catchUp = held
-        if psync { c.pointee.reply.append("+FULLRESYNC \(repl.replID) \(repl.syncForkOffset)\r\n") }
+        if c.pointee.replicaInfo.usedPsync { c.pointee.reply.append("+FULLRESYNC \(repl.replID) \(repl.syncForkOffset)\r\n") }
         queueWrite(c)
     }
 

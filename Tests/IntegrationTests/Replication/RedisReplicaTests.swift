@@ -185,4 +185,34 @@ import Glibc
         _ = try m.call("SET", "k", "w")
         #expect(try m.callValue("WAIT", "2", "200") == .integer(1))
     }
+
+    /// redis-cli's replication modes against Tandem: `--rdb` (SYNC with capa eof and rdb-only: the dump
+    /// redis-check-rdb accepts, with every key) and `--replica` (SYNC, then the stream as redis-cli prints it).
+    @Test(arguments: [false, true])
+    func redisCliRdbAndReplica(diskless: Bool) throws {
+        let master = try ServerProcess.start(.tandem, extraArgs: ["--repl-diskless-sync", diskless ? "yes" : "no"])
+        defer { master.stop() }
+        let m = try master.connect()
+        _ = try m.call("DEBUG", "POPULATE", "500")
+        let rdb = master.dir + "/cli.rdb"
+        let fetched = try Harness.run("/usr/bin/redis-cli", ["-p", String(master.port), "--rdb", rdb], cwd: master.dir)
+        #expect(!fetched.timedOut && fetched.status.code == 0, "\(fetched.output)")
+        let check = try Harness.run("/usr/bin/redis-check-rdb", [rdb], cwd: master.dir)
+        #expect(check.output.contains("500 keys read") && check.output.contains("RDB looks OK!"), "\(check.output)")
+
+        let out = master.dir + "/cli-replica.txt"
+        let pid = try Harness.spawn("/usr/bin/redis-cli", ["-p", String(master.port), "--replica"], cwd: master.dir,
+                                    stdout: out, stderr: out + ".err")
+        defer {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+        // redis-cli reports progress on stderr and the commands on stdout.
+        #expect(Harness.waitUntil(milliseconds: 10_000) { Harness.readFile(out + ".err").contains("Logging commands from master") },
+                "\(Harness.readFile(out)) \(Harness.readFile(out + ".err"))")
+        _ = try m.call("SET", "seen-by", "redis-cli")
+        #expect(Harness.waitUntil(milliseconds: 5000) { Harness.readFile(out).contains("\"SET\",\"seen-by\",\"redis-cli\"") },
+                "\(Harness.readFile(out))")
+    }
 }
