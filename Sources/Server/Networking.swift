@@ -217,7 +217,14 @@ extension Server {
     }
 
     /// Writes as much pending output as the socket takes; registers EPOLLOUT for the rest.
+    /// A replica receiving its disk snapshot gets the dump after its output buffer drained.
     mutating func writeToClient(_ c: ClientRef) {
+        if c.pointee.isReplica && c.pointee.replicaInfo.bulkFD >= 0 && c.pointee.reply.pending == 0
+            && !sendBulk(c)
+        {
+            if !c.pointee.flags.contains(.closeASAP) { registerForWrite(c) }
+            return
+        }
         while c.pointee.reply.pending > 0 {
             let n = Socket.write(c.pointee.fd, from: c.pointee.reply.base + c.pointee.reply.sent,
                                  count: c.pointee.reply.pending)
@@ -229,13 +236,14 @@ extension Server {
             }
             if c.pointee.isReplica { repl.netOutputBytes += Int64(n) } else { stats.netOutputBytes += Int64(n) }
             c.pointee.reply.didSend(n)
+            if c.pointee.reply.pending == 0 && c.pointee.isReplica && c.pointee.replicaInfo.bulkFD >= 0 && !sendBulk(c) {
+                if !c.pointee.flags.contains(.closeASAP) { registerForWrite(c) }
+                return
+            }
         }
         stats.writesProcessed += 1
         if c.pointee.reply.pending > 0 {
-            if !c.pointee.flags.contains(.writeRegistered) {
-                c.pointee.flags.insert(.writeRegistered)
-                updateInterest(c)
-            }
+            registerForWrite(c)
             return
         }
         if c.pointee.flags.contains(.closeAfterReply) {
@@ -248,6 +256,13 @@ extension Server {
             c.pointee.flags.remove(.outputFull)
             updateInterest(c)
             if resume { processInputBuffer(c) }
+        }
+    }
+
+    func registerForWrite(_ c: ClientRef) {
+        if !c.pointee.flags.contains(.writeRegistered) {
+            c.pointee.flags.insert(.writeRegistered)
+            updateInterest(c)
         }
     }
 

@@ -68,6 +68,7 @@ public struct ReplicaLink {
     var downSinceMillis: Int64 = 0
     var lastAckMillis: Int64 = 0
     var nextConnectMillis: Int64 = 0
+    var reconnectNow = false
 }
 
 extension Server {
@@ -488,6 +489,21 @@ extension Server {
         if link.state == .connected {
             link.state = .connect
             link.downSinceMillis = Clock.unixMillis()
+            // Reconnect at once rather than at the next cron tick: the backlog may be recycled
+            // meanwhile (Redis 7 does the same).
+            link.nextConnectMillis = 0
+            link.reconnectNow = true
+        }
+    }
+
+    /// From beforeSleep: the reconnection a lost link asked for.
+    mutating func reconnectIfLinkLost() {
+        guard link.reconnectNow else { return }
+        link.reconnectNow = false
+        if link.state == .connect {
+            Log.notice("Reconnecting to MASTER \(link.host):\(link.port)")
+            link.nextConnectMillis = Clock.unixMillis() + 1000
+            connectToMaster()
         }
     }
 

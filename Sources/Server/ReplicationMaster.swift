@@ -75,9 +75,11 @@ public struct AttachedReplica {
     /// in the replica's output buffer): a full sync never depends on the backlog's size, and
     /// the output buffer limit applies to it.
     var catchUp: ReplyBuffer? = nil
-    /// Position (in bytes ever sent to it) where its snapshot ends: the output buffer limit
-    /// counts only what follows.
-    var snapshotEnd = 0
+    /// A disk snapshot being sent to it (Redis's SEND_BULK): the open dump, how far it went and
+    /// its size. Sent with sendfile from the event loop, so the dump never sits in memory.
+    var bulkFD: Int32 = -1
+    var bulkOffset: Int64 = 0
+    var bulkSize: Int64 = 0
     var softLimitSinceMillis: Int64 = 0
 }
 
@@ -315,10 +317,8 @@ extension Server {
         repl.syncForkOffset = -1
         repl.syncToSockets = false
         guard !repl.replicas.isEmpty else { return }
-        var dump: [UInt8]? = nil
-        if ok && forkOffset >= 0 && !toSockets { dump = readDumpFile() }
         for r in repl.replicas where r.pointee.replicaInfo.state == .waitBgsaveEnd && !r.pointee.flags.contains(.closeASAP) {
-            if !ok || forkOffset < 0 || (!toSockets && dump == nil) {
+            if !ok || forkOffset < 0 || (!toSockets && !openDumpForBulk(r)) {
                 Log.warning("SYNC failed. BGSAVE child returned an error")
                 markClosing(r)
                 continue
@@ -338,33 +338,60 @@ extension Server {
                 }
                 continue
             }
-            r.pointee.reply.append("$\(dump!.count)\r\n")
-            dump!.withUnsafeBufferPointer { b in
-                if b.count > 0 { r.pointee.reply.append(b.baseAddress!, b.count) }
-            }
-            r.pointee.replicaInfo.snapshotEnd = r.pointee.reply.totalSent + r.pointee.reply.pending
-            startStreaming(r)
-            Log.notice("Synchronization with replica \(replicaName(r)) succeeded")
+            // The dump follows its `$<len>` line from writeToClient (sendBulk); the stream after it.
+            r.pointee.reply.append("$\(r.pointee.replicaInfo.bulkSize)\r\n")
+            queueWrite(r)
         }
         if repl.replicas.contains(where: { $0.pointee.replicaInfo.state == .waitBgsaveStart }) && !wantsDisklessSync {
             startSyncSnapshot()
         }
     }
 
-    func readDumpFile() -> [UInt8]? {
+    /// Opens the dump just written for sending to `r`; false (logged) when it cannot be read.
+    mutating func openDumpForBulk(_ r: ClientRef) -> Bool {
         let fd = open(settings.dbfilename, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { return nil }
-        defer { close(fd) }
         var st = stat()
-        if fstat(fd, &st) != 0 { return nil }
-        var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
-            if n <= 0 { return nil }
-            done += n
+        if fd < 0 || fstat(fd, &st) != 0 {
+            Log.warning("SYNC failed. Can't open/stat DB after BGSAVE: \(String(cString: strerror(errno)))")
+            if fd >= 0 { close(fd) }
+            return false
         }
-        return bytes
+        r.pointee.replicaInfo.bulkFD = fd
+        r.pointee.replicaInfo.bulkOffset = 0
+        r.pointee.replicaInfo.bulkSize = Int64(st.st_size)
+        return true
+    }
+
+    /// From writeToClient, once the replica's output buffer is empty: sends more of its dump.
+    /// Returns true when the dump is all sent (the stream follows in the output buffer), false
+    /// when the socket is full or the replica was dropped.
+    mutating func sendBulk(_ r: ClientRef) -> Bool {
+        while r.pointee.replicaInfo.bulkOffset < r.pointee.replicaInfo.bulkSize {
+            var offset = off_t(r.pointee.replicaInfo.bulkOffset)
+            let left = r.pointee.replicaInfo.bulkSize - r.pointee.replicaInfo.bulkOffset
+            let n = sendfile(r.pointee.fd, r.pointee.replicaInfo.bulkFD, &offset, Int(min(left, 1 << 20)))
+            if n > 0 {
+                r.pointee.replicaInfo.bulkOffset += Int64(n)
+                repl.netOutputBytes += Int64(n)
+            } else if n < 0 && (errno == EAGAIN || errno == EINTR) {
+                return false
+            } else {
+                Log.warning("Write error sending DB to replica: \(n < 0 ? String(cString: strerror(errno)) : "unexpected end of file")")
+                markClosing(r)
+                return false
+            }
+        }
+        closeBulk(r)
+        // It loads the dump now and acknowledges afterwards: the timeout counts from here.
+        r.pointee.replicaInfo.ackMillis = Clock.unixMillis()
+        startStreaming(r)
+        Log.notice("Synchronization with replica \(replicaName(r)) succeeded")
+        return true
+    }
+
+    func closeBulk(_ r: ClientRef) {
+        if r.pointee.replicaInfo.bulkFD >= 0 { close(r.pointee.replicaInfo.bulkFD) }
+        r.pointee.replicaInfo.bulkFD = -1
     }
 
     // MARK: - Cron and teardown
@@ -380,7 +407,7 @@ extension Server {
         startDelayedDisklessSync(now)
         let timeout = Int64(max(1, settings.replTimeout)) * 1000
         for r in repl.replicas where r.pointee.replicaInfo.state == .online && !r.pointee.replicaInfo.streamOnFirstAck
-            && now - r.pointee.replicaInfo.ackMillis > timeout
+            && r.pointee.replicaInfo.bulkFD < 0 && now - r.pointee.replicaInfo.ackMillis > timeout
         {
             Log.warning("Disconnecting timedout replica (streaming sync): \(replicaName(r))")
             markClosing(r)
@@ -520,6 +547,7 @@ extension Server {
         repl.replicas.removeAll { $0 == c }
         c.pointee.replicaInfo.catchUp?.deallocate()
         c.pointee.replicaInfo.catchUp = nil
+        closeBulk(c)
         Log.notice("Connection with replica \(replicaName(c)) lost.")
     }
 
@@ -535,7 +563,7 @@ extension Server {
             let l = r.pointee.replicaInfo
             let ip = replicaIP(r)
             let lag = l.ackMillis > 0 ? (now - l.ackMillis) / 1000 : 0
-            f.append(("slave\(i)", "ip=\(ip),port=\(l.listeningPort),state=\(l.state.name),offset=\(l.ackOffset),lag=\(lag)"))
+            f.append(("slave\(i)", "ip=\(ip),port=\(l.listeningPort),state=\(l.bulkFD >= 0 ? "send_bulk" : l.state.name),offset=\(l.ackOffset),lag=\(lag)"))
         }
         let ring = repl.backlog
         f += [

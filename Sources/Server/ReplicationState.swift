@@ -193,15 +193,14 @@ extension Server {
     // MARK: - Output buffer limits
 
     /// client-output-buffer-limit replica: drops a replica whose pending stream passed the hard
-    /// limit, or stayed over the soft limit for its seconds. Bytes of the snapshot still being
-    /// sent do not count, as in Redis (it sends the file outside the output buffer); the stream
-    /// held for a replica still in its full sync does.
+    /// limit, or stayed over the soft limit for its seconds. The snapshot is sent from its file
+    /// and does not count, as in Redis; the stream held for a replica still in its full sync
+    /// does.
     /// Returns true when the replica was dropped.
     mutating func checkReplicaOutputLimit(_ r: ClientRef) -> Bool {
         let limit = settings.outputLimitReplica
         if limit.hard == 0 && limit.soft == 0 { return false }
-        let snapshotLeft = max(0, r.pointee.replicaInfo.snapshotEnd - r.pointee.reply.totalSent)
-        let used = r.pointee.reply.pending - Int(snapshotLeft) + (r.pointee.replicaInfo.catchUp?.pending ?? 0)
+        let used = r.pointee.reply.pending + (r.pointee.replicaInfo.catchUp?.pending ?? 0)
         var over = limit.hard > 0 && used >= limit.hard
         if !over && limit.soft > 0 && used >= limit.soft {
             let now = Clock.unixMillis()

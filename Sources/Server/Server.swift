@@ -283,6 +283,7 @@ public struct Server {
         nextBlockTimeoutMillis = handleBlockedTimeouts()
         flushPendingWrites()
         if closeCount > 0 { freeClosingClients() }
+        if link.reconnectNow { reconnectIfLinkLost() }
         let used = tandem_used_memory()
         if used > memoryPeak { memoryPeak = used }
     }

@@ -40,6 +40,8 @@ public struct PersistenceState {
     var currentCowUpdatedMillis: Int64 = 0
     var currentCowPeak = 0
     var lastCowBytes = 0
+    /// What the last child reported writing (a diskless transfer's payload, per replica).
+    var childBytesWritten: Int64 = 0
     var currentSaveKeysProcessed = 0
     var currentSaveKeysTotal = 0
     var latestForkMicros: Int64 = 0
@@ -151,6 +153,7 @@ extension Server {
         }
         persistence.lastBgsaveTryMillis = Clock.unixMillis()
         persistence.childDirtyAtStart = dirty
+        persistence.childBytesWritten = 0
         let start = Clock.monotonicMicros()
         let pid = fork()
         if pid == 0 {
@@ -240,8 +243,9 @@ extension Server {
             let mb = cow / (1024 * 1024)
             Log.notice("Fork CoW for RDB: current \(mb) MB, peak \(mb) MB, average \(mb) MB")
         }
+        let payload = w.out.bytesWritten + Int64(header.count + mark.count)
         var report = ChildReport(kind: ChildReport.done, keys: Int64(w.keysWritten), cowBytes: Int64(cow),
-                                 bytesWritten: w.out.bytesWritten)
+                                 bytesWritten: payload * Int64(delivered))
         _ = withUnsafeBytes(of: &report) { write(reportFD, $0.baseAddress, $0.count) }
         _exit(delivered > 0 ? 0 : 1)
     }
@@ -290,7 +294,10 @@ extension Server {
             persistence.currentCowBytes = Int(report.cowBytes)
             persistence.currentCowPeak = max(persistence.currentCowPeak, Int(report.cowBytes))
             persistence.currentCowUpdatedMillis = Clock.unixMillis()
-            if report.kind == ChildReport.done { persistence.lastCowBytes = Int(report.cowBytes) }
+            if report.kind == ChildReport.done {
+                persistence.lastCowBytes = Int(report.cowBytes)
+                persistence.childBytesWritten = report.bytesWritten
+            }
         }
     }
 
@@ -299,6 +306,7 @@ extension Server {
         persistence.childToSockets = false
         if toSockets {
             // A transfer, not a save: the dump on disk and the save counters are untouched.
+            if ok { repl.netOutputBytes += persistence.childBytesWritten }
             Log.notice(ok ? "Background RDB transfer terminated with success"
                        : signal != 0 ? "Background transfer terminated by signal \(signal)" : "Background transfer error")
         } else if ok {
