@@ -107,7 +107,7 @@ enum ConfigTable {
         .init("min-replicas-max-lag", .int(\.minReplicasMaxLag, min: 0, max: maxInt),
               aliases: ["min-slaves-max-lag"]),
         .init("repl-compression", .enumeration(\.replCompression, ["lz4", "no"])),
-        .init("repl-sender-workers", .int(\.replSenderWorkers, min: 1, max: 64), mutable: false),
+        .init("repl-sender-workers", .int(\.replSenderWorkers, min: 0, max: 64), mutable: false),
         .init("replica-lazy-flush", .bool(\.replicaLazyFlush), aliases: ["slave-lazy-flush"]),
         // Limits
         .init("maxmemory", .memory(\.maxmemory, min: 0, max: maxLong)),

@@ -31,6 +31,7 @@ extension Server {
         checkChildDone()
         checkSavePoints()
         replicationCron()
+        senderWorkersCron()
         replicaCron()
         databasesCron()
         sampleMetrics(now)

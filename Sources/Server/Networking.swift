@@ -246,6 +246,10 @@ extension Server {
             registerForWrite(c)
             return
         }
+        if c.pointee.isReplica && c.pointee.replicaInfo.handoffOffset >= 0 {
+            handOff(c)
+            return
+        }
         if c.pointee.flags.contains(.closeAfterReply) {
             markClosing(c)
             return

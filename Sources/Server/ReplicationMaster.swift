@@ -80,6 +80,11 @@ public struct AttachedReplica {
     var bulkFD: Int32 = -1
     var bulkOffset: Int64 = 0
     var bulkSize: Int64 = 0
+    /// Handed to a sender worker: its ReplicaTable slot (-1: the primary feeds it).
+    var slot = -1
+    /// Waiting to be handed over once its output buffer is empty, which holds the stream up to
+    /// this offset (-1: not waiting).
+    var handoffOffset: Int64 = -1
     var softLimitSinceMillis: Int64 = 0
 }
 
@@ -208,7 +213,14 @@ extension Server {
         } else {
             c.pointee.reply.append("+CONTINUE\r\n" as StaticString)
         }
-        let sent = appendBacklog(to: c, from: offset)
+        let sent: Int
+        if sendersAvailable {
+            // A worker sends the backlog from the ring once +CONTINUE has left.
+            sent = Int(repl.offset - offset + 1)
+            c.pointee.replicaInfo.handoffOffset = offset - 1
+        } else {
+            sent = appendBacklog(to: c, from: offset) ?? 0
+        }
         repl.syncPartialOK += 1
         queueWrite(c)
         Log.notice("Partial resynchronization request from \(peer) accepted. Sending \(sent) bytes of backlog starting from offset \(offset).")
@@ -245,6 +257,7 @@ extension Server {
             held.deallocate()
             r.pointee.replicaInfo.catchUp = nil
         }
+        if sendersAvailable { r.pointee.replicaInfo.handoffOffset = repl.offset }
         if !checkReplicaOutputLimit(r) { queueWrite(r) }
     }
 
@@ -548,6 +561,7 @@ extension Server {
         c.pointee.replicaInfo.catchUp?.deallocate()
         c.pointee.replicaInfo.catchUp = nil
         closeBulk(c)
+        releaseHandedOff(c)
         Log.notice("Connection with replica \(replicaName(c)) lost.")
     }
 

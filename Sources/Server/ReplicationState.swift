@@ -59,6 +59,13 @@ public struct ReplicationState {
     var netOutputBytes: Int64 = 0
     /// Clients blocked in WAIT.
     var waitingClients = 0
+    /// The sender worker processes (ReplicationSenders.swift), the table they report in, slots
+    /// of replicas forgotten but not yet closed by their worker, and whether the ring grew since
+    /// the workers were last woken.
+    var workers: [SenderWorkerHandle] = []
+    var table: ReplicaTable? = nil
+    var orphanSlots: [Int] = []
+    var wakeWorkers = false
 
     init(replID: String) { self.replID = replID }
 }
@@ -107,6 +114,7 @@ extension Server {
             p.initialize(to: ring)
             repl.backlog = p
             repl.noReplicasSinceMillis = Clock.unixMillis()
+            announceRingToAll()
         } catch {
             Log.warning("Can't create the replication backlog: \(error)")
         }
@@ -145,7 +153,10 @@ extension Server {
     mutating func backlogCron() {
         guard let ring = repl.backlog else { return }
         if ring.pointee.capacity != backlogCapacity {
-            do { try ring.pointee.resize(capacity: backlogCapacity) } catch {
+            do {
+                try ring.pointee.resize(capacity: backlogCapacity)
+                announceRingToAll()
+            } catch {
                 Log.warning("Can't resize the replication backlog: \(error)")
             }
         }
@@ -167,7 +178,10 @@ extension Server {
     mutating func appendToStream(_ bytes: ByteView) {
         repl.backlog?.pointee.append(bytes)
         repl.offset += Int64(bytes.count)
-        for r in repl.replicas where r.pointee.replicaInfo.state != .waitBgsaveStart {
+        if repl.table != nil { repl.wakeWorkers = true }
+        for r in repl.replicas where r.pointee.replicaInfo.state != .waitBgsaveStart
+            && r.pointee.replicaInfo.slot < 0 && r.pointee.replicaInfo.handoffOffset < 0
+        {
             if r.pointee.replicaInfo.catchUp != nil {
                 // Its snapshot is not delivered yet: hold the bytes until it is.
                 r.pointee.replicaInfo.catchUp!.append(bytes)

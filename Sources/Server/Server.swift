@@ -271,6 +271,8 @@ public struct Server {
                 acceptClients(Int32(truncatingIfNeeded: token & 0xFFFF_FFFF))
             } else if token & Self.linkBit != 0 {
                 readSyncPayload()
+            } else if token & Self.senderBit != 0 {
+                senderWorkerNotified(Int(token & 0xFFFF))
             } else {
                 handleClientEvent(fd: Int32(truncatingIfNeeded: token), events: events)
             }
@@ -284,6 +286,7 @@ public struct Server {
         flushPendingWrites()
         if closeCount > 0 { freeClosingClients() }
         if link.reconnectNow { reconnectIfLinkLost() }
+        if repl.wakeWorkers { wakeSenderWorkers() }
         let used = tandem_used_memory()
         if used > memoryPeak { memoryPeak = used }
     }

@@ -140,6 +140,8 @@ do {
     if !pidfile.isEmpty { unlink(pidfile) }
     exit(1)
 }
+// Forked now, while the process is small: the workers that will feed replicas from the ring.
+server.pointee.startSenderWorkers()
 // As Redis: the port is open while the dump loads, so clients get -LOADING, not a refusal.
 if !server.pointee.loadDataFromDisk() {
     if !pidfile.isEmpty { unlink(pidfile) }

@@ -74,6 +74,18 @@ static inline int tandem_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CL
 /* accept4 with SOCK_NONBLOCK|SOCK_CLOEXEC (needs _GNU_SOURCE, so it is out of line). */
 int tandem_accept4(int fd, struct sockaddr *addr, socklen_t *len);
 
+/* A connected pair of Unix sockets that keep message boundaries (SOCK_SEQPACKET), close-on-exec:
+ * the primary's control channel to a sender worker. */
+static inline int tandem_seqpacket_pair(int fds[2]) {
+    return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds);
+}
+
+/* sendmsg/recvmsg with descriptors in an SCM_RIGHTS control message (CMSG_* are macros Swift
+ * cannot import). Send: returns bytes sent or -1. Receive: returns bytes received (0 at EOF,
+ * -1 on error); *nfds is set to the descriptors received (at most max, close-on-exec). */
+ssize_t tandem_send_with_fds(int sock, const void *buf, size_t len, const int *fds, int nfds);
+ssize_t tandem_recv_with_fds(int sock, void *buf, size_t len, int *fds, int max, int *nfds);
+
 static inline int tandem_socket_stream(int domain) {
     return socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 }

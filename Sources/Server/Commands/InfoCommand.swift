@@ -239,8 +239,8 @@ extension Server {
         case "tandem":
             return fields("Tandem", [
                 ("tandem_version", ServerInfo.tandemVersion), ("repl_compression", settings.replCompression),
-                ("repl_sender_workers", "\(settings.replSenderWorkers)"),
-            ])
+                ("repl_backlog_ring_capacity", "\(repl.backlog.map { $0.pointee.capacity } ?? 0)"),
+            ] + senderWorkerFields())
         default:
             return nil
         }

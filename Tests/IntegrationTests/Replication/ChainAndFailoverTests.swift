@@ -114,14 +114,17 @@ import Glibc
     /// The master goes away; one replica is promoted, the others (Tandem and redis-server) are re-pointed at
     /// it and continue with partial resyncs thanks to replid2; the old master comes back as a replica of the
     /// new one and continues too.
-    @Test func promotionLetsTheOthersContinue() throws {
-        let master = try ServerProcess.start(.tandem)
+    /// With sender workers (the default) and with the main process feeding replicas (0 workers).
+    @Test(arguments: [2, 0])
+    func promotionLetsTheOthersContinue(workers: Int) throws {
+        let w = ["--repl-sender-workers", String(workers)]
+        let master = try ServerProcess.start(.tandem, extraArgs: w)
         defer { master.stop() }
         let m = try master.connect()
         try RedisReplicaTests.workload(m, round: 0, count: 300)
-        let promoted = try ServerProcess.start(.tandem, extraArgs: Self.replicaArgs(of: master))
+        let promoted = try ServerProcess.start(.tandem, extraArgs: Self.replicaArgs(of: master, w))
         defer { promoted.stop() }
-        let otherT = try ServerProcess.start(.tandem, extraArgs: Self.replicaArgs(of: master))
+        let otherT = try ServerProcess.start(.tandem, extraArgs: Self.replicaArgs(of: master, w))
         defer { otherT.stop() }
         let otherR = try ServerProcess.start(.redis, extraArgs: Self.replicaArgs(of: master))
         defer { otherR.stop() }
@@ -279,8 +282,12 @@ import Glibc
 
     /// A replica that stops reading is dropped once its pending stream passes the hard limit, with Redis's
     /// log line; it reconnects when it wakes up and converges.
-    @Test func aReplicaOverItsOutputLimitIsDropped() throws {
-        let master = try ServerProcess.start(.tandem, extraArgs: ["--client-output-buffer-limit", "replica 256kb 0 0"])
+    /// Enforced by the main process (0 workers: on the output buffer) and by a sender worker (on
+    /// the stream bytes the replica has not taken).
+    @Test(arguments: [0, 2])
+    func aReplicaOverItsOutputLimitIsDropped(workers: Int) throws {
+        let master = try ServerProcess.start(.tandem, extraArgs: ["--client-output-buffer-limit", "replica 256kb 0 0",
+                                                                  "--repl-sender-workers", String(workers)])
         defer { master.stop() }
         let m = try master.connect()
         let replica = try ServerProcess.start(.tandem, extraArgs: Self.replicaArgs(of: master))
@@ -348,5 +355,39 @@ import Glibc
         let r = try replica.connect()
         #expect(Self.waitForLink(r))
         try RedisReplicaTests.expectConverged(master: m, replica: r, "the next replica")
+    }
+
+    // MARK: - Sender workers
+
+    /// kill -9 of the sender worker feeding the replicas: the primary starts another, the replicas reconnect
+    /// (partial resync) and converge; INFO tandem shows the new worker.
+    @Test func aSenderWorkerThatDiesIsReplaced() throws {
+        let master = try ServerProcess.start(.tandem, extraArgs: ["--repl-sender-workers", "1"])
+        defer { master.stop() }
+        let m = try master.connect()
+        try RedisReplicaTests.workload(m, round: 0, count: 200)
+        let tandem = try ServerProcess.start(.tandem, extraArgs: Self.replicaArgs(of: master))
+        defer { tandem.stop() }
+        let redis = try ServerProcess.start(.redis, extraArgs: Self.replicaArgs(of: master))
+        defer { redis.stop() }
+        let t = try tandem.connect(), r = try redis.connect()
+        #expect(Self.waitForLink(t) && Self.waitForLink(r))
+        try RedisReplicaTests.workload(m, round: 1, count: 200)
+        for n in [t, r] { try RedisReplicaTests.expectConverged(master: m, replica: n, "before the worker dies") }
+        let workerLine = { Self.info(m, "tandem")?["repl_sender_worker0"] ?? "" }
+        #expect(Harness.waitUntil(milliseconds: 5000) { workerLine().hasSuffix("replicas=2") }, "\(workerLine())")
+        guard let pidText = workerLine().split(separator: ",").first?.dropFirst(4), let pid = pid_t(pidText) else {
+            Issue.record("no worker pid in \(workerLine())")
+            return
+        }
+        kill(pid, SIGKILL)
+        #expect(Harness.waitUntil(milliseconds: 10_000) { master.log.contains("exited; starting it again") }, "\(master.log)")
+        try RedisReplicaTests.workload(m, round: 2, count: 200)
+        for n in [t, r] {
+            #expect(Self.waitForLink(n))
+            try RedisReplicaTests.expectConverged(master: m, replica: n, "after the worker was replaced")
+        }
+        #expect(Self.stat(m, "sync_full") == "2", "replicas should continue with PSYNC")
+        #expect(!workerLine().hasPrefix("pid=\(pid),"))
     }
 }

@@ -1,0 +1,98 @@
+/*
+ * ReplicaTable: what the sender workers tell the primary about the replicas they feed, in
+ * memory shared by both (an anonymous MAP_SHARED mapping made before the workers are forked).
+ *
+ * One 64-byte slot per replica handed to a worker. The slot's life is a small state machine,
+ * and each transition has one writer, so no lock is needed:
+ *
+ *     free --(primary: hands a replica over)--> active --(worker: replica gone)--> closed
+ *       ^                                                                            |
+ *       +-------------------------(primary: forgets the replica)---------------------+
+ *
+ * While a slot is active only its worker writes `ackOffset`, `ackMillis` and `sentOffset`
+ * (REPLCONF ACK it read, bytes it sent); the primary reads them for INFO, WAIT, timeouts and
+ * min-replicas-to-write. Values are published with release stores and read with acquire loads,
+ * so the primary never sees a state change before the figures written ahead of it. The
+ * primary frees a slot only after the worker closed it, so a late write from a worker can never
+ * land in a slot given to another replica.
+ */
+import CSystem
+import Glibc
+import Platform
+
+public struct ReplicaTable {
+    public enum State: UInt64 { case free = 0, active = 1, closed = 2 }
+
+    public static let slotSize = 64
+    public let capacity: Int
+    private let base: UnsafeMutableRawPointer
+
+    private enum Field {
+        static let state = 0, worker = 8, ackOffset = 16, ackMillis = 24, sentOffset = 32, reason = 40
+    }
+
+    /// Maps a table of `capacity` slots shared with processes forked afterwards.
+    public init(capacity: Int) throws(SystemError) {
+        let size = capacity * Self.slotSize
+        guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
+            throw SystemError("mmap")
+        }
+        memset(p, 0, size)
+        self.capacity = capacity
+        base = p
+    }
+
+    private func word(_ slot: Int, _ field: Int) -> UnsafeMutablePointer<UInt64> {
+        precondition(slot >= 0 && slot < capacity, "replica table slot out of range")
+        return (base + slot * Self.slotSize + field).assumingMemoryBound(to: UInt64.self)
+    }
+
+    // MARK: - Primary
+
+    /// A free slot for a replica about to be handed to `worker`, marked active; nil when full.
+    public func claim(worker: Int, ackOffset: Int64, nowMillis: Int64) -> Int? {
+        for slot in 0..<capacity where state(slot) == .free {
+            tandem_store_relaxed_u64(word(slot, Field.worker), UInt64(worker))
+            tandem_store_relaxed_u64(word(slot, Field.ackOffset), UInt64(bitPattern: ackOffset))
+            tandem_store_relaxed_u64(word(slot, Field.ackMillis), UInt64(bitPattern: nowMillis))
+            tandem_store_relaxed_u64(word(slot, Field.sentOffset), 0)
+            tandem_store_relaxed_u64(word(slot, Field.reason), 0)
+            tandem_store_release_u64(word(slot, Field.state), State.active.rawValue)
+            return slot
+        }
+        return nil
+    }
+
+    /// Returns a closed slot to the pool.
+    public func release(_ slot: Int) {
+        tandem_store_release_u64(word(slot, Field.state), State.free.rawValue)
+    }
+
+    public func state(_ slot: Int) -> State { State(rawValue: tandem_load_acquire_u64(word(slot, Field.state))) ?? .free }
+    public func worker(_ slot: Int) -> Int { Int(tandem_load_relaxed_u64(word(slot, Field.worker))) }
+    public func ackOffset(_ slot: Int) -> Int64 { Int64(bitPattern: tandem_load_acquire_u64(word(slot, Field.ackOffset))) }
+    public func ackMillis(_ slot: Int) -> Int64 { Int64(bitPattern: tandem_load_acquire_u64(word(slot, Field.ackMillis))) }
+    public func sentOffset(_ slot: Int) -> Int64 { Int64(bitPattern: tandem_load_acquire_u64(word(slot, Field.sentOffset))) }
+    /// Why the worker closed the slot (a `CloseReason`).
+    public func reason(_ slot: Int) -> CloseReason {
+        CloseReason(rawValue: tandem_load_acquire_u64(word(slot, Field.reason))) ?? .disconnected
+    }
+
+    // MARK: - Worker
+
+    public enum CloseReason: UInt64 { case disconnected = 0, fellBehind = 1, outputLimit = 2, protocolError = 3 }
+
+    public func recordAck(_ slot: Int, offset: Int64, nowMillis: Int64) {
+        if offset > ackOffset(slot) { tandem_store_release_u64(word(slot, Field.ackOffset), UInt64(bitPattern: offset)) }
+        tandem_store_release_u64(word(slot, Field.ackMillis), UInt64(bitPattern: nowMillis))
+    }
+
+    public func recordSent(_ slot: Int, offset: Int64) {
+        tandem_store_release_u64(word(slot, Field.sentOffset), UInt64(bitPattern: offset))
+    }
+
+    public func close(_ slot: Int, reason: CloseReason) {
+        tandem_store_relaxed_u64(word(slot, Field.reason), reason.rawValue)
+        tandem_store_release_u64(word(slot, Field.state), State.closed.rawValue)
+    }
+}

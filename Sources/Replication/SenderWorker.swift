@@ -1,0 +1,305 @@
+/*
+ * SenderWorker: a process that feeds replicas from the shared-memory backlog, so the primary
+ * writes the replication stream once (into the ring) however many replicas follow it.
+ *
+ * The primary forks its workers at start-up, before the dataset is loaded, and keeps per
+ * worker: a SOCK_SEQPACKET control socket, a "wake" eventfd it writes when the ring grew, and a
+ * "notify" eventfd the worker writes when an ACK arrived or a replica went away. Once a replica
+ * has its snapshot (or its +CONTINUE) and the primary's output buffer for it is empty, the
+ * primary sends a `Handoff` over the control socket with two descriptors attached: the
+ * replica's socket and the ring's shared memory. From then on the primary neither reads nor
+ * writes that socket; the worker:
+ *
+ *  - sends the ring's bytes from the handoff's offset on, as fast as the socket takes them;
+ *  - reads REPLCONF ACK from the replica (AckReader) and publishes the offset in the
+ *    ReplicaTable, which the primary reads for INFO, WAIT and min-replicas-to-write;
+ *  - drops the replica (marking its slot closed, with the reason) when it disconnects, sends
+ *    garbage, falls behind the ring's first byte, or leaves more unsent bytes than its
+ *    client-output-buffer-limit allows — the counterpart of Redis's output buffer limit.
+ *
+ * A change of history (the ring's generation moves: promotion, a new master) makes every
+ * replica's next read fail, so it is dropped and reconnects with PSYNC, as Redis's
+ * disconnectSlaves does. When the ring is resized the primary sends the new mapping and the
+ * replicas move to it (offsets and generation are kept). The worker exits when the control
+ * socket closes (the primary is gone).
+ */
+import CSystem
+import Glibc
+import Platform
+
+/// The fixed-size message that hands a replica to a worker (slot -1: only a new ring mapping).
+public struct Handoff {
+    public var slot: Int64
+    /// The number of the first stream byte to send.
+    public var startOffset: Int64
+    /// The ring generation the replica's history belongs to.
+    public var generation: UInt64
+    /// client-output-buffer-limit replica: hard bytes, soft bytes, soft seconds (0: none).
+    public var hardLimit: Int64
+    public var softLimit: Int64
+    public var softSeconds: Int64
+
+    public init(slot: Int64, startOffset: Int64, generation: UInt64, hardLimit: Int64, softLimit: Int64, softSeconds: Int64) {
+        self.slot = slot
+        self.startOffset = startOffset
+        self.generation = generation
+        self.hardLimit = hardLimit
+        self.softLimit = softLimit
+        self.softSeconds = softSeconds
+    }
+}
+
+public struct SenderWorker {
+    /// One replica being fed.
+    struct Feed {
+        var fd: Int32
+        var slot: Int
+        var next: Int64
+        var generation: UInt64
+        var limits: Handoff
+        var acks = AckReader()
+        var softSinceMillis: Int64 = 0
+        var waitingWritable = false
+    }
+
+    let control: Int32
+    let wake: Int32
+    let notify: Int32
+    let table: ReplicaTable
+    var loop: EventLoop
+    var ring: UnsafeMutablePointer<BacklogRing>? = nil
+    var ringInode: UInt64 = 0
+    var feeds: [Int32: Feed] = [:]
+    var notifyPending = false
+
+    static let controlToken: UInt64 = 1 << 40
+    static let wakeToken: UInt64 = 1 << 41
+    static let maxBatch = 1 << 20
+
+    /// Runs the worker loop in this (forked) process; never returns.
+    public static func run(control: Int32, wake: Int32, notify: Int32, table: ReplicaTable) -> Never {
+        guard let loop = try? EventLoop() else { _exit(1) }
+        _ = fcntl(control, F_SETFL, fcntl(control, F_GETFL) | O_NONBLOCK)
+        var w = SenderWorker(control: control, wake: wake, notify: notify, table: table, loop: loop)
+        do {
+            try w.loop.add(control, events: EventLoop.readable, token: controlToken)
+            try w.loop.add(wake, events: EventLoop.readable, token: wakeToken)
+        } catch {
+            _exit(1)
+        }
+        w.serve()
+    }
+
+    mutating func serve() -> Never {
+        while true {
+            let n = loop.wait(timeoutMillis: 100)
+            for i in 0..<n {
+                let token = loop.readyTokens[i]
+                if token == Self.controlToken {
+                    readControl()
+                } else if token == Self.wakeToken {
+                    var value: UInt64 = 0
+                    _ = read(wake, &value, 8)
+                } else {
+                    replicaEvent(Int32(truncatingIfNeeded: token), loop.readyEvents[i])
+                }
+            }
+            pumpAll()
+            if notifyPending {
+                notifyPending = false
+                var one: UInt64 = 1
+                _ = write(notify, &one, 8)
+            }
+        }
+    }
+
+    // MARK: - Control
+
+    mutating func readControl() {
+        var message = Handoff(slot: 0, startOffset: 0, generation: 0, hardLimit: 0, softLimit: 0, softSeconds: 0)
+        while true {
+            let received = withUnsafeMutableBytes(of: &message) { DescriptorPassing.receive(control, into: $0) }
+            switch received {
+            case .closed:
+                _exit(0)  // the primary is gone
+            case .wouldBlock:
+                return
+            case .message(let count, let fds):
+                guard count == MemoryLayout<Handoff>.size, fds.count == 2 else {
+                    for fd in fds { Glibc.close(fd) }
+                    continue
+                }
+                adoptRing(fds[1])
+                if message.slot >= 0 { adopt(replica: fds[0], message) } else { Glibc.close(fds[0]) }
+            }
+        }
+    }
+
+    /// Maps the ring behind `fd` unless it is the one already mapped. Replicas move to a resized
+    /// ring (same history); a ring that replaced a live one starts a new history, so they go.
+    mutating func adoptRing(_ fd: Int32) {
+        var st = stat()
+        if fstat(fd, &st) != 0 {
+            Glibc.close(fd)
+            return
+        }
+        if ring != nil && UInt64(st.st_ino) == ringInode {
+            Glibc.close(fd)
+            return
+        }
+        guard let attached = try? BacklogRing(attaching: fd) else {
+            Glibc.close(fd)
+            return
+        }
+        if let old = ring {
+            if !old.pointee.isRetired {
+                for slot in feeds.values.map({ $0.slot }) { drop(slotOf: slot, .disconnected) }
+            }
+            old.deinitialize(count: 1)
+            old.deallocate()
+        }
+        Glibc.close(fd)  // the mapping stays
+        let p = UnsafeMutablePointer<BacklogRing>.allocate(capacity: 1)
+        p.initialize(to: attached)
+        ring = p
+        ringInode = UInt64(st.st_ino)
+    }
+
+    mutating func adopt(replica fd: Int32, _ h: Handoff) {
+        let slot = Int(h.slot)
+        guard slot < table.capacity, (try? loop.add(fd, events: EventLoop.readable, token: UInt64(UInt32(bitPattern: fd)))) != nil
+        else {
+            Glibc.close(fd)
+            if slot < table.capacity { table.close(slot, reason: .disconnected) }
+            notifyPending = true
+            return
+        }
+        // The primary's sockets are non-blocking already; a worker must never block on one.
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        feeds[fd] = Feed(fd: fd, slot: slot, next: h.startOffset, generation: h.generation, limits: h)
+    }
+
+    // MARK: - Replicas
+
+    mutating func replicaEvent(_ fd: Int32, _ events: UInt32) {
+        guard feeds[fd] != nil else { return }
+        if events & EventLoop.writable != 0 { feeds[fd]!.waitingWritable = false }
+        if events & (EventLoop.readable | EventLoop.error) != 0 { readAcks(fd) }
+    }
+
+    mutating func readAcks(_ fd: Int32) {
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while let feed = feeds[fd] {
+            let n = chunk.withUnsafeMutableBytes { Socket.read(fd, into: $0.baseAddress!, count: $0.count) }
+            if n == -1 { return }
+            if n <= 0 {
+                drop(fd, .disconnected)
+                return
+            }
+            do {
+                let offsets = try chunk.withUnsafeBytes { try feeds[fd]!.acks.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                if let last = offsets.max() {
+                    table.recordAck(feed.slot, offset: last, nowMillis: Clock.unixMillis())
+                    notifyPending = true
+                }
+            } catch {
+                drop(fd, .protocolError)
+                return
+            }
+        }
+    }
+
+    mutating func pumpAll() {
+        guard let ring else { return }
+        let end = ring.pointee.endOffset
+        for fd in Array(feeds.keys) {
+            guard let feed = feeds[fd] else { continue }
+            if !feed.waitingWritable {
+                pump(fd, ring)
+            } else if overLimit(fd, unsent: end + 1 - feed.next) {
+                // It reads nothing while the stream piles up behind it.
+                drop(fd, .outputLimit)
+            }
+        }
+    }
+
+    /// Sends the ring's bytes the replica lacks, until the socket is full.
+    mutating func pump(_ fd: Int32, _ ring: UnsafeMutablePointer<BacklogRing>) {
+        guard var feed = feeds[fd] else { return }
+        let end = ring.pointee.endOffset
+        while feed.next <= end {
+            let result = ring.pointee.withChunks(from: feed.next, maxBytes: Self.maxBatch, generation: feed.generation) { a, b in
+                Self.writeChunks(fd, a, b)
+            }
+            guard let written = result else {
+                feeds[fd] = feed
+                drop(fd, .fellBehind)
+                return
+            }
+            if written < 0 {
+                feeds[fd] = feed
+                drop(fd, .disconnected)
+                return
+            }
+            if written == 0 { break }
+            feed.next += Int64(written)
+        }
+        table.recordSent(feed.slot, offset: feed.next - 1)
+        if feed.next <= end {
+            feed.waitingWritable = true
+            loop.modify(fd, events: EventLoop.readable | EventLoop.writable, token: UInt64(UInt32(bitPattern: fd)))
+        } else {
+            loop.modify(fd, events: EventLoop.readable, token: UInt64(UInt32(bitPattern: fd)))
+        }
+        feeds[fd] = feed
+        if overLimit(fd, unsent: end + 1 - feed.next) { drop(fd, .outputLimit) }
+    }
+
+    /// client-output-buffer-limit replica applied to the bytes the replica has not taken yet.
+    mutating func overLimit(_ fd: Int32, unsent: Int64) -> Bool {
+        guard var feed = feeds[fd] else { return false }
+        defer { feeds[fd] = feed }
+        let l = feed.limits
+        if l.hardLimit > 0 && unsent >= l.hardLimit { return true }
+        if l.softLimit > 0 && unsent >= l.softLimit {
+            let now = Clock.unixMillis()
+            if feed.softSinceMillis == 0 { feed.softSinceMillis = now }
+            return now - feed.softSinceMillis > l.softSeconds * 1000
+        }
+        feed.softSinceMillis = 0
+        return false
+    }
+
+    /// Writes as much of a then b as the socket takes: the count, 0 when it is full, -1 on error.
+    static func writeChunks(_ fd: Int32, _ a: ByteView, _ b: ByteView) -> Int {
+        var total = 0
+        for chunk in [a, b] where chunk.count > 0 {
+            var done = 0
+            while done < chunk.count {
+                let n = Socket.write(fd, from: UnsafeRawPointer(chunk.base + done), count: chunk.count - done)
+                if n > 0 {
+                    done += n
+                } else if n == -1 {
+                    return total + done
+                } else {
+                    return -1
+                }
+            }
+            total += done
+        }
+        return total
+    }
+
+    mutating func drop(slotOf slot: Int, _ reason: ReplicaTable.CloseReason) {
+        if let fd = feeds.first(where: { $0.value.slot == slot })?.key { drop(fd, reason) }
+    }
+
+    mutating func drop(_ fd: Int32, _ reason: ReplicaTable.CloseReason) {
+        guard let feed = feeds.removeValue(forKey: fd) else { return }
+        loop.remove(fd)
+        shutdown(fd, Int32(SHUT_RDWR))
+        Glibc.close(fd)
+        table.close(feed.slot, reason: reason)
+        notifyPending = true
+    }
+}

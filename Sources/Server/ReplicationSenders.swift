@@ -1,0 +1,255 @@
+/*
+ * ReplicationSenders: the primary's side of the sender worker processes (the workers
+ * themselves are Replication/SenderWorker.swift).
+ *
+ *  - At start-up, before the dataset is loaded (so the fork copies almost nothing), the primary
+ *    forks `repl-sender-workers` workers and keeps, per worker, a control socket, a "wake"
+ *    eventfd and a "notify" eventfd (in its event loop), plus one ReplicaTable shared by all.
+ *  - A replica streams from the primary until it is caught up with what the primary buffered
+ *    for it (its snapshot, the writes held during its sync, or its +CONTINUE). Then, once that
+ *    output buffer is empty, it is handed over: a ReplicaTable slot, and a Handoff message with
+ *    its socket and the ring attached. The primary stops reading and writing the socket; it
+ *    keeps the client (CLIENT LIST, ROLE and INFO still show it) and mirrors the worker's figures
+ *    from the table (acknowledged offset and time) whenever a worker notifies and every cron.
+ *  - The stream reaches handed-over replicas through the ring only: appending to it sets a flag,
+ *    and beforeSleep wakes the workers once per loop iteration.
+ *  - Dropping a handed-over replica (CLIENT KILL, timeout, a new history) shuts its socket
+ *    down: the worker sees the end and closes the slot. A worker that closed a slot itself says
+ *    why (disconnected, behind the ring, over its output limit, garbage), and the primary frees
+ *    the client with Redis's log line.
+ *  - A worker that dies is forked again; its replicas are dropped and reconnect with PSYNC.
+ *
+ * `repl-sender-workers 0` keeps every replica in the primary (the stream is copied into each
+ * replica's output buffer), which is also the fallback when the table is full.
+ */
+import CSystem
+import Glibc
+import Platform
+import Replication
+
+/// The primary's handle on one sender worker process.
+struct SenderWorkerHandle {
+    var pid: pid_t = -1
+    var control: Int32 = -1
+    var wake: Int32 = -1
+    var notify: Int32 = -1
+    /// Replicas handed to it and not yet released.
+    var replicas = 0
+}
+
+extension Server {
+    static let senderBit: UInt64 = 1 << 42
+    static let replicaTableSlots = 1024
+
+    // MARK: - Starting workers
+
+    /// Forks the sender workers (at start-up, before loading data).
+    public mutating func startSenderWorkers() {
+        guard settings.replSenderWorkers > 0 else { return }
+        do {
+            repl.table = try ReplicaTable(capacity: Self.replicaTableSlots)
+        } catch {
+            Log.warning("Can't create the replica table for the sender workers: \(error); replicas are fed by the main process")
+            return
+        }
+        for i in 0..<settings.replSenderWorkers {
+            repl.workers.append(SenderWorkerHandle())
+            spawnSenderWorker(i)
+        }
+    }
+
+    mutating func spawnSenderWorker(_ i: Int) {
+        guard let table = repl.table else { return }
+        let pair: (Int32, Int32)
+        do { pair = try DescriptorPassing.messagePair() } catch {
+            Log.warning("Can't start sender worker \(i): \(error)")
+            return
+        }
+        let wake = tandem_eventfd(), notify = tandem_eventfd()
+        let pid = fork()
+        if pid == 0 {
+            Log.role = "C"
+            signal(SIGTERM, SIG_DFL)
+            signal(SIGINT, SIG_DFL)
+            // Keep nothing of the primary's but these three: a worker holding a copy of a client's
+            // socket would keep that connection open after the primary closes it.
+            let keep: Set<Int32> = [pair.1, wake, notify]
+            let limit = Int32(min(65536, max(1024, sysconf(Int32(_SC_OPEN_MAX)))))
+            for fd in 3..<limit where !keep.contains(fd) { close(fd) }
+            SenderWorker.run(control: pair.1, wake: wake, notify: notify, table: table)
+        }
+        close(pair.1)
+        if pid < 0 {
+            Log.warning("Can't fork sender worker \(i): \(String(cString: strerror(errno)))")
+            for fd in [pair.0, wake, notify] { close(fd) }
+            return
+        }
+        repl.workers[i] = SenderWorkerHandle(pid: pid, control: pair.0, wake: wake, notify: notify)
+        try? loop.add(notify, events: EventLoop.readable, token: Self.senderBit | UInt64(i))
+        Log.notice("Replication sender worker \(i) started by pid \(pid)")
+        if let ring = repl.backlog { announceRing(ring.pointee.fd, to: i) }
+    }
+
+    // MARK: - Handing replicas over
+
+    /// Whether `r` should move to a worker once its output buffer is empty.
+    var sendersAvailable: Bool { repl.table != nil && repl.workers.contains { $0.pid > 0 } }
+
+    /// From writeToClient, once `r`'s output buffer is empty: hands it to the least busy worker,
+    /// which continues the stream from the byte after `handoffOffset`.
+    mutating func handOff(_ r: ClientRef) {
+        let next = r.pointee.replicaInfo.handoffOffset + 1
+        r.pointee.replicaInfo.handoffOffset = -1
+        guard let table = repl.table, let ring = repl.backlog,
+              let i = repl.workers.indices.filter({ repl.workers[$0].pid > 0 }).min(by: { repl.workers[$0].replicas < repl.workers[$1].replicas }),
+              let slot = table.claim(worker: i, ackOffset: r.pointee.replicaInfo.ackOffset, nowMillis: Clock.unixMillis())
+        else {
+            // No worker can take it: the primary keeps feeding it.
+            if appendBacklog(to: r, from: next) == nil { markClosing(r) } else { queueWrite(r) }
+            return
+        }
+        let limit = settings.outputLimitReplica
+        var message = Handoff(slot: Int64(slot), startOffset: next, generation: ring.pointee.generation,
+                              hardLimit: Int64(limit.hard), softLimit: Int64(limit.soft), softSeconds: Int64(limit.softSeconds))
+        let sent = withUnsafeBytes(of: &message) { DescriptorPassing.send(repl.workers[i].control, $0, fds: [r.pointee.fd, ring.pointee.fd]) }
+        guard sent else {
+            table.close(slot, reason: .disconnected)
+            table.release(slot)
+            Log.warning("Can't hand replica \(replicaName(r)) to sender worker \(i): \(String(cString: strerror(errno)))")
+            markClosing(r)
+            return
+        }
+        loop.remove(r.pointee.fd)
+        r.pointee.flags.remove(.writeRegistered)
+        r.pointee.replicaInfo.slot = slot
+        repl.workers[i].replicas += 1
+        repl.wakeWorkers = true
+    }
+
+    /// Sends the ring's (new) mapping to worker `i` (after a resize, or when it starts).
+    mutating func announceRing(_ ringFD: Int32, to i: Int) {
+        guard repl.workers[i].pid > 0 else { return }
+        var message = Handoff(slot: -1, startOffset: 0, generation: 0, hardLimit: 0, softLimit: 0, softSeconds: 0)
+        _ = withUnsafeBytes(of: &message) { DescriptorPassing.send(repl.workers[i].control, $0, fds: [ringFD, ringFD]) }
+    }
+
+    mutating func announceRingToAll() {
+        guard let ring = repl.backlog else { return }
+        for i in repl.workers.indices { announceRing(ring.pointee.fd, to: i) }
+    }
+
+    /// From beforeSleep: the ring grew; wake the workers that feed replicas.
+    mutating func wakeSenderWorkers() {
+        repl.wakeWorkers = false
+        var one: UInt64 = 1
+        for w in repl.workers where w.pid > 0 && w.replicas > 0 { _ = write(w.wake, &one, 8) }
+    }
+
+    // MARK: - What the workers report
+
+    /// A worker's notify eventfd is readable.
+    mutating func senderWorkerNotified(_ i: Int) {
+        var value: UInt64 = 0
+        _ = read(repl.workers[i].notify, &value, 8)
+        syncReplicaTable()
+    }
+
+    /// Mirrors the table into the replicas' state: ACKs (releasing WAIT), and replicas the workers
+    /// dropped. Frees the slots of replicas already forgotten once their worker closed them.
+    mutating func syncReplicaTable() {
+        guard let table = repl.table else { return }
+        var acked = false
+        for r in repl.replicas where r.pointee.replicaInfo.slot >= 0 {
+            let slot = r.pointee.replicaInfo.slot
+            let ack = table.ackOffset(slot)
+            if ack > r.pointee.replicaInfo.ackOffset {
+                r.pointee.replicaInfo.ackOffset = ack
+                acked = true
+            }
+            r.pointee.replicaInfo.ackMillis = max(r.pointee.replicaInfo.ackMillis, table.ackMillis(slot))
+            if table.state(slot) == .closed {
+                logWorkerDrop(r, table.reason(slot))
+                releaseSlot(slot)
+                r.pointee.replicaInfo.slot = -1
+                markClosing(r)
+            }
+        }
+        let orphans = repl.orphanSlots
+        repl.orphanSlots = []
+        for slot in orphans {
+            if table.state(slot) == .closed { releaseSlot(slot) } else { repl.orphanSlots.append(slot) }
+        }
+        if acked && repl.waitingClients > 0 { serveWaitingClients() }
+    }
+
+    func logWorkerDrop(_ r: ClientRef, _ reason: ReplicaTable.CloseReason) {
+        switch reason {
+        case .outputLimit:
+            Log.warning("Client \(clientDescription(r)) scheduled to be closed ASAP for overcoming of output buffer limits.")
+        case .fellBehind:
+            Log.warning("Replica \(replicaName(r)) fell behind the replication backlog; dropping it (it will resynchronize)")
+        case .protocolError:
+            Log.warning("Protocol error from replica \(replicaName(r)); dropping it")
+        case .disconnected:
+            break
+        }
+    }
+
+    mutating func releaseSlot(_ slot: Int) {
+        guard let table = repl.table else { return }
+        let w = table.worker(slot)
+        if w >= 0 && w < repl.workers.count { repl.workers[w].replicas = max(0, repl.workers[w].replicas - 1) }
+        table.release(slot)
+    }
+
+    /// A handed-over replica is being freed by the primary: end its connection so the worker
+    /// lets go of it; the slot is freed once the worker closed it.
+    mutating func releaseHandedOff(_ c: ClientRef) {
+        let slot = c.pointee.replicaInfo.slot
+        guard slot >= 0 else { return }
+        c.pointee.replicaInfo.slot = -1
+        shutdown(c.pointee.fd, Int32(SHUT_RDWR))
+        repl.orphanSlots.append(slot)
+    }
+
+    // MARK: - Cron
+
+    /// Every cron tick: mirror the table (timeouts need fresh ACK times) and restart dead workers.
+    mutating func senderWorkersCron() {
+        guard repl.table != nil else { return }
+        syncReplicaTable()
+        for i in repl.workers.indices where repl.workers[i].pid > 0 {
+            var status: Int32 = 0
+            if waitpid(repl.workers[i].pid, &status, WNOHANG) != repl.workers[i].pid { continue }
+            Log.warning("Replication sender worker \(i) (pid \(repl.workers[i].pid)) exited; starting it again")
+            senderWorkerDied(i)
+            spawnSenderWorker(i)
+        }
+    }
+
+    /// Drops the replicas of a dead worker (they reconnect and continue with PSYNC).
+    mutating func senderWorkerDied(_ i: Int) {
+        guard let table = repl.table else { return }
+        let w = repl.workers[i]
+        loop.remove(w.notify)
+        for fd in [w.control, w.wake, w.notify] { close(fd) }
+        repl.workers[i] = SenderWorkerHandle()
+        for r in repl.replicas where r.pointee.replicaInfo.slot >= 0 && table.worker(r.pointee.replicaInfo.slot) == i {
+            table.close(r.pointee.replicaInfo.slot, reason: .disconnected)
+            markClosing(r)
+        }
+        for slot in 0..<table.capacity where table.state(slot) != .free && table.worker(slot) == i {
+            table.close(slot, reason: .disconnected)
+        }
+        syncReplicaTable()
+    }
+
+    /// INFO's `# Tandem` figures for the workers.
+    func senderWorkerFields() -> [(String, String)] {
+        var f: [(String, String)] = [("repl_sender_workers", "\(repl.workers.filter { $0.pid > 0 }.count)")]
+        for (i, w) in repl.workers.enumerated() {
+            f.append(("repl_sender_worker\(i)", "pid=\(w.pid),replicas=\(w.replicas)"))
+        }
+        return f
+    }
+}
