@@ -10,7 +10,8 @@
 //   RESP        the zero-copy request parser and reply encoders.
 //   Keyspace    the off-heap hash table, string values and expiry index.
 //   Persistence the RDB format: CRC64, listpack/ziplist codecs, the snapshot writer and loader.
-//   Replication the replication backlog ring in POSIX shared memory (read by other processes).
+//   Replication the replication backlog ring in POSIX shared memory, the sender worker processes
+//               that feed replicas from it, and the LZ4 framing of the stream.
 //   Server      clients, command table and commands, config, INFO.
 //   tandem-server  the executable: argument parsing, daemonize, signals, wiring.
 import PackageDescription
@@ -28,7 +29,7 @@ let package = Package(
         .target(name: "RESP", dependencies: ["CSystem", "Platform"]),
         .target(name: "Keyspace", dependencies: ["CSystem", "Platform"]),
         .target(name: "Persistence", dependencies: ["CSystem", "Platform", "Keyspace", "CLZF"]),
-        .target(name: "Replication", dependencies: ["CSystem", "Platform"]),
+        .target(name: "Replication", dependencies: ["CSystem", "Platform", "CLZ4"]),
         .target(name: "Server", dependencies: ["CSystem", "Platform", "RESP", "Keyspace", "Persistence", "Replication", "CLZ4", "CLZF"]),
         .executableTarget(name: "tandem-server", dependencies: ["Server", "Platform"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "Platform"]),

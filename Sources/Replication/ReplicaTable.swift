@@ -29,6 +29,7 @@ public struct ReplicaTable {
 
     private enum Field {
         static let state = 0, worker = 8, ackOffset = 16, ackMillis = 24, sentOffset = 32, reason = 40
+        static let lz4In = 48, lz4Out = 56
     }
 
     /// Maps a table of `capacity` slots shared with processes forked afterwards.
@@ -57,6 +58,8 @@ public struct ReplicaTable {
             tandem_store_relaxed_u64(word(slot, Field.ackMillis), UInt64(bitPattern: nowMillis))
             tandem_store_relaxed_u64(word(slot, Field.sentOffset), 0)
             tandem_store_relaxed_u64(word(slot, Field.reason), 0)
+            tandem_store_relaxed_u64(word(slot, Field.lz4In), 0)
+            tandem_store_relaxed_u64(word(slot, Field.lz4Out), 0)
             tandem_store_release_u64(word(slot, Field.state), State.active.rawValue)
             return slot
         }
@@ -73,6 +76,12 @@ public struct ReplicaTable {
     public func ackOffset(_ slot: Int) -> Int64 { Int64(bitPattern: tandem_load_acquire_u64(word(slot, Field.ackOffset))) }
     public func ackMillis(_ slot: Int) -> Int64 { Int64(bitPattern: tandem_load_acquire_u64(word(slot, Field.ackMillis))) }
     public func sentOffset(_ slot: Int) -> Int64 { Int64(bitPattern: tandem_load_acquire_u64(word(slot, Field.sentOffset))) }
+    /// Stream bytes the worker compressed for this replica, and what they became.
+    public func compression(_ slot: Int) -> (bytesIn: Int64, bytesOut: Int64) {
+        (Int64(bitPattern: tandem_load_acquire_u64(word(slot, Field.lz4In))),
+         Int64(bitPattern: tandem_load_acquire_u64(word(slot, Field.lz4Out))))
+    }
+
     /// Why the worker closed the slot (a `CloseReason`).
     public func reason(_ slot: Int) -> CloseReason {
         CloseReason(rawValue: tandem_load_acquire_u64(word(slot, Field.reason))) ?? .disconnected
@@ -89,6 +98,11 @@ public struct ReplicaTable {
 
     public func recordSent(_ slot: Int, offset: Int64) {
         tandem_store_release_u64(word(slot, Field.sentOffset), UInt64(bitPattern: offset))
+    }
+
+    public func recordCompression(_ slot: Int, bytesIn: Int64, bytesOut: Int64) {
+        tandem_store_release_u64(word(slot, Field.lz4In), UInt64(bitPattern: bytesIn))
+        tandem_store_release_u64(word(slot, Field.lz4Out), UInt64(bitPattern: bytesOut))
     }
 
     public func close(_ slot: Int, reason: CloseReason) {

@@ -38,6 +38,8 @@ public struct Handoff {
     public var hardLimit: Int64
     public var softLimit: Int64
     public var softSeconds: Int64
+    /// 1: the replica negotiated tandem-lz4 (the worker sends LZ4 frames).
+    public var compress: Int64 = 0
 
     public init(slot: Int64, startOffset: Int64, generation: UInt64, hardLimit: Int64, softLimit: Int64, softSeconds: Int64) {
         self.slot = slot
@@ -60,6 +62,9 @@ public struct SenderWorker {
         var acks = AckReader()
         var softSinceMillis: Int64 = 0
         var waitingWritable = false
+        /// LZ4 replicas: the compressor and the compressed bytes the socket has not taken yet.
+        var lz4: UnsafeMutablePointer<LZ4FrameWriter>? = nil
+        var pending: [UInt8] = []
     }
 
     let control: Int32
@@ -176,7 +181,12 @@ public struct SenderWorker {
         }
         // The primary's sockets are non-blocking already; a worker must never block on one.
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        feeds[fd] = Feed(fd: fd, slot: slot, next: h.startOffset, generation: h.generation, limits: h)
+        var feed = Feed(fd: fd, slot: slot, next: h.startOffset, generation: h.generation, limits: h)
+        if h.compress != 0 {
+            feed.lz4 = .allocate(capacity: 1)
+            feed.lz4!.initialize(to: LZ4FrameWriter())
+        }
+        feeds[fd] = feed
     }
 
     // MARK: - Replicas
@@ -225,6 +235,10 @@ public struct SenderWorker {
 
     /// Sends the ring's bytes the replica lacks, until the socket is full.
     mutating func pump(_ fd: Int32, _ ring: UnsafeMutablePointer<BacklogRing>) {
+        if feeds[fd]?.lz4 != nil {
+            pumpCompressed(fd, ring)
+            return
+        }
         guard var feed = feeds[fd] else { return }
         let end = ring.pointee.endOffset
         while feed.next <= end {
@@ -253,6 +267,50 @@ public struct SenderWorker {
         }
         feeds[fd] = feed
         if overLimit(fd, unsent: end + 1 - feed.next) { drop(fd, .outputLimit) }
+    }
+
+    /// The same for a replica that takes LZ4 frames: a batch is compressed from the ring, then
+    /// written; what the socket does not take waits in `pending` before the next batch.
+    mutating func pumpCompressed(_ fd: Int32, _ ring: UnsafeMutablePointer<BacklogRing>) {
+        guard var feed = feeds[fd], let lz4 = feed.lz4 else { return }
+        let end = ring.pointee.endOffset
+        while true {
+            if !feed.pending.isEmpty {
+                let n = feed.pending.withUnsafeBytes { Socket.write(fd, from: $0.baseAddress!, count: $0.count) }
+                if n == -1 { break }
+                if n <= 0 {
+                    feeds[fd] = feed
+                    drop(fd, .disconnected)
+                    return
+                }
+                feed.pending.removeFirst(n)
+                continue
+            }
+            if feed.next > end { break }
+            var batch: [UInt8] = []
+            let taken = ring.pointee.withChunks(from: feed.next, maxBytes: 256 * 1024, generation: feed.generation) { a, b in
+                for chunk in [a, b] where chunk.count > 0 {
+                    _ = lz4.pointee.write(UnsafeRawPointer(chunk.base), chunk.count) { p, n in
+                        batch.append(contentsOf: UnsafeRawBufferPointer(start: p, count: n))
+                    }
+                }
+                return a.count + b.count
+            }
+            guard let taken else {
+                feeds[fd] = feed
+                drop(fd, .fellBehind)
+                return
+            }
+            feed.next += Int64(taken)
+            feed.pending = batch
+        }
+        table.recordSent(feed.slot, offset: feed.next - 1)
+        table.recordCompression(feed.slot, bytesIn: lz4.pointee.bytesIn, bytesOut: lz4.pointee.bytesOut)
+        feed.waitingWritable = !feed.pending.isEmpty
+        let events = feed.waitingWritable ? EventLoop.readable | EventLoop.writable : EventLoop.readable
+        loop.modify(fd, events: events, token: UInt64(UInt32(bitPattern: fd)))
+        feeds[fd] = feed
+        if overLimit(fd, unsent: end + 1 - feed.next + Int64(feed.pending.count)) { drop(fd, .outputLimit) }
     }
 
     /// client-output-buffer-limit replica applied to the bytes the replica has not taken yet.
@@ -296,6 +354,10 @@ public struct SenderWorker {
 
     mutating func drop(_ fd: Int32, _ reason: ReplicaTable.CloseReason) {
         guard let feed = feeds.removeValue(forKey: fd) else { return }
+        if let lz4 = feed.lz4 {
+            lz4.deinitialize(count: 1)
+            lz4.deallocate()
+        }
         loop.remove(fd)
         shutdown(fd, Int32(SHUT_RDWR))
         Glibc.close(fd)

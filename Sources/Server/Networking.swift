@@ -113,8 +113,13 @@ extension Server {
         var want = Client.readChunk
         if needed > 0 && needed - buffered > want { want = needed - buffered }
         c.pointee.reserveQuery(want)
-        let n = Socket.read(c.pointee.fd, into: c.pointee.query + c.pointee.queryEnd,
+        let n: Int
+        if c.pointee.isMaster, let reader = link.lz4Reader {
+            n = readCompressedFromMaster(c, reader)
+        } else {
+            n = Socket.read(c.pointee.fd, into: c.pointee.query + c.pointee.queryEnd,
                             count: c.pointee.queryCapacity - c.pointee.queryEnd)
+        }
         if n == -1 { return }
         if n <= 0 {
             if n == 0 {
@@ -126,7 +131,7 @@ extension Server {
             return
         }
         stats.readsProcessed += 1
-        c.pointee.queryEnd += n
+        if !(c.pointee.isMaster && link.lz4Reader != nil) { c.pointee.queryEnd += n }
         c.pointee.lastInteractionMillis = Clock.unixMillis()
         if c.pointee.isMaster {
             link.lastIOMillis = c.pointee.lastInteractionMillis

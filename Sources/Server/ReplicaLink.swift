@@ -38,6 +38,7 @@ import Glibc
 import Keyspace
 import Persistence
 import Platform
+import Replication
 
 public enum LinkState: Equatable { case none, connect, transfer, connected }
 
@@ -69,6 +70,12 @@ public struct ReplicaLink {
     var lastAckMillis: Int64 = 0
     var nextConnectMillis: Int64 = 0
     var reconnectNow = false
+    /// The master agreed to send the stream as LZ4 frames; the reader that undoes them, and its
+    /// totals (compressed in, plain out) for INFO.
+    var lz4Negotiated = false
+    var lz4Reader: UnsafeMutablePointer<LZ4FrameReader>? = nil
+    var lz4BytesIn: Int64 = 0
+    var lz4BytesOut: Int64 = 0
 }
 
 extension Server {
@@ -195,11 +202,12 @@ extension Server {
         }
         if reply.hasPrefix("+FULLRESYNC") {
             let parts = reply.split(separator: " ")
-            guard parts.count == 3, let offset = Int64(parts[2]) else {
+            guard parts.count == 3 || (parts.count == 4 && parts[3] == "tandem-lz4"), let offset = Int64(parts[2]) else {
                 Log.warning("Master replied with wrong +FULLRESYNC syntax.")
                 Socket.close(fd)
                 return
             }
+            link.lz4Negotiated = parts.count == 4
             link.fullSyncReplID = String(parts[1])
             link.fullSyncOffset = offset
             Log.notice("Full resync from master: \(link.fullSyncReplID):\(offset)")
@@ -214,6 +222,7 @@ extension Server {
             try? loop.add(fd, events: EventLoop.readable, token: Self.linkBit | UInt64(UInt32(bitPattern: fd)))
         } else if reply.hasPrefix("+CONTINUE") {
             let parts = reply.split(separator: " ")
+            link.lz4Negotiated = parts.count == 3 && parts[2] == "tandem-lz4"
             if parts.count >= 2, parts[1].utf8.count == 40, String(parts[1]) != repl.replID {
                 // Our master continues us under a new id (it was promoted): the history we
                 // hold becomes the secondary one, and our replicas must learn the new id.
@@ -247,7 +256,9 @@ extension Server {
             }
         }
         _ = exchange(fd, ["REPLCONF", "listening-port", String(settings.replicaAnnouncePort > 0 ? settings.replicaAnnouncePort : settings.port)])
-        _ = exchange(fd, ["REPLCONF", "capa", "eof", "capa", "psync2"])
+        // tandem-lz4 is Tandem's own (decision 2 in docs/operations.md): other masters ignore it.
+        let capas = settings.replCompression == "lz4" ? ["capa", "tandem-lz4"] : []
+        _ = exchange(fd, ["REPLCONF", "capa", "eof", "capa", "psync2"] + capas)
         let psync = link.hasCachedMaster ? ["PSYNC", repl.replID, String(repl.offset + 1)] : ["PSYNC", "?", "-1"]
         if link.hasCachedMaster {
             Log.notice("Trying a partial resynchronization (request \(repl.replID):\(repl.offset + 1)).")
@@ -459,6 +470,13 @@ extension Server {
         nextClientID += 1
         m.pointee.isMaster = true
         m.pointee.db = link.masterDB
+        freeLZ4Reader()
+        if link.lz4Negotiated {
+            Log.notice("MASTER <-> REPLICA sync: the master sends the stream as LZ4 frames (tandem-lz4)")
+            let r = UnsafeMutablePointer<LZ4FrameReader>.allocate(capacity: 1)
+            r.initialize(to: LZ4FrameReader())
+            link.lz4Reader = r
+        }
         m.pointee.flags.insert(.replyOff)
         registerClient(m)
         try? loop.add(fd, events: EventLoop.readable, token: UInt64(UInt32(bitPattern: fd)))
@@ -484,6 +502,7 @@ extension Server {
         guard c.pointee.isMaster, link.masterClient == c else { return }
         link.masterClient = nil
         link.masterDB = c.pointee.db
+        freeLZ4Reader()
         Log.notice("Connection with master lost.")
         Log.notice("Caching the disconnected master state.")
         if link.state == .connected {
@@ -494,6 +513,41 @@ extension Server {
             link.nextConnectMillis = 0
             link.reconnectNow = true
         }
+    }
+
+    mutating func freeLZ4Reader() {
+        guard let r = link.lz4Reader else { return }
+        link.lz4BytesIn += r.pointee.bytesIn
+        link.lz4BytesOut += r.pointee.bytesOut
+        r.deinitialize(count: 1)
+        r.deallocate()
+        link.lz4Reader = nil
+    }
+
+    /// Reads LZ4 frames from the master and puts the plain stream in the master client's query
+    /// buffer (then parsed as usual). Returns the bytes read (0 at EOF, -1 would block, -2 error
+    /// or a damaged stream).
+    mutating func readCompressedFromMaster(_ c: ClientRef, _ reader: UnsafeMutablePointer<LZ4FrameReader>) -> Int {
+        var chunk = [UInt8](repeating: 0, count: Client.readChunk)
+        let n = chunk.withUnsafeMutableBytes { Socket.read(c.pointee.fd, into: $0.baseAddress!, count: $0.count) }
+        if n <= 0 { return n }
+        var failure: String? = nil
+        chunk.withUnsafeBytes { raw in
+            do {
+                try reader.pointee.read(raw.baseAddress!, n) { p, count in
+                    c.pointee.reserveQuery(count)
+                    memcpy(c.pointee.query + c.pointee.queryEnd, p, count)
+                    c.pointee.queryEnd += count
+                }
+            } catch {
+                failure = (error as? LZ4FrameReader.Failure)?.message ?? "\(error)"
+            }
+        }
+        if let failure {
+            Log.warning("Damaged LZ4 stream from MASTER (\(failure)); dropping the link")
+            return -2
+        }
+        return n
     }
 
     /// From beforeSleep: the reconnection a lost link asked for.

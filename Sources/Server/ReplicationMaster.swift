@@ -62,6 +62,11 @@ public struct AttachedReplica {
     var capaPsync2 = false
     /// It asked with PSYNC (answered +FULLRESYNC first), not the old SYNC (the payload at once).
     var usedPsync = false
+    /// REPLCONF capa tandem-lz4: a Tandem replica that reads the stream as LZ4 frames.
+    var capaLZ4 = false
+    /// Its stream is compressed (negotiated on +FULLRESYNC/+CONTINUE); the primary's compressor
+    /// while the primary feeds it.
+    var lz4: UnsafeMutablePointer<LZ4FrameWriter>? = nil
     var ackOffset: Int64 = 0
     var ackMillis: Int64 = 0
     /// When it asked for a full sync (repl-diskless-sync-delay counts from the first one).
@@ -112,6 +117,7 @@ extension Server {
             } else if opt.equalsLowercase("capa") {
                 if value.equalsLowercase("eof") { c.pointee.replicaInfo.capaEOF = true }
                 if value.equalsLowercase("psync2") { c.pointee.replicaInfo.capaPsync2 = true }
+                if value.equalsLowercase("tandem-lz4") { c.pointee.replicaInfo.capaLZ4 = true }
             } else if opt.equalsLowercase("rdb-only") || opt.equalsLowercase("rdb-filter-only") {
                 // Accepted; every snapshot carries the whole dataset.
             } else if opt.equalsLowercase("ack") || opt.equalsLowercase("fack") {
@@ -168,7 +174,7 @@ extension Server {
         c.pointee.isReplica = true
         c.pointee.replicaInfo = AttachedReplica(listeningPort: previous.listeningPort, announcedIP: previous.announcedIP,
                                                 capaEOF: previous.capaEOF, capaPsync2: previous.capaPsync2,
-                                                usedPsync: psync, askedMillis: Clock.unixMillis())
+                                                usedPsync: psync, capaLZ4: previous.capaLZ4, askedMillis: Clock.unixMillis())
         repl.replicas.append(c)
         if repl.backlog == nil {
             // A new history: a replica must never continue an older one under this id.
@@ -208,8 +214,10 @@ extension Server {
         c.pointee.replicaInfo.state = .online
         c.pointee.replicaInfo.ackMillis = Clock.unixMillis()
         repl.replicas.append(c)
+        c.pointee.replicaInfo.usedPsync = true
         if c.pointee.replicaInfo.capaPsync2 {
-            c.pointee.reply.append("+CONTINUE \(repl.replID)\r\n")
+            let lz4 = startCompressionIfNegotiated(c) ? " tandem-lz4" : ""
+            c.pointee.reply.append("+CONTINUE \(repl.replID)\(lz4)\r\n")
         } else {
             c.pointee.reply.append("+CONTINUE\r\n" as StaticString)
         }
@@ -218,6 +226,7 @@ extension Server {
             // A worker sends the backlog from the ring once +CONTINUE has left.
             sent = Int(repl.offset - offset + 1)
             c.pointee.replicaInfo.handoffOffset = offset - 1
+            endCompressedFrame(c)
         } else {
             sent = appendBacklog(to: c, from: offset) ?? 0
         }
@@ -235,8 +244,8 @@ extension Server {
     mutating func appendBacklog(to c: ClientRef, from offset: Int64) -> Int? {
         guard let ring = repl.backlog else { return nil }
         return ring.pointee.withChunks(from: offset) { a, b in
-            c.pointee.reply.append(a)
-            c.pointee.reply.append(b)
+            sendStream(c, a)
+            sendStream(c, b)
             return a.count + b.count
         }
     }
@@ -253,11 +262,14 @@ extension Server {
     /// then the live stream.
     mutating func startStreaming(_ r: ClientRef) {
         if var held = r.pointee.replicaInfo.catchUp {
-            r.pointee.reply.append(held.base + held.sent, held.pending)
+            sendStream(r, ByteView(UnsafePointer(held.base + held.sent), held.pending))
             held.deallocate()
             r.pointee.replicaInfo.catchUp = nil
         }
-        if sendersAvailable { r.pointee.replicaInfo.handoffOffset = repl.offset }
+        if sendersAvailable {
+            r.pointee.replicaInfo.handoffOffset = repl.offset
+            endCompressedFrame(r)
+        }
         if !checkReplicaOutputLimit(r) { queueWrite(r) }
     }
 
@@ -318,7 +330,10 @@ extension Server {
             }
         }
         c.pointee.replicaInfo.catchUp = held
-        if c.pointee.replicaInfo.usedPsync { c.pointee.reply.append("+FULLRESYNC \(repl.replID) \(repl.syncForkOffset)\r\n") }
+        if c.pointee.replicaInfo.usedPsync {
+            let lz4 = startCompressionIfNegotiated(c) ? " tandem-lz4" : ""
+            c.pointee.reply.append("+FULLRESYNC \(repl.replID) \(repl.syncForkOffset)\(lz4)\r\n")
+        }
         queueWrite(c)
     }
 
@@ -562,6 +577,7 @@ extension Server {
         c.pointee.replicaInfo.catchUp = nil
         closeBulk(c)
         releaseHandedOff(c)
+        freeCompressor(c)
         Log.notice("Connection with replica \(replicaName(c)) lost.")
     }
 

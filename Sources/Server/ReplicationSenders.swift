@@ -111,6 +111,7 @@ extension Server {
         let limit = settings.outputLimitReplica
         var message = Handoff(slot: Int64(slot), startOffset: next, generation: ring.pointee.generation,
                               hardLimit: Int64(limit.hard), softLimit: Int64(limit.soft), softSeconds: Int64(limit.softSeconds))
+        message.compress = r.pointee.replicaInfo.lz4 != nil ? 1 : 0
         let sent = withUnsafeBytes(of: &message) { DescriptorPassing.send(repl.workers[i].control, $0, fds: [r.pointee.fd, ring.pointee.fd]) }
         guard sent else {
             table.close(slot, reason: .disconnected)
@@ -122,6 +123,7 @@ extension Server {
         loop.remove(r.pointee.fd)
         r.pointee.flags.remove(.writeRegistered)
         r.pointee.replicaInfo.slot = slot
+        freeCompressor(r)
         repl.workers[i].replicas += 1
         repl.wakeWorkers = true
     }
@@ -197,6 +199,9 @@ extension Server {
 
     mutating func releaseSlot(_ slot: Int) {
         guard let table = repl.table else { return }
+        let (lz4In, lz4Out) = table.compression(slot)
+        repl.lz4BytesIn += lz4In
+        repl.lz4BytesOut += lz4Out
         let w = table.worker(slot)
         if w >= 0 && w < repl.workers.count { repl.workers[w].replicas = max(0, repl.workers[w].replicas - 1) }
         table.release(slot)
@@ -244,12 +249,24 @@ extension Server {
         syncReplicaTable()
     }
 
-    /// INFO's `# Tandem` figures for the workers.
+    /// INFO's `# Tandem` figures for the workers and the LZ4 stream.
     func senderWorkerFields() -> [(String, String)] {
         var f: [(String, String)] = [("repl_sender_workers", "\(repl.workers.filter { $0.pid > 0 }.count)")]
         for (i, w) in repl.workers.enumerated() {
             f.append(("repl_sender_worker\(i)", "pid=\(w.pid),replicas=\(w.replicas)"))
         }
+        var bytesIn = repl.lz4BytesIn, bytesOut = repl.lz4BytesOut
+        if let table = repl.table {
+            for slot in 0..<table.capacity where table.state(slot) != .free {
+                let c = table.compression(slot)
+                bytesIn += c.bytesIn
+                bytesOut += c.bytesOut
+            }
+        }
+        let ratio = bytesOut > 0 ? Double(bytesIn) / Double(bytesOut) : 0
+        f += [("repl_lz4_bytes_in", "\(bytesIn)"), ("repl_lz4_bytes_out", "\(bytesOut)"),
+              ("repl_lz4_ratio", String(format2: ratio)), ("repl_lz4_replica_input_bytes", "\(link.lz4BytesIn + (link.lz4Reader?.pointee.bytesIn ?? 0))"),
+              ("repl_lz4_replica_output_bytes", "\(link.lz4BytesOut + (link.lz4Reader?.pointee.bytesOut ?? 0))")]
         return f
     }
 }

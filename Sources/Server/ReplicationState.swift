@@ -66,6 +66,10 @@ public struct ReplicationState {
     var table: ReplicaTable? = nil
     var orphanSlots: [Int] = []
     var wakeWorkers = false
+    /// Stream bytes compressed for tandem-lz4 replicas by the primary, and what they became
+    /// (the workers' figures are in the ReplicaTable; released slots are added here).
+    var lz4BytesIn: Int64 = 0
+    var lz4BytesOut: Int64 = 0
 
     init(replID: String) { self.replID = replID }
 }
@@ -187,7 +191,7 @@ extension Server {
                 r.pointee.replicaInfo.catchUp!.append(bytes)
                 _ = checkReplicaOutputLimit(r)
             } else {
-                r.pointee.reply.append(bytes)
+                sendStream(r, bytes)
                 if !checkReplicaOutputLimit(r) { queueWrite(r) }
             }
         }
@@ -197,6 +201,52 @@ extension Server {
     /// received, continue this node's history (Redis's replicationFeedStreamFromMasterStream).
     mutating func feedFromMasterStream(_ bytes: UnsafePointer<UInt8>, _ count: Int) {
         appendToStream(ByteView(bytes, count))
+    }
+
+    /// Adds stream bytes to a replica's output, as LZ4 frames when it negotiated tandem-lz4.
+    mutating func sendStream(_ r: ClientRef, _ bytes: ByteView) {
+        guard bytes.count > 0 else { return }
+        guard let lz4 = r.pointee.replicaInfo.lz4 else {
+            r.pointee.reply.append(bytes)
+            return
+        }
+        let before = lz4.pointee.bytesOut
+        let ok = lz4.pointee.write(UnsafeRawPointer(bytes.base), bytes.count) { p, n in
+            r.pointee.reply.append(p.assumingMemoryBound(to: UInt8.self), n)
+        }
+        if !ok {
+            Log.warning("LZ4 compression failed for replica \(replicaName(r)); dropping it")
+            markClosing(r)
+        }
+        repl.lz4BytesIn += Int64(bytes.count)
+        repl.lz4BytesOut += lz4.pointee.bytesOut - before
+    }
+
+    /// tandem-lz4 applies when the replica asked, with PSYNC, and repl-compression is lz4: the
+    /// stream after the snapshot (or after +CONTINUE) is then LZ4 frames.
+    mutating func startCompressionIfNegotiated(_ r: ClientRef) -> Bool {
+        guard r.pointee.replicaInfo.capaLZ4, r.pointee.replicaInfo.usedPsync, settings.replCompression == "lz4" else {
+            return false
+        }
+        if r.pointee.replicaInfo.lz4 == nil {
+            let w = UnsafeMutablePointer<LZ4FrameWriter>.allocate(capacity: 1)
+            w.initialize(to: LZ4FrameWriter())
+            r.pointee.replicaInfo.lz4 = w
+        }
+        return true
+    }
+
+    /// Ends the primary's frame before a sender worker continues the stream with its own.
+    mutating func endCompressedFrame(_ r: ClientRef) {
+        guard let lz4 = r.pointee.replicaInfo.lz4 else { return }
+        lz4.pointee.end { p, n in r.pointee.reply.append(p.assumingMemoryBound(to: UInt8.self), n) }
+    }
+
+    func freeCompressor(_ r: ClientRef) {
+        guard let lz4 = r.pointee.replicaInfo.lz4 else { return }
+        lz4.deinitialize(count: 1)
+        lz4.deallocate()
+        r.pointee.replicaInfo.lz4 = nil
     }
 
     /// Drops every attached replica: they reconnect and learn the new history through PSYNC.

@@ -390,4 +390,39 @@ import Glibc
         #expect(Self.stat(m, "sync_full") == "2", "replicas should continue with PSYNC")
         #expect(!workerLine().hasPrefix("pid=\(pid),"))
     }
+
+    // MARK: - LZ4
+
+    /// Tandem nodes agree on tandem-lz4 (the stream travels as LZ4 frames, from a worker or from the
+    /// primary); a redis-server replica of the same master, and a Tandem replica with repl-compression no,
+    /// get the plain protocol. Everyone converges, offsets count plain bytes.
+    @Test(arguments: [2, 0])
+    func lz4IsNegotiatedBetweenTandemNodesOnly(workers: Int) throws {
+        let master = try ServerProcess.start(.tandem, extraArgs: ["--repl-sender-workers", String(workers)])
+        defer { master.stop() }
+        let m = try master.connect()
+        try RedisReplicaTests.workload(m, round: 0, count: 200)
+        let lz4 = try ServerProcess.start(.tandem, extraArgs: Self.replicaArgs(of: master))
+        defer { lz4.stop() }
+        let plain = try ServerProcess.start(.tandem, extraArgs: Self.replicaArgs(of: master, ["--repl-compression", "no"]))
+        defer { plain.stop() }
+        let redis = try ServerProcess.start(.redis, extraArgs: Self.replicaArgs(of: master))
+        defer { redis.stop() }
+        let nodes = try [lz4, plain, redis].map { try $0.connect() }
+        for n in nodes { #expect(Self.waitForLink(n)) }
+        try RedisReplicaTests.workload(m, round: 1, count: 400)
+        // A cut: the compressed link continues with +CONTINUE ... tandem-lz4.
+        _ = try nodes[0].call("CLIENT", "KILL", "TYPE", "master")
+        try RedisReplicaTests.workload(m, round: 2, count: 200)
+        for (i, n) in nodes.enumerated() { try RedisReplicaTests.expectConverged(master: m, replica: n, "replica \(i)") }
+        Self.expectSameHistory(m, nodes, "with and without LZ4")
+        let line = "the master sends the stream as LZ4 frames (tandem-lz4)"
+        #expect(lz4.log.components(separatedBy: line).count - 1 == 2, "\(lz4.log)")
+        #expect(!plain.log.contains(line))
+        let t = Self.info(m, "tandem")
+        let bytesIn = Int(t?["repl_lz4_bytes_in"] ?? "") ?? 0, bytesOut = Int(t?["repl_lz4_bytes_out"] ?? "") ?? 0
+        #expect(bytesIn > 0 && bytesOut > 0 && bytesOut < bytesIn, "\(String(describing: t))")
+        let r = Self.info(nodes[0], "tandem")
+        #expect((Int(r?["repl_lz4_replica_output_bytes"] ?? "") ?? 0) > 0)
+    }
 }
