@@ -6,6 +6,7 @@
 #   make test    debug build, then unit and integration tests (swift test)
 #   make bench   build, then compare Tandem with redis-server (bench/compare)
 #   make bench-persistence  build, then BGSAVE/load/COW/RDB size vs redis-server
+#   make bench-replication  build, then full sync, lag, WAIT, partial resync vs redis-server
 #   make fuzz    a longer, randomly seeded mutation run of the RDB loader
 #   make clean   remove build products
 #
@@ -30,7 +31,7 @@ APT_PACKAGES := build-essential pkg-config \
 # Use sudo for apt-get only when not already root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test bench bench-persistence fuzz clean
+.PHONY: all deps build run test bench bench-persistence bench-replication fuzz clean
 
 all: build
 
@@ -76,6 +77,9 @@ bench: build
 
 bench-persistence: build
 	./bench/persistence
+
+bench-replication: build
+	./bench/replication
 
 clean:
 	rm -rf .build

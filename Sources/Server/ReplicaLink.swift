@@ -256,6 +256,9 @@ extension Server {
             }
         }
         _ = exchange(fd, ["REPLCONF", "listening-port", String(settings.replicaAnnouncePort > 0 ? settings.replicaAnnouncePort : settings.port)])
+        if !settings.replicaAnnounceIP.isEmpty {
+            _ = exchange(fd, ["REPLCONF", "ip-address", settings.replicaAnnounceIP])
+        }
         // tandem-lz4 is Tandem's own (decision 2 in docs/operations.md): other masters ignore it.
         let capas = settings.replCompression == "lz4" ? ["capa", "tandem-lz4"] : []
         _ = exchange(fd, ["REPLCONF", "capa", "eof", "capa", "psync2"] + capas)
