@@ -45,6 +45,9 @@ public struct RDBInput: ~Copyable {
     /// Bytes still allowed from the descriptor (a disk-mode full sync knows its length); -1 = to EOF.
     private var remainingLimit: Int64
     private var sawEOF = false
+    /// A socket that stays silent this long (ms) ends the load with an error; -1 waits forever
+    /// (files and pipes). A replica loading straight from its master's socket sets repl-timeout.
+    public var timeoutMillis: Int32 = -1
 
     /// Reads from `fd` (regular file, pipe or blocking socket) until EOF, or at most `limit` bytes.
     public init(fd: Int32, limit: Int64 = -1, bufferSize: Int = 64 * 1024) {
@@ -129,6 +132,14 @@ public struct RDBInput: ~Copyable {
         return crc
     }
 
+    /// Hands out (and consumes) the bytes read from the descriptor but not yet used: what came
+    /// after the RDB's trailer, such as a diskless payload's end mark.
+    public mutating func takeBuffered() -> [UInt8] {
+        let out = Array(UnsafeBufferPointer(start: buffer + start, count: end - start))
+        start = end
+        return out
+    }
+
     /// Makes `n` bytes available at `start`, reading from the descriptor as needed.
     private mutating func fill(_ n: Int) throws(RDBError) {
         if fd < 0 || sawEOF && end - start < n {
@@ -164,7 +175,10 @@ public struct RDBInput: ~Copyable {
                 continue
             } else if r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
                 var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                _ = poll(&pfd, 1, 1000)
+                if poll(&pfd, 1, timeoutMillis < 0 ? 1000 : timeoutMillis) == 0 && timeoutMillis >= 0 {
+                    sawEOF = true
+                    throw error("Timeout reading the RDB stream")
+                }
             } else {
                 sawEOF = true
                 let reason = r < 0 ? String(cString: strerror(errno)) : "Unexpected EOF reading RDB file"

@@ -2,7 +2,7 @@
  * ReplicaTable: what the sender workers tell the primary about the replicas they feed, in
  * memory shared by both (an anonymous MAP_SHARED mapping made before the workers are forked).
  *
- * One 64-byte slot per replica handed to a worker. The slot's life is a small state machine,
+ * One 128-byte slot per replica handed to a worker. The slot's life is a small state machine,
  * and each transition has one writer, so no lock is needed:
  *
  *     free --(primary: hands a replica over)--> active --(worker: replica gone)--> closed
@@ -23,13 +23,13 @@ import Platform
 public struct ReplicaTable {
     public enum State: UInt64 { case free = 0, active = 1, closed = 2 }
 
-    public static let slotSize = 64
+    public static let slotSize = 128
     public let capacity: Int
     private let base: UnsafeMutableRawPointer
 
     private enum Field {
         static let state = 0, worker = 8, ackOffset = 16, ackMillis = 24, sentOffset = 32, reason = 40
-        static let lz4In = 48, lz4Out = 56
+        static let lz4In = 48, lz4Out = 56, wire = 64
     }
 
     /// Maps a table of `capacity` slots shared with processes forked afterwards.
@@ -60,6 +60,7 @@ public struct ReplicaTable {
             tandem_store_relaxed_u64(word(slot, Field.reason), 0)
             tandem_store_relaxed_u64(word(slot, Field.lz4In), 0)
             tandem_store_relaxed_u64(word(slot, Field.lz4Out), 0)
+            tandem_store_relaxed_u64(word(slot, Field.wire), 0)
             tandem_store_release_u64(word(slot, Field.state), State.active.rawValue)
             return slot
         }
@@ -82,6 +83,9 @@ public struct ReplicaTable {
          Int64(bitPattern: tandem_load_acquire_u64(word(slot, Field.lz4Out))))
     }
 
+    /// Bytes the worker wrote to the replica's socket (compressed or not).
+    public func wireBytes(_ slot: Int) -> Int64 { Int64(bitPattern: tandem_load_acquire_u64(word(slot, Field.wire))) }
+
     /// Why the worker closed the slot (a `CloseReason`).
     public func reason(_ slot: Int) -> CloseReason {
         CloseReason(rawValue: tandem_load_acquire_u64(word(slot, Field.reason))) ?? .disconnected
@@ -96,7 +100,8 @@ public struct ReplicaTable {
         tandem_store_release_u64(word(slot, Field.ackMillis), UInt64(bitPattern: nowMillis))
     }
 
-    public func recordSent(_ slot: Int, offset: Int64) {
+    public func recordSent(_ slot: Int, offset: Int64, wireBytes: Int64) {
+        tandem_store_relaxed_u64(word(slot, Field.wire), UInt64(bitPattern: wireBytes))
         tandem_store_release_u64(word(slot, Field.sentOffset), UInt64(bitPattern: offset))
     }
 

@@ -65,6 +65,8 @@ public struct SenderWorker {
         /// LZ4 replicas: the compressor and the compressed bytes the socket has not taken yet.
         var lz4: UnsafeMutablePointer<LZ4FrameWriter>? = nil
         var pending: [UInt8] = []
+        /// Bytes written to the socket, for total_net_repl_output_bytes.
+        var wireBytes: Int64 = 0
     }
 
     let control: Int32
@@ -257,8 +259,9 @@ public struct SenderWorker {
             }
             if written == 0 { break }
             feed.next += Int64(written)
+            feed.wireBytes += Int64(written)
         }
-        table.recordSent(feed.slot, offset: feed.next - 1)
+        table.recordSent(feed.slot, offset: feed.next - 1, wireBytes: feed.wireBytes)
         if feed.next <= end {
             feed.waitingWritable = true
             loop.modify(fd, events: EventLoop.readable | EventLoop.writable, token: UInt64(UInt32(bitPattern: fd)))
@@ -284,6 +287,7 @@ public struct SenderWorker {
                     return
                 }
                 feed.pending.removeFirst(n)
+                feed.wireBytes += Int64(n)
                 continue
             }
             if feed.next > end { break }
@@ -304,7 +308,7 @@ public struct SenderWorker {
             feed.next += Int64(taken)
             feed.pending = batch
         }
-        table.recordSent(feed.slot, offset: feed.next - 1)
+        table.recordSent(feed.slot, offset: feed.next - 1, wireBytes: feed.wireBytes)
         table.recordCompression(feed.slot, bytesIn: lz4.pointee.bytesIn, bytesOut: lz4.pointee.bytesOut)
         feed.waitingWritable = !feed.pending.isEmpty
         let events = feed.waitingWritable ? EventLoop.readable | EventLoop.writable : EventLoop.readable

@@ -31,7 +31,8 @@
  * REPLICAOF NO ONE promotes: the history shifts to replid2 so the other replicas of the old
  * master can continue from us.
  *
- * Not yet: diskless load (repl-diskless-load is accepted; the payload always goes to disk).
+ * repl-diskless-load swapdb / on-empty-db parse the payload straight from the socket
+ * (loadFromSocket); swapdb keeps the old dataset until the new one loaded.
  */
 import CSystem
 import Glibc
@@ -352,6 +353,10 @@ extension Server {
                     return
                 }
                 link.transferSize = link.eofMark.isEmpty ? size : 0
+                if loadsFromSocket {
+                    loadFromSocket()
+                    return
+                }
                 link.tempName = "temp-\(Clock.unixMillis() / 1000).\(getpid()).rdb"
                 link.tempFD = open(link.tempName, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
                 if link.tempFD < 0 {
@@ -437,10 +442,7 @@ extension Server {
             link.state = .connect
             return
         }
-        // Our replicas must follow the new history; a snapshot of the old one is useless.
-        killSnapshotChild()
-        disconnectReplicas()
-        link.hasCachedMaster = false
+        prepareForNewHistory()
         Log.notice("MASTER <-> REPLICA sync: Flushing old data")
         for i in 0..<dbCount { dbs[i].removeAll() }
         Log.notice("MASTER <-> REPLICA sync: Loading DB in memory")
@@ -454,15 +456,101 @@ extension Server {
             link.state = .connect
             return
         case .success(let summary):
-            link.masterDB = summary.replStreamDB.map { $0 >= 0 && $0 < dbCount ? $0 : 0 } ?? 0
+            adoptMasterHistory(summary)
         }
-        // The master's history is ours now.
+        Log.notice("MASTER <-> REPLICA sync: Finished with success")
+        becomeConnected(fd)
+    }
+
+    /// Before the dataset is replaced: our replicas must follow the new history (a snapshot of
+    /// the old one is useless), and the old history can no longer be continued.
+    mutating func prepareForNewHistory() {
+        killSnapshotChild()
+        disconnectReplicas()
+        link.hasCachedMaster = false
+    }
+
+    /// After a full sync's snapshot is loaded: the master's history is ours now.
+    mutating func adoptMasterHistory(_ summary: RDBLoadSummary) {
+        link.masterDB = summary.replStreamDB.map { $0 >= 0 && $0 < dbCount ? $0 : 0 } ?? 0
         repl.replID = link.fullSyncReplID
         repl.offset = link.fullSyncOffset
         clearReplicationID2()
         resetBacklog()
+    }
+
+    // MARK: - Diskless load
+
+    /// repl-diskless-load: swapdb always parses the payload from the socket; on-empty-db only
+    /// when there is nothing to lose.
+    var loadsFromSocket: Bool {
+        switch settings.replDisklessLoad {
+        case "swapdb": return true
+        case "on-empty-db": return (0..<dbCount).allSatisfy { dbs[$0].count == 0 }
+        default: return false
+        }
+    }
+
+    /// Parses the snapshot straight from the master's socket. With swapdb it fills a fresh set
+    /// of databases and keeps the old data until the load succeeds; otherwise (the dataset is
+    /// empty) it loads in place. The socket is read in blocking mode with repl-timeout as the
+    /// limit; clients get -LOADING meanwhile, as with a disk load.
+    mutating func loadFromSocket() {
+        let fd = link.fd
+        loop.remove(fd)
+        link.fd = -1
+        Log.notice("MASTER <-> REPLICA sync: receiving \(link.eofMark.isEmpty ? "\(link.transferSize) bytes" : "streamed RDB with EOF") from master to parser")
+        prepareForNewHistory()
+        let intoFreshSet = settings.replDisklessLoad == "swapdb"
+        let target = intoFreshSet ? UnsafeMutablePointer<Database>.allocate(capacity: dbCount) : dbs
+        if intoFreshSet {
+            let seed = Self.randomSeed()
+            for i in 0..<dbCount { (target + i).initialize(to: Database(id: i, seed: seed)) }
+        }
+        Log.notice("MASTER <-> REPLICA sync: Loading DB in memory")
+        var input = RDBInput(fd: fd, limit: link.eofMark.isEmpty ? link.transferSize : -1)
+        input.timeoutMillis = Int32(clamping: max(1, settings.replTimeout) * 1000)
+        var result = loadSnapshot(from: &input, into: target, size: link.transferSize, discardExpired: false, serveClients: true)
+        if case .success = result, !link.eofMark.isEmpty, !readEndMark(fd, &input) {
+            for i in 0..<dbCount { target[i].removeAll() }
+            result = .failure(RDBError("the payload did not end with the EOF mark", offset: input.offset))
+        }
+        if intoFreshSet {
+            if case .success = result {
+                Log.notice("MASTER <-> REPLICA sync: Discarding previously loaded data")
+                for i in 0..<dbCount { swap(&dbs[i], &target[i]) }
+            }
+            for i in 0..<dbCount { target[i].removeAll() }
+            target.deinitialize(count: dbCount)
+            target.deallocate()
+        }
+        switch result {
+        case .failure(let error):
+            Log.warning("Failed trying to load the MASTER synchronization DB from socket: \(error)")
+            if intoFreshSet { Log.notice("MASTER <-> REPLICA sync: the previous dataset is kept") }
+            Socket.close(fd)
+            link.state = .connect
+            return
+        case .success(let summary):
+            adoptMasterHistory(summary)
+        }
         Log.notice("MASTER <-> REPLICA sync: Finished with success")
         becomeConnected(fd)
+    }
+
+    /// After a diskless payload's RDB: the 40-byte mark, partly read ahead by the loader.
+    func readEndMark(_ fd: Int32, _ input: inout RDBInput) -> Bool {
+        var got = input.takeBuffered()
+        var byte: UInt8 = 0
+        while got.count < 40 {
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&pfd, 1, Int32(clamping: max(1, settings.replTimeout) * 1000)) != 1 { return false }
+            let n = Socket.read(fd, into: &byte, count: 1)
+            if n == -1 { continue }
+            if n != 1 { return false }
+            got.append(byte)
+        }
+        return got == link.eofMark
     }
 
     /// The socket is now the master client: its commands run without replies.

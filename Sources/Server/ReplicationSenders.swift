@@ -202,6 +202,7 @@ extension Server {
         let (lz4In, lz4Out) = table.compression(slot)
         repl.lz4BytesIn += lz4In
         repl.lz4BytesOut += lz4Out
+        repl.netOutputBytes += table.wireBytes(slot)
         let w = table.worker(slot)
         if w >= 0 && w < repl.workers.count { repl.workers[w].replicas = max(0, repl.workers[w].replicas - 1) }
         table.release(slot)
@@ -247,6 +248,15 @@ extension Server {
             table.close(slot, reason: .disconnected)
         }
         syncReplicaTable()
+    }
+
+    /// total_net_repl_output_bytes: what the primary sent and what the workers sent.
+    func replicationOutputBytes() -> Int64 {
+        var total = repl.netOutputBytes
+        if let table = repl.table {
+            for slot in 0..<table.capacity where table.state(slot) != .free { total += table.wireBytes(slot) }
+        }
+        return total
     }
 
     /// INFO's `# Tandem` figures for the workers and the LZ4 stream.

@@ -447,6 +447,15 @@ extension Server {
     mutating func loadSnapshot(fd: Int32, size: Int64, discardExpired: Bool, serveClients: Bool)
         -> Result<RDBLoadSummary, RDBError>
     {
+        var input = RDBInput(fd: fd)
+        return loadSnapshot(from: &input, into: dbs, size: size, discardExpired: discardExpired, serveClients: serveClients)
+    }
+
+    /// The same from any input into any set of `dbCount` databases (a replica's swapdb load
+    /// fills a fresh set while the live one keeps serving).
+    mutating func loadSnapshot(from input: inout RDBInput, into target: UnsafeMutablePointer<Database>, size: Int64,
+                               discardExpired: Bool, serveClients: Bool) -> Result<RDBLoadSummary, RDBError>
+    {
         var options = rdbLoadOptions
         options.discardExpired = discardExpired
         persistence.loading = true
@@ -454,9 +463,8 @@ extension Server {
         persistence.loadingTotalBytes = size
         persistence.loadingLoadedBytes = 0
         defer { persistence.loading = false }
-        var input = RDBInput(fd: fd)
         do {
-            let summary = try RDBLoader.load(&input, into: dbs, count: dbCount, options: options) { offset in
+            let summary = try RDBLoader.load(&input, into: target, count: dbCount, options: options) { offset in
                 persistence.loadingLoadedBytes = offset
                 if serveClients { processEventsWhileLoading() }
             }
@@ -465,7 +473,7 @@ extension Server {
             persistence.lastLoadKeysExpired = summary.expiredSkipped
             return .success(summary)
         } catch {
-            for i in 0..<dbCount { dbs[i].removeAll() }
+            for i in 0..<dbCount { target[i].removeAll() }
             return .failure(error)
         }
     }

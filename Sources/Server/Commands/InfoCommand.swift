@@ -180,7 +180,7 @@ extension Server {
                 ("total_commands_processed", "\(stats.commandsProcessed)"),
                 ("instantaneous_ops_per_sec", "\(ops)"), ("total_net_input_bytes", "\(stats.netInputBytes)"),
                 ("total_net_output_bytes", "\(stats.netOutputBytes)"), ("total_net_repl_input_bytes", "\(repl.netInputBytes)"),
-                ("total_net_repl_output_bytes", "\(repl.netOutputBytes)"), ("instantaneous_input_kbps", String(format2: inKbps)),
+                ("total_net_repl_output_bytes", "\(replicationOutputBytes())"), ("instantaneous_input_kbps", String(format2: inKbps)),
                 ("instantaneous_output_kbps", String(format2: outKbps)),
                 ("instantaneous_input_repl_kbps", "0.00"), ("instantaneous_output_repl_kbps", "0.00"),
                 ("rejected_connections", "\(stats.rejectedConnections)"), ("sync_full", "\(repl.syncFull)"),

@@ -425,4 +425,54 @@ import Glibc
         let r = Self.info(nodes[0], "tandem")
         #expect((Int(r?["repl_lz4_replica_output_bytes"] ?? "") ?? 0) > 0)
     }
+
+    // MARK: - Diskless load
+
+    /// repl-diskless-load swapdb and on-empty-db: the snapshot is parsed from the socket, from a diskless
+    /// Tandem master (`$EOF:`) and from a disk-sync redis-server master (`$<len>`).
+    @Test(arguments: ["swapdb", "on-empty-db"])
+    func disklessLoad(_ mode: String) throws {
+        for masterFlavour in [ServerFlavour.tandem, .redis] {
+            let master = try ServerProcess.start(masterFlavour, extraArgs: ["--repl-diskless-sync", masterFlavour == .tandem ? "yes" : "no"])
+            defer { master.stop() }
+            let m = try master.connect()
+            try RedisReplicaTests.workload(m, round: 0, count: 300)
+            let replica = try ServerProcess.start(.tandem, extraArgs: ["--repl-diskless-load", mode])
+            defer { replica.stop() }
+            let r = try replica.connect()
+            if mode == "swapdb" { _ = try r.call("SET", "local-only", "gone after the sync") }
+            _ = try r.call("REPLICAOF", "127.0.0.1", String(master.port))
+            #expect(Self.waitForLink(r), "\(replica.log)")
+            try RedisReplicaTests.workload(m, round: 1, count: 200)
+            try RedisReplicaTests.expectConverged(master: m, replica: r, "\(mode) from \(masterFlavour)")
+            #expect(replica.log.contains("from master to parser"), "\(replica.log)")
+        }
+    }
+
+    /// swapdb keeps the previous dataset when the transfer fails half-way (the master is killed).
+    @Test func swapdbKeepsTheOldDataWhenTheTransferFails() throws {
+        let first = try ServerProcess.start(.tandem)
+        defer { first.stop() }
+        let f = try first.connect()
+        _ = try f.call("DEBUG", "POPULATE", "300", "old")
+        let replica = try ServerProcess.start(.tandem, extraArgs: Self.replicaArgs(of: first, ["--repl-diskless-load", "swapdb"]))
+        defer { replica.stop() }
+        let r = try replica.connect()
+        #expect(Self.waitForLink(r))
+        #expect(Harness.waitUntil(milliseconds: 5000) { (try? r.callValue("DBSIZE")) == .integer(300) })
+        // A second master whose (slowed) snapshot never completes.
+        let second = try ServerProcess.start(.tandem, extraArgs: ["--rdb-key-save-delay", "5000"])
+        defer { second.stop() }
+        let s = try second.connect()
+        _ = try s.call("DEBUG", "POPULATE", "2000", "new")
+        _ = try r.call("REPLICAOF", "127.0.0.1", String(second.port))
+        #expect(Harness.waitUntil(milliseconds: 10_000) { replica.log.contains("from master to parser") })
+        usleep(300_000)
+        kill(second.pid, SIGKILL)
+        second.stop()
+        #expect(Harness.waitUntil(milliseconds: 10_000) { replica.log.contains("the previous dataset is kept") }, "\(replica.log)")
+        let after = try replica.connect()
+        #expect(try after.callValue("DBSIZE") == .integer(300))
+        #expect(try after.call("EXISTS", "old:7") == Array(":1\r\n".utf8))
+    }
 }
