@@ -173,6 +173,38 @@ public enum Socket {
 
     /// Connects to `host:port` (a name or a literal, resolved with getaddrinfo), waiting at
     /// most `timeoutMillis`. Returns a non-blocking connected socket.
+    /// Starts a non-blocking connection to `host:port` (the first address that does not fail at
+    /// once) and returns the socket; writable means done, and `connectError` tells how it went.
+    public static func startConnectTCP(host: String, port: Int) throws(SystemError) -> Int32 {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>? = nil
+        if getaddrinfo(host, String(port), &hints, &list) != 0 || list == nil {
+            throw SystemError("getaddrinfo", errno: EHOSTUNREACH)
+        }
+        defer { freeaddrinfo(list) }
+        var last = SystemError("connect", errno: ECONNREFUSED)
+        var ai = list
+        while let a = ai {
+            ai = a.pointee.ai_next
+            let fd = tandem_socket_stream(a.pointee.ai_family)
+            if fd == -1 { continue }
+            if Glibc.connect(fd, a.pointee.ai_addr, a.pointee.ai_addrlen) == 0 || errno == EINPROGRESS { return fd }
+            last = SystemError("connect")
+            Glibc.close(fd)
+        }
+        throw last
+    }
+
+    /// The outcome of a non-blocking connect once the socket is writable: 0 or an errno.
+    public static func connectError(_ fd: Int32) -> Int32 {
+        var err: Int32 = 0
+        var len = socklen_t(MemoryLayout<Int32>.size)
+        if getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 { return errno }
+        return err
+    }
+
     public static func connectTCP(host: String, port: Int, timeoutMillis: Int32) throws(SystemError) -> Int32 {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC

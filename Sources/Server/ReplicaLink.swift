@@ -2,11 +2,10 @@
  * ReplicaLink: this server as a replica of another — Redis's replication.c, replica side.
  *
  *  - REPLICAOF host port (or `replicaof` in the config) arms the link; the cron connects
- *    (retrying every second) and runs the handshake: PING, AUTH when masterauth is set,
+ *    (retrying every second) and runs the handshake from the event loop (ReplicaHandshake.swift):
+ *    PING, AUTH when masterauth is set,
  *    REPLCONF listening-port and capa eof psync2, PSYNC <replid> <offset+1> (our history, which
  *    is the master's: see ReplicationState.swift) or PSYNC ? -1 when we have none.
- *    The handshake is synchronous with a short timeout per step: on the loopback or a LAN
- *    every answer comes at once (the snapshot itself is awaited asynchronously).
  *  - +FULLRESYNC: the payload — `$<len>` (disk) or `$EOF:<mark>` ... `<mark>` (diskless) — is
  *    read from the event loop into a temp file (newline keep-alives skipped), renamed over
  *    dbfilename, and loaded after the old data is flushed (and our own replicas dropped:
@@ -41,7 +40,9 @@ import Persistence
 import Platform
 import Replication
 
-public enum LinkState: Equatable { case none, connect, transfer, connected }
+/// Where the link to the master is (Redis's repl_state, with the handshake steps folded into
+/// `handshake`; ReplicaHandshake.swift has the diagram).
+public enum LinkState: Equatable { case none, connect, connecting, handshake, transfer, connected }
 
 public struct ReplicaLink {
     var state: LinkState = .none
@@ -71,6 +72,9 @@ public struct ReplicaLink {
     var lastAckMillis: Int64 = 0
     var nextConnectMillis: Int64 = 0
     var reconnectNow = false
+    /// The handshake must be over by then (repl-timeout), and the replies it still expects.
+    var handshakeDeadlineMillis: Int64 = 0
+    var expectedReplies: [HandshakeReply] = []
     /// The master agreed to send the stream as LZ4 frames; the reader that undoes them, and its
     /// totals (compressed in, plain out) for INFO.
     var lz4Negotiated = false
@@ -166,6 +170,7 @@ extension Server {
     mutating func replicaCron() {
         guard isReplicaNode else { return }
         let now = Clock.unixMillis()
+        checkHandshakeTimeout(now)
         if link.state == .connect && now >= link.nextConnectMillis {
             link.nextConnectMillis = now + 1000
             connectToMaster()
@@ -183,134 +188,6 @@ extension Server {
         if link.state == .connected, let m = link.masterClient, now - link.lastAckMillis >= 1000 {
             link.lastAckMillis = now
             sendAck(m.pointee.fd)
-        }
-    }
-
-    mutating func connectToMaster() {
-        Log.notice("Connecting to MASTER \(link.host):\(link.port)")
-        let fd: Int32
-        do {
-            fd = try Socket.connectTCP(host: link.host, port: link.port, timeoutMillis: 1000)
-        } catch {
-            Log.warning("Error condition on socket for SYNC: \(error.message)")
-            return
-        }
-        Log.notice("MASTER <-> REPLICA sync started")
-        Socket.setNoDelay(fd)
-        guard let reply = handshake(fd) else {
-            Socket.close(fd)
-            return
-        }
-        if reply.hasPrefix("+FULLRESYNC") {
-            let parts = reply.split(separator: " ")
-            guard parts.count == 3 || (parts.count == 4 && parts[3] == "tandem-lz4"), let offset = Int64(parts[2]) else {
-                Log.warning("Master replied with wrong +FULLRESYNC syntax.")
-                Socket.close(fd)
-                return
-            }
-            link.lz4Negotiated = parts.count == 4
-            link.fullSyncReplID = String(parts[1])
-            link.fullSyncOffset = offset
-            Log.notice("Full resync from master: \(link.fullSyncReplID):\(offset)")
-            link.fd = fd
-            link.state = .transfer
-            link.transferSize = -1
-            link.transferRead = 0
-            link.headerLine = []
-            link.eofMark = []
-            link.tail = []
-            link.lastIOMillis = Clock.unixMillis()
-            try? loop.add(fd, events: EventLoop.readable, token: Self.linkBit | UInt64(UInt32(bitPattern: fd)))
-        } else if reply.hasPrefix("+CONTINUE") {
-            let parts = reply.split(separator: " ")
-            link.lz4Negotiated = parts.count == 3 && parts[2] == "tandem-lz4"
-            if parts.count >= 2, parts[1].utf8.count == 40, String(parts[1]) != repl.replID {
-                // Our master continues us under a new id (it was promoted): the history we
-                // hold becomes the secondary one, and our replicas must learn the new id.
-                Log.warning("Master replication ID changed to \(parts[1])")
-                shiftReplicationID(to: String(parts[1]))
-                disconnectReplicas()
-            }
-            if repl.backlog == nil { createBacklog() }
-            Log.notice("Successful partial resynchronization with master.")
-            Log.notice("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.")
-            becomeConnected(fd)
-        } else {
-            Log.warning("Unexpected reply to PSYNC from master: \(reply)")
-            Socket.close(fd)
-        }
-    }
-
-    /// PING, AUTH, REPLCONF, PSYNC; returns the PSYNC reply line, or nil (logged).
-    mutating func handshake(_ fd: Int32) -> String? {
-        guard let pong = exchange(fd, ["PING"]) else { return nil }
-        if pong.hasPrefix("-") && !pong.hasPrefix("-NOAUTH") && !pong.hasPrefix("-NOPERM") {
-            Log.warning("Error reply to PING from master: '\(pong)'")
-            return nil
-        }
-        if !settings.masterauth.isEmpty {
-            let args = settings.masteruser.isEmpty ? ["AUTH", settings.masterauth]
-                : ["AUTH", settings.masteruser, settings.masterauth]
-            guard let r = exchange(fd, args), r.hasPrefix("+") else {
-                Log.warning("Unable to AUTH to MASTER")
-                return nil
-            }
-        }
-        _ = exchange(fd, ["REPLCONF", "listening-port", String(settings.replicaAnnouncePort > 0 ? settings.replicaAnnouncePort : settings.port)])
-        if !settings.replicaAnnounceIP.isEmpty {
-            _ = exchange(fd, ["REPLCONF", "ip-address", settings.replicaAnnounceIP])
-        }
-        // tandem-lz4 is Tandem's own (decision 2 in docs/operations.md): other masters ignore it.
-        let capas = settings.replCompression == "lz4" ? ["capa", "tandem-lz4"] : []
-        _ = exchange(fd, ["REPLCONF", "capa", "eof", "capa", "psync2"] + capas)
-        let psync = link.hasCachedMaster ? ["PSYNC", repl.replID, String(repl.offset + 1)] : ["PSYNC", "?", "-1"]
-        if link.hasCachedMaster {
-            Log.notice("Trying a partial resynchronization (request \(repl.replID):\(repl.offset + 1)).")
-        } else {
-            Log.notice("Partial resynchronization not possible (no cached master)")
-        }
-        return exchange(fd, psync)
-    }
-
-    /// Sends a command and reads one reply line (skipping newline keep-alives), 5 s at most.
-    func exchange(_ fd: Int32, _ args: [String]) -> String? {
-        var out = "*\(args.count)\r\n"
-        for a in args { out += "$\(a.utf8.count)\r\n\(a)\r\n" }
-        let bytes = Array(out.utf8)
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes.withUnsafeBytes { Socket.write(fd, from: $0.baseAddress! + sent, count: bytes.count - sent) }
-            if n > 0 {
-                sent += n
-            } else if n == -1 {
-                var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                if poll(&pfd, 1, 5000) != 1 { return nil }
-            } else {
-                return nil
-            }
-        }
-        var line: [UInt8] = []
-        var byte: UInt8 = 0
-        while true {
-            let n = Socket.read(fd, into: &byte, count: 1)
-            if n == 1 {
-                if byte == 10 {
-                    if line.isEmpty { continue }
-                    if line.last == 13 { line.removeLast() }
-                    return String(decoding: line, as: UTF8.self)
-                }
-                line.append(byte)
-                if line.count > 4096 { return nil }
-            } else if n == -1 {
-                var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                if poll(&pfd, 1, 5000) != 1 {
-                    Log.warning("Timeout connecting to the MASTER...")
-                    return nil
-                }
-            } else {
-                Log.warning("Master closed the connection during the handshake")
-                return nil
-            }
         }
     }
 

@@ -500,6 +500,8 @@ extension Server {
             switch link.state {
             case .connected: state = "connected"
             case .transfer: state = "sync"
+            case .connecting: state = "connecting"
+            case .handshake: state = "handshake"
             default: state = "connect"
             }
             c.pointee.reply.appendBulk(state)

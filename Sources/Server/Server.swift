@@ -270,7 +270,7 @@ public struct Server {
             if token & Self.listenerBit != 0 {
                 acceptClients(Int32(truncatingIfNeeded: token & 0xFFFF_FFFF))
             } else if token & Self.linkBit != 0 {
-                readSyncPayload()
+                linkEvent(events)
             } else if token & Self.senderBit != 0 {
                 senderWorkerNotified(Int(token & 0xFFFF))
             } else {

@@ -475,4 +475,52 @@ import Glibc
         #expect(try after.callValue("DBSIZE") == .integer(300))
         #expect(try after.call("EXISTS", "old:7") == Array(":1\r\n".utf8))
     }
+
+    // MARK: - Handshake
+
+    /// A "master" that accepts the connection and never answers: the replica keeps serving clients at once
+    /// (the handshake runs from the event loop) and gives up after repl-timeout, then retries.
+    @Test func aSilentMasterDoesNotBlockTheReplica() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &len) } }
+        listen(listener, 8)
+        let port = UInt16(bigEndian: addr.sin_port)
+        let replica = try ServerProcess.start(.tandem, extraArgs: ["--replicaof", "127.0.0.1", String(port), "--repl-timeout", "1"])
+        defer { replica.stop() }
+        let r = try replica.connect()
+        #expect(Harness.waitUntil(milliseconds: 5000) { replica.log.contains("MASTER <-> REPLICA sync started") })
+        for _ in 0..<20 {
+            let start = Date()
+            #expect(try r.call("PING") == Array("+PONG\r\n".utf8))
+            #expect(Date().timeIntervalSince(start) < 0.5, "the replica stalled during the handshake")
+            usleep(50_000)
+        }
+        #expect(Harness.waitUntil(milliseconds: 5000) { replica.log.contains("Timeout connecting to the MASTER...") }, "\(replica.log)")
+        guard case .array(let role) = try r.callValue("ROLE"), role.count == 5 else { Issue.record("ROLE"); return }
+        #expect([RESPValue.bulk(Array("connect".utf8)), .bulk(Array("connecting".utf8)), .bulk(Array("handshake".utf8))].contains(role[3]))
+    }
+
+    /// A wrong masterauth: the replica logs the refusal and stays down; with the right one it syncs.
+    @Test(arguments: ServerFlavour.allCases)
+    func authFailuresOnTheLink(_ masterFlavour: ServerFlavour) throws {
+        let master = try ServerProcess.start(masterFlavour, extraArgs: ["--requirepass", "s3cret"])
+        defer { master.stop() }
+        let m = try master.connect()
+        _ = try m.call("AUTH", "s3cret")
+        _ = try m.call("SET", "k", "v")
+        let replica = try ServerProcess.start(.tandem, extraArgs: Self.replicaArgs(of: master, ["--masterauth", "wrong"]))
+        defer { replica.stop() }
+        let r = try replica.connect()
+        #expect(Harness.waitUntil(milliseconds: 5000) { replica.log.contains("Unable to AUTH to MASTER") }, "\(replica.log)")
+        #expect(Self.info(r)?["master_link_status"] == "down")
+        _ = try r.call("CONFIG", "SET", "masterauth", "s3cret")
+        #expect(Self.waitForLink(r), "\(replica.log)")
+        #expect(Harness.waitUntil(milliseconds: 5000) { (try? r.call("GET", "k")) == Array("$1\r\nv\r\n".utf8) })
+    }
 }
