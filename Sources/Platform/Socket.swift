@@ -171,10 +171,9 @@ public enum Socket {
         _ = Glibc.close(fd)
     }
 
-    /// Connects to `host:port` (a name or a literal, resolved with getaddrinfo), waiting at
-    /// most `timeoutMillis`. Returns a non-blocking connected socket.
-    /// Starts a non-blocking connection to `host:port` (the first address that does not fail at
-    /// once) and returns the socket; writable means done, and `connectError` tells how it went.
+    /// Starts a non-blocking connection to `host:port` (a name or a literal, resolved with
+    /// getaddrinfo; the first address that does not fail at once) and returns the socket:
+    /// writable means done, and `connectError` tells how it went.
     public static func startConnectTCP(host: String, port: Int) throws(SystemError) -> Int32 {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
@@ -203,40 +202,5 @@ public enum Socket {
         var len = socklen_t(MemoryLayout<Int32>.size)
         if getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 { return errno }
         return err
-    }
-
-    public static func connectTCP(host: String, port: Int, timeoutMillis: Int32) throws(SystemError) -> Int32 {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>? = nil
-        if getaddrinfo(host, String(port), &hints, &list) != 0 || list == nil {
-            throw SystemError("getaddrinfo", errno: EHOSTUNREACH)
-        }
-        defer { freeaddrinfo(list) }
-        var last = SystemError("connect", errno: ECONNREFUSED)
-        var ai = list
-        while let a = ai {
-            ai = a.pointee.ai_next
-            let fd = tandem_socket_stream(a.pointee.ai_family)
-            if fd == -1 { continue }
-            if Glibc.connect(fd, a.pointee.ai_addr, a.pointee.ai_addrlen) == 0 { return fd }
-            if errno == EINPROGRESS {
-                var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                if poll(&pfd, 1, timeoutMillis) == 1 {
-                    var err: Int32 = 0
-                    var len = socklen_t(MemoryLayout<Int32>.size)
-                    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)
-                    if err == 0 { return fd }
-                    last = SystemError("connect", errno: err)
-                } else {
-                    last = SystemError("connect", errno: ETIMEDOUT)
-                }
-            } else {
-                last = SystemError("connect")
-            }
-            Glibc.close(fd)
-        }
-        throw last
     }
 }

@@ -9,9 +9,9 @@
  *       ^                                                                            |
  *       +-------------------------(primary: forgets the replica)---------------------+
  *
- * While a slot is active only its worker writes `ackOffset`, `ackMillis` and `sentOffset`
- * (REPLCONF ACK it read, bytes it sent); the primary reads them for INFO, WAIT, timeouts and
- * min-replicas-to-write. Values are published with release stores and read with acquire loads,
+ * While a slot is active only its worker writes its figures (how far it sent, bytes on the wire,
+ * LZ4 bytes); the primary reads them for INFO. (REPLCONF ACKs go to the primary directly: it
+ * keeps reading the replica's socket.) Values are published with release stores and read with acquire loads,
  * so the primary never sees a state change before the figures written ahead of it. The
  * primary frees a slot only after the worker closed it, so a late write from a worker can never
  * land in a slot given to another replica.
@@ -28,7 +28,7 @@ public struct ReplicaTable {
     private let base: UnsafeMutableRawPointer
 
     private enum Field {
-        static let state = 0, worker = 8, ackOffset = 16, ackMillis = 24, sentOffset = 32, reason = 40
+        static let state = 0, worker = 8, sentOffset = 32, reason = 40
         static let lz4In = 48, lz4Out = 56, wire = 64
     }
 
@@ -51,11 +51,9 @@ public struct ReplicaTable {
     // MARK: - Primary
 
     /// A free slot for a replica about to be handed to `worker`, marked active; nil when full.
-    public func claim(worker: Int, ackOffset: Int64, nowMillis: Int64) -> Int? {
+    public func claim(worker: Int) -> Int? {
         for slot in 0..<capacity where state(slot) == .free {
             tandem_store_relaxed_u64(word(slot, Field.worker), UInt64(worker))
-            tandem_store_relaxed_u64(word(slot, Field.ackOffset), UInt64(bitPattern: ackOffset))
-            tandem_store_relaxed_u64(word(slot, Field.ackMillis), UInt64(bitPattern: nowMillis))
             tandem_store_relaxed_u64(word(slot, Field.sentOffset), 0)
             tandem_store_relaxed_u64(word(slot, Field.reason), 0)
             tandem_store_relaxed_u64(word(slot, Field.lz4In), 0)
@@ -74,8 +72,6 @@ public struct ReplicaTable {
 
     public func state(_ slot: Int) -> State { State(rawValue: tandem_load_acquire_u64(word(slot, Field.state))) ?? .free }
     public func worker(_ slot: Int) -> Int { Int(tandem_load_relaxed_u64(word(slot, Field.worker))) }
-    public func ackOffset(_ slot: Int) -> Int64 { Int64(bitPattern: tandem_load_acquire_u64(word(slot, Field.ackOffset))) }
-    public func ackMillis(_ slot: Int) -> Int64 { Int64(bitPattern: tandem_load_acquire_u64(word(slot, Field.ackMillis))) }
     public func sentOffset(_ slot: Int) -> Int64 { Int64(bitPattern: tandem_load_acquire_u64(word(slot, Field.sentOffset))) }
     /// Stream bytes the worker compressed for this replica, and what they became.
     public func compression(_ slot: Int) -> (bytesIn: Int64, bytesOut: Int64) {
@@ -93,12 +89,7 @@ public struct ReplicaTable {
 
     // MARK: - Worker
 
-    public enum CloseReason: UInt64 { case disconnected = 0, fellBehind = 1, outputLimit = 2, protocolError = 3 }
-
-    public func recordAck(_ slot: Int, offset: Int64, nowMillis: Int64) {
-        if offset > ackOffset(slot) { tandem_store_release_u64(word(slot, Field.ackOffset), UInt64(bitPattern: offset)) }
-        tandem_store_release_u64(word(slot, Field.ackMillis), UInt64(bitPattern: nowMillis))
-    }
+    public enum CloseReason: UInt64 { case disconnected = 0, fellBehind = 1, outputLimit = 2 }
 
     public func recordSent(_ slot: Int, offset: Int64, wireBytes: Int64) {
         tandem_store_relaxed_u64(word(slot, Field.wire), UInt64(bitPattern: wireBytes))

@@ -7,15 +7,16 @@
  * "notify" eventfd the worker writes when an ACK arrived or a replica went away. Once a replica
  * has its snapshot (or its +CONTINUE) and the primary's output buffer for it is empty, the
  * primary sends a `Handoff` over the control socket with two descriptors attached: the
- * replica's socket and the ring's shared memory. From then on the primary neither reads nor
- * writes that socket; the worker:
+ * replica's socket and the ring's shared memory. From then on the primary never writes to that
+ * socket (it still reads it: the replica's REPLCONF ACKs go straight to the primary, which needs
+ * them for INFO, WAIT and min-replicas-to-write, without another process hop); the worker:
  *
- *  - sends the ring's bytes from the handoff's offset on, as fast as the socket takes them;
- *  - reads REPLCONF ACK from the replica (AckReader) and publishes the offset in the
- *    ReplicaTable, which the primary reads for INFO, WAIT and min-replicas-to-write;
- *  - drops the replica (marking its slot closed, with the reason) when it disconnects, sends
- *    garbage, falls behind the ring's first byte, or leaves more unsent bytes than its
- *    client-output-buffer-limit allows — the counterpart of Redis's output buffer limit.
+ *  - sends the ring's bytes from the handoff's offset on, as fast as the socket takes them, and
+ *    publishes how far it got in the ReplicaTable;
+ *  - drops the replica (marking its slot closed, with the reason) when the connection fails or
+ *    is shut down by the primary, when it falls behind the ring's first byte, or when it leaves
+ *    more unsent bytes than its client-output-buffer-limit allows — the counterpart of Redis's
+ *    output buffer limit.
  *
  * A change of history (the ring's generation moves: promotion, a new master) makes every
  * replica's next read fail, so it is dropped and reconnects with PSYNC, as Redis's
@@ -59,7 +60,6 @@ public struct SenderWorker {
         var next: Int64
         var generation: UInt64
         var limits: Handoff
-        var acks = AckReader()
         var softSinceMillis: Int64 = 0
         var waitingWritable = false
         /// LZ4 replicas: the compressor and the compressed bytes the socket has not taken yet.
@@ -174,7 +174,8 @@ public struct SenderWorker {
 
     mutating func adopt(replica fd: Int32, _ h: Handoff) {
         let slot = Int(h.slot)
-        guard slot < table.capacity, (try? loop.add(fd, events: EventLoop.readable, token: UInt64(UInt32(bitPattern: fd)))) != nil
+        // No read interest: errors and hang-ups are always reported; the primary reads the ACKs.
+        guard slot < table.capacity, (try? loop.add(fd, events: 0, token: UInt64(UInt32(bitPattern: fd)))) != nil
         else {
             Glibc.close(fd)
             if slot < table.capacity { table.close(slot, reason: .disconnected) }
@@ -195,30 +196,11 @@ public struct SenderWorker {
 
     mutating func replicaEvent(_ fd: Int32, _ events: UInt32) {
         guard feeds[fd] != nil else { return }
-        if events & EventLoop.writable != 0 { feeds[fd]!.waitingWritable = false }
-        if events & (EventLoop.readable | EventLoop.error) != 0 { readAcks(fd) }
-    }
-
-    mutating func readAcks(_ fd: Int32) {
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while let feed = feeds[fd] {
-            let n = chunk.withUnsafeMutableBytes { Socket.read(fd, into: $0.baseAddress!, count: $0.count) }
-            if n == -1 { return }
-            if n <= 0 {
-                drop(fd, .disconnected)
-                return
-            }
-            do {
-                let offsets = try chunk.withUnsafeBytes { try feeds[fd]!.acks.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-                if let last = offsets.max() {
-                    table.recordAck(feed.slot, offset: last, nowMillis: Clock.unixMillis())
-                    notifyPending = true
-                }
-            } catch {
-                drop(fd, .protocolError)
-                return
-            }
+        if events & EventLoop.error != 0 {
+            drop(fd, .disconnected)
+            return
         }
+        if events & EventLoop.writable != 0 { feeds[fd]!.waitingWritable = false }
     }
 
     mutating func pumpAll() {
@@ -264,9 +246,9 @@ public struct SenderWorker {
         table.recordSent(feed.slot, offset: feed.next - 1, wireBytes: feed.wireBytes)
         if feed.next <= end {
             feed.waitingWritable = true
-            loop.modify(fd, events: EventLoop.readable | EventLoop.writable, token: UInt64(UInt32(bitPattern: fd)))
+            loop.modify(fd, events: EventLoop.writable, token: UInt64(UInt32(bitPattern: fd)))
         } else {
-            loop.modify(fd, events: EventLoop.readable, token: UInt64(UInt32(bitPattern: fd)))
+            loop.modify(fd, events: 0, token: UInt64(UInt32(bitPattern: fd)))
         }
         feeds[fd] = feed
         if overLimit(fd, unsent: end + 1 - feed.next) { drop(fd, .outputLimit) }
@@ -311,7 +293,7 @@ public struct SenderWorker {
         table.recordSent(feed.slot, offset: feed.next - 1, wireBytes: feed.wireBytes)
         table.recordCompression(feed.slot, bytesIn: lz4.pointee.bytesIn, bytesOut: lz4.pointee.bytesOut)
         feed.waitingWritable = !feed.pending.isEmpty
-        let events = feed.waitingWritable ? EventLoop.readable | EventLoop.writable : EventLoop.readable
+        let events = feed.waitingWritable ? EventLoop.writable : 0
         loop.modify(fd, events: events, token: UInt64(UInt32(bitPattern: fd)))
         feeds[fd] = feed
         if overLimit(fd, unsent: end + 1 - feed.next + Int64(feed.pending.count)) { drop(fd, .outputLimit) }

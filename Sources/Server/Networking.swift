@@ -224,6 +224,11 @@ extension Server {
     /// Writes as much pending output as the socket takes; registers EPOLLOUT for the rest.
     /// A replica receiving its disk snapshot gets the dump after its output buffer drained.
     mutating func writeToClient(_ c: ClientRef) {
+        if c.pointee.isReplica && c.pointee.replicaInfo.slot >= 0 {
+            // Its sender worker owns the writing side; a reply to whatever it sent is dropped.
+            c.pointee.reply.clear()
+            return
+        }
         if c.pointee.isReplica && c.pointee.replicaInfo.bulkFD >= 0 && c.pointee.reply.pending == 0
             && !sendBulk(c)
         {

@@ -8,9 +8,9 @@
  *  - A replica streams from the primary until it is caught up with what the primary buffered
  *    for it (its snapshot, the writes held during its sync, or its +CONTINUE). Then, once that
  *    output buffer is empty, it is handed over: a ReplicaTable slot, and a Handoff message with
- *    its socket and the ring attached. The primary stops reading and writing the socket; it
- *    keeps the client (CLIENT LIST, ROLE and INFO still show it) and mirrors the worker's figures
- *    from the table (acknowledged offset and time) whenever a worker notifies and every cron.
+ *    its socket and the ring attached. The primary never writes to the socket again, but keeps
+ *    reading it: the replica's REPLCONF ACKs reach the primary directly (WAIT pays no extra
+ *    process hop), and CLIENT LIST, ROLE and INFO still show the replica.
  *  - The stream reaches handed-over replicas through the ring only: appending to it sets a flag,
  *    and beforeSleep wakes the workers once per loop iteration.
  *  - Dropping a handed-over replica (CLIENT KILL, timeout, a new history) shuts its socket
@@ -102,7 +102,7 @@ extension Server {
         r.pointee.replicaInfo.handoffOffset = -1
         guard let table = repl.table, let ring = repl.backlog,
               let i = repl.workers.indices.filter({ repl.workers[$0].pid > 0 }).min(by: { repl.workers[$0].replicas < repl.workers[$1].replicas }),
-              let slot = table.claim(worker: i, ackOffset: r.pointee.replicaInfo.ackOffset, nowMillis: Clock.unixMillis())
+              let slot = table.claim(worker: i)
         else {
             // No worker can take it: the primary keeps feeding it.
             if appendBacklog(to: r, from: next) == nil { markClosing(r) } else { queueWrite(r) }
@@ -120,8 +120,9 @@ extension Server {
             markClosing(r)
             return
         }
-        loop.remove(r.pointee.fd)
         r.pointee.flags.remove(.writeRegistered)
+        r.pointee.flags.remove(.outputFull)
+        updateInterest(r)  // reading only
         r.pointee.replicaInfo.slot = slot
         freeCompressor(r)
         repl.workers[i].replicas += 1
@@ -156,19 +157,12 @@ extension Server {
         syncReplicaTable()
     }
 
-    /// Mirrors the table into the replicas' state: ACKs (releasing WAIT), and replicas the workers
-    /// dropped. Frees the slots of replicas already forgotten once their worker closed them.
+    /// Frees the replicas the workers dropped, and the slots of replicas already forgotten once
+    /// their worker closed them.
     mutating func syncReplicaTable() {
         guard let table = repl.table else { return }
-        var acked = false
         for r in repl.replicas where r.pointee.replicaInfo.slot >= 0 {
             let slot = r.pointee.replicaInfo.slot
-            let ack = table.ackOffset(slot)
-            if ack > r.pointee.replicaInfo.ackOffset {
-                r.pointee.replicaInfo.ackOffset = ack
-                acked = true
-            }
-            r.pointee.replicaInfo.ackMillis = max(r.pointee.replicaInfo.ackMillis, table.ackMillis(slot))
             if table.state(slot) == .closed {
                 logWorkerDrop(r, table.reason(slot))
                 releaseSlot(slot)
@@ -181,7 +175,6 @@ extension Server {
         for slot in orphans {
             if table.state(slot) == .closed { releaseSlot(slot) } else { repl.orphanSlots.append(slot) }
         }
-        if acked && repl.waitingClients > 0 { serveWaitingClients() }
     }
 
     func logWorkerDrop(_ r: ClientRef, _ reason: ReplicaTable.CloseReason) {
@@ -190,8 +183,6 @@ extension Server {
             Log.warning("Client \(clientDescription(r)) scheduled to be closed ASAP for overcoming of output buffer limits.")
         case .fellBehind:
             Log.warning("Replica \(replicaName(r)) fell behind the replication backlog; dropping it (it will resynchronize)")
-        case .protocolError:
-            Log.warning("Protocol error from replica \(replicaName(r)); dropping it")
         case .disconnected:
             break
         }
@@ -220,7 +211,7 @@ extension Server {
 
     // MARK: - Cron
 
-    /// Every cron tick: mirror the table (timeouts need fresh ACK times) and restart dead workers.
+    /// Every cron tick: free what the workers dropped, and restart dead workers.
     mutating func senderWorkersCron() {
         guard repl.table != nil else { return }
         syncReplicaTable()
