@@ -523,4 +523,50 @@ import Glibc
         #expect(Self.waitForLink(r), "\(replica.log)")
         #expect(Harness.waitUntil(milliseconds: 5000) { (try? r.call("GET", "k")) == Array("$1\r\nv\r\n".utf8) })
     }
+
+    // MARK: - One snapshot for many replicas, the backlog's size and lifetime
+
+    /// Six replicas asking within repl-diskless-sync-delay share one fork (no replication storm).
+    @Test func replicasAskingTogetherShareOneFork() throws {
+        let master = try ServerProcess.start(.tandem, extraArgs: ["--repl-diskless-sync-delay", "2"])
+        defer { master.stop() }
+        let m = try master.connect()
+        _ = try m.call("DEBUG", "POPULATE", "1000")
+        let forksBefore = Self.stat(m, "total_forks")
+        let replicas = try (0..<6).map { i in
+            try ServerProcess.start(i % 2 == 0 ? .tandem : .redis, extraArgs: Self.replicaArgs(of: master))
+        }
+        defer { for r in replicas { r.stop() } }
+        let clients = try replicas.map { try $0.connect() }
+        for c in clients { #expect(Self.waitForLink(c)) }
+        #expect(Self.stat(m, "total_forks") == String((Int(forksBefore ?? "0") ?? 0) + 1), "\(master.log)")
+        #expect(Self.stat(m, "sync_full") == "6")
+        for c in clients { try RedisReplicaTests.expectConverged(master: m, replica: c, "shared snapshot") }
+    }
+
+    /// CONFIG SET repl-backlog-size resizes the ring (the workers move to the new mapping and replicas keep
+    /// streaming); repl-backlog-ttl frees it after the last replica left, with Redis's log line.
+    @Test func backlogResizeAndTTL() throws {
+        let master = try ServerProcess.start(.tandem)
+        defer { master.stop() }
+        let m = try master.connect()
+        let replica = try ServerProcess.start(.tandem, extraArgs: Self.replicaArgs(of: master))
+        defer { replica.stop() }
+        let r = try replica.connect()
+        #expect(Self.waitForLink(r))
+        try RedisReplicaTests.workload(m, round: 0, count: 100)
+        _ = try m.call("CONFIG", "SET", "repl-backlog-size", "4mb")
+        #expect(Harness.waitUntil(milliseconds: 3000) { Self.info(m, "tandem")?["repl_backlog_ring_capacity"] == "4194304" })
+        #expect(Self.info(m)?["repl_backlog_size"] == "4194304")
+        try RedisReplicaTests.workload(m, round: 1, count: 200)
+        try RedisReplicaTests.expectConverged(master: m, replica: r, "after the resize")
+        #expect(Self.stat(m, "sync_full") == "1")
+        // The replica leaves; with a 1 s TTL the backlog goes (and with it the history).
+        let oldID = Self.info(m)?["master_replid"]
+        _ = try m.call("CONFIG", "SET", "repl-backlog-ttl", "1")
+        _ = try r.call("REPLICAOF", "NO", "ONE")
+        #expect(Harness.waitUntil(milliseconds: 5000) { Self.info(m)?["repl_backlog_active"] == "0" }, "\(master.log)")
+        #expect(master.log.contains("Replication backlog freed after 1 seconds without connected replicas."))
+        #expect(Self.info(m)?["master_replid"] != oldID)
+    }
 }
