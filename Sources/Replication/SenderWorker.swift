@@ -62,6 +62,9 @@ public struct SenderWorker {
         var limits: Handoff
         var softSinceMillis: Int64 = 0
         var waitingWritable = false
+        /// The epoll interest registered for it (changed only when it must: one syscall saved
+        /// per wake-up).
+        var interest: UInt32 = 0
         /// LZ4 replicas: the compressor and the compressed bytes the socket has not taken yet.
         var lz4: UnsafeMutablePointer<LZ4FrameWriter>? = nil
         var pending: [UInt8] = []
@@ -244,12 +247,8 @@ public struct SenderWorker {
             feed.wireBytes += Int64(written)
         }
         table.recordSent(feed.slot, offset: feed.next - 1, wireBytes: feed.wireBytes)
-        if feed.next <= end {
-            feed.waitingWritable = true
-            loop.modify(fd, events: EventLoop.writable, token: UInt64(UInt32(bitPattern: fd)))
-        } else {
-            loop.modify(fd, events: 0, token: UInt64(UInt32(bitPattern: fd)))
-        }
+        feed.waitingWritable = feed.next <= end
+        setInterest(fd, &feed)
         feeds[fd] = feed
         if overLimit(fd, unsent: end + 1 - feed.next) { drop(fd, .outputLimit) }
     }
@@ -293,10 +292,18 @@ public struct SenderWorker {
         table.recordSent(feed.slot, offset: feed.next - 1, wireBytes: feed.wireBytes)
         table.recordCompression(feed.slot, bytesIn: lz4.pointee.bytesIn, bytesOut: lz4.pointee.bytesOut)
         feed.waitingWritable = !feed.pending.isEmpty
-        let events = feed.waitingWritable ? EventLoop.writable : 0
-        loop.modify(fd, events: events, token: UInt64(UInt32(bitPattern: fd)))
+        setInterest(fd, &feed)
         feeds[fd] = feed
         if overLimit(fd, unsent: end + 1 - feed.next + Int64(feed.pending.count)) { drop(fd, .outputLimit) }
+    }
+
+    /// Writable interest while the socket is full, none otherwise (errors are always reported).
+    func setInterest(_ fd: Int32, _ feed: inout Feed) {
+        let wanted = feed.waitingWritable ? EventLoop.writable : 0
+        if wanted != feed.interest {
+            loop.modify(fd, events: wanted, token: UInt64(UInt32(bitPattern: fd)))
+            feed.interest = wanted
+        }
     }
 
     /// client-output-buffer-limit replica applied to the bytes the replica has not taken yet.
