@@ -47,6 +47,26 @@ import Glibc
 
     static func stat(_ c: RawClient, _ field: String) -> String? { info(c, "stats")?[field] }
 
+    /// A Tandem master that took `workload` commands and a Tandem replica whose link is up; `stop()` ends both.
+    struct LinkedPair {
+        let master: ServerProcess, m: RawClient, replica: ServerProcess, r: RawClient
+
+        init(masterArgs: [String] = [], replicaArgs: [String] = [], workload: Int = 0,
+             sourceLocation: SourceLocation = #_sourceLocation) throws {
+            master = try ServerProcess.start(.tandem, extraArgs: masterArgs)
+            m = try master.connect()
+            if workload > 0 { try RedisReplicaTests.workload(m, round: 0, count: workload) }
+            replica = try ServerProcess.start(.tandem, extraArgs: ChainAndFailoverTests.replicaArgs(of: master, replicaArgs))
+            r = try replica.connect()
+            #expect(ChainAndFailoverTests.waitForLink(r), "replica never came up:\n\(replica.log)", sourceLocation: sourceLocation)
+        }
+
+        func stop() {
+            replica.stop()
+            master.stop()
+        }
+    }
+
     // MARK: - Chains
 
     /// 1 master, 2 replicas, a Tandem and a redis-server sub-replica of the first replica; writes before,
@@ -239,14 +259,9 @@ import Glibc
 
     /// A master that comes back with an empty dataset (and a new history): the replica syncs to it in full.
     @Test func aMasterThatRestartsEmptyIsFollowed() throws {
-        let master = try ServerProcess.start(.tandem)
-        defer { master.stop() }
-        let m = try master.connect()
-        try RedisReplicaTests.workload(m, round: 0, count: 200)
-        let replica = try ServerProcess.start(.tandem, extraArgs: Self.replicaArgs(of: master))
-        defer { replica.stop() }
-        let r = try replica.connect()
-        #expect(Self.waitForLink(r))
+        let pair = try LinkedPair(workload: 200)
+        defer { pair.stop() }
+        let (master, m, r) = (pair.master, pair.m, pair.r)
         try RedisReplicaTests.expectConverged(master: m, replica: r, "before the restart")
         master.stop()
         let empty = try ServerProcess.start(.tandem)
@@ -264,13 +279,9 @@ import Glibc
     /// A partial resync needs the gap to be in the backlog: with a 16 KB backlog and a larger gap the replica
     /// gets a full sync, and still converges.
     @Test func aBacklogTooSmallForcesAFullSync() throws {
-        let master = try ServerProcess.start(.tandem, extraArgs: ["--repl-backlog-size", "16kb"])
-        defer { master.stop() }
-        let m = try master.connect()
-        let replica = try ServerProcess.start(.tandem, extraArgs: Self.replicaArgs(of: master))
-        defer { replica.stop() }
-        let r = try replica.connect()
-        #expect(Self.waitForLink(r))
+        let pair = try LinkedPair(masterArgs: ["--repl-backlog-size", "16kb"])
+        defer { pair.stop() }
+        let (master, m, replica, r) = (pair.master, pair.m, pair.replica, pair.r)
         kill(replica.pid, SIGSTOP)
         _ = try m.call("CLIENT", "KILL", "TYPE", "replica")
         for i in 0..<100 { _ = try m.call("SET", "big:\(i)", String(repeating: "x", count: 500)) }
@@ -286,14 +297,10 @@ import Glibc
     /// the stream bytes the replica has not taken).
     @Test(arguments: [0, 2])
     func aReplicaOverItsOutputLimitIsDropped(workers: Int) throws {
-        let master = try ServerProcess.start(.tandem, extraArgs: ["--client-output-buffer-limit", "replica 256kb 0 0",
-                                                                  "--repl-sender-workers", String(workers)])
-        defer { master.stop() }
-        let m = try master.connect()
-        let replica = try ServerProcess.start(.tandem, extraArgs: Self.replicaArgs(of: master))
-        defer { replica.stop() }
-        let r = try replica.connect()
-        #expect(Self.waitForLink(r))
+        let pair = try LinkedPair(masterArgs: ["--client-output-buffer-limit", "replica 256kb 0 0",
+                                               "--repl-sender-workers", String(workers)])
+        defer { pair.stop() }
+        let (master, m, replica, r) = (pair.master, pair.m, pair.replica, pair.r)
         kill(replica.pid, SIGSTOP)
         let value = String(repeating: "v", count: 10_000)
         var dropped = false
@@ -547,13 +554,9 @@ import Glibc
     /// CONFIG SET repl-backlog-size resizes the ring (the workers move to the new mapping and replicas keep
     /// streaming); repl-backlog-ttl frees it after the last replica left, with Redis's log line.
     @Test func backlogResizeAndTTL() throws {
-        let master = try ServerProcess.start(.tandem)
-        defer { master.stop() }
-        let m = try master.connect()
-        let replica = try ServerProcess.start(.tandem, extraArgs: Self.replicaArgs(of: master))
-        defer { replica.stop() }
-        let r = try replica.connect()
-        #expect(Self.waitForLink(r))
+        let pair = try LinkedPair()
+        defer { pair.stop() }
+        let (master, m, r) = (pair.master, pair.m, pair.r)
         try RedisReplicaTests.workload(m, round: 0, count: 100)
         _ = try m.call("CONFIG", "SET", "repl-backlog-size", "4mb")
         #expect(Harness.waitUntil(milliseconds: 3000) { Self.info(m, "tandem")?["repl_backlog_ring_capacity"] == "4194304" })
