@@ -250,6 +250,25 @@ extension Server {
         return total
     }
 
+    /// At shutdown: closing its control socket makes each worker exit; reap them (briefly) so
+    /// none outlives the server, then kill any that did not go.
+    mutating func stopSenderWorkers() {
+        for w in repl.workers where w.pid > 0 { close(w.control) }
+        let deadline = Clock.monotonicMillis() + 1000
+        for w in repl.workers where w.pid > 0 {
+            var status: Int32 = 0
+            while waitpid(w.pid, &status, WNOHANG) == 0 {
+                if Clock.monotonicMillis() > deadline {
+                    kill(w.pid, SIGKILL)
+                    waitpid(w.pid, &status, 0)
+                    break
+                }
+                usleep(1000)
+            }
+        }
+        repl.workers = []
+    }
+
     /// INFO's `# Tandem` figures for the workers and the LZ4 stream.
     func senderWorkerFields() -> [(String, String)] {
         var f: [(String, String)] = [("repl_sender_workers", "\(repl.workers.filter { $0.pid > 0 }.count)")]

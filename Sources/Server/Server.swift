@@ -301,6 +301,7 @@ public struct Server {
             unlink(settings.pidfile)
         }
         for fd in listeners { Socket.close(fd) }
+        stopSenderWorkers()
         if unixListener >= 0 {
             Socket.close(unixListener)
             unlink(settings.unixSocket)
