@@ -20,8 +20,6 @@ public struct ReplyBuffer {
     public var count: Int = 0
     /// Bytes already written to the socket.
     public var sent: Int = 0
-    /// Bytes written over the buffer's life (positions in a replica's stream survive resets).
-    public private(set) var totalSent: Int = 0
 
     public static let initialCapacity = 16 * 1024
 
@@ -43,7 +41,6 @@ public struct ReplyBuffer {
     @inline(__always)
     public mutating func didSend(_ n: Int) {
         sent += n
-        totalSent &+= n
         if sent == count {
             sent = 0
             count = 0

@@ -91,19 +91,24 @@ public struct LZ4FrameReader: ~Copyable {
     private var context: OpaquePointer?
     private var scratch: UnsafeMutablePointer<UInt8>
     static let scratchCapacity = 256 * 1024
+    /// Where a caller reads compressed bytes before handing them to `read`: one buffer for the
+    /// stream's life, so reading it allocates nothing.
+    public let input: UnsafeMutableRawBufferPointer
     public private(set) var bytesIn: Int64 = 0
     public private(set) var bytesOut: Int64 = 0
 
-    public init() {
+    public init(inputCapacity: Int = 16 * 1024) {
         var ctx: OpaquePointer? = nil
         _ = LZ4F_createDecompressionContext(&ctx, UInt32(LZ4F_VERSION))
         context = ctx
         scratch = .allocate(capacity: Self.scratchCapacity)
+        input = .allocate(byteCount: inputCapacity, alignment: 8)
     }
 
     deinit {
         if let context { _ = LZ4F_freeDecompressionContext(context) }
         scratch.deallocate()
+        input.deallocate()
     }
 
     /// Decompresses all `n` bytes; `sink` receives the plain bytes. Throws on a damaged stream

@@ -311,34 +311,28 @@ public struct SenderWorker {
         guard var feed = feeds[fd] else { return false }
         defer { feeds[fd] = feed }
         let l = feed.limits
-        if l.hardLimit > 0 && unsent >= l.hardLimit { return true }
-        if l.softLimit > 0 && unsent >= l.softLimit {
-            let now = Clock.unixMillis()
-            if feed.softSinceMillis == 0 { feed.softSinceMillis = now }
-            return now - feed.softSinceMillis > l.softSeconds * 1000
-        }
-        feed.softSinceMillis = 0
-        return false
+        return OutputLimitRule.exceeded(used: unsent, hard: l.hardLimit, soft: l.softLimit, softSeconds: l.softSeconds,
+                                        softSince: &feed.softSinceMillis, nowMillis: Clock.unixMillis())
     }
 
     /// Writes as much of a then b as the socket takes: the count, 0 when it is full, -1 on error.
     static func writeChunks(_ fd: Int32, _ a: ByteView, _ b: ByteView) -> Int {
-        var total = 0
-        for chunk in [a, b] where chunk.count > 0 {
-            var done = 0
-            while done < chunk.count {
-                let n = Socket.write(fd, from: UnsafeRawPointer(chunk.base + done), count: chunk.count - done)
-                if n > 0 {
-                    done += n
-                } else if n == -1 {
-                    return total + done
-                } else {
-                    return -1
-                }
-            }
-            total += done
+        let first = writeChunk(fd, a)
+        if first < a.count { return first }
+        let second = writeChunk(fd, b)
+        return second < 0 ? -1 : first + second
+    }
+
+    /// Writes as much of `chunk` as the socket takes: the count, or -1 on error.
+    static func writeChunk(_ fd: Int32, _ chunk: ByteView) -> Int {
+        var done = 0
+        while done < chunk.count {
+            let n = Socket.write(fd, from: UnsafeRawPointer(chunk.base + done), count: chunk.count - done)
+            if n == -1 { break }
+            if n <= 0 { return -1 }
+            done += n
         }
-        return total
+        return done
     }
 
     mutating func drop(slotOf slot: Int, _ reason: ReplicaTable.CloseReason) {

@@ -113,8 +113,11 @@ extension Server {
         var want = Client.readChunk
         if needed > 0 && needed - buffered > want { want = needed - buffered }
         c.pointee.reserveQuery(want)
+        // A tandem-lz4 master link reads compressed bytes and decompresses them into the query
+        // buffer itself (advancing queryEnd); every other connection reads straight into it.
+        let reader = c.pointee.isMaster ? link.lz4Reader : nil
         let n: Int
-        if c.pointee.isMaster, let reader = link.lz4Reader {
+        if let reader {
             n = readCompressedFromMaster(c, reader)
         } else {
             n = Socket.read(c.pointee.fd, into: c.pointee.query + c.pointee.queryEnd,
@@ -131,7 +134,7 @@ extension Server {
             return
         }
         stats.readsProcessed += 1
-        if !(c.pointee.isMaster && link.lz4Reader != nil) { c.pointee.queryEnd += n }
+        if reader == nil { c.pointee.queryEnd += n }
         c.pointee.lastInteractionMillis = Clock.unixMillis()
         if c.pointee.isMaster {
             link.lastIOMillis = c.pointee.lastInteractionMillis
@@ -181,7 +184,7 @@ extension Server {
                 }
             }
             // A replica's history continues with the master's bytes, exactly as received.
-            if c.pointee.isMaster { feedFromMasterStream(start, c.pointee.parser.consumed) }
+            if c.pointee.isMaster { appendToStream(ByteView(start, c.pointee.parser.consumed)) }
             c.pointee.queryStart += c.pointee.parser.consumed
             c.pointee.parser.reset()
         }
@@ -222,19 +225,21 @@ extension Server {
     }
 
     /// Writes as much pending output as the socket takes; registers EPOLLOUT for the rest.
-    /// A replica receiving its disk snapshot gets the dump after its output buffer drained.
+    /// Replicas have their own path (writeToReplica): a snapshot to send, a worker to hand to.
     mutating func writeToClient(_ c: ClientRef) {
-        if c.pointee.isReplica && c.pointee.replicaInfo.slot >= 0 {
-            // Its sender worker owns the writing side; a reply to whatever it sent is dropped.
-            c.pointee.reply.clear()
+        if c.pointee.isReplica {
+            writeToReplica(c)
             return
         }
-        if c.pointee.isReplica && c.pointee.replicaInfo.bulkFD >= 0 && c.pointee.reply.pending == 0
-            && !sendBulk(c)
-        {
-            if !c.pointee.flags.contains(.closeASAP) { registerForWrite(c) }
-            return
-        }
+        let (written, ok) = drainReply(c)
+        stats.netOutputBytes += Int64(written)
+        if ok { finishWrite(c) }
+    }
+
+    /// Writes pending output until the socket is full. Returns the bytes written, and false
+    /// when a write failed (the client is then being closed).
+    mutating func drainReply(_ c: ClientRef) -> (written: Int, ok: Bool) {
+        var total = 0
         while c.pointee.reply.pending > 0 {
             let n = Socket.write(c.pointee.fd, from: c.pointee.reply.base + c.pointee.reply.sent,
                                  count: c.pointee.reply.pending)
@@ -242,22 +247,20 @@ extension Server {
             if n < 0 {
                 Log.verbose("Error writing to client: \(String(cString: strerror(errno)))")
                 markClosing(c)
-                return
+                return (total, false)
             }
-            if c.pointee.isReplica { repl.netOutputBytes += Int64(n) } else { stats.netOutputBytes += Int64(n) }
             c.pointee.reply.didSend(n)
-            if c.pointee.reply.pending == 0 && c.pointee.isReplica && c.pointee.replicaInfo.bulkFD >= 0 && !sendBulk(c) {
-                if !c.pointee.flags.contains(.closeASAP) { registerForWrite(c) }
-                return
-            }
+            total += n
         }
+        return (total, true)
+    }
+
+    /// After a write: wait for EPOLLOUT while output remains; otherwise close a client that
+    /// asked for it, or resume reading one whose input waited for its output.
+    mutating func finishWrite(_ c: ClientRef) {
         stats.writesProcessed += 1
         if c.pointee.reply.pending > 0 {
             registerForWrite(c)
-            return
-        }
-        if c.pointee.isReplica && c.pointee.replicaInfo.handoffOffset >= 0 {
-            handOff(c)
             return
         }
         if c.pointee.flags.contains(.closeAfterReply) {

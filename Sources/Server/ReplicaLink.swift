@@ -496,23 +496,17 @@ extension Server {
     /// buffer (then parsed as usual). Returns the bytes read (0 at EOF, -1 would block, -2 error
     /// or a damaged stream).
     mutating func readCompressedFromMaster(_ c: ClientRef, _ reader: UnsafeMutablePointer<LZ4FrameReader>) -> Int {
-        var chunk = [UInt8](repeating: 0, count: Client.readChunk)
-        let n = chunk.withUnsafeMutableBytes { Socket.read(c.pointee.fd, into: $0.baseAddress!, count: $0.count) }
+        let input = reader.pointee.input
+        let n = Socket.read(c.pointee.fd, into: input.baseAddress!, count: input.count)
         if n <= 0 { return n }
-        var failure: String? = nil
-        chunk.withUnsafeBytes { raw in
-            do {
-                try reader.pointee.read(raw.baseAddress!, n) { p, count in
-                    c.pointee.reserveQuery(count)
-                    memcpy(c.pointee.query + c.pointee.queryEnd, p, count)
-                    c.pointee.queryEnd += count
-                }
-            } catch {
-                failure = (error as? LZ4FrameReader.Failure)?.message ?? "\(error)"
+        do {
+            try reader.pointee.read(input.baseAddress!, n) { p, count in
+                c.pointee.reserveQuery(count)
+                memcpy(c.pointee.query + c.pointee.queryEnd, p, count)
+                c.pointee.queryEnd += count
             }
-        }
-        if let failure {
-            Log.warning("Damaged LZ4 stream from MASTER (\(failure)); dropping the link")
+        } catch {
+            Log.warning("Damaged LZ4 stream from MASTER (\(error.message)); dropping the link")
             return -2
         }
         return n

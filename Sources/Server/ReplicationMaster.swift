@@ -390,7 +390,35 @@ extension Server {
         return true
     }
 
-    /// From writeToClient, once the replica's output buffer is empty: sends more of its dump.
+    /// writeToClient for a replica: nothing while a sender worker owns the socket's writing side;
+    /// otherwise its output buffer, then (disk sync) its snapshot with sendfile and what was
+    /// held behind it, and once everything the primary held for it is out, the handoff.
+    mutating func writeToReplica(_ r: ClientRef) {
+        if r.pointee.replicaInfo.slot >= 0 {
+            // A reply to whatever the replica sent: the worker writes this socket now.
+            r.pointee.reply.clear()
+            return
+        }
+        while true {
+            let (written, ok) = drainReply(r)
+            repl.netOutputBytes += Int64(written)
+            if !ok { return }
+            if r.pointee.reply.pending > 0 || r.pointee.replicaInfo.bulkFD < 0 { break }
+            if !sendBulk(r) {
+                if !r.pointee.flags.contains(.closeASAP) { registerForWrite(r) }
+                return
+            }
+            // The dump is out: the writes held during the sync are in the buffer now.
+        }
+        if r.pointee.reply.pending == 0 && r.pointee.replicaInfo.handoffOffset >= 0 {
+            stats.writesProcessed += 1
+            handOff(r)
+            return
+        }
+        finishWrite(r)
+    }
+
+    /// From writeToReplica, once the replica's output buffer is empty: sends more of its dump.
     /// Returns true when the dump is all sent (the stream follows in the output buffer), false
     /// when the socket is full or the replica was dropped.
     mutating func sendBulk(_ r: ClientRef) -> Bool {

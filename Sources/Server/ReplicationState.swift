@@ -7,7 +7,7 @@
  *  - A master appends its own propagated writes (Propagation.swift) to the backlog ring and
  *    numbers them with `offset`.
  *  - A replica appends the bytes its master sent, unchanged, after applying each command
- *    (feedFromMasterStream), so its `offset`, replid and backlog are its master's. That is
+ *    (processInputBuffer, as Redis's replicationFeedStreamFromMasterStream), so its `offset`, replid and backlog are its master's. That is
  *    what makes chains work: a sub-replica receives the top master's stream byte for byte and
  *    can continue (+CONTINUE) from any node of the chain, or from a promoted one.
  *  - Promotion (REPLICAOF NO ONE) keeps the history: the old id becomes replid2, valid up to
@@ -47,8 +47,6 @@ public struct ReplicationState {
     var syncForkOffset: Int64 = -1
     /// The running snapshot for sync streams straight to the replicas' sockets (diskless).
     var syncToSockets = false
-    /// When the first replica that waits for a diskless snapshot asked (repl-diskless-sync-delay).
-    var disklessWaitSinceMillis: Int64 = 0
     var lastPingMillis: Int64 = 0
     var lastKeepAliveMillis: Int64 = 0
     var syncFull: Int64 = 0
@@ -197,12 +195,6 @@ extension Server {
         }
     }
 
-    /// On a replica, after its master client ran a command: the command's bytes, exactly as
-    /// received, continue this node's history (Redis's replicationFeedStreamFromMasterStream).
-    mutating func feedFromMasterStream(_ bytes: UnsafePointer<UInt8>, _ count: Int) {
-        appendToStream(ByteView(bytes, count))
-    }
-
     /// Adds stream bytes to a replica's output, as LZ4 frames when it negotiated tandem-lz4.
     mutating func sendStream(_ r: ClientRef, _ bytes: ByteView) {
         guard bytes.count > 0 else { return }
@@ -265,17 +257,10 @@ extension Server {
         let limit = settings.outputLimitReplica
         if limit.hard == 0 && limit.soft == 0 { return false }
         let used = r.pointee.reply.pending + (r.pointee.replicaInfo.catchUp?.pending ?? 0)
-        var over = limit.hard > 0 && used >= limit.hard
-        if !over && limit.soft > 0 && used >= limit.soft {
-            let now = Clock.unixMillis()
-            if r.pointee.replicaInfo.softLimitSinceMillis == 0 {
-                r.pointee.replicaInfo.softLimitSinceMillis = now
-            } else if now - r.pointee.replicaInfo.softLimitSinceMillis > Int64(limit.softSeconds) * 1000 {
-                over = true
-            }
-        } else {
-            r.pointee.replicaInfo.softLimitSinceMillis = 0
-        }
+        let over = OutputLimitRule.exceeded(used: Int64(used), hard: Int64(limit.hard), soft: Int64(limit.soft),
+                                            softSeconds: Int64(limit.softSeconds),
+                                            softSince: &r.pointee.replicaInfo.softLimitSinceMillis,
+                                            nowMillis: Clock.unixMillis())
         if !over || r.pointee.flags.contains(.closeASAP) { return over }
         Log.warning("Client \(clientDescription(r)) scheduled to be closed ASAP for overcoming of output buffer limits.")
         markClosing(r)

@@ -183,11 +183,27 @@ extension Server {
         return true
     }
 
-    /// In the child: write, report, exit. Never returns.
-    func runSnapshotChild(reportFD: Int32) -> Never {
+    /// In a fork child, first: log as a child, and let go of the listening sockets.
+    func becomeSnapshotChild() {
         Log.role = "C"
         for fd in listeners { close(fd) }
         if unixListener >= 0 { close(unixListener) }
+    }
+
+    /// In a fork child, last: log the copy-on-write it caused and send the final report.
+    func reportChildDone(keys: Int, bytesWritten: Int64, reportFD: Int32) {
+        let cow = Self.privateDirtyBytes()
+        if cow > 0 {
+            let mb = cow / (1024 * 1024)
+            Log.notice("Fork CoW for RDB: current \(mb) MB, peak \(mb) MB, average \(mb) MB")
+        }
+        var report = ChildReport(kind: ChildReport.done, keys: Int64(keys), cowBytes: Int64(cow), bytesWritten: bytesWritten)
+        _ = withUnsafeBytes(of: &report) { write(reportFD, $0.baseAddress, $0.count) }
+    }
+
+    /// In the child: write, report, exit. Never returns.
+    func runSnapshotChild(reportFD: Int32) -> Never {
+        becomeSnapshotChild()
         // About once a second: keys written and copy-on-write so far, for INFO persistence.
         var lastReport = Clock.monotonicMillis()
         let result = writeSnapshotFile { keys in
@@ -203,14 +219,7 @@ extension Server {
             _exit(1)
         }
         Log.notice("DB saved on disk")
-        let cow = Self.privateDirtyBytes()
-        if cow > 0 {
-            let mb = cow / (1024 * 1024)
-            Log.notice("Fork CoW for RDB: current \(mb) MB, peak \(mb) MB, average \(mb) MB")
-        }
-        var report = ChildReport(kind: ChildReport.done, keys: Int64(result.keys), cowBytes: Int64(cow),
-                                 bytesWritten: result.bytes)
-        _ = withUnsafeBytes(of: &report) { write(reportFD, $0.baseAddress, $0.count) }
+        reportChildDone(keys: result.keys, bytesWritten: result.bytes, reportFD: reportFD)
         _exit(0)
     }
 
@@ -218,9 +227,7 @@ extension Server {
     /// once. A replica that fails or stalls for repl-timeout is shut down (the parent sees its
     /// connection end) and the others go on. Exits 0 when at least one replica got it all.
     func runStreamingChild(_ sockets: [Int32], reportFD: Int32) -> Never {
-        Log.role = "C"
-        for fd in listeners { close(fd) }
-        if unixListener >= 0 { close(unixListener) }
+        becomeSnapshotChild()
         let timeout = Int32(clamping: max(1, settings.replTimeout) * 1000)
         let mark = Array(Self.randomHex(40).utf8)
         let header = Array("$EOF:".utf8) + mark + [13, 10]
@@ -238,15 +245,8 @@ extension Server {
             let ok = mark.withUnsafeBytes { RDBOutput.writeAll(fd, $0.baseAddress!, $0.count, timeoutMillis: timeout) }
             if ok { delivered += 1 } else { shutdown(fd, Int32(SHUT_RDWR)) }
         }
-        let cow = Self.privateDirtyBytes()
-        if cow > 0 {
-            let mb = cow / (1024 * 1024)
-            Log.notice("Fork CoW for RDB: current \(mb) MB, peak \(mb) MB, average \(mb) MB")
-        }
         let payload = w.out.bytesWritten + Int64(header.count + mark.count)
-        var report = ChildReport(kind: ChildReport.done, keys: Int64(w.keysWritten), cowBytes: Int64(cow),
-                                 bytesWritten: payload * Int64(delivered))
-        _ = withUnsafeBytes(of: &report) { write(reportFD, $0.baseAddress, $0.count) }
+        reportChildDone(keys: w.keysWritten, bytesWritten: payload * Int64(delivered), reportFD: reportFD)
         _exit(delivered > 0 ? 0 : 1)
     }
 

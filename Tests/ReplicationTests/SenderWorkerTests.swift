@@ -30,6 +30,23 @@ import Testing
         #expect(table.sentOffset(a) == 0 && table.wireBytes(a) == 0, "a claimed slot starts clean")
     }
 
+    @Test func outputLimitRuleIsRedisRule() {
+        var since: Int64 = 0
+        // Hard limit: at once.
+        #expect(OutputLimitRule.exceeded(used: 100, hard: 100, soft: 0, softSeconds: 0, softSince: &since, nowMillis: 1))
+        // Soft limit: only after staying over it for longer than its seconds; dipping under resets.
+        #expect(!OutputLimitRule.exceeded(used: 50, hard: 100, soft: 40, softSeconds: 2, softSince: &since, nowMillis: 1000))
+        #expect(since == 1000)
+        #expect(!OutputLimitRule.exceeded(used: 50, hard: 100, soft: 40, softSeconds: 2, softSince: &since, nowMillis: 3000))
+        #expect(!OutputLimitRule.exceeded(used: 10, hard: 100, soft: 40, softSeconds: 2, softSince: &since, nowMillis: 3500))
+        #expect(since == 0)
+        #expect(!OutputLimitRule.exceeded(used: 50, hard: 100, soft: 40, softSeconds: 2, softSince: &since, nowMillis: 4000))
+        #expect(OutputLimitRule.exceeded(used: 50, hard: 100, soft: 40, softSeconds: 2, softSince: &since, nowMillis: 6001))
+        // Zero disables both.
+        var unused: Int64 = 0
+        #expect(!OutputLimitRule.exceeded(used: 1 << 40, hard: 0, soft: 0, softSeconds: 0, softSince: &unused, nowMillis: 1))
+    }
+
     @Test func descriptorsCrossAMessageSocket() throws {
         let (left, right) = try DescriptorPassing.messagePair()
         defer { close(left); close(right) }
