@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -22,6 +24,14 @@ int tandem_resize_allowed_flag = 1;
 
 int tandem_accept4(int fd, struct sockaddr *addr, socklen_t *len) {
     return accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+int tandem_memfd_create(const char *name) {
+    return memfd_create(name, MFD_CLOEXEC);
+}
+
+int tandem_punch_hole(int fd, int64_t offset, int64_t length) {
+    return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)length);
 }
 
 ssize_t tandem_send_with_fds(int sock, const void *buf, size_t len, const int *fds, int nfds) {

@@ -1,9 +1,25 @@
 /*
- * BacklogRing: Redis's replication backlog — the newest `repl-backlog-size` bytes of the
- * replication stream — as a ring buffer in POSIX shared memory. The primary appends the
- * RESP of every propagated write; sender workers (other processes, forked early or handed
- * the descriptor over a Unix socket) read it from each replica's offset and stream it. The
- * stream is stored once, however many replicas there are (ARCHITECTURE.md, "Backlog ring").
+ * BacklogRing: Redis 7's shared replication buffer — the replication stream's recent bytes,
+ * kept once however many replicas follow it — as a ring buffer in shared memory. The primary
+ * appends the RESP of every propagated write; sender workers (other processes, forked early or
+ * handed the descriptor over a Unix socket) read it from each replica's offset and stream it
+ * (ARCHITECTURE.md, "Backlog ring").
+ *
+ * Retention. As in Redis 7.0, the backlog and the replicas' pending output are one buffer: a
+ * byte is released only when it is older than repl-backlog-size *and* no reader still needs it.
+ * The ring does not know its readers: the writer passes, with each append (or `release`), the
+ * number of the first byte that must stay (`keepingFrom`), and the ring drops older bytes only.
+ * Its `capacity` is a hard bound, sized by the server well above repl-backlog-size (the output
+ * limits plus slack, docs/operations.md); a reader still behind when the ring laps it fails its
+ * read and is dropped.
+ *
+ * Memory. The ring is a sparse memfd: a large capacity costs address space, not memory. Pages
+ * are committed as the writer first touches them, and returned to the kernel (fallocate
+ * PUNCH_HOLE) in batches once every byte on them has been released, so an idle ring holds about
+ * repl-backlog-size bytes and a ring holding a burst for a slow replica shrinks again when the
+ * replica catches up. (A memfd, unlike /dev/shm, is not bounded by that mount's size, which is
+ * 64 MB in a default Docker container.) Rings whose capacity is not a whole number of pages
+ * (tests' tiny rings) never punch.
  *
  * Offsets. They are Redis's master_repl_offset: the stream's bytes are numbered from 1 and
  * master_repl_offset is the number of the last byte produced. A ring made by
@@ -24,19 +40,19 @@
  *     0 magic "TDMBKLOG"   8 version   16 capacity   24 headerSize
  *    64 startOffset       72 endOffset             (own cache line: written on every append)
  *   128 generation       136 retired    144 replid (40 bytes)
- *   256 data (capacity bytes)
+ *  4096 data (capacity bytes; page-aligned, so whole data pages can be punched)
  *
  * Concurrency: one writer (the primary; any process may hold the writable mapping, but only
  * one appends), any number of readers in any processes, no locks. It is a seqlock in spirit
  * (Linux's seqcount, and Valkey's io_threads.c justifies each ordering the same way):
  *   - The writer's bytes become visible by a release store of endOffset after the memcpy;
  *     a reader acquire-loads endOffset before reading, so every byte up to it is there.
- *   - When an append overwrites held bytes, the writer first stores the new startOffset,
- *     then a release fence, then overwrites. A reader copies, then an acquire fence, then
- *     reloads startOffset: if it has moved to or past the first byte it read, the bytes may
- *     be torn and the read reports failure (the replica fell behind and must be dropped,
- *     as Redis drops a replica over its output-buffer limit). Oldest bytes are overwritten
- *     first, so "the first byte read is still held" proves every later one was too.
+ *   - When an append or a release drops held bytes, the writer first stores the new
+ *     startOffset, then a release fence, then overwrites (or punches) them. A reader copies,
+ *     then an acquire fence, then reloads startOffset: if it has moved to or past the first
+ *     byte it read, the bytes may be torn and the read reports failure (the replica fell
+ *     behind and must be dropped). Oldest bytes go first, so "the first byte read is still
+ *     held" proves every later one was too.
  *   - `generation` is even while the history is stable and odd while `reset` or
  *     `setReplID` rewrites it. A reader that passes the generation it started streaming
  *     under is refused once the history changed, and `replID` retries a torn read.
@@ -47,25 +63,26 @@
  * descriptor maps the ring read-only, which the atomics allow: an aligned 64-bit acquire load
  * is a plain load on x86-64 and AArch64.
  *
- * Life cycle: shm_open under a unique name, shm_unlink at once (nothing lingers in /dev/shm
- * if the process dies; the mapping lives on here and in forked children), posix_fallocate
- * (a full /dev/shm fails here with ENOSPC rather than as SIGBUS on a later append), mmap
+ * Life cycle: memfd_create (nothing to unlink; the memory lives while a descriptor or a
+ * mapping does, here and in forked children), ftruncate to the full size (sparse), mmap
  * MAP_SHARED. The descriptor stays open so the primary can pass it with SCM_RIGHTS. Nothing
  * here is reference counted: a forked reader touches only the header and the bytes it reads.
  */
 import CSystem
 import Glibc
 import Platform
-import Synchronization
 
 public struct BacklogRing: ~Copyable {
-    /// Bytes before the data region.
-    public static let headerSize = 256
+    /// Bytes before the data region: one page, so the data starts on a page boundary.
+    public static let headerSize = 4096
+    /// The unit in which released memory is given back, and the smallest batch worth a syscall.
+    static let pageSize = 4096
+    static let releaseBatch = 256 * 1024
     /// A Redis replication id is 40 characters (CONFIG_RUN_ID_SIZE).
     public static let replIDLength = 40
 
     static let magic: UInt64 = 0x474F_4C4B_424D_4454  // "TDMBKLOG" in memory order
-    static let version: UInt64 = 1
+    static let version: UInt64 = 2
 
     /// Byte offsets of the header's words.
     enum Field {
@@ -83,6 +100,8 @@ public struct BacklogRing: ~Copyable {
     /// `init(attaching:)`, whose caller keeps its own descriptor.
     public private(set) var fd: Int32
     private let writable: Bool
+    /// Writer only: every data page holding only bytes numbered ≤ this has been punched.
+    private var releasedThrough: Int64 = 0
 
     // MARK: - Creating and attaching
 
@@ -101,6 +120,7 @@ public struct BacklogRing: ~Copyable {
         self.capacity = capacity
         self.fd = fd
         self.writable = true
+        self.releasedThrough = Self.pageFloor(startOffset + 1) - 1
     }
 
     /// Maps, read-only, a ring another process created and passed as `fd`. The caller keeps
@@ -151,6 +171,13 @@ public struct BacklogRing: ~Copyable {
     public var histlen: Int {
         let end = load(Field.end)
         return Int(max(0, end - load(Field.start)))
+    }
+
+    /// Memory the ring's data holds now (pages committed in the sparse object), for INFO.
+    public var committedBytes: Int {
+        var st = stat()
+        guard writable, fstat(fd, &st) == 0 else { return 0 }
+        return max(0, Int(st.st_blocks) * 512 - Self.headerSize)
     }
 
     /// Changes on every `reset` and `setReplID`: a reader compares it with the value it
@@ -242,16 +269,18 @@ public struct BacklogRing: ~Copyable {
 
     // MARK: - Writing (the one writer)
 
-    /// Appends `count` bytes, dropping the oldest bytes when the ring is full. An append larger
-    /// than the capacity keeps only its last `capacity` bytes; endOffset still advances by
-    /// `count` (master_repl_offset counts every byte produced).
-    public mutating func append(_ bytes: UnsafeRawPointer, count: Int) {
+    /// Appends `count` bytes. Bytes numbered below `keepingFrom` may be dropped (the writer's
+    /// retention rule: older than repl-backlog-size and sent to every reader); others are
+    /// dropped only when the ring is full, oldest first. An append larger than the capacity
+    /// keeps only its last `capacity` bytes; endOffset still advances by `count`
+    /// (master_repl_offset counts every byte produced). The default keeps all it can.
+    public mutating func append(_ bytes: UnsafeRawPointer, count: Int, keepingFrom: Int64 = 0) {
         precondition(writable, "append to a read-only backlog mapping")
         if count <= 0 { return }
         let start = load(Field.start)
         let end = load(Field.end)
         let newEnd = end + Int64(count)
-        let newStart = max(start, newEnd - Int64(capacity))
+        let newStart = max(start, newEnd - Int64(capacity), min(keepingFrom - 1, newEnd))
         if newStart != start {
             // Publish the drop before overwriting, so a reader's re-check sees it.
             tandem_store_relaxed_u64(word(Field.start), UInt64(bitPattern: newStart))
@@ -261,11 +290,53 @@ public struct BacklogRing: ~Copyable {
         Self.copyIn(bytes + (count - kept), kept, at: newEnd - Int64(kept) + 1, data, capacity)
         // Release: the bytes above are visible to whoever acquires the new end.
         tandem_store_release_u64(word(Field.end), UInt64(bitPattern: newEnd))
+        if newStart - releasedThrough >= Self.releaseBatch { releasePages(through: newStart) }
     }
 
-    public mutating func append(_ bytes: ByteView) {
-        append(UnsafeRawPointer(bytes.base), count: bytes.count)
+    public mutating func append(_ bytes: ByteView, keepingFrom: Int64 = 0) {
+        append(UnsafeRawPointer(bytes.base), count: bytes.count, keepingFrom: keepingFrom)
     }
+
+    /// Drops the held bytes numbered below `keepingFrom` (never past endOffset) without
+    /// appending: the retention rule applied when a reader caught up, or from the cron.
+    public mutating func release(keepingFrom: Int64) {
+        precondition(writable, "release on a read-only backlog mapping")
+        let start = load(Field.start)
+        let newStart = min(keepingFrom - 1, load(Field.end))
+        if newStart > start {
+            tandem_store_release_u64(word(Field.start), UInt64(bitPattern: newStart))
+        }
+        if max(start, newStart) - releasedThrough >= Self.pageSize { releasePages(through: max(start, newStart)) }
+    }
+
+    /// Gives back the data pages that hold only bytes numbered ≤ `last` (all released: the
+    /// caller published the new startOffset first). A no-op unless the capacity is a whole
+    /// number of pages, so that a page of offsets is a page of the mapping.
+    private mutating func releasePages(through last: Int64) {
+        guard capacity % Self.pageSize == 0, fd >= 0 else { return }
+        // Page-aligned; never a page whose memory already holds newer bytes (a full ring reuses
+        // the indices of bytes older than endOffset - capacity).
+        let oldestIntact = load(Field.end) - Int64(capacity) + 1
+        let from = max(releasedThrough + 1, Self.pageFloor(oldestIntact + Int64(Self.pageSize) - 1))
+        let to = Self.pageFloor(last + 1)  // the first byte of the page still (partly) held
+        releasedThrough = max(releasedThrough, to - 1)
+        if to <= from { return }
+        if to - from >= Int64(capacity) {
+            _ = tandem_punch_hole(fd, Int64(Self.headerSize), Int64(capacity))
+        } else {
+            var at = from
+            while at < to {
+                let index = at % Int64(capacity)
+                let n = min(to - at, Int64(capacity) - index)
+                _ = tandem_punch_hole(fd, Int64(Self.headerSize) + index, n)
+                at += n
+            }
+        }
+    }
+
+    /// The number of the first byte of the page holding the byte numbered `offset`.
+    @inline(__always)
+    static func pageFloor(_ offset: Int64) -> Int64 { offset - offset % Int64(pageSize) }
 
     /// Starts a new replication history: empty, next byte numbered `startOffset + 1`, new id.
     /// Readers that pass their generation are refused from now on.
@@ -277,6 +348,8 @@ public struct BacklogRing: ~Copyable {
         tandem_store_relaxed_u64(word(Field.end), UInt64(bitPattern: startOffset))
         Self.writeReplID(region, id)
         endHistoryChange(gen)
+        if capacity % Self.pageSize == 0 { _ = tandem_punch_hole(fd, Int64(Self.headerSize), Int64(capacity)) }
+        releasedThrough = Self.pageFloor(startOffset + 1) - 1
     }
 
     /// Changes the replication id and keeps the bytes and offsets (a promoted replica's
@@ -317,6 +390,7 @@ public struct BacklogRing: ~Copyable {
         data = newData
         capacity = newCapacity
         fd = newFD
+        releasedThrough = Self.pageFloor(end - Int64(kept) + 1) - 1
     }
 
     /// Makes the generation odd before the history's words change; the release fence keeps
@@ -398,28 +472,13 @@ public struct BacklogRing: ~Copyable {
 
     // MARK: - Shared memory
 
-    /// Distinguishes the rings one process creates (tests create many at once).
-    private static let nextNumber = Atomic<Int>(0)
-
-    /// A new shared-memory object of `size` bytes, already unlinked, its pages reserved, and
-    /// its writable mapping.
+    /// A new sparse shared-memory object of `size` bytes (a memfd: nothing to unlink), and its
+    /// writable mapping. Pages are committed as they are first written.
     static func createSharedMemory(size: Int) throws(SystemError) -> (fd: Int32, region: UnsafeMutableRawPointer) {
-        var fd: Int32
-        while true {
-            let n = nextNumber.wrappingAdd(1, ordering: .relaxed).oldValue
-            let name = "/tandem-backlog-\(getpid())-\(n)"
-            // glibc's shm_open adds O_CLOEXEC itself.
-            fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0o600)
-            if fd >= 0 {
-                shm_unlink(name)
-                break
-            }
-            // EEXIST: left behind by a crashed process that had our pid; take the next name.
-            if errno != EEXIST { throw SystemError("shm_open") }
-        }
-        let r = posix_fallocate(fd, 0, off_t(size))
+        let fd = tandem_memfd_create("tandem-backlog")
+        if fd < 0 { throw SystemError("memfd_create") }
         do throws(SystemError) {
-            if r != 0 { throw SystemError("posix_fallocate", errno: r) }
+            if ftruncate(fd, off_t(size)) != 0 { throw SystemError("ftruncate") }
             return (fd, try map(fd: fd, size: size, writable: true))
         } catch {
             Glibc.close(fd)

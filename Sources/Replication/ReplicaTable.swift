@@ -51,10 +51,12 @@ public struct ReplicaTable {
     // MARK: - Primary
 
     /// A free slot for a replica about to be handed to `worker`, marked active; nil when full.
-    public func claim(worker: Int) -> Int? {
+    /// `sentOffset` is the last byte it already has (the worker starts after it): the primary
+    /// keeps the ring's bytes after the lowest sent offset.
+    public func claim(worker: Int, sentOffset: Int64) -> Int? {
         for slot in 0..<capacity where state(slot) == .free {
             tandem_store_relaxed_u64(word(slot, Field.worker), UInt64(worker))
-            tandem_store_relaxed_u64(word(slot, Field.sentOffset), 0)
+            tandem_store_relaxed_u64(word(slot, Field.sentOffset), UInt64(bitPattern: sentOffset))
             tandem_store_relaxed_u64(word(slot, Field.reason), 0)
             tandem_store_relaxed_u64(word(slot, Field.lz4In), 0)
             tandem_store_relaxed_u64(word(slot, Field.lz4Out), 0)

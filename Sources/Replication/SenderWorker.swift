@@ -14,9 +14,11 @@
  *  - sends the ring's bytes from the handoff's offset on, as fast as the socket takes them, and
  *    publishes how far it got in the ReplicaTable;
  *  - drops the replica (marking its slot closed, with the reason) when the connection fails or
- *    is shut down by the primary, when it falls behind the ring's first byte, or when it leaves
- *    more unsent bytes than its client-output-buffer-limit allows — the counterpart of Redis's
- *    output buffer limit.
+ *    is shut down by the primary, when the ring lapped it, or when it leaves more unsent bytes
+ *    than its client-output-buffer-limit allows — Redis's output buffer limit, counted as
+ *    Redis 7 counts a replica's share of the shared replication buffer. The ring keeps every
+ *    byte a replica has not been sent (the primary passes the lowest sent offset as the
+ *    ring's retention floor), so a replica is never dropped merely for being a burst behind.
  *
  * A change of history (the ring's generation moves: promotion, a new master) makes every
  * replica's next read fail, so it is dropped and reconnects with PSYNC, as Redis's
@@ -41,6 +43,10 @@ public struct Handoff {
     public var softSeconds: Int64
     /// 1: the replica negotiated tandem-lz4 (the worker sends LZ4 frames).
     public var compress: Int64 = 0
+    /// Stream bytes numbered up to this do not count against the output limit: the backlog a
+    /// replica came back for with +CONTINUE is already held in the ring (it costs no memory of
+    /// its own), so only what it falls behind by afterwards counts (docs/operations.md).
+    public var graceThrough: Int64 = 0
 
     public init(slot: Int64, startOffset: Int64, generation: UInt64, hardLimit: Int64, softLimit: Int64, softSeconds: Int64) {
         self.slot = slot
@@ -213,7 +219,7 @@ public struct SenderWorker {
             guard let feed = feeds[fd] else { continue }
             if !feed.waitingWritable {
                 pump(fd, ring)
-            } else if overLimit(fd, unsent: end + 1 - feed.next) {
+            } else if overLimit(fd, unsent: counted(feed, end)) {
                 // It reads nothing while the stream piles up behind it.
                 drop(fd, .outputLimit)
             }
@@ -250,7 +256,7 @@ public struct SenderWorker {
         feed.waitingWritable = feed.next <= end
         setInterest(fd, &feed)
         feeds[fd] = feed
-        if overLimit(fd, unsent: end + 1 - feed.next) { drop(fd, .outputLimit) }
+        if overLimit(fd, unsent: counted(feed, end)) { drop(fd, .outputLimit) }
     }
 
     /// The same for a replica that takes LZ4 frames: a batch is compressed from the ring, then
@@ -294,7 +300,7 @@ public struct SenderWorker {
         feed.waitingWritable = !feed.pending.isEmpty
         setInterest(fd, &feed)
         feeds[fd] = feed
-        if overLimit(fd, unsent: end + 1 - feed.next + Int64(feed.pending.count)) { drop(fd, .outputLimit) }
+        if overLimit(fd, unsent: counted(feed, end) + Int64(feed.pending.count)) { drop(fd, .outputLimit) }
     }
 
     /// Writable interest while the socket is full, none otherwise (errors are always reported).
@@ -304,6 +310,11 @@ public struct SenderWorker {
             loop.modify(fd, events: wanted, token: UInt64(UInt32(bitPattern: fd)))
             feed.interest = wanted
         }
+    }
+
+    /// The unsent bytes that count against the output limit: those after the grace.
+    func counted(_ feed: Feed, _ end: Int64) -> Int64 {
+        end + 1 - max(feed.next, feed.limits.graceThrough + 1)
     }
 
     /// client-output-buffer-limit replica applied to the bytes the replica has not taken yet.

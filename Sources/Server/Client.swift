@@ -88,6 +88,9 @@ public struct Client {
     public var lastInteractionMillis: Int64
     public var lastCommand: Int = -1
     public var totalCommands: Int64 = 0
+    /// master_repl_offset right after this client's last command that propagated (Redis's
+    /// c->woff): the offset its WAIT waits for.
+    public var writeOffset: Int64 = 0
     public var name: [UInt8] = []
     public var address: String
     public var localAddress: String

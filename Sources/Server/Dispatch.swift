@@ -148,7 +148,11 @@ extension Server {
         execute(c, commands.specs[index].id)
         servingMaster = false
         c.pointee.flags.remove(.executing)
-        if propagationEnabled { finishPropagation(c, index, db: db, dirtyBefore: dirtyBefore) }
+        if propagationEnabled {
+            let offsetBefore = repl.offset
+            finishPropagation(c, index, db: db, dirtyBefore: dirtyBefore)
+            if repl.offset != offsetBefore { c.pointee.writeOffset = repl.offset }
+        }
         let duration = Clock.monotonicMicros() - start
         let st = commands.stats + index
         st.pointee.calls += 1

@@ -49,9 +49,7 @@ extension Server {
             for (d, args) in pendingPropagation { emitPropagated(d, args) }
             if wrap { emitPropagated(db, [Array("EXEC".utf8)]) }
         } else if spec.flags.contains(.write) {
-            var args: [[UInt8]] = []
-            for i in 0..<c.pointee.argc { args.append(c.pointee.arg(i).array) }
-            emitPropagated(db, args)
+            emitCommandArguments(c, db)
         }
         propagationOverridden = false
         pendingPropagation.removeAll(keepingCapacity: true)
@@ -60,6 +58,26 @@ extension Server {
     /// Appends one command to the stream, preceded by SELECT when the database changes and,
     /// inside EXEC, by the transaction's MULTI the first time.
     mutating func emitPropagated(_ db: Int, _ args: [[UInt8]]) {
+        prepareToEmit(db)
+        replicationStream.appendArrayHeader(args.count)
+        for a in args {
+            a.withUnsafeBufferPointer { replicationStream.appendBulk($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) }
+        }
+        if repl.backlog != nil { feedReplicationStream() }
+    }
+
+    /// The common case: the command as the client sent it, copied from the query buffer straight
+    /// into the stream (no array per argument).
+    mutating func emitCommandArguments(_ c: ClientRef, _ db: Int) {
+        prepareToEmit(db)
+        replicationStream.appendArrayHeader(c.pointee.argc)
+        for i in 0..<c.pointee.argc { replicationStream.appendBulk(c.pointee.arg(i)) }
+        if repl.backlog != nil { feedReplicationStream() }
+    }
+
+    /// What goes before a command in the stream: the transaction's MULTI the first time inside
+    /// EXEC, and SELECT when the database changes.
+    mutating func prepareToEmit(_ db: Int) {
         if inExec && !execMultiPropagated {
             execMultiPropagated = true
             emitPropagated(db, [Array("MULTI".utf8)])
@@ -68,11 +86,6 @@ extension Server {
             propagatedDB = db
             emitPropagated(db, [Array("SELECT".utf8), Array(String(db).utf8)])
         }
-        replicationStream.appendArrayHeader(args.count)
-        for a in args {
-            a.withUnsafeBufferPointer { replicationStream.appendBulk($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) }
-        }
-        if repl.backlog != nil { feedReplicationStream() }
     }
 
     /// Closes a transaction's MULTI in the stream if any of its commands propagated.

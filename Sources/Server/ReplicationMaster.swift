@@ -91,6 +91,12 @@ public struct AttachedReplica {
     /// this offset (-1: not waiting).
     var handoffOffset: Int64 = -1
     var softLimitSinceMillis: Int64 = 0
+    /// Stream bytes up to this offset do not count against its output limit: the backlog it
+    /// came back for with +CONTINUE (Handoff.graceThrough).
+    var graceThrough: Int64 = 0
+    /// The offset it had when it joined (its snapshot's, or the one before its +CONTINUE): the
+    /// ring keeps what follows until its ACKs move past it (ReplicationState, Retention).
+    var ackFloor: Int64 = 0
 }
 
 extension Server {
@@ -137,7 +143,10 @@ extension Server {
     }
 
     mutating func replicaAcknowledged(_ c: ClientRef, _ offset: Int64) {
-        if offset > c.pointee.replicaInfo.ackOffset { c.pointee.replicaInfo.ackOffset = offset }
+        if offset > c.pointee.replicaInfo.ackOffset {
+            c.pointee.replicaInfo.ackOffset = offset
+            repl.retentionStale = true
+        }
         c.pointee.replicaInfo.ackMillis = Clock.unixMillis()
         if c.pointee.replicaInfo.streamOnFirstAck && c.pointee.replicaInfo.state == .online {
             c.pointee.replicaInfo.streamOnFirstAck = false
@@ -161,15 +170,8 @@ extension Server {
         let peer = replicaName(c)
         Log.notice("Replica \(peer) asks for synchronization")
         if psync && tryPartialResync(c, peer) { return }
-        if psync {
-            let requested = c.pointee.arg(1)
-            if !requested.equalsLowercase("?") {
-                repl.syncPartialErr += 1
-                Log.notice("Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '\(requested.string)', my replication IDs are '\(repl.replID)' and '\(repl.replID2)')")
-            }
-        }
+        if psync && !c.pointee.arg(1).equalsLowercase("?") { repl.syncPartialErr += 1 }
         repl.syncFull += 1
-        Log.notice("Full resync requested by replica \(peer)")
         let previous = c.pointee.replicaInfo
         c.pointee.isReplica = true
         c.pointee.replicaInfo = AttachedReplica(listeningPort: previous.listeningPort, announcedIP: previous.announcedIP,
@@ -207,14 +209,25 @@ extension Server {
     func replicaName(_ c: ClientRef) -> String { "\(replicaIP(c)):\(c.pointee.replicaInfo.listeningPort)" }
 
     mutating func tryPartialResync(_ c: ClientRef, _ peer: String) -> Bool {
-        guard let offset = c.pointee.arg(2).int64 else { return false }
         let requested = c.pointee.arg(1).string
-        guard canContinue(requested, from: offset) else { return false }
+        guard let offset = c.pointee.arg(2).int64 else {
+            Log.notice("Full resync requested by replica \(peer)")
+            return false
+        }
+        if let refusal = partialResyncRefusal(requested, offset, peer) {
+            for line in refusal { Log.notice(line) }
+            return false
+        }
         c.pointee.isReplica = true
         c.pointee.replicaInfo.state = .online
         c.pointee.replicaInfo.ackMillis = Clock.unixMillis()
         repl.replicas.append(c)
         c.pointee.replicaInfo.usedPsync = true
+        // The backlog it came for is held already: only what it falls behind by from now counts
+        // against its output limit.
+        c.pointee.replicaInfo.graceThrough = repl.offset
+        c.pointee.replicaInfo.ackFloor = offset - 1
+        retain(from: offset)
         if c.pointee.replicaInfo.capaPsync2 {
             let lz4 = startCompressionIfNegotiated(c) ? " tandem-lz4" : ""
             c.pointee.reply.append("+CONTINUE \(repl.replID)\(lz4)\r\n")
@@ -234,6 +247,28 @@ extension Server {
         queueWrite(c)
         Log.notice("Partial resynchronization request from \(peer) accepted. Sending \(sent) bytes of backlog starting from offset \(offset).")
         return true
+    }
+
+    /// Why a PSYNC cannot continue, in Redis 7.0's words (masterTryPartialResynchronization);
+    /// nil when it can.
+    func partialResyncRefusal(_ requested: String, _ offset: Int64, _ peer: String) -> [String]? {
+        let ours = requested == repl.replID
+        let previous = requested == repl.replID2 && requested != ReplicationState.noID
+        if !ours && !(previous && offset <= repl.secondReplOffset) {
+            if requested == "?" { return ["Full resync requested by replica \(peer)"] }
+            if !ours && !previous {
+                return ["Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '\(requested)', my replication IDs are '\(repl.replID)' and '\(repl.replID2)')"]
+            }
+            return ["Partial resynchronization not accepted: Requested offset for second ID was \(offset), but I can reply up to \(repl.secondReplOffset)"]
+        }
+        guard let ring = repl.backlog, ring.pointee.contains(offset: offset) else {
+            var lines = ["Unable to partial resync with replica \(peer) for lack of backlog (Replica request was: \(offset))."]
+            if offset > repl.offset {
+                lines.append("Warning: replica \(peer) tried to PSYNC with an offset that is greater than the master replication offset.")
+            }
+            return lines
+        }
+        return nil
     }
 
     // MARK: - Backlog and stream
@@ -291,6 +326,8 @@ extension Server {
         if !isReplicaNode { propagatedDB = -1 }
         repl.syncForkOffset = forkOffset
         repl.syncToSockets = toSockets
+        // Replicas that ask while a disk snapshot runs take the writes since its fork from the ring.
+        if !toSockets { retain(from: forkOffset + 1) }
         var sockets: [Int32] = []
         for r in repl.replicas where r.pointee.replicaInfo.state == .waitBgsaveStart {
             attachToSyncSnapshot(r)
@@ -356,6 +393,8 @@ extension Server {
             let alreadyAcked = r.pointee.replicaInfo.ackMillis > 0
             r.pointee.replicaInfo.state = .online
             r.pointee.replicaInfo.ackMillis = Clock.unixMillis()
+            r.pointee.replicaInfo.ackFloor = forkOffset
+            retain(from: forkOffset + 1)
             if toSockets {
                 Log.notice("Streamed RDB transfer with replica \(replicaName(r)) succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming")
                 if alreadyAcked {
@@ -553,8 +592,9 @@ extension Server {
 
     // MARK: - WAIT
 
-    /// WAIT numreplicas timeout: blocks until `numreplicas` replicas acknowledged every write
-    /// made so far, or `timeout` ms passed; answers how many did.
+    /// WAIT numreplicas timeout: blocks until `numreplicas` replicas acknowledged this client's
+    /// last write (a client that wrote nothing is answered at once), or `timeout` ms passed;
+    /// answers how many did.
     mutating func waitCommand(_ c: ClientRef) {
         if isReplicaNode {
             addError(c, "-ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.\r\n")
@@ -565,7 +605,7 @@ extension Server {
             return
         }
         guard let timeout = parseMillisTimeout(c, c.pointee.arg(2)) else { return }
-        let target = repl.offset
+        let target = c.pointee.writeOffset
         let acked = replicasAcknowledging(target)
         if Int64(acked) >= wanted || c.pointee.flags.contains(.multi) || inExec {
             c.pointee.reply.appendInteger(Int64(acked))
@@ -576,14 +616,24 @@ extension Server {
         c.pointee.block.waitOffset = target
         c.pointee.block.waitReplicas = Int(min(wanted, Int64(Int.max)))
         repl.waitingClients += 1
-        // Ask every replica for its offset now (through the stream, as Redis does).
+        repl.getAckPending = true
+    }
+
+    /// From beforeSleep, when clients blocked in WAIT during this iteration: one REPLCONF
+    /// GETACK * through the stream (so it follows the writes they wait for) for all of them.
+    mutating func requestAcksFromReplicas() {
+        repl.getAckPending = false
+        guard repl.backlog != nil, !isReplicaNode else { return }
         replicationStream.append("*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n" as StaticString)
         feedReplicationStream()
     }
 
-    /// Replicas whose acknowledged offset has reached `offset`.
+    /// Online replicas whose acknowledged offset has reached `offset`
+    /// (replicationCountAcksByOffset).
     func replicasAcknowledging(_ offset: Int64) -> Int {
-        repl.replicas.reduce(0) { $0 + ($1.pointee.replicaInfo.ackOffset >= offset ? 1 : 0) }
+        var n = 0
+        for r in repl.replicas where r.pointee.replicaInfo.state == .online && r.pointee.replicaInfo.ackOffset >= offset { n += 1 }
+        return n
     }
 
     /// After an ACK: release WAITing clients whose condition now holds.
@@ -603,6 +653,7 @@ extension Server {
     mutating func forgetReplica(_ c: ClientRef) {
         guard c.pointee.isReplica else { return }
         repl.replicas.removeAll { $0 == c }
+        repl.retentionStale = true
         c.pointee.replicaInfo.catchUp?.deallocate()
         c.pointee.replicaInfo.catchUp = nil
         closeBulk(c)

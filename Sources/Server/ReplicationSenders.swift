@@ -102,7 +102,7 @@ extension Server {
         r.pointee.replicaInfo.handoffOffset = -1
         guard let table = repl.table, let ring = repl.backlog,
               let i = repl.workers.indices.filter({ repl.workers[$0].pid > 0 }).min(by: { repl.workers[$0].replicas < repl.workers[$1].replicas }),
-              let slot = table.claim(worker: i)
+              let slot = table.claim(worker: i, sentOffset: next - 1)
         else {
             // No worker can take it: the primary keeps feeding it.
             if appendBacklog(to: r, from: next) == nil { markClosing(r) } else { queueWrite(r) }
@@ -110,8 +110,9 @@ extension Server {
         }
         let limit = settings.outputLimitReplica
         var message = Handoff(slot: Int64(slot), startOffset: next, generation: ring.pointee.generation,
-                              hardLimit: Int64(limit.hard), softLimit: Int64(limit.soft), softSeconds: Int64(limit.softSeconds))
+                              hardLimit: effectiveHardLimit, softLimit: Int64(limit.soft), softSeconds: Int64(limit.softSeconds))
         message.compress = r.pointee.replicaInfo.lz4 != nil ? 1 : 0
+        message.graceThrough = r.pointee.replicaInfo.graceThrough
         let sent = withUnsafeBytes(of: &message) { DescriptorPassing.send(repl.workers[i].control, $0, fds: [r.pointee.fd, ring.pointee.fd]) }
         guard sent else {
             table.close(slot, reason: .disconnected)
@@ -165,6 +166,7 @@ extension Server {
             let slot = r.pointee.replicaInfo.slot
             if table.state(slot) == .closed {
                 logWorkerDrop(r, table.reason(slot))
+                if table.reason(slot) == .outputLimit { pinDroppedReplica(r) }
                 releaseSlot(slot)
                 r.pointee.replicaInfo.slot = -1
                 markClosing(r)
@@ -182,7 +184,7 @@ extension Server {
         case .outputLimit:
             Log.warning("Client \(clientDescription(r)) scheduled to be closed ASAP for overcoming of output buffer limits.")
         case .fellBehind:
-            Log.warning("Replica \(replicaName(r)) fell behind the replication backlog; dropping it (it will resynchronize)")
+            Log.warning("Replica \(replicaName(r)) is more than the replication buffer's capacity behind; dropping it (it will resynchronize)")
         case .disconnected:
             break
         }

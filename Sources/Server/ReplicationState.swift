@@ -19,6 +19,19 @@
  *
  * Every change of id or of history disconnects this node's own replicas (Redis's
  * disconnectSlaves): they reconnect at once and learn the new id through PSYNC.
+ *
+ * Retention (Redis 7's shared replication buffer). The ring keeps the newest repl-backlog-size
+ * bytes, and beyond them every byte an online replica has not acknowledged yet — whether a
+ * sender worker or the primary feeds it, and Redis keeps less: only what it has not *sent* —
+ * plus, while a disk snapshot for SYNC runs, the writes since its fork (later replicas attach
+ * to it from the ring). Going beyond Redis this way means a replica that loses its connection
+ * (dropped for its output limit, a network cut, a killed sender worker) finds everything it
+ * did not process, including what sat unread in its socket, and continues with a partial
+ * resync. A replica dropped for its output limit keeps its offset held for a while (`pins`),
+ * until it is back. The lowest needed offset is cached in `retainFrom`, recomputed only when
+ * trimming would pass it and an ACK or a departure may have moved it (`retentionStale`). The
+ * ring's capacity bounds all this (ringCapacity): sized past the replica output limit, so the
+ * limit, not the ring, is what drops a slow replica, as in Redis.
  */
 import CSystem
 import Glibc
@@ -39,6 +52,12 @@ public struct ReplicationState {
     /// master_repl_offset: bytes of the stream this node has produced or applied.
     var offset: Int64 = 0
     var backlog: UnsafeMutablePointer<BacklogRing>? = nil
+    /// The first ring byte a reader still needs (Int64.max: none known); only ever too low,
+    /// never too high (see Retention above).
+    var retainFrom: Int64 = .max
+    var retentionStale = false
+    /// Offsets of replicas dropped for their output limit, kept until `untilMillis`.
+    var pins: [(offset: Int64, untilMillis: Int64)] = []
     /// When the last replica went away (repl-backlog-ttl frees the backlog of a master after it).
     var noReplicasSinceMillis: Int64 = 0
 
@@ -55,8 +74,10 @@ public struct ReplicationState {
     /// total_net_repl_input_bytes / total_net_repl_output_bytes.
     var netInputBytes: Int64 = 0
     var netOutputBytes: Int64 = 0
-    /// Clients blocked in WAIT.
+    /// Clients blocked in WAIT, and whether beforeSleep sends REPLCONF GETACK (once per event
+    /// loop iteration however many clients blocked in it, as Redis's get_ack_from_slaves).
     var waitingClients = 0
+    var getAckPending = false
     /// The sender worker processes (ReplicationSenders.swift), the table they report in, slots
     /// of replicas forgotten but not yet closed by their worker, and whether the ring grew since
     /// the workers were last woken.
@@ -111,10 +132,11 @@ extension Server {
     mutating func createBacklog() {
         guard repl.backlog == nil else { return }
         do {
-            let ring = try BacklogRing(capacity: backlogCapacity, replID: repl.replID, startOffset: repl.offset)
+            let ring = try BacklogRing(capacity: ringCapacity, replID: repl.replID, startOffset: repl.offset)
             let p = UnsafeMutablePointer<BacklogRing>.allocate(capacity: 1)
             p.initialize(to: ring)
             repl.backlog = p
+            forgetRetention()
             repl.noReplicasSinceMillis = Clock.unixMillis()
             announceRingToAll()
         } catch {
@@ -123,7 +145,22 @@ extension Server {
         updatePropagation()
     }
 
-    var backlogCapacity: Int { max(16 * 1024, settings.replBacklogSize) }
+    /// repl-backlog-size, with Redis's 16 KB minimum: the bytes kept for PSYNC whatever the
+    /// readers need.
+    var backlogSize: Int { max(16 * 1024, settings.replBacklogSize) }
+
+    /// The ring's hard bound (address space: the memfd is sparse). A replica is dropped by its
+    /// output limit (at most the hard limit, or repl-backlog-size when larger, as Redis 7.0
+    /// raises it) long before the ring laps it, with room for a replica dropped that way to
+    /// come back and continue: another hard limit's worth of writes, and 64 MB for what sat in
+    /// the socket buffers unread when it was dropped. Without a hard limit, Redis buffers
+    /// without bound; the ring stops at 8 GB of stream behind the newest byte.
+    var ringCapacity: Int {
+        let page = 4096, socketSlack = 64 << 20
+        let hard = settings.outputLimitReplica.hard
+        let wanted = hard == 0 ? 8 << 30 : backlogSize + 2 * max(hard, backlogSize) + socketSlack
+        return (wanted + page - 1) / page * page
+    }
 
     mutating func freeBacklog() {
         guard let p = repl.backlog else { return }
@@ -135,6 +172,7 @@ extension Server {
 
     /// Empties the backlog for a history that starts after `repl.offset` (a full sync).
     mutating func resetBacklog() {
+        forgetRetention()
         if let ring = repl.backlog {
             ring.pointee.reset(replID: repl.replID, startOffset: repl.offset)
         } else {
@@ -154,9 +192,10 @@ extension Server {
     /// repl-backlog-ttl seconds without replicas (a replica keeps it: it may be promoted).
     mutating func backlogCron() {
         guard let ring = repl.backlog else { return }
-        if ring.pointee.capacity != backlogCapacity {
+        trimBacklog()
+        if ring.pointee.capacity != ringCapacity {
             do {
-                try ring.pointee.resize(capacity: backlogCapacity)
+                try ring.pointee.resize(capacity: ringCapacity)
                 announceRingToAll()
             } catch {
                 Log.warning("Can't resize the replication backlog: \(error)")
@@ -174,11 +213,87 @@ extension Server {
         }
     }
 
+    // MARK: - Retention
+
+    /// The first byte the ring must keep once it ends at `end`: the repl-backlog-size window,
+    /// or older when a reader still needs it.
+    @inline(__always)
+    mutating func keepingFrom(end: Int64) -> Int64 {
+        let window = end - Int64(backlogSize) + 1
+        if window <= repl.retainFrom { return window }
+        if repl.retentionStale {
+            repl.retentionStale = false
+            repl.retainFrom = oldestNeededByte()
+        }
+        return min(window, repl.retainFrom)
+    }
+
+    /// A new history: no offset of the old one means anything to the ring any more.
+    mutating func forgetRetention() {
+        repl.pins = []
+        repl.retainFrom = .max
+        repl.retentionStale = true
+    }
+
+    /// A new reader needs the ring's bytes from `offset` on.
+    mutating func retain(from offset: Int64) {
+        repl.retainFrom = min(repl.retainFrom, offset)
+    }
+
+    /// The first byte any reader needs now (Int64.max: none); expired pins go. An online
+    /// replica needs the byte after the last it acknowledged (never less than where it joined:
+    /// `ackFloor`); what it was sent but did not acknowledge may still be lost with its socket.
+    mutating func oldestNeededByte() -> Int64 {
+        var oldest = Int64.max
+        for r in repl.replicas where r.pointee.replicaInfo.state == .online {
+            let info = r.pointee.replicaInfo
+            oldest = min(oldest, max(info.ackOffset, info.ackFloor) + 1)
+        }
+        if repl.syncForkOffset >= 0 && !repl.syncToSockets { oldest = min(oldest, repl.syncForkOffset + 1) }
+        if !repl.pins.isEmpty {
+            let now = Clock.unixMillis()
+            repl.pins.removeAll { $0.untilMillis < now }
+            for pin in repl.pins { oldest = min(oldest, pin.offset) }
+        }
+        return oldest
+    }
+
+    /// A replica dropped for its output limit finds its offset still held when it reconnects
+    /// (for twice repl-timeout, at least a minute, within the ring's capacity). It will ask
+    /// for the byte after the last one it processed, which its last ACK tells (what sat unread
+    /// in its socket is lost with the connection).
+    mutating func pinDroppedReplica(_ r: ClientRef) {
+        let offset = max(r.pointee.replicaInfo.ackOffset, r.pointee.replicaInfo.ackFloor) + 1
+        let seconds = Int64(max(60, 2 * settings.replTimeout))
+        repl.pins.append((offset, Clock.unixMillis() + seconds * 1000))
+        retain(from: offset)
+    }
+
+    /// From the cron: release what no reader needs any more (a slow replica caught up, a pin
+    /// expired), so the memory of a burst goes back without waiting for the next write.
+    mutating func trimBacklog() {
+        guard let ring = repl.backlog else { return }
+        repl.retainFrom = oldestNeededByte()
+        ring.pointee.release(keepingFrom: min(repl.offset - Int64(backlogSize) + 1, repl.retainFrom))
+    }
+
+    /// Bytes of the stream held for replicas and the backlog: the ring's, plus what the primary
+    /// holds in replicas' buffers (Redis's repl_buffer_mem, INFO mem_total_replication_buffers).
+    func replicationBufferBytes() -> Int {
+        var total = repl.backlog?.pointee.histlen ?? 0
+        for r in repl.replicas where r.pointee.replicaInfo.slot < 0 {
+            total += r.pointee.reply.pending + (r.pointee.replicaInfo.catchUp?.pending ?? 0)
+        }
+        return total
+    }
+
     // MARK: - Feeding the stream
 
     /// Appends stream bytes to the backlog and to every online replica, and advances the offset.
     mutating func appendToStream(_ bytes: ByteView) {
-        repl.backlog?.pointee.append(bytes)
+        if let ring = repl.backlog {
+            ring.pointee.append(bytes, keepingFrom: keepingFrom(end: repl.offset + Int64(bytes.count)))
+        }
         repl.offset += Int64(bytes.count)
         if repl.table != nil { repl.wakeWorkers = true }
         for r in repl.replicas where r.pointee.replicaInfo.state != .waitBgsaveStart
@@ -256,14 +371,23 @@ extension Server {
     mutating func checkReplicaOutputLimit(_ r: ClientRef) -> Bool {
         let limit = settings.outputLimitReplica
         if limit.hard == 0 && limit.soft == 0 { return false }
-        let used = r.pointee.reply.pending + (r.pointee.replicaInfo.catchUp?.pending ?? 0)
-        let over = OutputLimitRule.exceeded(used: Int64(used), hard: Int64(limit.hard), soft: Int64(limit.soft),
+        var used = Int64(r.pointee.reply.pending + (r.pointee.replicaInfo.catchUp?.pending ?? 0))
+        if r.pointee.replicaInfo.graceThrough > 0 { used = min(used, repl.offset - r.pointee.replicaInfo.graceThrough) }
+        let over = OutputLimitRule.exceeded(used: used, hard: effectiveHardLimit, soft: Int64(limit.soft),
                                             softSeconds: Int64(limit.softSeconds),
                                             softSince: &r.pointee.replicaInfo.softLimitSinceMillis,
                                             nowMillis: Clock.unixMillis())
         if !over || r.pointee.flags.contains(.closeASAP) { return over }
         Log.warning("Client \(clientDescription(r)) scheduled to be closed ASAP for overcoming of output buffer limits.")
+        if r.pointee.replicaInfo.state == .online { pinDroppedReplica(r) }
         markClosing(r)
         return true
+    }
+
+    /// The replica hard limit as Redis 7.0 applies it: never below repl-backlog-size (a
+    /// replica could otherwise be dropped by a partial resync the backlog allows).
+    var effectiveHardLimit: Int64 {
+        let hard = settings.outputLimitReplica.hard
+        return hard == 0 ? 0 : Int64(max(hard, backlogSize))
     }
 }

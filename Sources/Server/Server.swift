@@ -283,6 +283,7 @@ public struct Server {
     mutating func beforeSleep() {
         if !readyKeys.isEmpty { serveReadyKeys() }
         nextBlockTimeoutMillis = handleBlockedTimeouts()
+        if repl.getAckPending { requestAcksFromReplicas() }
         flushPendingWrites()
         if closeCount > 0 { freeClosingClients() }
         if link.reconnectNow { reconnectIfLinkLost() }

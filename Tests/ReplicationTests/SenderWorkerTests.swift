@@ -14,10 +14,10 @@ import Testing
 @Suite struct ReplicaTableTests {
     @Test func slotsGoFreeActiveClosedFree() throws {
         let table = try ReplicaTable(capacity: 2)
-        let a = try #require(table.claim(worker: 1))
-        let b = try #require(table.claim(worker: 0))
+        let a = try #require(table.claim(worker: 1, sentOffset: 0))
+        let b = try #require(table.claim(worker: 0, sentOffset: 0))
         #expect(a != b)
-        #expect(table.claim(worker: 0) == nil, "full")
+        #expect(table.claim(worker: 0, sentOffset: 0) == nil, "full")
         #expect(table.state(a) == .active && table.worker(a) == 1)
         table.recordSent(a, offset: 50, wireBytes: 20)
         table.recordCompression(a, bytesIn: 50, bytesOut: 20)
@@ -26,7 +26,7 @@ import Testing
         #expect(table.state(a) == .closed && table.reason(a) == .outputLimit)
         table.release(a)
         #expect(table.state(a) == .free)
-        #expect(table.claim(worker: 0) == a)
+        #expect(table.claim(worker: 0, sentOffset: 0) == a)
         #expect(table.sentOffset(a) == 0 && table.wireBytes(a) == 0, "a claimed slot starts clean")
     }
 
@@ -114,7 +114,7 @@ import Testing
                 setsockopt(pair[1], SOL_SOCKET, SO_SNDBUF, &size, socklen_t(4))
                 setsockopt(pair[0], SOL_SOCKET, SO_RCVBUF, &size, socklen_t(4))
             }
-            _ = table.claim(worker: 0)
+            _ = table.claim(worker: 0, sentOffset: 0)
             var message = Handoff(slot: Int64(slot), startOffset: start, generation: ring.generation,
                                   hardLimit: hardLimit, softLimit: 0, softSeconds: 0)
             let ok = withUnsafeBytes(of: &message) { DescriptorPassing.send(control, $0, fds: [pair[1], ring.fd]) }

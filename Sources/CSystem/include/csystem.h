@@ -69,6 +69,17 @@ static inline uint32_t tandem_EPOLLRDHUP(void) { return EPOLLRDHUP; }
 
 static inline int tandem_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 
+/* MARK: - sparse shared memory (the backlog ring) */
+
+/* An anonymous shared-memory file (memfd_create, close-on-exec). Unlike a file in /dev/shm it is
+ * not bounded by that mount's size (64 MB in a default Docker container), and it disappears with
+ * its last descriptor or mapping. Needs _GNU_SOURCE, so out of line. */
+int tandem_memfd_create(const char *name);
+
+/* Gives the pages of [offset, offset+length) back to the kernel while keeping the file's size
+ * (fallocate PUNCH_HOLE|KEEP_SIZE): they read as zeros and are committed again when written. */
+int tandem_punch_hole(int fd, int64_t offset, int64_t length);
+
 /* MARK: - sockets */
 
 /* accept4 with SOCK_NONBLOCK|SOCK_CLOEXEC (needs _GNU_SOURCE, so it is out of line). */

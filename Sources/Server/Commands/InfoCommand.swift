@@ -117,6 +117,11 @@ extension Server {
             let rss = Self.rssBytes()
             let peak = max(memoryPeak, used)
             let total = Self.totalSystemMemory()
+            // Redis 7.0's split of the one replication buffer: up to repl-backlog-size is the
+            // backlog's, the excess the replicas' (getMemoryOverheadData).
+            let replTotal = replicationBufferBytes()
+            let excess = !repl.replicas.isEmpty && replTotal > backlogSize
+            let replBuffers = (total: replTotal, backlog: excess ? backlogSize : replTotal, replicas: excess ? replTotal - backlogSize : 0)
             let frag = used > 0 ? Double(rss) / Double(used) : 0
             return fields("Memory", [
                 ("used_memory", "\(used)"), ("used_memory_human", Self.human(used)),
@@ -131,8 +136,9 @@ extension Server {
                 ("maxmemory_policy", settings.maxmemoryPolicy),
                 ("mem_fragmentation_ratio", String(format2: frag)),
                 ("mem_fragmentation_bytes", "\(rss - used)"), ("mem_not_counted_for_evict", "0"),
-                ("mem_replication_backlog", "0"), ("mem_total_replication_buffers", "0"),
-                ("mem_clients_slaves", "0"), ("mem_clients_normal", "0"), ("mem_aof_buffer", "0"),
+                ("mem_replication_backlog", "\(replBuffers.backlog)"),
+                ("mem_total_replication_buffers", "\(replBuffers.total)"),
+                ("mem_clients_slaves", "\(replBuffers.replicas)"), ("mem_clients_normal", "0"), ("mem_aof_buffer", "0"),
                 ("mem_allocator", "libc"), ("active_defrag_running", "0"), ("lazyfree_pending_objects", "0"),
                 ("lazyfreed_objects", "0"),
             ])

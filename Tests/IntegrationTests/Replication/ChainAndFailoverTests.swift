@@ -551,7 +551,7 @@ import Glibc
         for c in clients { try RedisReplicaTests.expectConverged(master: m, replica: c, "shared snapshot") }
     }
 
-    /// CONFIG SET repl-backlog-size resizes the ring (the workers move to the new mapping and replicas keep
+    /// CONFIG SET repl-backlog-size resizes the ring (its bound, ReplicationState.ringCapacity; the workers move to the new mapping and replicas keep
     /// streaming); repl-backlog-ttl frees it after the last replica left, with Redis's log line.
     @Test func backlogResizeAndTTL() throws {
         let pair = try LinkedPair()
@@ -559,7 +559,9 @@ import Glibc
         let (master, m, r) = (pair.master, pair.m, pair.r)
         try RedisReplicaTests.workload(m, round: 0, count: 100)
         _ = try m.call("CONFIG", "SET", "repl-backlog-size", "4mb")
-        #expect(Harness.waitUntil(milliseconds: 3000) { Self.info(m, "tandem")?["repl_backlog_ring_capacity"] == "4194304" })
+        // The ring's bound follows: repl-backlog-size + 2 x the 256 MB hard limit + 64 MB of slack.
+        let capacity = 4 << 20 + 2 * (256 << 20) + (64 << 20)
+        #expect(Harness.waitUntil(milliseconds: 3000) { Self.info(m, "tandem")?["repl_backlog_ring_capacity"] == String(capacity) })
         #expect(Self.info(m)?["repl_backlog_size"] == "4194304")
         try RedisReplicaTests.workload(m, round: 1, count: 200)
         try RedisReplicaTests.expectConverged(master: m, replica: r, "after the resize")

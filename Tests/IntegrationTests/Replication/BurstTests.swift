@@ -1,0 +1,126 @@
+/*
+ * BurstTests.swift — replication under write bursts, with the sender workers and without
+ * (repl-sender-workers 0): the ring keeps what online replicas have not acknowledged (Redis 7's
+ * shared replication buffer), so a replica a burst behind is never dropped and WAIT answers every
+ * replica; a value larger than repl-backlog-size arrives; a replica stopped past its hard output
+ * limit is dropped with Redis's log line and, going beyond Redis, continues with a partial resync.
+ * Bounded: five rounds of 20,000 SETs, waits of at most 15 s.
+ */
+
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct BurstTests {
+    static func workerArgs(_ workers: Bool) -> [String] { workers ? [] : ["--repl-sender-workers", "0"] }
+
+    /// redis-benchmark's SET load against `port` (bounded by -n).
+    static func benchmark(_ port: UInt16, _ dir: String, requests: Int, size: Int) throws {
+        let result = try Harness.run("/usr/bin/redis-benchmark",
+                                     ["-p", String(port), "-t", "set", "-n", String(requests), "-d", String(size),
+                                      "-r", "100000", "-P", "16", "-q"], cwd: dir, timeoutSeconds: 60)
+        #expect(result.status.code == 0 && !result.timedOut, "redis-benchmark: \(result.stderr)")
+    }
+
+    static func integer(_ reply: [UInt8]) -> Int? {
+        let s = String(decoding: reply, as: UTF8.self)
+        guard s.hasPrefix(":") else { return nil }
+        return Int(s.dropFirst().trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    static func expectSameDigest(_ m: RawClient, _ nodes: [RawClient], _ what: String) {
+        var last = ""
+        let same = Harness.waitUntil(milliseconds: 15_000) {
+            guard let md = try? m.callValue("DEBUG", "DIGEST") else { return false }
+            let others = nodes.compactMap { try? $0.callValue("DEBUG", "DIGEST") }
+            last = "\(md) vs \(others)"
+            return others.count == nodes.count && others.allSatisfy { $0 == md }
+        }
+        #expect(same, "\(what): digests differ: \(last)")
+    }
+
+    /// The scenario: a master, two Tandem replicas, five rounds of 20 MB of SETs, each
+    /// followed by WAIT 2 from a new connection. Nothing is dropped, WAIT answers 2 each time.
+    @Test(arguments: [true, false])
+    func burstsDropNoReplicaAndWaitAnswersAll(workers: Bool) throws {
+        let master = try ServerProcess.start(.tandem, extraArgs: Self.workerArgs(workers))
+        defer { master.stop() }
+        let replicas = try (0..<2).map { _ in
+            try ServerProcess.start(.tandem, extraArgs: ChainAndFailoverTests.replicaArgs(of: master))
+        }
+        defer { replicas.forEach { $0.stop() } }
+        let rs = try replicas.map { try $0.connect() }
+        for r in rs { #expect(ChainAndFailoverTests.waitForLink(r)) }
+        var answers: [Int?] = []
+        for _ in 0..<5 {
+            try Self.benchmark(master.port, master.dir, requests: 20_000, size: 1000)
+            let fresh = try master.connect()
+            answers.append(Self.integer(try fresh.call("WAIT", "2", "5000")))
+        }
+        #expect(answers == [2, 2, 2, 2, 2], "WAIT answers \(answers)\n\(master.log)")
+        let m = try master.connect()
+        let stats = try InfoReply.fetch(m, "stats")
+        #expect(stats["sync_full"] == "2" && stats["sync_partial_err"] == "0", "\(stats)")
+        #expect(!master.log.contains("output buffer limits") && !master.log.contains("capacity behind"), "\(master.log)")
+        Self.expectSameDigest(m, rs, "after the bursts (workers \(workers))")
+    }
+
+    /// One value five times repl-backlog-size: WAIT 1 answers 1 and the replica holds it.
+    @Test(arguments: [true, false])
+    func aValueLargerThanTheBacklogArrives(workers: Bool) throws {
+        let pair = try ChainAndFailoverTests.LinkedPair(masterArgs: Self.workerArgs(workers))
+        defer { pair.stop() }
+        let big = String(repeating: "v", count: 5 << 20)
+        #expect(try pair.m.call("SET", "big", big) == Array("+OK\r\n".utf8))
+        #expect(Self.integer(try pair.m.call("WAIT", "1", "3000")) == 1)
+        #expect(Self.integer(try pair.r.call("STRLEN", "big")) == 5 << 20)
+        #expect(try InfoReply.fetch(pair.m, "stats")["sync_full"] == "1")
+    }
+
+    /// A replica stopped (SIGSTOP) while 20 MB are written passes its 4 MB hard limit: the master
+    /// drops it with Redis's line, keeps its offset, and once it runs again it continues with a
+    /// partial resync (redis-server would need a full one: its 1 MB backlog cannot cover it).
+    @Test(arguments: [true, false])
+    func aReplicaDroppedForItsLimitContinues(workers: Bool) throws {
+        let pair = try ChainAndFailoverTests.LinkedPair(
+            masterArgs: Self.workerArgs(workers) + ["--client-output-buffer-limit", "replica 4mb 0 0", "--repl-compression", "no"])
+        defer { pair.stop() }
+        _ = try pair.m.call("SET", "before", "1")
+        #expect(Self.integer(try pair.m.call("WAIT", "1", "3000")) == 1)
+        kill(pair.replica.pid, SIGSTOP)
+        // Distinct values, so the stream is 20 MB whatever the compression.
+        for i in 0..<200 {
+            let value = String(repeating: String(i % 10), count: 100_000)
+            _ = try pair.m.call("SET", "k\(i)", value)
+        }
+        let dropped = Harness.waitUntil(milliseconds: 10_000) {
+            pair.master.log.contains("scheduled to be closed ASAP for overcoming of output buffer limits.")
+        }
+        kill(pair.replica.pid, SIGCONT)
+        #expect(dropped, "the stopped replica was never dropped:\n\(pair.master.log)")
+        #expect(Harness.waitUntil(milliseconds: 15_000) {
+            (try? InfoReply.fetch(pair.m, "stats"))?["sync_partial_ok"] == "1"
+        }, "no partial resync:\n\(pair.master.log)")
+        #expect(try InfoReply.fetch(pair.m, "stats")["sync_full"] == "1")
+        Self.expectSameDigest(pair.m, [pair.r], "after the partial resync (workers \(workers))")
+    }
+
+    /// INFO shows the shared buffer as Redis 7.0 splits it: the backlog's share and the replicas'.
+    @Test func replicationBufferFieldsFollowTheRing() throws {
+        let pair = try ChainAndFailoverTests.LinkedPair(masterArgs: ["--repl-backlog-size", "1mb"])
+        defer { pair.stop() }
+        _ = try pair.m.call("SET", "k", String(repeating: "x", count: 3 << 20))
+        #expect(Self.integer(try pair.m.call("WAIT", "1", "3000")) == 1)
+        let memory = try InfoReply.fetch(pair.m, "memory")
+        let total = Int(memory["mem_total_replication_buffers"] ?? "") ?? -1
+        let backlog = Int(memory["mem_replication_backlog"] ?? "") ?? -1
+        let replicas = Int(memory["mem_clients_slaves"] ?? "") ?? -1
+        #expect(total >= 1 << 20 && backlog <= 1 << 20 && total == backlog + replicas, "\(memory)")
+        // Once the replica acknowledged everything, the cron gives back all but the window.
+        #expect(Harness.waitUntil(milliseconds: 5000) {
+            (try? InfoReply.fetch(pair.m, "replication"))?["repl_backlog_histlen"] == String(1 << 20)
+        })
+    }
+}
