@@ -70,6 +70,14 @@ enum ConfigTable {
         .init("active-expire-effort", .int(\.activeExpireEffort, min: 1, max: 10)),
         .init("io-threads", .int(\.ioThreads, min: 1, max: 128), mutable: false),
         .init("enable-debug-command", .enumeration(\.enableDebugCommand, ["no", "yes", "local"]), mutable: false),
+        // Accepted with Redis's syntax; their features come with later issues (conf/tandem.conf
+        // says which): modules do not exist, the AOF and keyspace notifications are not built,
+        // and a command that fails while applying the master's stream is always ignored.
+        .init("enable-protected-configs", .enumeration(\.enableProtectedConfigs, ["no", "yes", "local"]), mutable: false),
+        .init("enable-module-command", .enumeration(\.enableModuleCommand, ["no", "yes", "local"]), mutable: false),
+        .init("propagation-error-behavior",
+              .enumeration(\.propagationErrorBehavior, ["ignore", "panic", "panic-on-replicas"])),
+        .init("notify-keyspace-events", .special),
         // Persistence
         .init("save", .special),
         .init("stop-writes-on-bgsave-error", .bool(\.stopWritesOnBgsaveError)),
@@ -78,6 +86,8 @@ enum ConfigTable {
         .init("dbfilename", .string(\.dbfilename)),
         .init("dir", .special),
         .init("appendonly", .special),
+        .init("appendfsync", .enumeration(\.appendfsync, ["always", "everysec", "no"])),
+        .init("no-appendfsync-on-rewrite", .bool(\.noAppendfsyncOnRewrite)),
         .init("rdb-key-save-delay", .int(\.rdbKeySaveDelay, min: Int(Int32.min), max: maxInt)),
         .init("key-load-delay", .int(\.keyLoadDelay, min: Int(Int32.min), max: maxInt)),
         // Security
@@ -270,6 +280,11 @@ enum ConfigTable {
             guard args.count == 1, let b = parseBool(args[0]) else { throw ConfigError("argument must be 'yes' or 'no'") }
             if b { throw ConfigError("appendonly yes is not supported: Tandem has no AOF yet") }
             s.appendonly = false
+        case "notify-keyspace-events":
+            guard args.count == 1, let flags = KeyspaceEventFlags(parsing: args[0]) else {
+                throw ConfigError("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
+            }
+            s.notifyKeyspaceEvents = flags.description
         case "replicaof":
             guard args.count == 2 else { throw ConfigError("wrong number of arguments") }
             if args[0].lowercased() == "no" && args[1].lowercased() == "one" {
@@ -319,6 +334,7 @@ enum ConfigTable {
                 var buf = [CChar](repeating: 0, count: 4096)
                 return getcwd(&buf, buf.count) != nil ? String(cString: buf) : ""
             case "appendonly": return s.appendonly ? "yes" : "no"
+            case "notify-keyspace-events": return s.notifyKeyspaceEvents
             case "replicaof": return s.replicaOf.map { "\($0.host) \($0.port)" } ?? ""
             case "client-output-buffer-limit":
                 func f(_ l: OutputBufferLimit) -> String { "\(l.hard) \(l.soft) \(l.softSeconds)" }
@@ -436,5 +452,35 @@ enum ConfigLine {
             }
             words.append(String(decoding: cur, as: UTF8.self))
         }
+    }
+}
+
+/// notify-keyspace-events classes, parsed and printed as Redis 7.0 does
+/// (keyspaceEventsStringToFlags / keyspaceEventsFlagsToString).
+struct KeyspaceEventFlags: CustomStringConvertible {
+    var classes: Set<Character> = []
+    /// The classes "A" stands for, in the order Redis prints them.
+    static let all: [Character] = ["g", "$", "l", "s", "h", "z", "x", "e", "t", "d"]
+
+    init?(parsing text: String) {
+        for ch in text {
+            switch ch {
+            case "A": classes.formUnion(Self.all)
+            case "g", "$", "l", "s", "h", "z", "x", "e", "K", "E", "t", "m", "d", "n": classes.insert(ch)
+            default: return nil
+            }
+        }
+    }
+
+    var description: String {
+        var out = ""
+        if Self.all.allSatisfy(classes.contains) {
+            out = "A"
+        } else {
+            for ch in Self.all where classes.contains(ch) { out.append(ch) }
+        }
+        if classes.contains("n") && out != "A" { out.append("n") }
+        for ch: Character in ["K", "E", "m"] where classes.contains(ch) { out.append(ch) }
+        return out
     }
 }

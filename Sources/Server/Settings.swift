@@ -43,6 +43,12 @@ public struct Settings: Sendable {
     public var activeExpireEffort = 1
     public var ioThreads = 1
     public var enableDebugCommand = "no"
+    public var enableProtectedConfigs = "no"
+    public var enableModuleCommand = "no"
+    public var propagationErrorBehavior = "ignore"
+    public var notifyKeyspaceEvents = ""
+    public var appendfsync = "everysec"
+    public var noAppendfsyncOnRewrite = false
 
     // Persistence
     public var save: [SavePoint] = [

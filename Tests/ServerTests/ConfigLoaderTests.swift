@@ -423,3 +423,30 @@ func printed(_ name: String, _ s: Settings) -> String? {
         #expect(ConfigTable.value(dir, s) == ConfigTable.value(dir, d), "\(dir.name)")
     }
 }
+
+/// The directives of Redis's own test configuration (tests/assets/default.conf) that came with
+/// later Redis features: accepted with Redis's syntax, printed as redis-server 7.0.15 prints them.
+@Test func redisTestSuiteDirectivesAreAccepted() throws {
+    let file = """
+        notify-keyspace-events KEA
+        appendfsync everysec
+        no-appendfsync-on-rewrite no
+        enable-protected-configs yes
+        enable-module-command yes
+        propagation-error-behavior panic
+        """
+    let s = try ConfigLoader.load(file: nil, lines: file.split(separator: "\n").map(String.init)).settings
+    #expect(printed("notify-keyspace-events", s) == "AKE")
+    #expect(printed("appendfsync", s) == "everysec")
+    #expect(printed("enable-protected-configs", s) == "yes")
+    #expect(printed("propagation-error-behavior", s) == "panic")
+    // Redis's canonical order (checked with redis-server 7.0.15): classes, then n, K, E, m.
+    for (given, shown) in [("Kx$", "$xK"), ("gKn", "gnK"), ("EmA", "AEm"), ("", "")] {
+        let t = try ConfigLoader.load(file: nil, lines: ["notify-keyspace-events \"\(given)\""]).settings
+        #expect(printed("notify-keyspace-events", t) == shown, "\(given)")
+    }
+    let bad = configError("notify-keyspace-events Kq\n", lines: [])
+    #expect(bad?.message == "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
+    #expect(configError("appendfsync sometimes\n", lines: [])?.message
+        == "argument(s) must be one of the following: always, everysec, no")
+}
