@@ -225,6 +225,17 @@ public struct ReplyBuffer {
         }
     }
 
+    /// Inserts `s` before the byte at `at` (≥ sent), moving what follows: for the rare MULTI
+    /// that turns out to be needed in front of commands already written.
+    public mutating func insert(_ s: StaticString, at: Int) {
+        precondition(at >= sent && at <= count, "insert outside the unsent bytes")
+        let n = s.utf8CodeUnitCount
+        reserve(n)
+        memmove(base + at + n, base + at, count - at)
+        memcpy(base + at, s.utf8Start, n)
+        count += n
+    }
+
     /// Writes a header whose value is known only later: reserves room, returns its position.
     /// `patchHeader` fills it in. Used for replies whose length is counted while produced.
     public mutating func reserveDeferredHeader() -> Int {

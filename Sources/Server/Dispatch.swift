@@ -145,14 +145,17 @@ extension Server {
         c.pointee.flags.insert(.executing)
         c.pointee.lastCommand = index
         servingMaster = c.pointee.isMaster
+        callDepth += 1
         execute(c, commands.specs[index].id)
         servingMaster = false
         c.pointee.flags.remove(.executing)
         if propagationEnabled {
             let offsetBefore = repl.offset
             finishPropagation(c, index, db: db, dirtyBefore: dirtyBefore)
+            if callDepth == 1 { closePropagationBatch() }
             if repl.offset != offsetBefore { c.pointee.writeOffset = repl.offset }
         }
+        callDepth -= 1
         let duration = Clock.monotonicMicros() - start
         let st = commands.stats + index
         st.pointee.calls += 1

@@ -65,6 +65,20 @@ extension Server {
         return slot
     }
 
+    /// The slot of `key` for a write that replaces its value. A key found expired is deleted
+    /// first (its DEL goes out before the write, as Redis's lookupKeyWrite does), so a KEEPTTL
+    /// never carries an expired TTL and a replica never keeps one the master dropped.
+    @inline(__always)
+    mutating func liveSlotForWrite(_ db: Int, _ key: ByteView) -> Slot? {
+        guard let slot = dbs[db].findSlot(key) else { return nil }
+        let expireAt = Entry(slot.pointee!).expireAt
+        if expireAt != 0 && expireAt <= commandTimeMillis && expiresLocally {
+            deleteExpired(db, slot)
+            return nil
+        }
+        return slot
+    }
+
     /// Deletes an expired key found through `slot`.
     mutating func deleteExpired(_ db: Int, _ slot: Slot) {
         if propagationEnabled { propagateExpiredDeletion(db, Entry(slot.pointee!).key) }
@@ -79,12 +93,8 @@ extension Server {
     @inline(__always)
     mutating func storeEntry(_ db: Int, _ e: Entry, keepTTL: Bool) {
         keyModified(db, e.key)
-        if let slot = dbs[db].findSlot(e.key) {
-            if keepTTL {
-                let old = Entry(slot.pointee!)
-                let oldExpire = old.expireAt
-                e.expireAt = (oldExpire != 0 && oldExpire <= commandTimeMillis && expiresLocally) ? 0 : oldExpire
-            }
+        if let slot = liveSlotForWrite(db, e.key) {
+            if keepTTL { e.expireAt = Entry(slot.pointee!).expireAt }
             dbs[db].replace(at: slot, with: e)
         } else {
             dbs[db].add(e)
@@ -97,13 +107,9 @@ extension Server {
     @inline(__always)
     mutating func setString(_ db: Int, _ key: ByteView, _ value: ByteView, expireAt: Int64, keepTTL: Bool) {
         keyModified(db, key)
-        if let slot = dbs[db].findSlot(key) {
+        if let slot = liveSlotForWrite(db, key) {
             let old = Entry(slot.pointee!)
-            var newExpire = expireAt
-            if keepTTL {
-                let oldExpire = old.expireAt
-                newExpire = (oldExpire != 0 && oldExpire <= commandTimeMillis && expiresLocally) ? 0 : oldExpire
-            }
+            let newExpire = keepTTL ? old.expireAt : expireAt
             let asInt = value.count <= 20 ? value.int64 : nil
             if old.type == .string && asInt == nil && old.canHoldString(value.count) {
                 old.storeString(value)

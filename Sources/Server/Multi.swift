@@ -190,7 +190,6 @@ extension Server {
                 addError(c, "-ERR unknown command\r\n")
             }
         }
-        finishExecPropagation(c.pointee.db)
         inExec = false
         queue.deallocate()
         c.pointee.argc = 0

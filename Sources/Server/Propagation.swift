@@ -32,6 +32,11 @@ extension Server {
         propagateInstead(db, args.map { $0.array })
     }
 
+    /// Propagates the running command even if it changed nothing.
+    mutating func forcePropagation() {
+        if propagationEnabled { propagationForced = true }
+    }
+
     /// Sends DEL for a key deleted because it expired (lazily or by the expire cycle).
     mutating func propagateExpiredDeletion(_ db: Int, _ key: ByteView) {
         if !propagationEnabled { return }
@@ -41,60 +46,74 @@ extension Server {
     /// Called by `call()` after every command when propagation is on.
     mutating func finishPropagation(_ c: ClientRef, _ index: Int, db: Int, dirtyBefore: Int64) {
         let spec = commands.specs[index]
-        if dirty == dirtyBefore {
+        let forced = propagationForced
+        propagationForced = false
+        if dirty == dirtyBefore && !forced {
             // Nothing changed (an error, a refused condition): nothing to send.
         } else if propagationOverridden {
-            let wrap = pendingPropagation.count > 1 && !inExec
-            if wrap { emitPropagated(db, [Array("MULTI".utf8)]) }
             for (d, args) in pendingPropagation { emitPropagated(d, args) }
-            if wrap { emitPropagated(db, [Array("EXEC".utf8)]) }
-        } else if spec.flags.contains(.write) {
+        } else if spec.flags.contains(.write) || forced {
             emitCommandArguments(c, db)
         }
         propagationOverridden = false
         pendingPropagation.removeAll(keepingCapacity: true)
     }
 
-    /// Appends one command to the stream, preceded by SELECT when the database changes and,
-    /// inside EXEC, by the transaction's MULTI the first time.
+    /// Appends one command to the stream, preceded by SELECT when the database changes.
     mutating func emitPropagated(_ db: Int, _ args: [[UInt8]]) {
-        prepareToEmit(db)
+        let at = prepareToEmit(db)
         replicationStream.appendArrayHeader(args.count)
         for a in args {
             a.withUnsafeBufferPointer { replicationStream.appendBulk($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) }
         }
-        if repl.backlog != nil { feedReplicationStream() }
+        commandEmitted(at)
     }
 
     /// The common case: the command as the client sent it, copied from the query buffer straight
     /// into the stream (no array per argument).
     mutating func emitCommandArguments(_ c: ClientRef, _ db: Int) {
-        prepareToEmit(db)
+        let at = prepareToEmit(db)
         replicationStream.appendArrayHeader(c.pointee.argc)
         for i in 0..<c.pointee.argc { replicationStream.appendBulk(c.pointee.arg(i)) }
-        if repl.backlog != nil { feedReplicationStream() }
+        commandEmitted(at)
     }
 
-    /// What goes before a command in the stream: the transaction's MULTI the first time inside
-    /// EXEC, and SELECT when the database changes.
-    mutating func prepareToEmit(_ db: Int) {
-        if inExec && !execMultiPropagated {
-            execMultiPropagated = true
-            emitPropagated(db, [Array("MULTI".utf8)])
-        }
+    /// Writes SELECT when the database changes; returns where the command itself starts.
+    mutating func prepareToEmit(_ db: Int) -> Int {
         if db != propagatedDB {
             propagatedDB = db
-            emitPropagated(db, [Array("SELECT".utf8), Array(String(db).utf8)])
+            replicationStream.appendArrayHeader(2)
+            replicationStream.appendBulk("SELECT")
+            replicationStream.appendBulk(String(db))
         }
+        return replicationStream.count
     }
 
-    /// Closes a transaction's MULTI in the stream if any of its commands propagated.
-    mutating func finishExecPropagation(_ db: Int) {
-        if execMultiPropagated {
-            inExec = false
-            emitPropagated(db, [Array("EXEC".utf8)])
-            execMultiPropagated = false
+    /// Inside a command (callDepth > 0) the stream waits for the end of the outermost call,
+    /// which wraps it in MULTI/EXEC when it holds more than one command (a write that met an
+    /// expired key, a transaction, SPOP's SREMs...), as Redis 7.0's propagatePendingCommands.
+    /// Outside (the expire cycle, PING, GETACK) it goes at once.
+    @inline(__always)
+    mutating func commandEmitted(_ at: Int) {
+        if callDepth == 0 {
+            if repl.backlog != nil { feedReplicationStream() }
+            return
         }
+        if batchCommands == 0 { batchFirstCommandAt = at }
+        batchCommands += 1
+    }
+
+    /// From call(), after the outermost command: wraps its batch if needed and feeds it.
+    @inline(__always)
+    mutating func closePropagationBatch() {
+        if batchCommands == 0 { return }
+        if batchCommands > 1 {
+            replicationStream.insert("*1\r\n$5\r\nMULTI\r\n", at: batchFirstCommandAt)
+            replicationStream.append("*1\r\n$4\r\nEXEC\r\n" as StaticString)
+        }
+        batchCommands = 0
+        batchFirstCommandAt = -1
+        if repl.backlog != nil { feedReplicationStream() }
     }
 
     /// DEBUG REPLSTREAM START | READ: the testing window onto the stream.

@@ -148,6 +148,7 @@ extension Server {
     mutating func publishCommand(_ c: ClientRef) {
         let n = publish(channel: c.pointee.arg(1), message: c.pointee.arg(2))
         c.pointee.reply.appendInteger(Int64(n))
+        forcePropagation()  // subscribers of replicas hear it too, as in Redis
     }
 
     mutating func pubsubCommand(_ c: ClientRef, _ id: CommandID) {

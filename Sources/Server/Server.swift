@@ -96,9 +96,17 @@ public struct Server {
     // Propagation (see Propagation.swift)
     var propagationEnabled = false
     var propagationOverridden = false
+    /// The running command propagates even though it changed nothing (Redis's
+    /// forceCommandPropagation: PUBLISH, FLUSHDB of an empty database).
+    var propagationForced = false
     var pendingPropagation: [(Int, [[UInt8]])] = []
     var propagatedDB = -1
-    var execMultiPropagated = false
+    /// The propagation batch of the outermost call() (Redis's also_propagate): how deep call()
+    /// is nested (EXEC calls its commands), how many commands the batch emitted, and where the
+    /// first one starts in replicationStream (a MULTI goes there when a second one follows).
+    var callDepth = 0
+    var batchCommands = 0
+    var batchFirstCommandAt = -1
     var replicationStream = ReplyBuffer()
     /// DEBUG REPLSTREAM START keeps the stream for READ instead of feeding replicas.
     var replStreamRecording = false

@@ -91,11 +91,6 @@ extension Server {
                     return
                 }
                 popFromList(c, db: db, key: key, entry: e, left: a.firstDirection, count: a.count, withKey: true)
-                if propagationEnabled {
-                    propagateInstead(db, [Array("LMPOP".utf8), Array("1".utf8), key.array,
-                                          Array((a.firstDirection ? "LEFT" : "RIGHT").utf8), Array("COUNT".utf8),
-                                          Self.argBytes(Int64(a.count))])
-                }
                 return
             }
             keys.append(key)

@@ -50,11 +50,6 @@ extension Server {
         if found >= 0 {
             zsetPop(c, firstKey: found, keyCount: 1, max: !a.firstDirection, emitKey: true, count: a.count,
                     nested: true, nilWhenEmpty: true)
-            if propagationEnabled {
-                propagateInstead(c.pointee.db, [Array("ZMPOP".utf8), Array("1".utf8), c.pointee.arg(found).array,
-                                                Array((a.firstDirection ? "MIN" : "MAX").utf8), Array("COUNT".utf8),
-                                                Self.argBytes(Int64(a.count))])
-            }
             return
         }
         blockOrGiveUp(c, keys: a.keys.map { c.pointee.arg($0) }, timeoutAt: timeoutAt, nullArray: true)

@@ -280,7 +280,10 @@ extension Server {
             // 0 means "no expire" in an entry; a real expire time of 0 ms is already past.
             dbs[db].setExpire(e, at: when == 0 ? -1 : when)
             if propagationEnabled {
-                propagateInstead(db, [Array("PEXPIREAT".utf8), key.array, Self.argBytes(when)])
+                // The absolute form, its condition (NX/XX/GT/LT) kept as Redis 7.0 keeps it.
+                var args = [Array("PEXPIREAT".utf8), key.array, Self.argBytes(when)]
+                for i in 3..<max(3, c.pointee.argc) { args.append(c.pointee.arg(i).array) }
+                propagateInstead(db, args)
             }
         }
         dirty += 1

@@ -193,6 +193,10 @@ extension Server {
         keyModified(db, key)
         if list.count == 0 { deleteEmptied(db, key) }
         dirty += Int64(popped)
+        if withKey && count != nil && propagationEnabled {
+            // LMPOP / BLMPOP travel as what they did: LPOP|RPOP key <popped> (Redis 7.0).
+            propagateInstead(db, [Array((left ? "LPOP" : "RPOP").utf8), key.array, Self.argBytes(Int64(popped))])
+        }
     }
 
     /// Moves one element from the non-empty list `source` (entry of `sourceKey`) to the list

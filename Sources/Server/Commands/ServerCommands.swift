@@ -39,6 +39,7 @@ extension Server {
         } else {
             dirty += Int64(dbs[c.pointee.db].count)
             dbs[c.pointee.db].removeAll()
+            forcePropagation()  // even of an empty database, as Redis 7.0
         }
         addOK(c)
     }
@@ -89,8 +90,8 @@ extension Server {
             swap(&dbs[Int(a)], &dbs[Int(b)])
             dbs[Int(a)].id = Int(a)
             dbs[Int(b)].id = Int(b)
-            dirty += 1
         }
+        dirty += 1  // SWAPDB n n too: Redis counts (and propagates) it
         addOK(c)
     }
 

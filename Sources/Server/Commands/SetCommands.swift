@@ -341,7 +341,8 @@ extension Server {
                 if propagationEnabled { m.withBytes { removed.append($0.array) } }
                 _ = s.remove(m)
             }
-            if propagationEnabled { propagateInstead(db, [Array("SREM".utf8), key.array] + removed) }
+            // One SREM per member, wrapped in MULTI/EXEC by the batch, as Redis 7.0 sends them.
+            for m in removed { propagateInstead(db, [Array("SREM".utf8), key.array, m]) }
             s.store(e)
         } else {
             var kept: SetValue? = nil
@@ -361,7 +362,8 @@ extension Server {
                 addMember(c, m)
                 if propagationEnabled { m.withBytes { removed.append($0.array) } }
             }
-            if propagationEnabled { propagateInstead(db, [Array("SREM".utf8), key.array] + removed) }
+            // One SREM per member, wrapped in MULTI/EXEC by the batch, as Redis 7.0 sends them.
+            for m in removed { propagateInstead(db, [Array("SREM".utf8), key.array, m]) }
             s.free()
             kept!.store(e)
         }

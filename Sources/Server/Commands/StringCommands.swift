@@ -173,6 +173,13 @@ extension Server {
         if expireAt != 0 && propagationEnabled {
             // Relative and absolute expires travel as one absolute form (docs/dev/propagation.md).
             propagateInstead(db, [Array("SET".utf8), key.array, value.array, Array("PXAT".utf8), Self.argBytes(expireAt)])
+        } else if flags.contains(.get) && propagationEnabled {
+            // Replicas need no reply: SET ... GET travels as SET without its GETs (Redis 7.0).
+            var args: [[UInt8]] = []
+            for i in 0..<c.pointee.argc where i < 3 || !c.pointee.arg(i).equalsLowercase("get") {
+                args.append(c.pointee.arg(i).array)
+            }
+            propagateInstead(db, args)
         }
         dirty += 1
         if !flags.contains(.get) { c.pointee.reply.append(okReply) }
@@ -204,6 +211,7 @@ extension Server {
             addNull(c)
         }
         setString(c.pointee.db, key, c.pointee.arg(2), expireAt: 0, keepTTL: false)
+        propagateInstead(c.pointee.db, ByteView("SET"), key, c.pointee.arg(2))  // as Redis 7.0
         dirty += 1
     }
 

@@ -715,6 +715,10 @@ extension Server {
         if ZSetStore.count(e) == 0 { deleteEmptied(db, key) }
         keyModified(db, key)
         dirty += Int64(n)
+        if emitKey && nested && propagationEnabled {
+            // ZMPOP / BZMPOP travel as what they did: ZPOPMIN|ZPOPMAX key <popped> (Redis 7.0).
+            propagateInstead(db, [Array((max ? "ZPOPMAX" : "ZPOPMIN").utf8), key.array, Self.argBytes(Int64(n))])
+        }
         return n
     }
 

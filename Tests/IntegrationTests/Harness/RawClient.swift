@@ -127,6 +127,23 @@ final class RawClient {
         }
     }
 
+    /// After SYNC: skips the keep-alive newlines and the `$<len>` snapshot (disk payload, which has no
+    /// trailing CRLF), leaving the connection at the first command of the stream.
+    func skipSyncPayload() throws {
+        while true {
+            while buffer.first == UInt8(ascii: "\n") { buffer.removeFirst() }
+            if let nl = buffer.firstIndex(of: UInt8(ascii: "\n")), buffer.first == UInt8(ascii: "$") {
+                guard let len = Int(String(decoding: buffer[1..<(nl - 1)], as: UTF8.self)) else {
+                    throw ClientError.io("sync payload header", errno: EINVAL)
+                }
+                while buffer.count < nl + 1 + len { try fill() }
+                buffer.removeFirst(nl + 1 + len)
+                return
+            }
+            try fill()
+        }
+    }
+
     /// Reads one reply and decodes it.
     func readValue() throws -> RESPValue { try RESPReader.decode(try readReply()) }
 

@@ -1,0 +1,69 @@
+/*
+ * StreamDifferentialTests.swift — the replication stream Tandem sends is the one redis-server 7.0 sends,
+ * command for command. A raw consumer attaches to each server with SYNC, the same commands run on both,
+ * and the two streams (timestamps and SPOP's random members normalized, PING and REPLCONF left out) must
+ * be equal: GETSET and SET ... GET as SET, FLUSHDB of an empty db, SWAPDB n n, PUBLISH, MULTI/EXEC only
+ * around more than one effect, a write over an expired key as MULTI DEL ... EXEC, LMPOP/ZMPOP as the pops
+ * they did, EXPIRE's condition kept, SPOP as one SREM per member.
+ */
+
+import Foundation
+import Testing
+
+@Suite struct StreamDifferentialTests {
+    /// The cases, run in order on both servers (each a list of commands; "sleep" pauses 150 ms).
+    static let commands: [[String]] = [
+        ["SET", "k", "v"], ["GETSET", "k", "w"], ["SET", "k", "x", "GET"], ["SET", "k", "y", "GET", "XX"],
+        ["FLUSHDB"], ["FLUSHDB"], ["FLUSHALL"], ["SWAPDB", "0", "0"], ["PUBLISH", "ch", "hello"],
+        ["MULTI"], ["SET", "a", "1"], ["GET", "a"], ["EXEC"],
+        ["MULTI"], ["SET", "a", "2"], ["INCR", "a"], ["EXEC"],
+        ["MULTI"], ["GET", "a"], ["EXEC"],
+        ["RPUSH", "l2", "a", "b", "c"], ["LMPOP", "2", "l1", "l2", "LEFT"], ["LMPOP", "2", "l1", "l2", "RIGHT", "COUNT", "5"],
+        ["ZADD", "z2", "1", "a", "2", "b", "3", "c"], ["ZMPOP", "2", "z1", "z2", "MIN"],
+        ["ZMPOP", "2", "z1", "z2", "MAX", "COUNT", "5"],
+        ["RPUSH", "l", "a", "b", "c"], ["BLMPOP", "0", "1", "l", "LEFT", "COUNT", "2"],
+        ["SET", "e", "v"], ["EXPIRE", "e", "100", "NX"], ["EXPIRE", "e", "200", "GT"], ["PEXPIRE", "e", "50000", "LT"],
+        ["SADD", "s", "a", "b", "c", "d", "e", "f"], ["SPOP", "s", "2"], ["SPOP", "s", "3"],
+        ["DEBUG", "SET-ACTIVE-EXPIRE", "0"], ["SET", "t", "v", "PX", "30"], ["SET", "u", "1", "PX", "30"],
+        ["RPUSH", "tl", "a"], ["PEXPIRE", "tl", "30"], ["sleep"],
+        ["SET", "t", "v2", "KEEPTTL"], ["INCR", "u"], ["LPUSH", "tl", "b"],
+        ["DEBUG", "SET-ACTIVE-EXPIRE", "1"], ["SET", "__end__", "1"],
+    ]
+
+    /// Runs the cases on `flavour` and returns the stream a SYNC consumer saw, normalized.
+    static func stream(_ flavour: ServerFlavour) throws -> [String] {
+        let server = try ServerProcess.start(flavour)
+        defer { server.stop() }
+        let consumer = try server.connect()
+        try consumer.sendRaw(Array("SYNC\r\n".utf8))
+        try consumer.skipSyncPayload()
+        let c = try server.connect()
+        for command in commands {
+            if command == ["sleep"] {
+                Thread.sleep(forTimeInterval: 0.15)
+            } else {
+                _ = try c.call(command)
+            }
+        }
+        var seen: [String] = []
+        while true {
+            guard case .array(let items) = try consumer.readValue() else { continue }
+            let words = items.map { item -> String in
+                guard case .bulk(let b) = item else { return "?" }
+                let s = String(decoding: b, as: UTF8.self)
+                if let n = Int64(s), n > 1_000_000_000_000 { return "<ms>" }
+                return s
+            }
+            guard let name = words.first?.uppercased(), name != "PING", name != "REPLCONF" else { continue }
+            // SPOP's members are random: one SREM per member is what must match.
+            seen.append(name == "SREM" ? "SREM \(words[1]) <m>" : words.joined(separator: " "))
+            if words == ["SET", "__end__", "1"] { return seen }
+        }
+    }
+
+    @Test func tandemSendsTheStreamRedisSends() throws {
+        let redis = try Self.stream(.redis)
+        let tandem = try Self.stream(.tandem)
+        #expect(tandem == redis, "\nredis:  \(redis)\ntandem: \(tandem)")
+    }
+}
