@@ -55,7 +55,7 @@ public enum CommandID: Equatable {
     // Server
     case dbsize, flushdb, flushall, time, swapdb, shutdown, monitor, info, debug, lastsave
     case save, bgsave, dump, restore
-    case replconf, psync, sync, wait, role, replicaof
+    case replconf, psync, sync, wait, role, replicaof, failover
     case command, commandCount, commandInfo, commandDocs, commandList, commandGetkeys, commandHelp
     case clientID, clientSetname, clientGetname, clientList, clientInfo, clientKill, clientPause
     case clientUnpause, clientNoEvict, clientReply, clientHelp, clientUnblock
@@ -184,6 +184,8 @@ enum CommandTable {
               "Make the server a replica of another instance, or promote it as master."),
         .init("slaveof", .replicaof, 3, [.admin, .noscript, .stale], "server", "1.0.0",
               "Make the server a replica of another instance, or promote it as master."),
+        .init("failover", .failover, -1, [.admin, .noscript, .stale], "server", "6.2.0",
+              "Start a coordinated failover between this server and one of its replicas."),
         .init("role", .role, 1, [.noscript, .loading, .stale, .fast], "server", "2.8.12",
               "Return the role of the instance in the context of replication"),
         .init("wait", .wait, 3, [.noscript], "generic", "3.0.0",

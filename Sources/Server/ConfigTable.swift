@@ -75,6 +75,7 @@ enum ConfigTable {
         // and a command that fails while applying the master's stream is always ignored.
         .init("enable-protected-configs", .enumeration(\.enableProtectedConfigs, ["no", "yes", "local"]), mutable: false),
         .init("enable-module-command", .enumeration(\.enableModuleCommand, ["no", "yes", "local"]), mutable: false),
+        .init("shutdown-timeout", .int(\.shutdownTimeout, min: 0, max: maxInt)),
         .init("propagation-error-behavior",
               .enumeration(\.propagationErrorBehavior, ["ignore", "panic", "panic-on-replicas"])),
         .init("notify-keyspace-events", .special),

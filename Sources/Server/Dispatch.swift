@@ -255,6 +255,7 @@ extension Server {
         case .wait: waitCommand(c)
         case .role: roleCommand(c)
         case .replicaof: replicaofCommand(c)
+        case .failover: failoverCommand(c)
         case .psync: syncCommand(c, psync: true)
         case .sync: syncCommand(c, psync: false)
         case .save: saveCommand(c)

@@ -112,7 +112,9 @@ extension Server {
     mutating func sendPsync() {
         if link.hasCachedMaster {
             Log.notice("Trying a partial resynchronization (request \(repl.replID):\(repl.offset + 1)).")
-            _ = sendHandshakeCommands([["PSYNC", repl.replID, String(repl.offset + 1)]])
+            // FAILOVER asks the target to take over first (Failover.swift).
+            let handover = failover.state == .inProgress ? ["FAILOVER"] : []
+            _ = sendHandshakeCommands([["PSYNC", repl.replID, String(repl.offset + 1)] + handover])
         } else {
             Log.notice("Partial resynchronization not possible (no cached master)")
             _ = sendHandshakeCommands([["PSYNC", "?", "-1"]])
@@ -211,6 +213,7 @@ extension Server {
             link.eofMark = []
             link.tail = []
             link.lastIOMillis = Clock.unixMillis()
+            failoverPsyncAnswered(accepted: true)
             readSyncPayload()
         } else if reply.hasPrefix("+CONTINUE") {
             let parts = reply.split(separator: " ")
@@ -223,6 +226,7 @@ extension Server {
                 disconnectReplicas()
             }
             if repl.backlog == nil { createBacklog() }
+            failoverPsyncAnswered(accepted: true)
             Log.notice("Successful partial resynchronization with master.")
             Log.notice("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.")
             loop.remove(fd)
@@ -231,6 +235,7 @@ extension Server {
         } else {
             Log.warning("Unexpected reply to PSYNC from master: \(reply)")
             abandonHandshake()
+            failoverPsyncAnswered(accepted: false)
         }
     }
 }

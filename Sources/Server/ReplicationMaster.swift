@@ -159,6 +159,13 @@ extension Server {
     /// PSYNC <replid> <offset> and SYNC.
     mutating func syncCommand(_ c: ClientRef, psync: Bool) {
         if c.pointee.isReplica { return }
+        if psync && c.pointee.argc > 3 && c.pointee.arg(3).equalsLowercase("failover") {
+            guard acceptFailoverRequest(c) else { return }
+        }
+        if failover.state != .none {
+            addError(c, "-NOMASTERLINK Can't SYNC while failing over\r\n")
+            return
+        }
         if isReplicaNode && link.state != .connected {
             addError(c, "-NOMASTERLINK Can't SYNC while not connected with my master\r\n")
             return
@@ -352,6 +359,7 @@ extension Server {
     mutating func attachToSyncSnapshot(_ c: ClientRef) {
         c.pointee.replicaInfo.state = .waitBgsaveEnd
         c.pointee.replicaInfo.syncOffset = repl.syncForkOffset
+        retain(from: repl.syncForkOffset + 1)
         // The writes made between the fork and now come from the backlog, later ones are added
         // as they happen (appendToStream).
         var held = ReplyBuffer()
@@ -510,7 +518,7 @@ extension Server {
         for r in repl.replicas where r.pointee.replicaInfo.state == .online {
             _ = checkReplicaOutputLimit(r)
         }
-        if now - repl.lastPingMillis >= Int64(max(1, settings.replPingReplicaPeriod)) * 1000 {
+        if now - repl.lastPingMillis >= Int64(max(1, settings.replPingReplicaPeriod)) * 1000 && failover.state == .none {
             repl.lastPingMillis = now
             if !isReplicaNode && repl.replicas.contains(where: { !$0.pointee.flags.contains(.closeASAP) }) {
                 replicationStream.append("*1\r\n$4\r\nPING\r\n" as StaticString)
@@ -623,7 +631,7 @@ extension Server {
     /// GETACK * through the stream (so it follows the writes they wait for) for all of them.
     mutating func requestAcksFromReplicas() {
         repl.getAckPending = false
-        guard repl.backlog != nil, !isReplicaNode else { return }
+        guard repl.backlog != nil, !isReplicaNode, failover.state == .none else { return }
         replicationStream.append("*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n" as StaticString)
         feedReplicationStream()
     }
@@ -678,7 +686,7 @@ extension Server {
         }
         let ring = repl.backlog
         f += [
-            ("master_failover_state", "no-failover"), ("master_replid", repl.replID),
+            ("master_failover_state", failover.state.name), ("master_replid", repl.replID),
             ("master_replid2", repl.replID2), ("master_repl_offset", "\(repl.offset)"),
             ("second_repl_offset", "\(repl.secondReplOffset)"), ("repl_backlog_active", ring == nil ? "0" : "1"),
             ("repl_backlog_size", "\(settings.replBacklogSize)"),

@@ -245,9 +245,14 @@ extension Server {
     /// `ackFloor`); what it was sent but did not acknowledge may still be lost with its socket.
     mutating func oldestNeededByte() -> Int64 {
         var oldest = Int64.max
-        for r in repl.replicas where r.pointee.replicaInfo.state == .online {
+        for r in repl.replicas {
             let info = r.pointee.replicaInfo
-            oldest = min(oldest, max(info.ackOffset, info.ackFloor) + 1)
+            switch info.state {
+            case .online: oldest = min(oldest, max(info.ackOffset, info.ackFloor) + 1)
+            // In its full sync: the writes since its snapshot's fork, as in Redis's shared buffer.
+            case .waitBgsaveEnd: oldest = min(oldest, info.syncOffset + 1)
+            case .waitBgsaveStart: break
+            }
         }
         if repl.syncForkOffset >= 0 && !repl.syncToSockets { oldest = min(oldest, repl.syncForkOffset + 1) }
         if !repl.pins.isEmpty {
@@ -277,15 +282,10 @@ extension Server {
         ring.pointee.release(keepingFrom: min(repl.offset - Int64(backlogSize) + 1, repl.retainFrom))
     }
 
-    /// Bytes of the stream held for replicas and the backlog: the ring's, plus what the primary
-    /// holds in replicas' buffers (Redis's repl_buffer_mem, INFO mem_total_replication_buffers).
-    func replicationBufferBytes() -> Int {
-        var total = repl.backlog?.pointee.histlen ?? 0
-        for r in repl.replicas where r.pointee.replicaInfo.slot < 0 {
-            total += r.pointee.reply.pending + (r.pointee.replicaInfo.catchUp?.pending ?? 0)
-        }
-        return total
-    }
+    /// Bytes of the stream held for replicas and the backlog (Redis's repl_buffer_mem, INFO
+    /// mem_total_replication_buffers): the ring's, which holds everything a replica still needs.
+    /// (Copies the primary makes for the replicas it feeds itself are transient and not counted.)
+    func replicationBufferBytes() -> Int { repl.backlog?.pointee.histlen ?? 0 }
 
     // MARK: - Feeding the stream
 

@@ -104,6 +104,8 @@ public struct Server {
     /// The propagation batch of the outermost call() (Redis's also_propagate): how deep call()
     /// is nested (EXEC calls its commands), how many commands the batch emitted, and where the
     /// first one starts in replicationStream (a MULTI goes there when a second one follows).
+    /// FAILOVER's progress (Failover.swift).
+    var failover = FailoverStatus()
     var callDepth = 0
     var batchCommands = 0
     var batchFirstCommandAt = -1
@@ -292,6 +294,7 @@ public struct Server {
         if !readyKeys.isEmpty { serveReadyKeys() }
         nextBlockTimeoutMillis = handleBlockedTimeouts()
         if repl.getAckPending { requestAcksFromReplicas() }
+        if failover.state == .waitingForSync { updateFailoverStatus() }
         flushPendingWrites()
         if closeCount > 0 { freeClosingClients() }
         if link.reconnectNow { reconnectIfLinkLost() }

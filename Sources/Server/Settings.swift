@@ -46,6 +46,8 @@ public struct Settings: Sendable {
     public var enableProtectedConfigs = "no"
     public var enableModuleCommand = "no"
     public var propagationErrorBehavior = "ignore"
+    /// Seconds SHUTDOWN waits for lagging replicas (accepted; Tandem's SHUTDOWN does not wait yet).
+    public var shutdownTimeout = 10
     public var notifyKeyspaceEvents = ""
     public var appendfsync = "everysec"
     public var noAppendfsyncOnRewrite = false
