@@ -34,6 +34,8 @@ public struct RDBLoadOptions: Sendable {
     /// A master drops keys that expired while on disk; a replica keeps them (its master
     /// will send the DEL).
     public var discardExpired = true
+    /// Also list the keys dropped that way (RDBLoadSummary.expiredKeys).
+    public var collectExpired = false
     /// rdbchecksum: compare the trailer (a zero trailer means "saved without checksum").
     public var verifyChecksum = true
     /// key-load-delay: microseconds to sleep after each key (a testing aid, as in Redis).
@@ -49,6 +51,8 @@ public struct RDBLoadSummary: Sendable {
     public var version = 0
     public var keysLoaded = 0
     public var expiredSkipped = 0
+    /// The keys dropped as expired, with their database, when asked (collectExpired).
+    public var expiredKeys: [(Int, [UInt8])] = []
     public var emptySkipped = 0
     public var aux: [(String, String)] = []
     public var redisVersion: String? { value("redis-ver") }
@@ -174,6 +178,9 @@ public enum RDBLoader {
             if expire != 0 && options.discardExpired && expire < options.nowMillis {
                 entry.free()
                 summary.expiredSkipped += 1
+                if options.collectExpired {
+                    summary.expiredKeys.append((db, Array(UnsafeBufferPointer(start: key.base, count: key.count))))
+                }
                 continue
             }
             if dbs[db].find(key) != nil {

@@ -48,11 +48,13 @@ public struct RDBAuxInfo: Sendable {
     public var redisVersion: String
     public var createdAt: Int64
     public var usedMemory: Int
+    /// The replication fields are written only when set: as in Redis, a master that is in no
+    /// replication chain (no backlog) records no history.
     public var replStreamDB: Int
-    public var replID: String
+    public var replID: String?
     public var replOffset: Int64
 
-    public init(redisVersion: String, createdAt: Int64, usedMemory: Int, replStreamDB: Int, replID: String,
+    public init(redisVersion: String, createdAt: Int64, usedMemory: Int, replStreamDB: Int, replID: String?,
                 replOffset: Int64) {
         self.redisVersion = redisVersion
         self.createdAt = createdAt
@@ -110,9 +112,11 @@ public struct RDBWriter: ~Copyable {
         writeAux("redis-bits", 64)
         writeAux("ctime", aux.createdAt)
         writeAux("used-mem", Int64(aux.usedMemory))
-        writeAux("repl-stream-db", Int64(aux.replStreamDB))
-        writeAux("repl-id", aux.replID)
-        writeAux("repl-offset", aux.replOffset)
+        if let replID = aux.replID {
+            writeAux("repl-stream-db", Int64(aux.replStreamDB))
+            writeAux("repl-id", replID)
+            writeAux("repl-offset", aux.replOffset)
+        }
         writeAux("aof-base", 0)
     }
 

@@ -133,6 +133,7 @@ extension Server {
     public mutating func startReplication(host: String, port: Int, atStartUp: Bool = false) {
         let wasMaster = !isReplicaNode
         dropMasterLink()
+        if wasMaster { disconnectBlockedClients() }
         if wasMaster && !atStartUp {
             link.hasCachedMaster = true
             link.masterDB = 0
@@ -145,6 +146,17 @@ extension Server {
         settings.replicaOf = (host, port)
         Log.role = "S"
         updatePropagation()
+    }
+
+    /// A master turning replica fails its blocked clients (a BLPOP must not pop what the new
+    /// master's stream pushes), as Redis's disconnectAllBlockedClients does.
+    mutating func disconnectBlockedClients() {
+        for c in allClients() where c.pointee.flags.contains(.blocked) {
+            addErrorString(c, "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)")
+            unblockClient(c)
+            c.pointee.flags.insert(.closeAfterReply)
+            queueWrite(c)
+        }
     }
 
     /// Closes the master client or the transfer socket; keeps replid and offset cached.

@@ -76,10 +76,10 @@ public struct AttachedReplica {
     /// Its snapshot went straight to its socket: the stream starts at its first ACK, since a
     /// replica reading an `$EOF:` payload may read past the end mark (Redis does the same).
     var streamOnFirstAck = false
-    /// The stream produced since its snapshot's fork, held until it may be sent (Redis keeps it
-    /// in the replica's output buffer): a full sync never depends on the backlog's size, and
-    /// the output buffer limit applies to it.
-    var catchUp: ReplyBuffer? = nil
+    /// Its stream has started (after its snapshot). Until then the stream produced since its
+    /// snapshot's fork waits in the ring, which keeps it for the replica (Redis's shared
+    /// replication buffer): no copy per replica, and the output limit counts those bytes.
+    var streaming = false
     /// A disk snapshot being sent to it (Redis's SEND_BULK): the open dump, how far it went and
     /// its size. Sent with sendfile from the event loop, so the dump never sits in memory.
     var bulkFD: Int32 = -1
@@ -234,6 +234,7 @@ extension Server {
         // against its output limit.
         c.pointee.replicaInfo.graceThrough = repl.offset
         c.pointee.replicaInfo.ackFloor = offset - 1
+        c.pointee.replicaInfo.streaming = true
         retain(from: offset)
         if c.pointee.replicaInfo.capaPsync2 {
             let lz4 = startCompressionIfNegotiated(c) ? " tandem-lz4" : ""
@@ -303,14 +304,16 @@ extension Server {
     /// A replica that received its snapshot gets the writes made since the snapshot's fork,
     /// then the live stream.
     mutating func startStreaming(_ r: ClientRef) {
-        if var held = r.pointee.replicaInfo.catchUp {
-            sendStream(r, ByteView(UnsafePointer(held.base + held.sent), held.pending))
-            held.deallocate()
-            r.pointee.replicaInfo.catchUp = nil
-        }
+        r.pointee.replicaInfo.streaming = true
+        let from = r.pointee.replicaInfo.syncOffset + 1
         if sendersAvailable {
-            r.pointee.replicaInfo.handoffOffset = repl.offset
+            // Its worker starts at the first write after the snapshot, straight from the ring.
+            r.pointee.replicaInfo.handoffOffset = from - 1
             endCompressedFrame(r)
+        } else if appendBacklog(to: r, from: from) == nil {
+            Log.warning("The replication buffer no longer holds the writes since replica \(replicaName(r))'s snapshot; dropping it")
+            markClosing(r)
+            return
         }
         if !checkReplicaOutputLimit(r) { queueWrite(r) }
     }
@@ -360,21 +363,11 @@ extension Server {
         c.pointee.replicaInfo.state = .waitBgsaveEnd
         c.pointee.replicaInfo.syncOffset = repl.syncForkOffset
         retain(from: repl.syncForkOffset + 1)
-        // The writes made between the fork and now come from the backlog, later ones are added
-        // as they happen (appendToStream).
-        var held = ReplyBuffer()
-        if repl.offset > repl.syncForkOffset, let ring = repl.backlog {
-            let copied = ring.pointee.withChunks(from: repl.syncForkOffset + 1) { a, b in
-                held.append(a)
-                held.append(b)
-                return true
-            }
-            if copied == nil {
-                Log.warning("The backlog no longer holds the writes since the running snapshot for SYNC; dropping replica \(replicaName(c))")
-                markClosing(c)
-            }
+        // The writes since the fork stay in the ring until its snapshot is delivered.
+        if let ring = repl.backlog, !ring.pointee.contains(offset: repl.syncForkOffset + 1) {
+            Log.warning("The backlog no longer holds the writes since the running snapshot for SYNC; dropping replica \(replicaName(c))")
+            markClosing(c)
         }
-        c.pointee.replicaInfo.catchUp = held
         if c.pointee.replicaInfo.usedPsync {
             let lz4 = startCompressionIfNegotiated(c) ? " tandem-lz4" : ""
             c.pointee.reply.append("+FULLRESYNC \(repl.replID) \(repl.syncForkOffset)\(lz4)\r\n")
@@ -662,8 +655,11 @@ extension Server {
         guard c.pointee.isReplica else { return }
         repl.replicas.removeAll { $0 == c }
         repl.retentionStale = true
-        c.pointee.replicaInfo.catchUp?.deallocate()
-        c.pointee.replicaInfo.catchUp = nil
+        if c.pointee.replicaInfo.state == .waitBgsaveEnd && repl.syncToSockets {
+            // The diskless child writes this socket too: end the connection itself, or the
+            // replica would go on receiving the snapshot after we dropped it.
+            shutdown(c.pointee.fd, Int32(SHUT_RDWR))
+        }
         closeBulk(c)
         releaseHandedOff(c)
         freeCompressor(c)

@@ -90,7 +90,12 @@ public struct ReplicationState {
     var lz4BytesIn: Int64 = 0
     var lz4BytesOut: Int64 = 0
 
-    init(replID: String) { self.replID = replID }
+    /// PINGs go every repl-ping-replica-period counted from start-up, as Redis's cron loops, so
+    /// a replica that just synced does not see the stream's offset move at once.
+    init(replID: String) {
+        self.replID = replID
+        lastPingMillis = Clock.unixMillis()
+    }
 }
 
 extension Server {
@@ -299,9 +304,8 @@ extension Server {
         for r in repl.replicas where r.pointee.replicaInfo.state != .waitBgsaveStart
             && r.pointee.replicaInfo.slot < 0 && r.pointee.replicaInfo.handoffOffset < 0
         {
-            if r.pointee.replicaInfo.catchUp != nil {
-                // Its snapshot is not delivered yet: hold the bytes until it is.
-                r.pointee.replicaInfo.catchUp!.append(bytes)
+            if !r.pointee.replicaInfo.streaming {
+                // Its snapshot is not delivered yet: the ring keeps the bytes until it is.
                 _ = checkReplicaOutputLimit(r)
             } else {
                 sendStream(r, bytes)
@@ -371,7 +375,8 @@ extension Server {
     mutating func checkReplicaOutputLimit(_ r: ClientRef) -> Bool {
         let limit = settings.outputLimitReplica
         if limit.hard == 0 && limit.soft == 0 { return false }
-        var used = Int64(r.pointee.reply.pending + (r.pointee.replicaInfo.catchUp?.pending ?? 0))
+        var used = Int64(r.pointee.reply.pending)
+        if !r.pointee.replicaInfo.streaming { used += repl.offset - r.pointee.replicaInfo.syncOffset }
         if r.pointee.replicaInfo.graceThrough > 0 { used = min(used, repl.offset - r.pointee.replicaInfo.graceThrough) }
         let over = OutputLimitRule.exceeded(used: used, hard: effectiveHardLimit, soft: Int64(limit.soft),
                                             softSeconds: Int64(limit.softSeconds),

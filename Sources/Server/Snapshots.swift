@@ -78,7 +78,8 @@ extension Server {
         // selects it for its master client (the stream after the fork may not say SELECT).
         let streamDB = isReplicaNode ? (link.masterClient?.pointee.db ?? link.masterDB) : max(0, propagatedDB)
         return RDBAuxInfo(redisVersion: ServerInfo.redisVersion, createdAt: Clock.unixMillis() / 1000,
-                   usedMemory: tandem_used_memory(), replStreamDB: streamDB, replID: repl.replID,
+                   usedMemory: tandem_used_memory(), replStreamDB: streamDB,
+                   replID: isReplicaNode || repl.backlog != nil ? repl.replID : nil,
                    replOffset: repl.offset)
     }
 
@@ -386,7 +387,10 @@ extension Server {
         var st = stat()
         fstat(fd, &st)
         let start = Clock.monotonicMicros()
-        switch loadSnapshot(fd: fd, size: Int64(st.st_size), discardExpired: true, serveClients: true) {
+        // A master remembers the keys that expired on disk: their DELs go into the restored
+        // backlog, so its replicas continue and drop them too (Redis 7.0).
+        switch loadSnapshot(fd: fd, size: Int64(st.st_size), discardExpired: true, serveClients: true,
+                            collectExpired: settings.replicaOf == nil) {
         case .success(let summary):
             let seconds = Double(Clock.monotonicMicros() - start) / 1_000_000
             Log.notice("Done loading RDB, keys loaded: \(summary.keysLoaded), keys expired: \(summary.expiredSkipped).")
@@ -410,11 +414,12 @@ extension Server {
             repl.offset = offset
             link.hasCachedMaster = true
             link.masterDB = summary.replStreamDB.map { $0 >= 0 && $0 < dbCount ? $0 : 0 } ?? 0
-        } else if offset > 0 {
+        } else {
             repl.replID2 = id
             repl.secondReplOffset = offset + 1
             repl.offset = offset
             createBacklog()
+            for (db, key) in summary.expiredKeys { emitPropagated(db, [Array("DEL".utf8), key]) }
         }
     }
 
@@ -444,20 +449,23 @@ extension Server {
     /// Reads an RDB stream from `fd` into the (empty) databases, answering clients with
     /// -LOADING meanwhile when `serveClients` (not from inside a command: DEBUG RELOAD).
     /// On failure the databases are emptied again.
-    mutating func loadSnapshot(fd: Int32, size: Int64, discardExpired: Bool, serveClients: Bool)
-        -> Result<RDBLoadSummary, RDBError>
+    mutating func loadSnapshot(fd: Int32, size: Int64, discardExpired: Bool, serveClients: Bool,
+                               collectExpired: Bool = false) -> Result<RDBLoadSummary, RDBError>
     {
         var input = RDBInput(fd: fd)
-        return loadSnapshot(from: &input, into: dbs, size: size, discardExpired: discardExpired, serveClients: serveClients)
+        return loadSnapshot(from: &input, into: dbs, size: size, discardExpired: discardExpired, serveClients: serveClients,
+                            collectExpired: collectExpired)
     }
 
     /// The same from any input into any set of `dbCount` databases (a replica's swapdb load
     /// fills a fresh set while the live one keeps serving).
     mutating func loadSnapshot(from input: inout RDBInput, into target: UnsafeMutablePointer<Database>, size: Int64,
-                               discardExpired: Bool, serveClients: Bool) -> Result<RDBLoadSummary, RDBError>
+                               discardExpired: Bool, serveClients: Bool, collectExpired: Bool = false)
+        -> Result<RDBLoadSummary, RDBError>
     {
         var options = rdbLoadOptions
         options.discardExpired = discardExpired
+        options.collectExpired = collectExpired
         persistence.loading = true
         persistence.loadingStartSeconds = Clock.unixMillis() / 1000
         persistence.loadingTotalBytes = size
