@@ -34,6 +34,9 @@ public struct RDBLoadOptions: Sendable {
     /// A master drops keys that expired while on disk; a replica keeps them (its master
     /// will send the DEL).
     public var discardExpired = true
+    /// loading-process-events-interval-bytes: how often `progress` is called (clients are
+    /// served while loading).
+    public var progressIntervalBytes = 2 * 1024 * 1024
     /// Also list the keys dropped that way (RDBLoadSummary.expiredKeys).
     public var collectExpired = false
     /// rdbchecksum: compare the trailer (a zero trailer means "saved without checksum").
@@ -120,7 +123,8 @@ public enum RDBLoader {
         var scratch = LoadScratch()
         var db = 0
         var expireAt: Int64 = 0
-        var nextProgress = input.offset + 2 * 1024 * 1024
+        let every = Int64(max(1024, options.progressIntervalBytes))
+        var nextProgress = input.offset + every
         while true {
             let type = try input.readByte()
             switch type {
@@ -197,7 +201,7 @@ public enum RDBLoader {
             // loading down on purpose), so -LOADING answers come promptly.
             if input.offset >= nextProgress || summary.keysLoaded & 1023 == 0 || options.keyLoadDelayMicros > 0 {
                 progress(input.offset)
-                nextProgress = input.offset + 2 * 1024 * 1024
+                nextProgress = input.offset + every
             }
         }
     }

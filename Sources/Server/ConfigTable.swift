@@ -90,6 +90,8 @@ enum ConfigTable {
         .init("appendfsync", .enumeration(\.appendfsync, ["always", "everysec", "no"])),
         .init("no-appendfsync-on-rewrite", .bool(\.noAppendfsyncOnRewrite)),
         .init("rdb-key-save-delay", .int(\.rdbKeySaveDelay, min: Int(Int32.min), max: maxInt)),
+        .init("loading-process-events-interval-bytes",
+              .int(\.loadingProcessEventsIntervalBytes, min: 1024, max: maxInt)),
         .init("key-load-delay", .int(\.keyLoadDelay, min: Int(Int32.min), max: maxInt)),
         // Security
         .init("requirepass", .string(\.requirepass)),
@@ -119,6 +121,7 @@ enum ConfigTable {
               aliases: ["min-slaves-max-lag"]),
         .init("repl-compression", .enumeration(\.replCompression, ["lz4", "no"])),
         .init("repl-sender-workers", .int(\.replSenderWorkers, min: 0, max: 64), mutable: false),
+        .init("repl-sender-workers-min-replicas", .int(\.replSenderWorkersMinReplicas, min: 1, max: maxInt)),
         .init("replica-lazy-flush", .bool(\.replicaLazyFlush), aliases: ["slave-lazy-flush"]),
         // Limits
         .init("maxmemory", .memory(\.maxmemory, min: 0, max: maxLong)),

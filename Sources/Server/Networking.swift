@@ -150,6 +150,7 @@ extension Server {
             return
         }
         processInputBuffer(c)
+        if c.pointee.isMaster { acknowledgeBurst(c, drained: reader != nil || n < want) }
     }
 
     /// Runs every complete command in the query buffer. See the contract of RequestParser.

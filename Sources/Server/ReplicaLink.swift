@@ -70,6 +70,8 @@ public struct ReplicaLink {
     var lastIOMillis: Int64 = 0
     var downSinceMillis: Int64 = 0
     var lastAckMillis: Int64 = 0
+    /// The offset our last REPLCONF ACK carried.
+    var ackedOffset: Int64 = 0
     var nextConnectMillis: Int64 = 0
     var reconnectNow = false
     /// The handshake must be over by then (repl-timeout), and the replies it still expects.
@@ -162,6 +164,9 @@ extension Server {
     /// Closes the master client or the transfer socket; keeps replid and offset cached.
     mutating func dropMasterLink() {
         if let m = link.masterClient {
+            // The database its stream had selected goes with the cached history: a partial
+            // resync continues the stream where it left off, without a new SELECT.
+            link.masterDB = m.pointee.db
             link.masterClient = nil
             markClosing(m)
         }
@@ -470,11 +475,21 @@ extension Server {
         readFromClient(m)
     }
 
-    func sendAck(_ fd: Int32) {
+    mutating func sendAck(_ fd: Int32) {
+        link.ackedOffset = repl.offset
         let off = String(repl.offset)
         let text = "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$\(off.utf8.count)\r\n\(off)\r\n"
         let bytes = Array(text.utf8)
         _ = bytes.withUnsafeBytes { Socket.write(fd, from: $0.baseAddress!, count: $0.count) }
+    }
+
+    /// After applying what the master sent: once a burst is applied (the socket drained, the
+    /// query buffer empty) and it moved us 16 KB past our last ACK, acknowledge at once rather
+    /// than at the next second. The master then releases that part of its replication buffer
+    /// (it keeps bytes until replicas acknowledge them, decision 14) and WAIT answers sooner.
+    mutating func acknowledgeBurst(_ c: ClientRef, drained: Bool) {
+        guard drained, c.pointee.queryStart == c.pointee.queryEnd, repl.offset - link.ackedOffset >= 16 * 1024 else { return }
+        sendAck(c.pointee.fd)
     }
 
     /// The master client is going away: keep replid and offset for a partial resync.

@@ -243,7 +243,7 @@ extension Server {
             c.pointee.reply.append("+CONTINUE\r\n" as StaticString)
         }
         let sent: Int
-        if sendersAvailable {
+        if feedsThroughWorkers {
             // A worker sends the backlog from the ring once +CONTINUE has left.
             sent = Int(repl.offset - offset + 1)
             c.pointee.replicaInfo.handoffOffset = offset - 1
@@ -253,6 +253,7 @@ extension Server {
         }
         repl.syncPartialOK += 1
         queueWrite(c)
+        moveReplicasToWorkersIfFanOut()
         Log.notice("Partial resynchronization request from \(peer) accepted. Sending \(sent) bytes of backlog starting from offset \(offset).")
         return true
     }
@@ -306,7 +307,7 @@ extension Server {
     mutating func startStreaming(_ r: ClientRef) {
         r.pointee.replicaInfo.streaming = true
         let from = r.pointee.replicaInfo.syncOffset + 1
-        if sendersAvailable {
+        if feedsThroughWorkers {
             // Its worker starts at the first write after the snapshot, straight from the ring.
             r.pointee.replicaInfo.handoffOffset = from - 1
             endCompressedFrame(r)
@@ -316,6 +317,7 @@ extension Server {
             return
         }
         if !checkReplicaOutputLimit(r) { queueWrite(r) }
+        moveReplicasToWorkersIfFanOut()
     }
 
     // MARK: - Full sync
@@ -663,6 +665,7 @@ extension Server {
         closeBulk(c)
         releaseHandedOff(c)
         freeCompressor(c)
+        trimBacklog()  // what only it still needed goes now, as in Redis
         Log.notice("Connection with replica \(replicaName(c)) lost.")
     }
 

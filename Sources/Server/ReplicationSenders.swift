@@ -92,8 +92,33 @@ extension Server {
 
     // MARK: - Handing replicas over
 
-    /// Whether `r` should move to a worker once its output buffer is empty.
+    /// Whether the sender workers can take replicas.
     var sendersAvailable: Bool { repl.table != nil && repl.workers.contains { $0.pid > 0 } }
+
+    /// Whether streaming replicas go to the workers: once repl-sender-workers-min-replicas of
+    /// them stream. Below that the primary writes to them itself, as Redis does: a WAIT round
+    /// trip then costs no process wake-up, and one or two sockets cost the primary little;
+    /// above it, fan-out is what the workers take off the primary (docs/operations.md,
+    /// decision 4; bench/fanout measures both).
+    var feedsThroughWorkers: Bool {
+        guard sendersAvailable else { return false }
+        var streaming = 0
+        for r in repl.replicas where r.pointee.replicaInfo.streaming && !r.pointee.flags.contains(.closeASAP) { streaming += 1 }
+        return streaming >= settings.replSenderWorkersMinReplicas
+    }
+
+    /// Once the fan-out reaches the threshold, the replicas the primary feeds move to the
+    /// workers too, each at the end of what its output buffer holds.
+    mutating func moveReplicasToWorkersIfFanOut() {
+        guard feedsThroughWorkers else { return }
+        for r in repl.replicas where r.pointee.replicaInfo.streaming && r.pointee.replicaInfo.slot < 0
+            && r.pointee.replicaInfo.handoffOffset < 0 && !r.pointee.flags.contains(.closeASAP)
+        {
+            r.pointee.replicaInfo.handoffOffset = repl.offset
+            endCompressedFrame(r)
+            queueWrite(r)
+        }
+    }
 
     /// From writeToClient, once `r`'s output buffer is empty: hands it to the least busy worker,
     /// which continues the stream from the byte after `handoffOffset`.

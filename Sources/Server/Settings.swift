@@ -48,6 +48,7 @@ public struct Settings: Sendable {
     public var propagationErrorBehavior = "ignore"
     /// Seconds SHUTDOWN waits for lagging replicas (accepted; Tandem's SHUTDOWN does not wait yet).
     public var shutdownTimeout = 10
+    public var loadingProcessEventsIntervalBytes = 2 * 1024 * 1024
     public var notifyKeyspaceEvents = ""
     public var appendfsync = "everysec"
     public var noAppendfsyncOnRewrite = false
@@ -92,6 +93,7 @@ public struct Settings: Sendable {
     public var minReplicasMaxLag = 10
     public var replCompression = "lz4"
     public var replSenderWorkers = 2
+    public var replSenderWorkersMinReplicas = 3
     public var replicaLazyFlush = false
 
     // Limits

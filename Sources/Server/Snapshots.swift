@@ -428,12 +428,19 @@ extension Server {
         if error.message.hasPrefix("Unexpected EOF") {
             Log.warning("Short read or OOM loading DB. Unrecoverable error, aborting now.")
         }
+        if error.message.hasPrefix("Wrong RDB checksum") {
+            // Redis logs the checksums, then reports the corruption as "RDB CRC error".
+            Log.warning(error.message)
+            Log.warning("Internal error in RDB reading offset \(error.offset), function at RDBLoader -> RDB CRC error")
+            return
+        }
         Log.warning("Internal error in RDB reading offset \(error.offset), function at RDBLoader -> \(error.message)")
     }
 
     var rdbLoadOptions: RDBLoadOptions {
         var o = RDBLoadOptions()
         o.hashMaxListpackEntries = settings.hashMaxListpackEntries
+        o.progressIntervalBytes = settings.loadingProcessEventsIntervalBytes
         o.hashMaxListpackValue = settings.hashMaxListpackValue
         o.zsetMaxListpackEntries = settings.zsetMaxListpackEntries
         o.zsetMaxListpackValue = settings.zsetMaxListpackValue

@@ -33,6 +33,12 @@ extension Server {
         stats.lastSampleMillis = keep.lastSampleMillis
         errorStats = [:]
         commands.resetStats()
+        // Replication's counters too, as Redis's resetServerStats.
+        repl.syncFull = 0
+        repl.syncPartialOK = 0
+        repl.syncPartialErr = 0
+        repl.netInputBytes = 0
+        repl.netOutputBytes = 0
     }
 
     mutating func configGet(_ c: ClientRef) {

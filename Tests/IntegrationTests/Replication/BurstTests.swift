@@ -14,7 +14,7 @@ import Glibc
 #endif
 
 @Suite struct BurstTests {
-    static func workerArgs(_ workers: Bool) -> [String] { workers ? [] : ["--repl-sender-workers", "0"] }
+    static func workerArgs(_ workers: Bool) -> [String] { ChainAndFailoverTests.workerArgs(workers ? 2 : 0) }
 
     /// redis-benchmark's SET load against `port` (bounded by -n).
     static func benchmark(_ port: UInt16, _ dir: String, requests: Int, size: Int) throws {
@@ -79,7 +79,7 @@ import Glibc
         #expect(try InfoReply.fetch(pair.m, "stats")["sync_full"] == "1")
     }
 
-    /// A replica stopped (SIGSTOP) while 20 MB are written passes its 4 MB hard limit: the master
+    /// A replica stopped (SIGSTOP) while 40 MB are written passes its 4 MB hard limit: the master
     /// drops it with Redis's line, keeps its offset, and once it runs again it continues with a
     /// partial resync (redis-server would need a full one: its 1 MB backlog cannot cover it).
     @Test(arguments: [true, false])
@@ -90,8 +90,9 @@ import Glibc
         _ = try pair.m.call("SET", "before", "1")
         #expect(Self.integer(try pair.m.call("WAIT", "1", "3000")) == 1)
         kill(pair.replica.pid, SIGSTOP)
-        // Distinct values, so the stream is 20 MB whatever the compression.
-        for i in 0..<200 {
+        // 40 MB of distinct values: well past the 4 MB limit plus what the kernel's socket buffers
+        // absorb on loopback (up to ~16 MB), and well inside the ring's bound.
+        for i in 0..<400 {
             let value = String(repeating: String(i % 10), count: 100_000)
             _ = try pair.m.call("SET", "k\(i)", value)
         }
@@ -105,6 +106,37 @@ import Glibc
         }, "no partial resync:\n\(pair.master.log)")
         #expect(try InfoReply.fetch(pair.m, "stats")["sync_full"] == "1")
         Self.expectSameDigest(pair.m, [pair.r], "after the partial resync (workers \(workers))")
+    }
+
+    /// By default the primary feeds one or two replicas itself (no process hop for WAIT) and hands
+    /// them all to the sender workers once repl-sender-workers-min-replicas (3) stream.
+    @Test func replicasMoveToTheWorkersAtTheFanOutThreshold() throws {
+        let master = try ServerProcess.start(.tandem)
+        defer { master.stop() }
+        let m = try master.connect()
+        func handedOver() -> Int {
+            guard let info = try? InfoReply.fetch(m, "tandem") else { return -1 }
+            return (0..<2).reduce(0) { n, i in
+                n + (Int(info["repl_sender_worker\(i)"]?.split(separator: "=").last ?? "") ?? 0)
+            }
+        }
+        var replicas: [ServerProcess] = []
+        defer { replicas.forEach { $0.stop() } }
+        for count in 1...3 {
+            let replica = try ServerProcess.start(.tandem, extraArgs: ChainAndFailoverTests.replicaArgs(of: master))
+            replicas.append(replica)
+            #expect(ChainAndFailoverTests.waitForLink(try replica.connect()))
+            _ = try m.call("SET", "k\(count)", "v")
+            #expect(Self.integer(try m.call("WAIT", String(count), "3000")) == count)
+            if count < 3 {
+                #expect(handedOver() == 0, "\(count) replicas: the primary feeds them")
+            } else {
+                #expect(Harness.waitUntil(milliseconds: 5000) { handedOver() == 3 }, "3 replicas: all with the workers")
+            }
+        }
+        _ = try m.call("SET", "after", "1")
+        #expect(Self.integer(try m.call("WAIT", "3", "3000")) == 3)
+        Self.expectSameDigest(m, try replicas.map { try $0.connect() }, "after the move to the workers")
     }
 
     /// INFO shows the shared buffer as Redis 7.0 splits it: the backlog's share and the replicas'.

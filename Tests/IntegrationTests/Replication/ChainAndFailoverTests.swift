@@ -25,6 +25,12 @@ import Glibc
         Harness.waitUntil(milliseconds: milliseconds) { info(r)?["master_link_status"] == "up" }
     }
 
+    /// `workers` sender workers, taking even a single replica (by default the primary feeds
+    /// replicas itself below repl-sender-workers-min-replicas).
+    static func workerArgs(_ workers: Int) -> [String] {
+        ["--repl-sender-workers", String(workers)] + (workers > 0 ? ["--repl-sender-workers-min-replicas", "1"] : [])
+    }
+
     static func replicaArgs(of server: ServerProcess, _ extra: [String] = []) -> [String] {
         ["--replicaof", "127.0.0.1", String(server.port)] + extra
     }
@@ -137,7 +143,7 @@ import Glibc
     /// With sender workers (the default) and with the main process feeding replicas (0 workers).
     @Test(arguments: [2, 0])
     func promotionLetsTheOthersContinue(workers: Int) throws {
-        let w = ["--repl-sender-workers", String(workers)]
+        let w = Self.workerArgs(workers)
         let master = try ServerProcess.start(.tandem, extraArgs: w)
         defer { master.stop() }
         let m = try master.connect()
@@ -304,7 +310,7 @@ import Glibc
     @Test(arguments: [0, 2])
     func aReplicaOverItsOutputLimitIsDropped(workers: Int) throws {
         let pair = try LinkedPair(masterArgs: ["--client-output-buffer-limit", "replica 256kb 0 0",
-                                               "--repl-sender-workers", String(workers)])
+                                              ] + Self.workerArgs(workers))
         defer { pair.stop() }
         let (master, m, replica, r) = (pair.master, pair.m, pair.replica, pair.r)
         kill(replica.pid, SIGSTOP)
@@ -375,7 +381,7 @@ import Glibc
     /// kill -9 of the sender worker feeding the replicas: the primary starts another, the replicas reconnect
     /// (partial resync) and converge; INFO tandem shows the new worker.
     @Test func aSenderWorkerThatDiesIsReplaced() throws {
-        let master = try ServerProcess.start(.tandem, extraArgs: ["--repl-sender-workers", "1"])
+        let master = try ServerProcess.start(.tandem, extraArgs: Self.workerArgs(1))
         defer { master.stop() }
         let m = try master.connect()
         try RedisReplicaTests.workload(m, round: 0, count: 200)
@@ -411,7 +417,7 @@ import Glibc
     /// get the plain protocol. Everyone converges, offsets count plain bytes.
     @Test(arguments: [2, 0])
     func lz4IsNegotiatedBetweenTandemNodesOnly(workers: Int) throws {
-        let master = try ServerProcess.start(.tandem, extraArgs: ["--repl-sender-workers", String(workers)])
+        let master = try ServerProcess.start(.tandem, extraArgs: Self.workerArgs(workers))
         defer { master.stop() }
         let m = try master.connect()
         try RedisReplicaTests.workload(m, round: 0, count: 200)

@@ -54,6 +54,24 @@ import Glibc
         #expect(try InfoReply.fetch(r, "replication")["role"] == "master")
     }
 
+    /// A replica that follows another node for a while and comes back continues with a partial resync
+    /// in the database the stream had selected (db 9 here, with no new SELECT in the continued stream).
+    @Test func aReplicaThatComesBackKeepsTheStreamsDatabase() throws {
+        let pair = try ChainAndFailoverTests.LinkedPair()
+        defer { pair.stop() }
+        _ = try pair.m.call("SELECT", "9")
+        for i in 0..<50 { _ = try pair.m.call("SET", "k\(i)", "v\(i)") }
+        #expect(BurstTests.integer(try pair.m.call("WAIT", "1", "3000")) == 1)
+        let other = try ServerProcess.start(.tandem)
+        defer { other.stop() }
+        _ = try pair.r.call("REPLICAOF", "127.0.0.1", String(other.port))
+        for i in 50..<100 { _ = try pair.m.call("SET", "k\(i)", "v\(i)") }
+        _ = try pair.r.call("REPLICAOF", "127.0.0.1", String(pair.master.port))
+        #expect(Self.waitForLink(pair.r))
+        #expect(try InfoReply.fetch(pair.m, "stats")["sync_partial_ok"] == "1", "\(pair.master.log)")
+        try RedisReplicaTests.expectConverged(master: pair.m, replica: pair.r, "after coming back")
+    }
+
     @Test func aSilentMasterTimesOutAndTheReplicaComesBack() throws {
         let master = try ServerProcess.start(.tandem)
         defer { master.stop() }
