@@ -69,6 +69,7 @@ extension Server {
 
     mutating func databasesCron() {
         activeExpireCycle()
+        if isReplicaNode { expireReplicaLocalKeys() } else if !replicaLocalExpires.isEmpty { replicaLocalExpires = [] }
         let resizeAllowed = childPID < 0
         tandem_set_resize_allowed(resizeAllowed ? 1 : 0)
         for i in 0..<dbCount {

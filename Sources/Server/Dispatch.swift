@@ -145,8 +145,16 @@ extension Server {
         c.pointee.flags.insert(.executing)
         c.pointee.lastCommand = index
         servingMaster = c.pointee.isMaster
+        if settings.replicaOf != nil {
+            replicaClientWrite = !c.pointee.isMaster && !settings.replicaReadOnly
+                && commands.specs[index].flags.contains(.write)
+        }
         callDepth += 1
         execute(c, commands.specs[index].id)
+        if replicaClientWrite {
+            rememberReplicaLocalExpires(c, index)
+            replicaClientWrite = false
+        }
         servingMaster = false
         c.pointee.flags.remove(.executing)
         if propagationEnabled {

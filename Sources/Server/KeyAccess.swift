@@ -16,8 +16,11 @@ import Keyspace
 import Platform
 
 extension Server {
-    /// Whether this node applies expiry itself (a master) or leaves it to its master.
-    var expiresLocally: Bool { settings.replicaOf == nil }
+    /// Whether this node applies expiry itself (a master) or leaves it to its master. A
+    /// writable replica running a client's write command deletes the expired keys it meets
+    /// (locally, nothing propagates): the write must not see a value its master considers
+    /// gone (Redis's EXPIRE_FORCE_DELETE_EXPIRED).
+    var expiresLocally: Bool { settings.replicaOf == nil || replicaClientWrite }
 
     @inline(__always)
     func isExpired(_ e: Entry) -> Bool {
@@ -197,5 +200,44 @@ extension Server {
         stats.expireCycleMicros += Clock.monotonicMicros() - start
         let current = sampledTotal > 0 ? Double(expiredTotal) / Double(sampledTotal) : 0
         stats.expiredStalePercent = current * 0.05 + stats.expiredStalePercent * 0.95
+    }
+
+    // MARK: - Writable replicas
+
+    /// After a client's write on a writable replica: its keys that now have an expire are
+    /// remembered, so the replica expires them itself (expireReplicaLocalKeys).
+    mutating func rememberReplicaLocalExpires(_ c: ClientRef, _ index: Int) {
+        let spec = commands.specs[index]
+        guard spec.firstKey > 0 else { return }
+        let argc = c.pointee.argc
+        let last = spec.lastKey < 0 ? argc + spec.lastKey : min(spec.lastKey, argc - 1)
+        var k = spec.firstKey
+        while k <= last && k < argc {
+            let key = c.pointee.arg(k)
+            if let e = dbs[c.pointee.db].find(key), e.expireAt != 0 {
+                replicaLocalExpires.insert(WatchKey(db: c.pointee.db, key: key.array))
+            }
+            k += max(1, spec.keyStep)
+        }
+    }
+
+    /// From the cron on a replica: deletes the remembered local keys whose time came, and
+    /// forgets those that are gone or lost their expire (Redis's expireSlaveKeys).
+    mutating func expireReplicaLocalKeys() {
+        if replicaLocalExpires.isEmpty { return }
+        let now = Clock.unixMillis()
+        for k in replicaLocalExpires {
+            let keep = k.key.withUnsafeBufferPointer { b -> Bool in
+                let key = ByteView(b.baseAddress ?? UnsafePointer(bitPattern: 1)!, b.count)
+                guard let slot = dbs[k.db].findSlot(key) else { return false }
+                let at = Entry(slot.pointee!).expireAt
+                if at == 0 { return false }
+                if at > now { return true }
+                dbs[k.db].delete(at: slot)
+                stats.expiredKeys += 1
+                return false
+            }
+            if !keep { replicaLocalExpires.remove(k) }
+        }
     }
 }

@@ -69,6 +69,8 @@ extension Server {
         let pid = fork()
         if pid == 0 {
             Log.role = "C"
+            // Die with the primary whatever else holds the control socket (belt and braces).
+            tandem_die_with_parent()
             signal(SIGTERM, SIG_DFL)
             signal(SIGINT, SIG_DFL)
             // Keep nothing of the primary's but these three: a worker holding a copy of a client's

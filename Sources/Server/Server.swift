@@ -116,6 +116,11 @@ public struct Server {
     var link = ReplicaLink()
     /// The command running came from our master (KeyAccess lets it see expired keys).
     var servingMaster = false
+    /// A client's write command runs on a writable replica (KeyAccess.expiresLocally), and the
+    /// keys such commands left with an expire, which the replica expires itself (Redis's
+    /// slaveKeysWithExpire: its master knows nothing of them).
+    var replicaClientWrite = false
+    var replicaLocalExpires: Set<WatchKey> = []
     var monitorCount = 0
     var pausedClientsWaiting = 0
 

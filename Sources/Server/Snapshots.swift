@@ -189,6 +189,9 @@ extension Server {
         Log.role = "C"
         for fd in listeners { close(fd) }
         if unixListener >= 0 { close(unixListener) }
+        // The sender workers exit when the primary's end of their control socket closes: a
+        // child holding a copy would keep them alive after the primary died.
+        for w in repl.workers where w.control >= 0 { close(w.control) }
     }
 
     /// In a fork child, last: log the copy-on-write it caused and send the final report.

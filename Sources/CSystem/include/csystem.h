@@ -76,6 +76,10 @@ static inline int tandem_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CL
  * its last descriptor or mapping. Needs _GNU_SOURCE, so out of line. */
 int tandem_memfd_create(const char *name);
 
+/* In a forked helper: SIGKILL when the parent dies (prctl PR_SET_PDEATHSIG), also when it
+ * already died between the fork and this call. */
+void tandem_die_with_parent(void);
+
 /* Gives the pages of [offset, offset+length) back to the kernel while keeping the file's size
  * (fallocate PUNCH_HOLE|KEEP_SIZE): they read as zeros and are committed again when written. */
 int tandem_punch_hole(int fd, int64_t offset, int64_t length);

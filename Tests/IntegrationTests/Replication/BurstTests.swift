@@ -108,6 +108,47 @@ import Glibc
         Self.expectSameDigest(pair.m, [pair.r], "after the partial resync (workers \(workers))")
     }
 
+    /// A replica behind a relay throttled below the write rate (1 MB/s against about 3 MB/s of SETs)
+    /// for TANDEM_SLOW_RELAY_SECONDS (15 in CI; the scenario is 60) with the default
+    /// settings: it falls tens of MB behind, is never dropped, and catches up once the relay opens,
+    /// with no second full sync. Workers on and off.
+    @Test(arguments: [true, false])
+    func aSlowReplicaNeverNeedsASecondFullSync(workers: Bool) throws {
+        let seconds = Int(ProcessInfo.processInfo.environment["TANDEM_SLOW_RELAY_SECONDS"] ?? "") ?? 15
+        // Plain stream: LZ4 would shrink these values below what the relay lets through.
+        let master = try ServerProcess.start(.tandem, extraArgs: Self.workerArgs(workers) + ["--repl-compression", "no"])
+        defer { master.stop() }
+        let relay = try ThrottledRelay(to: master.port, bytesPerSecond: 0)
+        defer { relay.stop() }
+        let replica = try ServerProcess.start(.tandem, extraArgs: ["--replicaof", "127.0.0.1", String(relay.port)])
+        defer { replica.stop() }
+        let r = try replica.connect()
+        #expect(ChainAndFailoverTests.waitForLink(r))
+        relay.setRate(bytesPerSecond: 1 << 20)
+        let m = try master.connect()
+        let value = String(repeating: "s", count: 10_000)
+        let deadline = Date().addingTimeInterval(Double(seconds))
+        var i = 0, maxLag: Int64 = 0
+        while Date() < deadline {
+            // About 3 MB/s: 30 SETs of 10 KB every 100 ms, distinct keys so nothing compresses away.
+            for _ in 0..<30 {
+                _ = try m.call("SET", "slow\(i % 5000)", "\(i)" + value)
+                i += 1
+            }
+            if let mo = Int64(try InfoReply.fetch(m, "replication")["master_repl_offset"] ?? ""),
+               let ro = Int64(try InfoReply.fetch(r, "replication")["slave_repl_offset"] ?? "") {
+                maxLag = max(maxLag, mo - ro)
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        relay.setRate(bytesPerSecond: 0)
+        #expect(maxLag > 8 << 20, "the replica was never far behind (\(maxLag) bytes): the relay did not throttle")
+        Self.expectSameDigest(m, [r], "after the slow period (workers \(workers))")
+        let stats = try InfoReply.fetch(m, "stats")
+        #expect(stats["sync_full"] == "1", "\(stats)\n\(master.log)")
+        #expect(!master.log.contains("output buffer limits") && !master.log.contains("capacity behind"))
+    }
+
     /// By default the primary feeds one or two replicas itself (no process hop for WAIT) and hands
     /// them all to the sender workers once repl-sender-workers-min-replicas (3) stream.
     @Test func replicasMoveToTheWorkersAtTheFanOutThreshold() throws {
