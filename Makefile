@@ -7,6 +7,7 @@
 #   make bench   build, then compare Tandem with redis-server (bench/compare)
 #   make bench-persistence  build, then BGSAVE/load/COW/RDB size vs redis-server
 #   make bench-replication  build, then full sync, lag, WAIT, partial resync vs redis-server
+#   make bench-fanout  build, then primary CPU per write with 0-8 replicas, bursts, WAIT vs redis-server
 #   make fuzz    a longer, randomly seeded mutation run of the RDB loader
 #   make clean   remove build products
 #
@@ -31,7 +32,7 @@ APT_PACKAGES := build-essential pkg-config \
 # Use sudo for apt-get only when not already root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test bench bench-persistence bench-replication fuzz clean
+.PHONY: all deps build run test bench bench-persistence bench-replication bench-fanout fuzz clean
 
 all: build
 
@@ -80,6 +81,9 @@ bench-persistence: build
 
 bench-replication: build
 	./bench/replication
+
+bench-fanout: build
+	./bench/fanout
 
 clean:
 	rm -rf .build

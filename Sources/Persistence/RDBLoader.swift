@@ -230,7 +230,7 @@ public enum RDBLoader {
         let expected = input.checksum()
         let stored = try input.readLE(UInt64.self)
         if options.verifyChecksum && stored != 0 && stored != expected {
-            throw RDBError("Wrong RDB checksum expected: (\(hex(stored))) got (\(hex(expected))). Aborting now.",
+            throw RDBError("Wrong RDB checksum expected: (\(hex(stored))) but got (\(hex(expected))). Aborting now.",
                            offset: input.offset - 8)
         }
     }

@@ -26,6 +26,10 @@ public struct RDBOutput: ~Copyable {
     private let fd: Int32
     /// A diskless full sync writes the same bytes to every replica socket (`fd` is -1 then).
     private var sockets: [Int32] = []
+    /// Sockets that receive the bytes encoded (LZ4 frames between Tandem nodes): `encode` turns
+    /// each chunk into what they get, handing the result to its sink.
+    private var encodedSockets: [Int32] = []
+    private var encode: ((UnsafeRawPointer, Int, (UnsafeRawPointer, Int) -> Void) -> Void)? = nil
     private var socketTimeoutMillis: Int32 = 0
     private let toMemory: Bool
     /// Bytes handed to the sink so far (flushed or not).
@@ -45,9 +49,13 @@ public struct RDBOutput: ~Copyable {
     /// replicas. A socket that fails, or takes nothing for `timeoutMillis`, is shut down and
     /// dropped (its peer sees the connection end; the others go on); the output fails only
     /// when no socket is left.
-    public init(sockets: [Int32], timeoutMillis: Int32, bufferSize: Int = 64 * 1024) {
+    public init(sockets: [Int32], encodedSockets: [Int32] = [],
+                encode: ((UnsafeRawPointer, Int, (UnsafeRawPointer, Int) -> Void) -> Void)? = nil,
+                timeoutMillis: Int32, bufferSize: Int = 64 * 1024) {
         fd = -1
         self.sockets = sockets
+        self.encodedSockets = encode == nil ? [] : encodedSockets
+        self.encode = encode
         socketTimeoutMillis = max(1, timeoutMillis)
         toMemory = false
         capacity = bufferSize
@@ -56,6 +64,7 @@ public struct RDBOutput: ~Copyable {
 
     /// The sockets still being written (a diskless sync's replicas that did not fail).
     public var liveSockets: [Int32] { sockets.filter { $0 >= 0 } }
+    public var liveEncodedSockets: [Int32] { encodedSockets.filter { $0 >= 0 } }
 
     /// An output gathering everything in memory (read it with `withBytes`).
     public init(memoryCapacity: Int = 256) {
@@ -135,7 +144,7 @@ public struct RDBOutput: ~Copyable {
     private mutating func writeToFD(_ p: UnsafeRawPointer, _ n: Int, hash: Bool) {
         if hash { crc = tandem_crc64(crc, p, n) }
         if errorNumber != 0 { return }
-        if !sockets.isEmpty {
+        if !sockets.isEmpty || !encodedSockets.isEmpty {
             writeToSockets(p, n)
             return
         }
@@ -144,13 +153,23 @@ public struct RDBOutput: ~Copyable {
     }
 
     private mutating func writeToSockets(_ p: UnsafeRawPointer, _ n: Int) {
-        for i in 0..<sockets.count where sockets[i] >= 0 {
-            if !Self.writeAll(sockets[i], p, n, timeoutMillis: socketTimeoutMillis) {
-                shutdown(sockets[i], Int32(SHUT_RDWR))
-                sockets[i] = -1
+        Self.writeToAll(&sockets, p, n, timeoutMillis: socketTimeoutMillis)
+        if let encode, !liveEncodedSockets.isEmpty {
+            let timeout = socketTimeoutMillis
+            encode(p, n) { q, m in Self.writeToAll(&encodedSockets, q, m, timeoutMillis: timeout) }
+        }
+        if liveSockets.isEmpty && liveEncodedSockets.isEmpty { errorNumber = EPIPE }
+    }
+
+    /// Writes the bytes to every live socket of `list`; one that fails or stalls is shut down
+    /// and marked -1.
+    public static func writeToAll(_ list: inout [Int32], _ p: UnsafeRawPointer, _ n: Int, timeoutMillis: Int32) {
+        for i in 0..<list.count where list[i] >= 0 {
+            if !writeAll(list[i], p, n, timeoutMillis: timeoutMillis) {
+                shutdown(list[i], Int32(SHUT_RDWR))
+                list[i] = -1
             }
         }
-        if liveSockets.isEmpty { errorNumber = EPIPE }
     }
 
     /// Writes `n` bytes to a non-blocking socket, waiting in poll() while it is full; false on

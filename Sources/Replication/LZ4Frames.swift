@@ -96,6 +96,8 @@ public struct LZ4FrameReader: ~Copyable {
     public let input: UnsafeMutableRawBufferPointer
     public private(set) var bytesIn: Int64 = 0
     public private(set) var bytesOut: Int64 = 0
+    /// The last `read` ended exactly at the end of a frame (its end mark and checksum taken).
+    public private(set) var atFrameEnd = false
 
     public init(inputCapacity: Int = 16 * 1024) {
         var ctx: OpaquePointer? = nil
@@ -125,6 +127,7 @@ public struct LZ4FrameReader: ~Copyable {
                 throw Failure(message: String(cString: LZ4F_getErrorName(r)))
             }
             consumed += inSize
+            atFrameEnd = r == 0
             if outSize > 0 {
                 sink(UnsafeRawPointer(scratch), outSize)
                 bytesOut += Int64(outSize)

@@ -99,8 +99,12 @@ extension Server {
             link.expectedReplies.append(.ip)
         }
         // tandem-lz4 is Tandem's own (decision 2 in docs/operations.md): other masters ignore it.
+        // tandem-lz4-rdb (the diskless payload compressed too) only when the payload goes to a
+        // temp file: the socket parser (repl-diskless-load) reads plain RDB.
         commands.append(["REPLCONF", "capa", "eof", "capa", "psync2"]
-                        + (settings.replCompression == "lz4" ? ["capa", "tandem-lz4"] : []))
+                        + (settings.replCompression == "lz4" ? ["capa", "tandem-lz4"] : [])
+                        + (settings.replCompression == "lz4" && settings.replDisklessLoad == "disabled"
+                           ? ["capa", "tandem-lz4-rdb"] : []))
         link.expectedReplies.append(.capa)
         guard sendHandshakeCommands(commands) else { return }
         link.state = .handshake
@@ -197,12 +201,19 @@ extension Server {
         let fd = link.fd
         if reply.hasPrefix("+FULLRESYNC") {
             let parts = reply.split(separator: " ")
-            guard parts.count == 3 || (parts.count == 4 && parts[3] == "tandem-lz4"), let offset = Int64(parts[2]) else {
+            guard parts.count == 3 || (parts.count == 4 && (parts[3] == "tandem-lz4" || parts[3] == "tandem-lz4-rdb")),
+                  let offset = Int64(parts[2]) else {
                 Log.warning("Master replied with wrong +FULLRESYNC syntax.")
                 abandonHandshake()
                 return
             }
             link.lz4Negotiated = parts.count == 4
+            freePayloadReader()
+            if parts.count == 4 && parts[3] == "tandem-lz4-rdb" {
+                let reader = UnsafeMutablePointer<LZ4FrameReader>.allocate(capacity: 1)
+                reader.initialize(to: LZ4FrameReader(inputCapacity: 64 * 1024))
+                link.payloadReader = reader
+            }
             link.fullSyncReplID = String(parts[1])
             link.fullSyncOffset = offset
             Log.notice("Full resync from master: \(link.fullSyncReplID):\(offset)")

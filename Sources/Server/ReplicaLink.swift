@@ -80,6 +80,9 @@ public struct ReplicaLink {
     /// The master agreed to send the stream as LZ4 frames; the reader that undoes them, and its
     /// totals (compressed in, plain out) for INFO.
     var lz4Negotiated = false
+    /// The snapshot payload itself comes as an LZ4 frame (+FULLRESYNC ... tandem-lz4-rdb): its
+    /// decompressor, for the transfer only.
+    var payloadReader: UnsafeMutablePointer<LZ4FrameReader>? = nil
     var lz4Reader: UnsafeMutablePointer<LZ4FrameReader>? = nil
     var lz4BytesIn: Int64 = 0
     var lz4BytesOut: Int64 = 0
@@ -180,6 +183,7 @@ extension Server {
             unlink(link.tempName)
             link.tempFD = -1
         }
+        freePayloadReader()
     }
 
     // MARK: - Connecting and the handshake
@@ -214,6 +218,10 @@ extension Server {
     mutating func readSyncPayload() {
         guard link.state == .transfer, link.fd >= 0 else { return }
         link.lastIOMillis = Clock.unixMillis()
+        if link.payloadReader != nil {
+            readCompressedPayload()
+            return
+        }
         if link.transferSize < 0 {
             var byte: UInt8 = 0
             while true {
@@ -251,12 +259,7 @@ extension Server {
                     loadFromSocket()
                     return
                 }
-                link.tempName = "temp-\(Clock.unixMillis() / 1000).\(getpid()).rdb"
-                link.tempFD = open(link.tempName, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-                if link.tempFD < 0 {
-                    transferFailed("Opening the temp file needed for MASTER <-> REPLICA synchronization: \(String(cString: strerror(errno)))")
-                    return
-                }
+                guard openTransferFile() else { return }
                 if link.eofMark.isEmpty {
                     Log.notice("MASTER <-> REPLICA sync: receiving \(size) bytes from master to disk")
                 } else {
@@ -275,6 +278,95 @@ extension Server {
             guard receivePayloadChunk(&buffer, max: want) != nil else { return }
         }
         finishTransfer()
+    }
+
+    /// The temp file a payload is received into; false (logged, link reset) when it can't be made.
+    mutating func openTransferFile() -> Bool {
+        link.tempName = "temp-\(Clock.unixMillis() / 1000).\(getpid()).rdb"
+        link.tempFD = open(link.tempName, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if link.tempFD < 0 {
+            transferFailed("Opening the temp file needed for MASTER <-> REPLICA synchronization: \(String(cString: strerror(errno)))")
+            return false
+        }
+        return true
+    }
+
+    /// A payload sent as one LZ4 frame (+FULLRESYNC ... tandem-lz4-rdb, diskless): the plain
+    /// bytes are the `$EOF:<mark>` line, the dump and the mark, handled as in the plain case.
+    /// Nothing follows the frame until our first ACK, so every byte read belongs to it.
+    mutating func readCompressedPayload() {
+        guard let reader = link.payloadReader else { return }
+        let input = reader.pointee.input
+        while link.state == .transfer && link.payloadReader != nil {
+            let n = Socket.read(link.fd, into: input.baseAddress!, count: input.count)
+            if n == -1 { return }
+            if n <= 0 {
+                transferFailed("I/O error trying to sync with MASTER: connection lost")
+                return
+            }
+            var plain: [UInt8] = []
+            do {
+                try reader.pointee.read(input.baseAddress!, n) { p, count in
+                    plain.append(contentsOf: UnsafeRawBufferPointer(start: p, count: count))
+                }
+            } catch {
+                transferFailed("Damaged LZ4 payload from MASTER (\(error.message))")
+                return
+            }
+            link.lz4BytesIn += Int64(n)
+            link.lz4BytesOut += Int64(plain.count)
+            if !takePlainPayload(plain) { return }
+            // The end mark is in: wait for the frame's own end (its last bytes may come in a
+            // later read) so the stream's first frame starts clean.
+            if link.tail == link.eofMark && reader.pointee.atFrameEnd {
+                freePayloadReader()
+                finishTransfer()
+                return
+            }
+        }
+    }
+
+    /// Decompressed payload bytes: the header line first, then into the temp file up to the end
+    /// mark (`link.tail` then equals it). False when the transfer failed.
+    mutating func takePlainPayload(_ bytes: [UInt8]) -> Bool {
+        var i = 0
+        while link.tempFD < 0 && i < bytes.count {
+            let b = bytes[i]
+            i += 1
+            if b != 10 {
+                link.headerLine.append(b)
+                if link.headerLine.count <= 4096 { continue }
+            }
+            let line = String(decoding: link.headerLine.filter { $0 != 13 }, as: UTF8.self)
+            link.headerLine = []
+            if line.isEmpty { continue }
+            guard line.hasPrefix("$EOF:") && line.utf8.count == 45 else {
+                transferFailed("Bad protocol from MASTER, the first byte is not '$' (we received '\(line.prefix(64))')")
+                return false
+            }
+            link.eofMark = Array(line.utf8.dropFirst(5))
+            link.transferSize = 0
+            guard openTransferFile() else { return false }
+            Log.notice("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk (LZ4)")
+        }
+        if i >= bytes.count { return true }
+        let n = bytes.count - i
+        let written = bytes.withUnsafeBytes { write(link.tempFD, $0.baseAddress! + i, n) }
+        if written != n {
+            transferFailed("Write error or short write writing to the DB dump file needed for MASTER <-> REPLICA synchronization")
+            return false
+        }
+        link.transferRead += Int64(n)
+        link.tail.append(contentsOf: bytes[max(i, bytes.count - 40)...])
+        if link.tail.count > 40 { link.tail.removeFirst(link.tail.count - 40) }
+        if link.tail == link.eofMark {
+            link.transferSize = link.transferRead - 40
+            if ftruncate(link.tempFD, off_t(link.transferSize)) != 0 {
+                transferFailed("Error truncating the RDB file received from the master for SYNC: \(String(cString: strerror(errno)))")
+                return false
+            }
+        }
+        return true
     }
 
     /// A diskless payload: everything up to the 40-byte end mark goes to the temp file.
@@ -317,6 +409,7 @@ extension Server {
 
     mutating func transferFailed(_ why: String) {
         Log.warning(why)
+        freePayloadReader()
         dropMasterLink()
         link.state = .connect
     }
@@ -393,7 +486,8 @@ extension Server {
         let fd = link.fd
         loop.remove(fd)
         link.fd = -1
-        Log.notice("MASTER <-> REPLICA sync: receiving \(link.eofMark.isEmpty ? "\(link.transferSize) bytes" : "streamed RDB with EOF") from master to parser")
+        Log.notice(link.eofMark.isEmpty ? "MASTER <-> REPLICA sync: receiving \(link.transferSize) bytes from master to parser"
+                   : "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to parser")
         prepareForNewHistory()
         let intoFreshSet = settings.replDisklessLoad == "swapdb"
         let target = intoFreshSet ? UnsafeMutablePointer<Database>.allocate(capacity: dbCount) : dbs
@@ -508,6 +602,13 @@ extension Server {
             link.nextConnectMillis = 0
             link.reconnectNow = true
         }
+    }
+
+    mutating func freePayloadReader() {
+        guard let r = link.payloadReader else { return }
+        r.deinitialize(count: 1)
+        r.deallocate()
+        link.payloadReader = nil
     }
 
     mutating func freeLZ4Reader() {

@@ -64,6 +64,10 @@ public struct AttachedReplica {
     var usedPsync = false
     /// REPLCONF capa tandem-lz4: a Tandem replica that reads the stream as LZ4 frames.
     var capaLZ4 = false
+    /// REPLCONF capa tandem-lz4-rdb: it also takes a diskless snapshot payload as LZ4 frames;
+    /// `lz4Payload`: this full sync's payload is sent that way (+FULLRESYNC ... tandem-lz4-rdb).
+    var capaLZ4RDB = false
+    var lz4Payload = false
     /// Its stream is compressed (negotiated on +FULLRESYNC/+CONTINUE); the primary's compressor
     /// while the primary feeds it.
     var lz4: UnsafeMutablePointer<LZ4FrameWriter>? = nil
@@ -124,6 +128,7 @@ extension Server {
                 if value.equalsLowercase("eof") { c.pointee.replicaInfo.capaEOF = true }
                 if value.equalsLowercase("psync2") { c.pointee.replicaInfo.capaPsync2 = true }
                 if value.equalsLowercase("tandem-lz4") { c.pointee.replicaInfo.capaLZ4 = true }
+                if value.equalsLowercase("tandem-lz4-rdb") { c.pointee.replicaInfo.capaLZ4RDB = true }
             } else if opt.equalsLowercase("rdb-only") || opt.equalsLowercase("rdb-filter-only") {
                 // Accepted; every snapshot carries the whole dataset.
             } else if opt.equalsLowercase("ack") || opt.equalsLowercase("fack") {
@@ -176,6 +181,11 @@ extension Server {
         }
         let peer = replicaName(c)
         Log.notice("Replica \(peer) asks for synchronization")
+        if psync && c.pointee.arg(2).int64 == nil {
+            Log.warning("Replica \(peer) asks for synchronization but with a wrong offset")
+            addNotInteger(c)
+            return
+        }
         if psync && tryPartialResync(c, peer) { return }
         if psync && !c.pointee.arg(1).equalsLowercase("?") { repl.syncPartialErr += 1 }
         repl.syncFull += 1
@@ -183,7 +193,8 @@ extension Server {
         c.pointee.isReplica = true
         c.pointee.replicaInfo = AttachedReplica(listeningPort: previous.listeningPort, announcedIP: previous.announcedIP,
                                                 capaEOF: previous.capaEOF, capaPsync2: previous.capaPsync2,
-                                                usedPsync: psync, capaLZ4: previous.capaLZ4, askedMillis: Clock.unixMillis())
+                                                usedPsync: psync, capaLZ4: previous.capaLZ4, capaLZ4RDB: previous.capaLZ4RDB,
+                                                askedMillis: Clock.unixMillis())
         repl.replicas.append(c)
         if repl.backlog == nil {
             // A new history: a replica must never continue an older one under this id.
@@ -351,10 +362,12 @@ extension Server {
                 writeToClient(r)
                 if r.pointee.reply.pending > 0 { markClosing(r) }
             }
-            sockets = repl.replicas.filter { !$0.pointee.flags.contains(.closeASAP) && $0.pointee.replicaInfo.state == .waitBgsaveEnd }
-                .map { $0.pointee.fd }
+            sockets = repl.replicas.filter { !$0.pointee.flags.contains(.closeASAP) && $0.pointee.replicaInfo.state == .waitBgsaveEnd
+                && !$0.pointee.replicaInfo.lz4Payload }.map { $0.pointee.fd }
         }
-        let started = toSockets ? startBackgroundSave(toSockets: sockets) : startBackgroundSave()
+        let compressed = repl.replicas.filter { !$0.pointee.flags.contains(.closeASAP) && $0.pointee.replicaInfo.state == .waitBgsaveEnd
+            && $0.pointee.replicaInfo.lz4Payload }.map { $0.pointee.fd }
+        let started = toSockets ? startBackgroundSave(toSockets: sockets, compressed: compressed) : startBackgroundSave()
         if !started {
             repl.syncForkOffset = -1
             for r in repl.replicas where r.pointee.replicaInfo.state != .online { markClosing(r) }
@@ -371,7 +384,12 @@ extension Server {
             markClosing(c)
         }
         if c.pointee.replicaInfo.usedPsync {
-            let lz4 = startCompressionIfNegotiated(c) ? " tandem-lz4" : ""
+            var lz4 = startCompressionIfNegotiated(c) ? " tandem-lz4" : ""
+            if !lz4.isEmpty && repl.syncToSockets && c.pointee.replicaInfo.capaLZ4RDB {
+                // A diskless payload compresses too (the snapshot child writes it as one LZ4 frame).
+                c.pointee.replicaInfo.lz4Payload = true
+                lz4 = " tandem-lz4-rdb"
+            }
             c.pointee.reply.append("+FULLRESYNC \(repl.replID) \(repl.syncForkOffset)\(lz4)\r\n")
         }
         queueWrite(c)
@@ -399,7 +417,7 @@ extension Server {
             r.pointee.replicaInfo.ackFloor = forkOffset
             retain(from: forkOffset + 1)
             if toSockets {
-                Log.notice("Streamed RDB transfer with replica \(replicaName(r)) succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming")
+                Log.notice("Streamed RDB transfer with replica \(replicaName(r)) succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming")
                 if alreadyAcked {
                     startStreaming(r)
                     Log.notice("Synchronization with replica \(replicaName(r)) succeeded")

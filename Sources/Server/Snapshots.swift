@@ -23,6 +23,7 @@ import Glibc
 import Keyspace
 import Persistence
 import Platform
+import Replication
 
 /// Persistence state: what INFO persistence reports and what the cron needs.
 public struct PersistenceState {
@@ -139,7 +140,7 @@ extension Server {
     /// Forks a child that writes the snapshot to `dbfilename`, or, given `sockets`, streams it
     /// to those replica sockets as a diskless payload. Returns false (and logs) when fork fails.
     @discardableResult
-    mutating func startBackgroundSave(toSockets sockets: [Int32]? = nil) -> Bool {
+    mutating func startBackgroundSave(toSockets sockets: [Int32]? = nil, compressed: [Int32] = []) -> Bool {
         var fds: (Int32, Int32) = (-1, -1)
         let piped = withUnsafeMutablePointer(to: &fds) {
             $0.withMemoryRebound(to: Int32.self, capacity: 2) { pipe($0) }
@@ -159,7 +160,7 @@ extension Server {
         let pid = fork()
         if pid == 0 {
             close(fds.0)
-            if let sockets { runStreamingChild(sockets, reportFD: fds.1) }
+            if let sockets { runStreamingChild(sockets, compressed: compressed, reportFD: fds.1) }
             runSnapshotChild(reportFD: fds.1)
         }
         close(fds.1)
@@ -230,28 +231,44 @@ extension Server {
     /// In the child of a diskless sync: `$EOF:<mark>`, the RDB and the mark to every socket at
     /// once. A replica that fails or stalls for repl-timeout is shut down (the parent sees its
     /// connection end) and the others go on. Exits 0 when at least one replica got it all.
-    func runStreamingChild(_ sockets: [Int32], reportFD: Int32) -> Never {
+    func runStreamingChild(_ sockets: [Int32], compressed: [Int32], reportFD: Int32) -> Never {
         becomeSnapshotChild()
         let timeout = Int32(clamping: max(1, settings.replTimeout) * 1000)
         let mark = Array(Self.randomHex(40).utf8)
         let header = Array("$EOF:".utf8) + mark + [13, 10]
-        var live: [Int32] = []
-        for fd in sockets {
-            let ok = header.withUnsafeBytes { RDBOutput.writeAll(fd, $0.baseAddress!, $0.count, timeoutMillis: timeout) }
-            if ok { live.append(fd) } else { shutdown(fd, Int32(SHUT_RDWR)) }
+        // Replicas that agreed on tandem-lz4-rdb get the same payload as one LZ4 frame, compressed
+        // once for all of them.
+        let lz4 = UnsafeMutablePointer<LZ4FrameWriter>.allocate(capacity: 1)
+        lz4.initialize(to: LZ4FrameWriter())
+        let encode: (UnsafeRawPointer, Int, (UnsafeRawPointer, Int) -> Void) -> Void = { p, n, sink in
+            _ = lz4.pointee.write(p, n, to: sink)
         }
-        if live.isEmpty { _exit(1) }
-        var w = RDBWriter(out: RDBOutput(sockets: live, timeoutMillis: timeout), options: rdbWriteOptions)
+        var plain = sockets, encoded = compressed
+        header.withUnsafeBytes { h in
+            RDBOutput.writeToAll(&plain, h.baseAddress!, h.count, timeoutMillis: timeout)
+            if !encoded.isEmpty { encode(h.baseAddress!, h.count) { RDBOutput.writeToAll(&encoded, $0, $1, timeoutMillis: timeout) } }
+        }
+        plain = plain.filter { $0 >= 0 }
+        encoded = encoded.filter { $0 >= 0 }
+        if plain.isEmpty && encoded.isEmpty { _exit(1) }
+        var w = RDBWriter(out: RDBOutput(sockets: plain, encodedSockets: encoded, encode: encoded.isEmpty ? nil : encode,
+                                         timeoutMillis: timeout), options: rdbWriteOptions)
         w.writeSnapshot(dbs: dbs, count: dbCount, aux: auxInfo())
         if w.out.failed { _exit(1) }
-        var delivered = 0
-        for fd in w.out.liveSockets {
-            let ok = mark.withUnsafeBytes { RDBOutput.writeAll(fd, $0.baseAddress!, $0.count, timeoutMillis: timeout) }
-            if ok { delivered += 1 } else { shutdown(fd, Int32(SHUT_RDWR)) }
+        plain = w.out.liveSockets
+        encoded = w.out.liveEncodedSockets
+        mark.withUnsafeBytes { m in
+            RDBOutput.writeToAll(&plain, m.baseAddress!, m.count, timeoutMillis: timeout)
+            if !encoded.isEmpty {
+                encode(m.baseAddress!, m.count) { RDBOutput.writeToAll(&encoded, $0, $1, timeoutMillis: timeout) }
+                lz4.pointee.end { RDBOutput.writeToAll(&encoded, $0, $1, timeoutMillis: timeout) }
+            }
         }
+        let plainDelivered = plain.filter { $0 >= 0 }.count, encodedDelivered = encoded.filter { $0 >= 0 }.count
         let payload = w.out.bytesWritten + Int64(header.count + mark.count)
-        reportChildDone(keys: w.keysWritten, bytesWritten: payload * Int64(delivered), reportFD: reportFD)
-        _exit(delivered > 0 ? 0 : 1)
+        let wire = payload * Int64(plainDelivered) + lz4.pointee.bytesOut * Int64(encodedDelivered)
+        reportChildDone(keys: w.keysWritten, bytesWritten: wire, reportFD: reportFD)
+        _exit(plainDelivered + encodedDelivered > 0 ? 0 : 1)
     }
 
     /// This process's private dirty memory: what copy-on-write has duplicated so far.

@@ -436,7 +436,7 @@ import Glibc
         for (i, n) in nodes.enumerated() { try RedisReplicaTests.expectConverged(master: m, replica: n, "replica \(i)") }
         Self.expectSameHistory(m, nodes, "with and without LZ4")
         let line = "the master sends the stream as LZ4 frames (tandem-lz4)"
-        #expect(lz4.log.components(separatedBy: line).count - 1 == 2, "\(lz4.log)")
+        #expect(lz4.log.components(separatedBy: line).count - 1 >= 2, "\(lz4.log)")  // the sync and the +CONTINUE (a busy machine may add a reconnection)
         #expect(!plain.log.contains(line))
         let t = Self.info(m, "tandem")
         let bytesIn = Int(t?["repl_lz4_bytes_in"] ?? "") ?? 0, bytesOut = Int(t?["repl_lz4_bytes_out"] ?? "") ?? 0
@@ -464,7 +464,7 @@ import Glibc
             #expect(Self.waitForLink(r), "\(replica.log)")
             try RedisReplicaTests.workload(m, round: 1, count: 200)
             try RedisReplicaTests.expectConverged(master: m, replica: r, "\(mode) from \(masterFlavour)")
-            #expect(replica.log.contains("from master to parser"), "\(replica.log)")
+            #expect(replica.log.contains("to parser"), "\(replica.log)")
         }
     }
 
@@ -485,7 +485,7 @@ import Glibc
         let s = try second.connect()
         _ = try s.call("DEBUG", "POPULATE", "2000", "new")
         _ = try r.call("REPLICAOF", "127.0.0.1", String(second.port))
-        #expect(Harness.waitUntil(milliseconds: 10_000) { replica.log.contains("from master to parser") })
+        #expect(Harness.waitUntil(milliseconds: 10_000) { replica.log.contains("to parser") })
         usleep(300_000)
         kill(second.pid, SIGKILL)
         second.stop()
