@@ -131,7 +131,9 @@ public enum ConfigLoader {
             guard let d = ConfigTable.find(name) else {
                 throw ConfigFatal(line: n + 1, text: line, message: "Bad directive or wrong number of arguments")
             }
-            if args.isEmpty {
+            // `save` takes any even number of arguments, none included (a bare `save` line clears
+            // the points, as Redis 7.0's multi-argument configs do); others need at least one.
+            if args.isEmpty && name != "save" {
                 throw ConfigFatal(line: n + 1, text: line, message: "wrong number of arguments")
             }
             do throws(ConfigError) {

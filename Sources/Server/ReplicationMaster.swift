@@ -254,7 +254,7 @@ extension Server {
             c.pointee.reply.append("+CONTINUE\r\n" as StaticString)
         }
         let sent: Int
-        if feedsThroughWorkers {
+        if feedsThroughWorkers() {
             // A worker sends the backlog from the ring once +CONTINUE has left.
             sent = Int(repl.offset - offset + 1)
             c.pointee.replicaInfo.handoffOffset = offset - 1
@@ -318,7 +318,7 @@ extension Server {
     mutating func startStreaming(_ r: ClientRef) {
         r.pointee.replicaInfo.streaming = true
         let from = r.pointee.replicaInfo.syncOffset + 1
-        if feedsThroughWorkers {
+        if feedsThroughWorkers() {
             // Its worker starts at the first write after the snapshot, straight from the ring.
             r.pointee.replicaInfo.handoffOffset = from - 1
             endCompressedFrame(r)

@@ -43,7 +43,11 @@ extension Server {
 
     // MARK: - Starting workers
 
-    /// Forks the sender workers (at start-up, before loading data).
+    /// At start-up: the table the workers will report in (shared with processes forked later).
+    /// The workers themselves are forked when the fan-out first needs them
+    /// (`ensureSenderWorkers`): with one or two replicas the primary feeds them, and a server
+    /// without replicas has no helper processes a tool could mistake for its snapshot child
+    /// (Redis's test suite finds "the child" with `pgrep -P`).
     public mutating func startSenderWorkers() {
         guard settings.replSenderWorkers > 0 else { return }
         do {
@@ -52,10 +56,19 @@ extension Server {
             Log.warning("Can't create the replica table for the sender workers: \(error); replicas are fed by the main process")
             return
         }
-        for i in 0..<settings.replSenderWorkers {
-            repl.workers.append(SenderWorkerHandle())
-            spawnSenderWorker(i)
+        repl.workers = Array(repeating: SenderWorkerHandle(), count: settings.replSenderWorkers)
+    }
+
+    /// Forks the workers not running yet; true when at least one runs. Forked children close
+    /// every inherited descriptor but their own, and touch no keyspace page, so forking with a
+    /// loaded dataset costs the page-table copy once (as a BGSAVE's fork does).
+    mutating func ensureSenderWorkers() -> Bool {
+        guard repl.table != nil else { return false }
+        if !repl.workersStarted {
+            repl.workersStarted = true
+            for i in repl.workers.indices where repl.workers[i].pid <= 0 { spawnSenderWorker(i) }
         }
+        return sendersAvailable
     }
 
     mutating func spawnSenderWorker(_ i: Int) {
@@ -102,17 +115,17 @@ extension Server {
     /// trip then costs no process wake-up, and one or two sockets cost the primary little;
     /// above it, fan-out is what the workers take off the primary (docs/operations.md,
     /// decision 4; bench/fanout measures both).
-    var feedsThroughWorkers: Bool {
-        guard sendersAvailable else { return false }
+    mutating func feedsThroughWorkers() -> Bool {
+        guard repl.table != nil else { return false }
         var streaming = 0
         for r in repl.replicas where r.pointee.replicaInfo.streaming && !r.pointee.flags.contains(.closeASAP) { streaming += 1 }
-        return streaming >= settings.replSenderWorkersMinReplicas
+        return streaming >= settings.replSenderWorkersMinReplicas && ensureSenderWorkers()
     }
 
     /// Once the fan-out reaches the threshold, the replicas the primary feeds move to the
     /// workers too, each at the end of what its output buffer holds.
     mutating func moveReplicasToWorkersIfFanOut() {
-        guard feedsThroughWorkers else { return }
+        guard feedsThroughWorkers() else { return }
         for r in repl.replicas where r.pointee.replicaInfo.streaming && r.pointee.replicaInfo.slot < 0
             && r.pointee.replicaInfo.handoffOffset < 0 && !r.pointee.flags.contains(.closeASAP)
         {

@@ -82,6 +82,8 @@ public struct ReplicationState {
     /// of replicas forgotten but not yet closed by their worker, and whether the ring grew since
     /// the workers were last woken.
     var workers: [SenderWorkerHandle] = []
+    /// The workers were forked (the first time the fan-out needed them).
+    var workersStarted = false
     var table: ReplicaTable? = nil
     var orphanSlots: [Int] = []
     var wakeWorkers = false

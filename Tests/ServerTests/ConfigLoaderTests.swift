@@ -450,3 +450,10 @@ func printed(_ name: String, _ s: Settings) -> String? {
     #expect(configError("appendfsync sometimes\n", lines: [])?.message
         == "argument(s) must be one of the following: always, everysec, no")
 }
+
+/// A bare `save` line (what Redis's test suite writes for `save ""` overrides) clears the save
+/// points, as redis-server 7.0 accepts it.
+@Test func aBareSaveLineClearsTheSavePoints() throws {
+    let s = try ConfigLoader.load(file: nil, lines: ["save 900 1", "save"]).settings
+    #expect(s.save.isEmpty)
+}

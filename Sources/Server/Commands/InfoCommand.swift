@@ -161,7 +161,9 @@ extension Server {
             return fields("Persistence", loadingFields + [
                 ("current_cow_peak", "\(p.currentCowPeak)"), ("current_cow_size", "\(p.currentCowBytes)"),
                 ("current_cow_size_age", inProgress && p.currentCowUpdatedMillis > 0 ? "\((now - p.currentCowUpdatedMillis) / 1000)" : "0"),
-                ("current_fork_perc", "0.00"),
+                // How far the child got, from its once-a-second reports (Redis's current_fork_perc).
+                ("current_fork_perc", String(format2: inProgress && p.currentSaveKeysTotal > 0
+                    ? Double(p.currentSaveKeysProcessed) * 100 / Double(p.currentSaveKeysTotal) : 0)),
                 ("current_save_keys_processed", "\(inProgress ? p.currentSaveKeysProcessed : 0)"),
                 ("current_save_keys_total", "\(inProgress ? p.currentSaveKeysTotal : 0)"),
                 ("rdb_changes_since_last_save", "\(dirty)"),

@@ -96,7 +96,7 @@ import Glibc
             let value = String(repeating: String(i % 10), count: 100_000)
             _ = try pair.m.call("SET", "k\(i)", value)
         }
-        let dropped = Harness.waitUntil(milliseconds: 10_000) {
+        let dropped = Harness.waitUntil(milliseconds: 30_000) {
             pair.master.log.contains("scheduled to be closed ASAP for overcoming of output buffer limits.")
         }
         kill(pair.replica.pid, SIGCONT)
