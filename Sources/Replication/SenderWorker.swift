@@ -2,7 +2,7 @@
  * SenderWorker: a process that feeds replicas from the shared-memory backlog, so the primary
  * writes the replication stream once (into the ring) however many replicas follow it.
  *
- * The primary forks its workers at start-up, before the dataset is loaded, and keeps per
+ * The primary forks its workers when the fan-out first needs them, and keeps per
  * worker: a SOCK_SEQPACKET control socket, a "wake" eventfd it writes when the ring grew, and a
  * "notify" eventfd the worker writes when an ACK arrived or a replica went away. Once a replica
  * has its snapshot (or its +CONTINUE) and the primary's output buffer for it is empty, the

@@ -5,8 +5,8 @@
  *  - A replica connects as a client and speaks the handshake: PING, AUTH, REPLCONF
  *    listening-port / capa, then PSYNC <replid> <offset> (or the old SYNC).
  *  - The first replica creates the backlog: the shared-memory BacklogRing (Replication
- *    module) holding the last `repl-backlog-size` bytes of the stream, numbered by
- *    master_repl_offset. From then on every propagated write (Propagation.swift) is
+ *    module) holding the last `repl-backlog-size` bytes of the stream and whatever replicas
+ *    still need (Redis 7's shared replication buffer), numbered by master_repl_offset. From then on every propagated write (Propagation.swift) is
  *    appended to the ring and the offset advances.
  *  - PSYNC with our replid and an offset the ring still holds: +CONTINUE and the missing
  *    bytes. Otherwise +FULLRESYNC <replid> <offset>: a BGSAVE is forked (or the running one
@@ -28,8 +28,10 @@
  * (ReplicationState.swift), so what it forwards and what it snapshots carry the top master's
  * id and offsets.
  *
- * Not yet here (see the replication issue): the sender worker processes that will read the
- * ring instead of copying it into each replica's output buffer, and LZ4.
+ * Elsewhere: the replication buffer's retention (ReplicationState.swift), the sender workers
+ * that take over the fan-out from 3 replicas (ReplicationSenders.swift), LZ4 (LZ4Frames.swift;
+ * a diskless payload is compressed by the snapshot child, Snapshots.swift), FAILOVER
+ * (Failover.swift).
  */
 import CSystem
 import Glibc

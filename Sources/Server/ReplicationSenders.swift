@@ -2,11 +2,12 @@
  * ReplicationSenders: the primary's side of the sender worker processes (the workers
  * themselves are Replication/SenderWorker.swift).
  *
- *  - At start-up, before the dataset is loaded (so the fork copies almost nothing), the primary
- *    forks `repl-sender-workers` workers and keeps, per worker, a control socket, a "wake"
- *    eventfd and a "notify" eventfd (in its event loop), plus one ReplicaTable shared by all.
+ *  - The ReplicaTable is mapped at start-up; the `repl-sender-workers` workers are forked when
+ *    `repl-sender-workers-min-replicas` replicas first stream (below that the primary feeds
+ *    them itself), and the primary keeps, per worker, a control socket, a "wake" eventfd and a
+ *    "notify" eventfd (in its event loop).
  *  - A replica streams from the primary until it is caught up with what the primary buffered
- *    for it (its snapshot, the writes held during its sync, or its +CONTINUE). Then, once that
+ *    for it (its snapshot's writes, or its +CONTINUE). Then, once that
  *    output buffer is empty, it is handed over: a ReplicaTable slot, and a Handoff message with
  *    its socket and the ring attached. The primary never writes to the socket again, but keeps
  *    reading it: the replica's REPLCONF ACKs reach the primary directly (WAIT pays no extra
