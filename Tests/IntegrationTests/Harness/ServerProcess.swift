@@ -78,9 +78,18 @@ enum HarnessError: Error, CustomStringConvertible {
 enum Harness {
     /// A port that was free a moment ago: bind 127.0.0.1:0, read the port back, close.
     static func freePort() throws -> UInt16 {
+        let (fd, port) = try boundLoopbackSocket(listening: false)
+        close(fd)
+        return port
+    }
+
+    /// A TCP socket bound to 127.0.0.1 on a port the kernel chose (listening when asked), and
+    /// that port.
+    static func boundLoopbackSocket(listening: Bool) throws -> (fd: Int32, port: UInt16) {
         let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard s >= 0 else { throw HarnessError.system("socket: \(String(cString: strerror(errno)))") }
-        defer { close(s) }
+        var one: Int32 = 1
+        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = 0
@@ -88,11 +97,14 @@ enum Harness {
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         let ok = withUnsafeMutablePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(s, $0, len) == 0 && getsockname(s, $0, &len) == 0
+                bind(s, $0, len) == 0 && (!listening || listen(s, 8) == 0) && getsockname(s, $0, &len) == 0
             }
         }
-        guard ok else { throw HarnessError.system("bind/getsockname: \(String(cString: strerror(errno)))") }
-        return UInt16(bigEndian: addr.sin_port)
+        guard ok else {
+            close(s)
+            throw HarnessError.system("bind/listen/getsockname: \(String(cString: strerror(errno)))")
+        }
+        return (s, UInt16(bigEndian: addr.sin_port))
     }
 
     /// A fresh directory under /tmp; the caller removes it.

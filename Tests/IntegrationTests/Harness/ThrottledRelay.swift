@@ -21,27 +21,11 @@ final class ThrottledRelay: @unchecked Sendable {
     private var rate = 0
 
     init(to target: UInt16, bytesPerSecond: Int) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p -> Bool in
-                bind(fd, p, len) == 0 && listen(fd, 8) == 0 && getsockname(fd, p, &len) == 0
-            }
-        }
-        guard bound else {
-            close(fd)
-            throw HarnessError.system("relay: \(String(cString: strerror(errno)))")
-        }
+        let (fd, port) = try Harness.boundLoopbackSocket(listening: true)
         self.target = target
         rate = bytesPerSecond
         listener = fd
-        port = UInt16(bigEndian: addr.sin_port)
+        self.port = port
         Thread.detachNewThread { [self] in acceptLoop() }
     }
 
