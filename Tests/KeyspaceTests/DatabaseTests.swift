@@ -159,9 +159,9 @@ func movedAfterAResizeThatRelocatesTheBlock(resizeHead: Bool) {
     let (target, expectedNext) = resizeHead ? (b, Optional(a.raw)) : (a, nil)
     let targetKey = target.keyString
     let slot = db.slot(targetKey)!
-    let oldAddress = target.raw
-    let moved = target.resized(valueCapacity: 1 << 20)  // large enough to force a move
-    #expect(moved.raw != oldAddress)
+    // Large enough that realloc usually moves the block; glibc may still grow it in place (a chunk
+    // at the top of the heap once its mmap threshold rose), and the relink must hold either way.
+    let moved = target.resized(valueCapacity: 1 << 20)
     db.moved(at: slot, to: moved)
     let next = moved.next
     #expect(next == expectedNext, "the moved entry's next pointer was overwritten")
