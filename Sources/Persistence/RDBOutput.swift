@@ -162,10 +162,14 @@ public struct RDBOutput: ~Copyable {
     }
 
     /// Writes the bytes to every live socket of `list`; one that fails or stalls is shut down
-    /// and marked -1.
+    /// and marked -1 (a stalled one with Redis's line: it is a replica that stopped reading).
     public static func writeToAll(_ list: inout [Int32], _ p: UnsafeRawPointer, _ n: Int, timeoutMillis: Int32) {
         for i in 0..<list.count where list[i] >= 0 {
-            if !writeAll(list[i], p, n, timeoutMillis: timeoutMillis) {
+            let failure = writeFully(list[i], p, n, timeoutMillis: timeoutMillis)
+            if failure == ETIMEDOUT {
+                Log.warning("Disconnecting timedout replica (full sync): \(Socket.peerAddress(list[i]))")
+            }
+            if failure != 0 {
                 shutdown(list[i], Int32(SHUT_RDWR))
                 list[i] = -1
             }

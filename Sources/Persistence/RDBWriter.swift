@@ -142,9 +142,16 @@ public struct RDBWriter: ~Copyable {
         let delay = options.keySaveDelayMicros
         db.pointee.dict.forEach { e in
             writeKey(e)
-            if delay > 0 { usleep(UInt32(min(delay, 1_000_000))) }
+            if delay != 0 { Self.debugDelay(delay) }
             if keysWritten & 1023 == 0, let report = onProgress { report(keysWritten) }
         }
+    }
+
+    /// rdb-key-save-delay as Redis applies it: n > 0 sleeps n microseconds per key; n < 0 sleeps
+    /// 1 microsecond for one key in -n on average (even the shortest sleep costs a system call).
+    static func debugDelay(_ micros: Int) {
+        let sleep = micros > 0 ? min(micros, 1_000_000) : (Int.random(in: 0..<(-max(micros, -1_000_000))) == 0 ? 1 : 0)
+        if sleep > 0 { usleep(UInt32(sleep)) }
     }
 
     /// EOF opcode and the CRC64 trailer (zero when checksums are off), then a flush.

@@ -104,11 +104,16 @@ public enum Socket {
     }
 
     /// "ip:port" of the local end of `fd`.
-    public static func localAddress(_ fd: Int32) -> String {
+    public static func localAddress(_ fd: Int32) -> String { address(fd, getsockname) }
+
+    /// "ip:port" of the remote end of `fd`.
+    public static func peerAddress(_ fd: Int32) -> String { address(fd, getpeername) }
+
+    static func address(_ fd: Int32, _ query: (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32) -> String {
         var storage = sockaddr_storage()
         var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
         _ = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { query(fd, $0, &len) }
         }
         return describe(&storage).0
     }

@@ -206,6 +206,10 @@ public struct SenderWorker {
     mutating func replicaEvent(_ fd: Int32, _ events: UInt32) {
         guard feeds[fd] != nil else { return }
         if events & EventLoop.error != 0 {
+            var err: Int32 = 0
+            var len = socklen_t(MemoryLayout<Int32>.size)
+            _ = getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)
+            logLoss(fd, events & tandem_EPOLLHUP() != 0 && err == 0 ? "connection closed" : String(cString: strerror(err)))
             drop(fd, .disconnected)
             return
         }
@@ -245,6 +249,7 @@ public struct SenderWorker {
             }
             if written < 0 {
                 feeds[fd] = feed
+                logLoss(fd, String(cString: strerror(errno)))
                 drop(fd, .disconnected)
                 return
             }
@@ -270,6 +275,7 @@ public struct SenderWorker {
                 if n == -1 { break }
                 if n <= 0 {
                     feeds[fd] = feed
+                    logLoss(fd, String(cString: strerror(errno)))
                     drop(fd, .disconnected)
                     return
                 }
@@ -346,6 +352,12 @@ public struct SenderWorker {
         return done
     }
 
+    /// Why a replica's connection ended in this worker (the primary then logs the loss itself).
+    func logLoss(_ fd: Int32, _ why: String) {
+        guard let feed = feeds[fd] else { return }
+        Log.verbose("Sender worker: connection with the replica in slot \(feed.slot) failed: \(why)")
+    }
+
     mutating func drop(slotOf slot: Int, _ reason: ReplicaTable.CloseReason) {
         if let fd = feeds.first(where: { $0.value.slot == slot })?.key { drop(fd, reason) }
     }
@@ -356,10 +368,13 @@ public struct SenderWorker {
             lz4.deinitialize(count: 1)
             lz4.deallocate()
         }
+        // The reason first: the shutdown ends the connection for the primary's reads too, and
+        // the primary must find why when it sees that (a replica dropped for its output limit
+        // keeps its offset only if the primary knows).
+        table.close(feed.slot, reason: reason)
         loop.remove(fd)
         shutdown(fd, Int32(SHUT_RDWR))
         Glibc.close(fd)
-        table.close(feed.slot, reason: reason)
         notifyPending = true
     }
 }

@@ -21,13 +21,56 @@ extension Server {
     /// client is paused) and stays in the query buffer.
     mutating func processCommand(_ c: ClientRef) -> Bool {
         let replyMark = c.pointee.reply.count
+        let errorsBefore = stats.errorReplies
+        // A client that is a replica already (not the one whose SYNC made it one).
+        let fromReplica = c.pointee.isReplica
         let ran = dispatchCommand(c)
+        if ran && stats.errorReplies != errorsBefore && (c.pointee.isMaster || fromReplica) {
+            logErrorOnReplicationLink(c, mark: replyMark)
+        }
         if ran && c.pointee.flags.rawValue & (ClientFlags.replyOff.rawValue | ClientFlags.replySkip.rawValue
             | ClientFlags.replySkipNext.rawValue) != 0
         {
             applyReplySilence(c, mark: replyMark)
         }
+        // (REPLCONF ACK has no reply, but the first one starts the stream into this buffer.)
+        if ran && fromReplica && c.pointee.reply.count > replyMark
+            && (c.pointee.lastCommand < 0 || commands.specs[c.pointee.lastCommand].id != .replconf)
+        {
+            dropReplyingReplica(c, mark: replyMark)
+        }
         return ran
+    }
+
+    // MARK: - Replies on a replication link
+
+    /// The name Redis logs for the client's last command ("slowlog|get"), or "<unknown>".
+    func lastCommandName(_ c: ClientRef) -> String {
+        let i = c.pointee.lastCommand
+        return i >= 0 && i < commands.count ? commands.specs[i].nameString : "<unknown>"
+    }
+
+    /// An error on the replication link means the two nodes' datasets may differ: Redis logs it
+    /// as critical and counts it in unexpected_error_replies (the reply itself never reaches the
+    /// master; a replica that gets one is being dropped, below).
+    mutating func logErrorOnReplicationLink(_ c: ClientRef, mark: Int) {
+        var n = 0
+        let start = c.pointee.reply.base + mark
+        while mark + n < c.pointee.reply.count && start[n] != 13 && n < 4096 { n += 1 }
+        let text = n > 1 ? ByteView(start + 1, n - 1).string : ""
+        let (from, to) = c.pointee.isMaster ? ("replica", "master") : ("master", "replica")
+        Log.warning("== CRITICAL == This \(from) is sending an error to its \(to): '\(text)' after processing the command '\(lastCommandName(c))'")
+        stats.unexpectedErrorReplies += 1
+    }
+
+    /// A replica's connection carries the stream only: a command of its that produced a reply
+    /// (a rogue or confused client that sent SYNC) gets the connection closed instead, so the
+    /// reply never mixes into the stream (Redis's _addReplyToBufferOrList).
+    mutating func dropReplyingReplica(_ c: ClientRef, mark: Int) {
+        c.pointee.reply.count = mark
+        if c.pointee.flags.contains(.closeASAP) { return }
+        Log.warning("Replica generated a reply to command '\(lastCommandName(c))', disconnecting it: \(clientDescription(c))")
+        markClosing(c)
     }
 
     /// Checks and runs one command; see the order at the top of the file.
@@ -35,6 +78,7 @@ extension Server {
         let name = c.pointee.arg(0)
         var index = commands.find(name)
         if index < 0 {
+            c.pointee.lastCommand = -1
             rejectUnknownCommand(c)
             flagTransaction(c)
             return true
@@ -50,6 +94,7 @@ extension Server {
             }
         }
         let spec = commands.specs + index
+        c.pointee.lastCommand = index
         let arity = spec.pointee.arity
         if (arity > 0 && c.pointee.argc != arity) || c.pointee.argc < -arity {
             return reject(c, index, "ERR wrong number of arguments for '\(spec.pointee.nameString)' command")
@@ -58,6 +103,11 @@ extension Server {
             return reject(c, index, "-NOAUTH Authentication required.\r\n" as StaticString)
         }
         if let refusal = replicationStateRefusal(c, spec) { return reject(c, index, refusal) }
+        if c.pointee.isReplica && (spec.pointee.flags.contains(.write) || spec.pointee.flags.contains(.readonly)
+            || spec.pointee.id == .publish)
+        {
+            return reject(c, index, "-ERR Replica can't interact with the keyspace\r\n" as StaticString)
+        }
         if c.pointee.flags.contains(.pubsub) && !c.pointee.resp3 && !allowedWhileSubscribed(spec.pointee.id) {
             return reject(c, index, "ERR Can't execute '\(spec.pointee.nameString)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
         }

@@ -99,7 +99,7 @@ extension Server {
             link.expectedReplies.append(.ip)
         }
         // tandem-lz4 is Tandem's own (decision 2 in docs/operations.md): other masters ignore it.
-        // tandem-lz4-rdb (the diskless payload compressed too) only when the payload goes to a
+        // tandem-lz4-rdb (the snapshot payload compressed too) only when the payload goes to a
         // temp file: the socket parser (repl-diskless-load) reads plain RDB.
         commands.append(["REPLCONF", "capa", "eof", "capa", "psync2"]
                         + (settings.replCompression == "lz4" ? ["capa", "tandem-lz4"] : [])
@@ -213,6 +213,7 @@ extension Server {
                 let reader = UnsafeMutablePointer<LZ4FrameReader>.allocate(capacity: 1)
                 reader.initialize(to: LZ4FrameReader(inputCapacity: 64 * 1024))
                 link.payloadReader = reader
+                link.payloadFrameBytes = 0
             }
             link.fullSyncReplID = String(parts[1])
             link.fullSyncOffset = offset

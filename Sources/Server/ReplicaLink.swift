@@ -83,6 +83,8 @@ public struct ReplicaLink {
     /// The snapshot payload itself comes as an LZ4 frame (+FULLRESYNC ... tandem-lz4-rdb): its
     /// decompressor, for the transfer only.
     var payloadReader: UnsafeMutablePointer<LZ4FrameReader>? = nil
+    /// Bytes of that frame read so far (0: only keep-alive newlines yet).
+    var payloadFrameBytes: Int64 = 0
     var lz4Reader: UnsafeMutablePointer<LZ4FrameReader>? = nil
     var lz4BytesIn: Int64 = 0
     var lz4BytesOut: Int64 = 0
@@ -291,8 +293,8 @@ extension Server {
         return true
     }
 
-    /// A payload sent as one LZ4 frame (+FULLRESYNC ... tandem-lz4-rdb, diskless): the plain
-    /// bytes are the `$EOF:<mark>` line, the dump and the mark, handled as in the plain case.
+    /// A payload sent as one LZ4 frame (+FULLRESYNC ... tandem-lz4-rdb, disk or diskless): the
+    /// plain bytes are the `$EOF:<mark>` line, the dump and the mark, handled as in the plain case.
     /// Nothing follows the frame until our first ACK, so every byte read belongs to it.
     mutating func readCompressedPayload() {
         guard let reader = link.payloadReader else { return }
@@ -304,9 +306,18 @@ extension Server {
                 transferFailed("I/O error trying to sync with MASTER: connection lost")
                 return
             }
+            // A disk sync's master sends keep-alive newlines until the frame starts (an LZ4
+            // frame's first byte is never '\n').
+            var start = 0
+            if link.payloadFrameBytes == 0 {
+                let bytes = UnsafeRawBufferPointer(start: input.baseAddress!, count: n)
+                while start < n && bytes[start] == 10 { start += 1 }
+                if start == n { continue }
+            }
+            link.payloadFrameBytes += Int64(n - start)
             var plain: [UInt8] = []
             do {
-                try reader.pointee.read(input.baseAddress!, n) { p, count in
+                try reader.pointee.read(input.baseAddress! + start, n - start) { p, count in
                     plain.append(contentsOf: UnsafeRawBufferPointer(start: p, count: count))
                 }
             } catch {

@@ -66,10 +66,13 @@ public struct AttachedReplica {
     var usedPsync = false
     /// REPLCONF capa tandem-lz4: a Tandem replica that reads the stream as LZ4 frames.
     var capaLZ4 = false
-    /// REPLCONF capa tandem-lz4-rdb: it also takes a diskless snapshot payload as LZ4 frames;
-    /// `lz4Payload`: this full sync's payload is sent that way (+FULLRESYNC ... tandem-lz4-rdb).
+    /// REPLCONF capa tandem-lz4-rdb: it also takes the snapshot payload as one LZ4 frame;
+    /// `lz4Payload`: this full sync's payload is sent that way (+FULLRESYNC ... tandem-lz4-rdb):
+    /// `$EOF:<mark>`, the dump and the mark, compressed by the diskless child or, for a disk
+    /// sync, by the primary as it reads the dump (`payloadMark` ends it).
     var capaLZ4RDB = false
     var lz4Payload = false
+    var payloadMark: [UInt8] = []
     /// Its stream is compressed (negotiated on +FULLRESYNC/+CONTINUE); the primary's compressor
     /// while the primary feeds it.
     var lz4: UnsafeMutablePointer<LZ4FrameWriter>? = nil
@@ -387,8 +390,9 @@ extension Server {
         }
         if c.pointee.replicaInfo.usedPsync {
             var lz4 = startCompressionIfNegotiated(c) ? " tandem-lz4" : ""
-            if !lz4.isEmpty && repl.syncToSockets && c.pointee.replicaInfo.capaLZ4RDB {
-                // A diskless payload compresses too (the snapshot child writes it as one LZ4 frame).
+            if !lz4.isEmpty && c.pointee.replicaInfo.capaLZ4RDB {
+                // The payload compresses too: one LZ4 frame, written by a diskless snapshot's
+                // child, or by the primary as it sends a disk snapshot (compressBulkChunk).
                 c.pointee.replicaInfo.lz4Payload = true
                 lz4 = " tandem-lz4-rdb"
             }
@@ -428,8 +432,12 @@ extension Server {
                 }
                 continue
             }
-            // The dump follows its `$<len>` line from writeToClient (sendBulk); the stream after it.
-            r.pointee.reply.append("$\(r.pointee.replicaInfo.bulkSize)\r\n")
+            if r.pointee.replicaInfo.lz4Payload {
+                startCompressedBulk(r)
+            } else {
+                // The dump follows its `$<len>` line from writeToClient (sendBulk); the stream after it.
+                r.pointee.reply.append("$\(r.pointee.replicaInfo.bulkSize)\r\n")
+            }
             queueWrite(r)
         }
         if repl.replicas.contains(where: { $0.pointee.replicaInfo.state == .waitBgsaveStart }) && !wantsDisklessSync {
@@ -466,6 +474,10 @@ extension Server {
             repl.netOutputBytes += Int64(written)
             if !ok { return }
             if r.pointee.reply.pending > 0 || r.pointee.replicaInfo.bulkFD < 0 { break }
+            if r.pointee.replicaInfo.lz4Payload {
+                if !compressBulkChunk(r) { return }
+                continue
+            }
             if !sendBulk(r) {
                 if !r.pointee.flags.contains(.closeASAP) { registerForWrite(r) }
                 return
@@ -506,6 +518,61 @@ extension Server {
         Log.notice("Synchronization with replica \(replicaName(r)) succeeded")
         return true
     }
+
+    /// A disk snapshot for a replica that takes it compressed: `$EOF:<mark>` opens its LZ4 frame
+    /// (the replica's stream compressor, which starts a new frame for the stream afterwards).
+    mutating func startCompressedBulk(_ r: ClientRef) {
+        guard startCompressionIfNegotiated(r), let lz4 = r.pointee.replicaInfo.lz4 else {
+            markClosing(r)
+            return
+        }
+        r.pointee.replicaInfo.payloadMark = Array(Self.randomHex(40).utf8)
+        let header = Array("$EOF:".utf8) + r.pointee.replicaInfo.payloadMark + [13, 10]
+        let ok = header.withUnsafeBytes { h in
+            lz4.pointee.write(h.baseAddress!, h.count) { p, n in r.pointee.reply.append(p.assumingMemoryBound(to: UInt8.self), n) }
+        }
+        if !ok { markClosing(r) }
+    }
+
+    /// From writeToReplica, once the output buffer is empty: compresses the next chunk of the
+    /// dump into it (sendfile cannot compress); after the last one, the mark and the frame's
+    /// end. As for a diskless payload, the stream then waits for the replica's first ACK: the
+    /// replica reads the frame to its end and nothing after it. False when the replica was
+    /// dropped.
+    mutating func compressBulkChunk(_ r: ClientRef) -> Bool {
+        guard let lz4 = r.pointee.replicaInfo.lz4 else {
+            markClosing(r)
+            return false
+        }
+        let sink: (UnsafeRawPointer, Int) -> Void = { p, n in r.pointee.reply.append(p.assumingMemoryBound(to: UInt8.self), n) }
+        let left = r.pointee.replicaInfo.bulkSize - r.pointee.replicaInfo.bulkOffset
+        if left > 0 {
+            let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(min(left, Int64(Self.bulkChunk))), alignment: 16)
+            defer { chunk.deallocate() }
+            let n = pread(r.pointee.replicaInfo.bulkFD, chunk.baseAddress!, chunk.count, off_t(r.pointee.replicaInfo.bulkOffset))
+            guard n > 0, lz4.pointee.write(chunk.baseAddress!, n, to: sink) else {
+                Log.warning("Write error sending DB to replica: \(n < 0 ? String(cString: strerror(errno)) : n == 0 ? "unexpected end of file" : "LZ4 compression failed")")
+                markClosing(r)
+                return false
+            }
+            r.pointee.replicaInfo.bulkOffset += Int64(n)
+            return true
+        }
+        let mark = r.pointee.replicaInfo.payloadMark
+        let ok = mark.withUnsafeBytes { lz4.pointee.write($0.baseAddress!, $0.count, to: sink) }
+        lz4.pointee.end(to: sink)
+        closeBulk(r)
+        if !ok {
+            markClosing(r)
+            return false
+        }
+        r.pointee.replicaInfo.ackMillis = Clock.unixMillis()
+        r.pointee.replicaInfo.streamOnFirstAck = true
+        return true
+    }
+
+    /// How much of a dump is compressed at a time: small enough that other clients wait little.
+    static let bulkChunk = 256 * 1024
 
     func closeBulk(_ r: ClientRef) {
         if r.pointee.replicaInfo.bulkFD >= 0 { close(r.pointee.replicaInfo.bulkFD) }
@@ -681,8 +748,16 @@ extension Server {
             // The diskless child writes this socket too: end the connection itself, or the
             // replica would go on receiving the snapshot after we dropped it.
             shutdown(c.pointee.fd, Int32(SHUT_RDWR))
+            if childPID >= 0 && persistence.childToSockets
+                && !repl.replicas.contains(where: { $0.pointee.replicaInfo.state == .waitBgsaveEnd && !$0.pointee.flags.contains(.closeASAP) })
+            {
+                // Nobody is left to receive it: stop the child (reaped by the cron as a kill).
+                Log.warning("Diskless rdb transfer, last replica dropped, killing fork child.")
+                kill(childPID, SIGUSR1)
+            }
         }
         closeBulk(c)
+        _ = collectWorkerDrop(c)
         releaseHandedOff(c)
         freeCompressor(c)
         trimBacklog()  // what only it still needed goes now, as in Redis

@@ -204,20 +204,27 @@ extension Server {
     mutating func syncReplicaTable() {
         guard let table = repl.table else { return }
         for r in repl.replicas where r.pointee.replicaInfo.slot >= 0 {
-            let slot = r.pointee.replicaInfo.slot
-            if table.state(slot) == .closed {
-                logWorkerDrop(r, table.reason(slot))
-                if table.reason(slot) == .outputLimit { pinDroppedReplica(r) }
-                releaseSlot(slot)
-                r.pointee.replicaInfo.slot = -1
-                markClosing(r)
-            }
+            if collectWorkerDrop(r) { markClosing(r) }
         }
         let orphans = repl.orphanSlots
         repl.orphanSlots = []
         for slot in orphans {
             if table.state(slot) == .closed { releaseSlot(slot) } else { repl.orphanSlots.append(slot) }
         }
+    }
+
+    /// When `r`'s worker dropped it: logs why, keeps its offset for a replica dropped for its
+    /// output limit (it comes back with PSYNC), frees the slot and returns true. Also called
+    /// when the primary frees the client first: the worker's shutdown() ends the connection
+    /// for the primary's reads too, and the primary may see that before the notification.
+    mutating func collectWorkerDrop(_ r: ClientRef) -> Bool {
+        let slot = r.pointee.replicaInfo.slot
+        guard slot >= 0, let table = repl.table, table.state(slot) == .closed else { return false }
+        logWorkerDrop(r, table.reason(slot))
+        if table.reason(slot) == .outputLimit { pinDroppedReplica(r) }
+        releaseSlot(slot)
+        r.pointee.replicaInfo.slot = -1
+        return true
     }
 
     func logWorkerDrop(_ r: ClientRef, _ reason: ReplicaTable.CloseReason) {

@@ -35,6 +35,8 @@ public struct ServerStats {
     public var keyspaceHits: Int64 = 0
     public var keyspaceMisses: Int64 = 0
     public var errorReplies: Int64 = 0
+    /// Errors sent on a replication link (INFO unexpected_error_replies).
+    public var unexpectedErrorReplies: Int64 = 0
     public var readsProcessed: Int64 = 0
     public var writesProcessed: Int64 = 0
     // Instantaneous metrics, sampled every 100 ms over the last 16 samples.

@@ -265,6 +265,9 @@ extension Server {
             }
         }
         let plainDelivered = plain.filter { $0 >= 0 }.count, encodedDelivered = encoded.filter { $0 >= 0 }.count
+        // Redis's parent logs this when its pipe from the child ends; here the child writes the
+        // sockets itself and knows best which are still up.
+        Log.notice("Diskless rdb transfer, done reading from pipe, \(plainDelivered + encodedDelivered) replicas still up.")
         let payload = w.out.bytesWritten + Int64(header.count + mark.count)
         let wire = payload * Int64(plainDelivered) + lz4.pointee.bytesOut * Int64(encodedDelivered)
         reportChildDone(keys: w.keysWritten, bytesWritten: wire, reportFD: reportFD)

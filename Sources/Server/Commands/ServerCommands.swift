@@ -270,6 +270,11 @@ extension Server {
             addOK(c)
         } else if sub.equalsLowercase("reload") {
             debugReload(c)
+        } else if sub.equalsLowercase("replicate") && argc >= 3 {
+            // Sends the rest of the arguments to the replicas as a command (tests use it to
+            // feed them one they will refuse).
+            if propagationEnabled { emitPropagated(c.pointee.db, (2..<argc).map { c.pointee.arg($0).array }) }
+            addOK(c)
         } else if sub.equalsLowercase("populate") && argc >= 3 && argc <= 5 {
             debugPopulate(c)
         } else if sub.equalsLowercase("digest") && argc == 2 {
