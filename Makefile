@@ -8,6 +8,10 @@
 #   make bench-persistence  build, then BGSAVE/load/COW/RDB size vs redis-server
 #   make bench-replication  build, then full sync, lag, WAIT, partial resync vs redis-server
 #   make bench-fanout  build, then primary CPU per write with 0-8 replicas, bursts, WAIT vs redis-server
+#   make static  release build with the Swift runtime linked statically (.build-static/tandem-server)
+#   make images  the Docker images, made here without any registry (deploy/images.sh)
+#   make compose-test  the compose stack on a private Docker engine: up, replicate, fail over (deploy/)
+#   make netns-test    master, replicas and sentinels each on its own host (network namespaces)
 #   make fuzz    a longer, randomly seeded mutation run of the RDB loader
 #   make clean   remove build products
 #
@@ -32,7 +36,7 @@ APT_PACKAGES := build-essential pkg-config \
 # Use sudo for apt-get only when not already root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test bench bench-persistence bench-replication bench-fanout fuzz clean
+.PHONY: all deps build run test static images compose-test netns-test bench bench-persistence bench-replication bench-fanout fuzz clean
 
 all: build
 
@@ -63,6 +67,22 @@ test: deps
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
 	$(SWIFT) test $(SWIFT_TEST_FLAGS)
 
+# The binary the Docker image and the multi-host tests run: the Swift standard library linked
+# statically, so it needs only Debian's C libraries (see Dockerfile).
+static: deps
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-static --product tandem-server
+	cp .build-static/release/tandem-server .build-static/tandem-server
+
+# These need root: a private dockerd, mmdebstrap, ip netns.
+images: deps
+	deploy/images.sh
+
+compose-test: deps
+	deploy/compose-test.sh
+
+netns-test: static
+	TANDEM_SERVER=.build-static/tandem-server deploy/netns-test.py
+
 # FUZZ_ITERATIONS mutated dump files (default 200000, a few minutes) with a seed
 # printed first, so a failure can be replayed with FUZZ_SEED=<seed>.
 FUZZ_ITERATIONS ?= 200000
@@ -86,5 +106,5 @@ bench-fanout: build
 	./bench/fanout
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-static
 	rm -f bench/results/*.tmp
