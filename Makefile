@@ -81,7 +81,7 @@ compose-test: deps
 	deploy/compose-test.sh
 
 netns-test: static
-	TANDEM_SERVER=.build-static/tandem-server deploy/netns-test.py
+	TANDEM_SERVER=$(CURDIR)/.build-static/tandem-server deploy/netns-test.py
 
 # FUZZ_ITERATIONS mutated dump files (default 200000, a few minutes) with a seed
 # printed first, so a failure can be replayed with FUZZ_SEED=<seed>.

@@ -36,7 +36,7 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TANDEM = os.environ.get("TANDEM_SERVER", os.path.join(ROOT, ".build/release/tandem-server"))
+TANDEM = os.path.abspath(os.environ.get("TANDEM_SERVER", os.path.join(ROOT, ".build/release/tandem-server")))
 SENTINEL = shutil.which("redis-sentinel") or "/usr/bin/redis-sentinel"
 TAG = f"tdm{os.getpid() % 100000}"
 NET = "10.213.0"
@@ -249,7 +249,8 @@ class Server(Node):
                     "--save", "", "--protected-mode", "no", "--enable-debug-command", "yes",
                     "--repl-diskless-sync-delay", "0", "--replica-announce-ip", self.addr, *extra])
         if not wait_for(20, lambda: query(self.host, self.port, "PING") == "PONG"):
-            raise RuntimeError(f"{self.name} did not start:\n{self.log()[-2000:]}")
+            out = open(os.path.join(self.dir, "out.log")).read()
+            raise RuntimeError(f"{self.name} did not start:\n{self.log()[-2000:]}{out[-2000:]}")
 
     def info(self, section):
         return info(self.host, self.port, section)
@@ -286,6 +287,13 @@ class Cluster:
         self.master = Server(self.net, "m", 10, self.tmp)
         self.replicas = [Server(self.net, f"r{i}", 11 + i, self.tmp) for i in (1, 2)]
         self.sentinels = [Sentinel(self.net, f"s{i}", 20 + i, self.tmp) for i in (1, 2, 3)]
+        try:
+            self.start(master_args, replica_args)
+        except BaseException:
+            self.stop()
+            raise
+
+    def start(self, master_args, replica_args):
         self.master.start(*master_args)
         for r in self.replicas:
             r.start("--replicaof", self.master.addr, "6379", *replica_args)
