@@ -12,6 +12,7 @@
 #   make images  the Docker images, made here without any registry (deploy/images.sh)
 #   make compose-test  the compose stack on a private Docker engine: up, replicate, fail over (deploy/)
 #   make netns-test    master, replicas and sentinels each on its own host (network namespaces)
+#   make walkthrough-test  the operator's walkthrough of docs/operations.md, run as written
 #   make fuzz    a longer, randomly seeded mutation run of the RDB loader
 #   make clean   remove build products
 #
@@ -36,7 +37,7 @@ APT_PACKAGES := build-essential pkg-config \
 # Use sudo for apt-get only when not already root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test static images compose-test netns-test bench bench-persistence bench-replication bench-fanout fuzz clean
+.PHONY: all deps build run test static images compose-test netns-test walkthrough-test bench bench-persistence bench-replication bench-fanout fuzz clean
 
 all: build
 
@@ -82,6 +83,9 @@ compose-test: deps
 
 netns-test: static
 	TANDEM_SERVER=$(CURDIR)/.build-static/tandem-server deploy/netns-test.py
+
+walkthrough-test: static
+	TANDEM_SERVER=$(CURDIR)/.build-static/tandem-server deploy/walkthrough-test.sh
 
 # FUZZ_ITERATIONS mutated dump files (default 200000, a few minutes) with a seed
 # printed first, so a failure can be replayed with FUZZ_SEED=<seed>.

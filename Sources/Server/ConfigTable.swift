@@ -348,6 +348,14 @@ enum ConfigTable {
         }
     }
 
+    /// A byte count as CONFIG REWRITE writes it: in gb, mb or kb when it divides evenly, as Redis.
+    static func formatMemory(_ bytes: Int) -> String {
+        for (unit, size) in [("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10)] where bytes != 0 && bytes % size == 0 {
+            return "\(bytes / size)\(unit)"
+        }
+        return "\(bytes)"
+    }
+
     /// The lines CONFIG REWRITE writes for a directive (several for save and output limits).
     static func rewriteLines(_ d: ConfigDirective, _ s: Settings) -> [String] {
         func quoted(_ v: String) -> String {
@@ -363,7 +371,7 @@ enum ConfigTable {
             if s.save.isEmpty { return ["save \"\""] }
             return s.save.map { "save \($0.seconds) \($0.changes)" }
         case "client-output-buffer-limit":
-            func f(_ l: OutputBufferLimit) -> String { "\(l.hard) \(l.soft) \(l.softSeconds)" }
+            func f(_ l: OutputBufferLimit) -> String { "\(formatMemory(l.hard)) \(formatMemory(l.soft)) \(l.softSeconds)" }
             return [
                 "client-output-buffer-limit normal \(f(s.outputLimitNormal))",
                 "client-output-buffer-limit replica \(f(s.outputLimitReplica))",
@@ -377,6 +385,7 @@ enum ConfigTable {
         case "dir":
             return ["dir " + quoted(value(d, s))]
         default:
+            if case .memory(let path, _, _) = d.kind { return ["\(d.name) \(formatMemory(s[keyPath: path]))"] }
             return ["\(d.name) \(quoted(value(d, s)))"]
         }
     }

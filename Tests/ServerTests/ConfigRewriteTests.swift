@@ -43,7 +43,7 @@ import Testing
             port 7001
 
             # memory
-            maxmemory 104857600
+            maxmemory 100mb
             some-unknown-thing yes
             save 60 5
             hz 10
@@ -135,8 +135,8 @@ import Testing
         dir.read("rep.conf")
             == """
             client-output-buffer-limit normal 0 0 0
-            client-output-buffer-limit replica 268435456 67108864 60
-            client-output-buffer-limit pubsub 33554432 8388608 60
+            client-output-buffer-limit replica 256mb 64mb 60
+            client-output-buffer-limit pubsub 32mb 8mb 60
             # between
             port 5
 
