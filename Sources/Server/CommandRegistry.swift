@@ -24,6 +24,10 @@ public struct CommandRegistry {
     let hasSubcommands: UnsafeMutablePointer<Bool>
     let index: UnsafeMutablePointer<Int32>
     let indexMask: Int
+    /// rename-command: commands no longer found by their own name, and the names they answer to
+    /// instead (lowercased). Only a lookup that missed consults them.
+    let renamedAway: UnsafeMutablePointer<Bool>
+    var renamedTo: [String: Int] = [:]
 
     public init() {
         let all = CommandTable.all
@@ -39,6 +43,8 @@ public struct CommandRegistry {
         indexMask = size - 1
         index = .allocate(capacity: size)
         index.initialize(repeating: -1, count: size)
+        renamedAway = .allocate(capacity: count)
+        renamedAway.initialize(repeating: false, count: count)
         for i in 0..<count {
             let name = ByteView(all[i].name)
             var h = Self.hash(name) & indexMask
@@ -80,10 +86,20 @@ public struct CommandRegistry {
         var h = Self.hash(name) & indexMask
         while true {
             let i = Int(index[h])
-            if i < 0 { return -1 }
-            if Self.matches(specs[i].name, name) { return i }
+            if i < 0 { return renamedTo.isEmpty ? -1 : renamedTo[name.string.lowercased()] ?? -1 }
+            if Self.matches(specs[i].name, name) { return renamedAway[i] ? -1 : i }
             h = (h + 1) & indexMask
         }
+    }
+
+    /// rename-command `old` `new` (an empty `new` disables the command). False when there is no
+    /// such command.
+    public mutating func rename(_ old: String, to new: String) -> Bool {
+        let i = Array(old.utf8).withUnsafeBufferPointer { find(ByteView($0.baseAddress!, $0.count)) }
+        guard i >= 0, !specs[i].nameString.contains("|") else { return false }
+        renamedAway[i] = true
+        if !new.isEmpty { renamedTo[new.lowercased()] = i }
+        return true
     }
 
     /// The index of subcommand `sub` of the command at `parent`, or -1.

@@ -68,6 +68,7 @@ public enum CommandID: Equatable {
     case subscribe, unsubscribe, psubscribe, punsubscribe, publish
     case pubsubChannels, pubsubNumsub, pubsubNumpat, pubsubHelp
     case latencyLatest, latencyReset, latencyHelp, latencyHistory, latencyDoctor, latencyGraph, latencyHistogram
+    case moduleList, moduleLoad, moduleLoadex, moduleUnload, moduleHelp
     // Strings
     case get, set, setnx, setex, psetex, getset, getdel, getex, mget, mset, msetnx, append, strlen
     case getrange, substr, setrange, incr, decr, incrby, decrby, incrbyfloat, lcs
@@ -226,6 +227,13 @@ enum CommandTable {
         .init("slowlog|reset", .slowlogReset, 2, [.admin, .loading, .stale], "server", "2.2.12",
               "Clear all entries from the slow log"),
         .init("slowlog|help", .slowlogHelp, 2, [.loading, .stale], "server", "6.2.0", "Show helpful text about the different subcommands"),
+        .init("module", .container, -2, [.container], "server", "4.0.0", "A container for module commands"),
+        .init("module|list", .moduleList, 2, [.admin, .noscript], "server", "4.0.0", "List all modules loaded by the server"),
+        .init("module|load", .moduleLoad, -3, [.admin, .noscript], "server", "4.0.0", "Load a module"),
+        .init("module|loadex", .moduleLoadex, -3, [.admin, .noscript], "server", "7.0.0",
+              "Load a module with extended parameters"),
+        .init("module|unload", .moduleUnload, 3, [.admin, .noscript], "server", "4.0.0", "Unload a module"),
+        .init("module|help", .moduleHelp, 2, [.loading, .stale], "server", "5.0.0", "Show helpful text about the different subcommands"),
         .init("latency", .container, -2, [.container], "server", "2.8.13", "A container for latency diagnostics commands"),
         .init("latency|latest", .latencyLatest, 2, [.admin, .noscript, .loading, .stale], "server", "2.8.13",
               "Return the latest latency samples for all events."),

@@ -128,6 +128,10 @@ public enum ConfigLoader {
                 try apply(lines: sub, to: &settings, depth: depth + 1)
                 continue
             }
+            if let refusal = applyNonConfigDirective(name, args, to: &settings) {
+                throw ConfigFatal(line: n + 1, text: line, message: refusal)
+            }
+            if name == "rename-command" { continue }
             guard let d = ConfigTable.find(name) else {
                 throw ConfigFatal(line: n + 1, text: line, message: "Bad directive or wrong number of arguments")
             }
@@ -145,6 +149,28 @@ public enum ConfigLoader {
             } catch {
                 throw ConfigFatal(line: n + 1, text: line, message: error.message)
             }
+        }
+    }
+
+    /// The redis.conf lines that are not configs (no CONFIG GET): rename-command is applied;
+    /// modules, ACL users and sentinel lines are refused with the reason (nil: nothing to say).
+    static func applyNonConfigDirective(_ name: String, _ args: [String], to settings: inout Settings) -> String? {
+        switch name {
+        case "rename-command":
+            guard args.count == 2 else { return "wrong number of arguments" }
+            guard CommandTable.all.contains(where: { $0.nameString == args[0].lowercased() }) else {
+                return "No such command in rename-command"
+            }
+            settings.renamedCommands.append(RenamedCommand(name: args[0], newName: args[1]))
+            return nil
+        case "loadmodule":
+            return "Tandem does not support Redis modules: remove the loadmodule line"
+        case "user":
+            return "ACL users are not supported yet: remove the user line (or use requirepass)"
+        case "sentinel":
+            return "sentinel directive while not in sentinel mode"
+        default:
+            return nil
         }
     }
 

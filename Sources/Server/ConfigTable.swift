@@ -25,6 +25,9 @@ enum ConfigKind {
     /// Values with their own syntax: save, bind, client-output-buffer-limit, replicaof, dir,
     /// appendonly.
     case special
+    /// Kept as text in Settings.stored (StoredDirectives.all[index]): a feature Tandem does not
+    /// have yet, or one that cannot matter here.
+    case stored(Int)
 }
 
 struct ConfigDirective {
@@ -32,12 +35,15 @@ struct ConfigDirective {
     let aliases: [String]
     let kind: ConfigKind
     let mutable: Bool
+    /// Debugging aids Redis hides from `CONFIG GET <pattern>`: only their exact name finds them.
+    let hidden: Bool
 
-    init(_ name: String, _ kind: ConfigKind, aliases: [String] = [], mutable: Bool = true) {
+    init(_ name: String, _ kind: ConfigKind, aliases: [String] = [], mutable: Bool = true, hidden: Bool = false) {
         self.name = name
         self.aliases = aliases
         self.kind = kind
         self.mutable = mutable
+        self.hidden = hidden
     }
 }
 
@@ -45,7 +51,13 @@ enum ConfigTable {
     static let maxInt = Int(Int32.max)
     static let maxLong = Int.max
 
-    nonisolated(unsafe) static let directives: [ConfigDirective] = [
+    nonisolated(unsafe) static let directives: [ConfigDirective] = applied + StoredDirectives.all.indices.map { i in
+        let s = StoredDirectives.all[i]
+        return ConfigDirective(s.name, .stored(i), aliases: s.aliases, mutable: s.mutable)
+    }
+
+    /// The directives Tandem applies.
+    nonisolated(unsafe) static let applied: [ConfigDirective] = [
         // Network
         .init("port", .int(\.port, min: 0, max: 65535)),
         .init("bind", .special),
@@ -89,10 +101,10 @@ enum ConfigTable {
         .init("appendonly", .special),
         .init("appendfsync", .enumeration(\.appendfsync, ["always", "everysec", "no"])),
         .init("no-appendfsync-on-rewrite", .bool(\.noAppendfsyncOnRewrite)),
-        .init("rdb-key-save-delay", .int(\.rdbKeySaveDelay, min: Int(Int32.min), max: maxInt)),
+        .init("rdb-key-save-delay", .int(\.rdbKeySaveDelay, min: Int(Int32.min), max: maxInt), hidden: true),
         .init("loading-process-events-interval-bytes",
-              .int(\.loadingProcessEventsIntervalBytes, min: 1024, max: maxInt)),
-        .init("key-load-delay", .int(\.keyLoadDelay, min: Int(Int32.min), max: maxInt)),
+              .int(\.loadingProcessEventsIntervalBytes, min: 1024, max: maxInt), hidden: true),
+        .init("key-load-delay", .int(\.keyLoadDelay, min: Int(Int32.min), max: maxInt), hidden: true),
         // Security
         .init("requirepass", .string(\.requirepass)),
         // Replication
@@ -250,6 +262,14 @@ enum ConfigTable {
             settings[keyPath: kp] = v
         case .special:
             try applySpecial(d.name, args, to: &settings, fromFile: fromFile)
+        case .stored(let i):
+            let s = StoredDirectives.all[i]
+            // The list-valued ones take their words as separate arguments in a file.
+            switch s.format {
+            case .oomValues, .percentiles, .shutdownFlags: break
+            default: guard args.count == 1 else { throw ConfigError("wrong number of arguments") }
+            }
+            settings.stored[s.name] = try StoredDirectives.normalize(s, args.joined(separator: " "))
         }
     }
 
@@ -330,6 +350,7 @@ enum ConfigTable {
         case .int(let kp, _, _), .memory(let kp, _, _): return String(s[keyPath: kp])
         case .enumeration(let kp, _), .string(let kp): return s[keyPath: kp]
         case .octal(let kp): return String(s[keyPath: kp], radix: 8)
+        case .stored(let i): return s.storedValue(StoredDirectives.all[i].name)
         case .special:
             switch d.name {
             case "save": return s.save.map { "\($0.seconds) \($0.changes)" }.joined(separator: " ")
@@ -386,6 +407,9 @@ enum ConfigTable {
             return ["dir " + quoted(value(d, s))]
         default:
             if case .memory(let path, _, _) = d.kind { return ["\(d.name) \(formatMemory(s[keyPath: path]))"] }
+            if case .stored(let i) = d.kind, case .memory = StoredDirectives.all[i].format, let v = Int(value(d, s)) {
+                return ["\(d.name) \(formatMemory(v))"]
+            }
             return ["\(d.name) \(quoted(value(d, s)))"]
         }
     }

@@ -327,6 +327,7 @@ extension Server {
         case .latencyLatest, .latencyReset, .latencyHelp, .latencyHistory, .latencyDoctor, .latencyGraph,
             .latencyHistogram:
             latencyCommand(c, id)
+        case .moduleList, .moduleLoad, .moduleLoadex, .moduleUnload, .moduleHelp: moduleCommand(c, id)
         case .multi: multiCommand(c)
         case .exec: execCommand(c)
         case .discard: discardCommand(c)

@@ -176,7 +176,9 @@ public struct Server {
         clientsByFD.initialize(repeating: nil, count: clientsCapacity)
         pendingCapacity = 256
         pendingWrites = .allocate(capacity: pendingCapacity)
-        commands = CommandRegistry()
+        var registry = CommandRegistry()
+        for r in config.settings.renamedCommands { _ = registry.rename(r.name, to: r.newName) }
+        commands = registry
         startMillis = Clock.unixMillis()
         startMonotonicMicros = Clock.monotonicMicros()
         lastSaveTime = startMillis / 1000

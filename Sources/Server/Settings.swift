@@ -131,6 +131,15 @@ public struct Settings: Sendable {
     // LFU/LRU tuning (accepted)
     public var lfuLogFactor = 10
     public var lfuDecayTime = 1
+    /// rename-command lines, in order (an empty new name disables the command).
+    public var renamedCommands: [RenamedCommand] = []
+    /// The directives of StoredDirectives that were set (name -> value as CONFIG GET prints it).
+    public var stored: [String: String] = [:]
 
     public init() {}
+}
+
+public struct RenamedCommand: Sendable {
+    public var name: String
+    public var newName: String
 }

@@ -54,7 +54,7 @@ extension Server {
                 }
                 continue
             }
-            for d in ConfigTable.directives {
+            for d in ConfigTable.directives where !d.hidden {
                 for name in [d.name] + d.aliases where Glob.match(pattern, name, nocase: true) && !seen.contains(name) {
                     seen.insert(name)
                     pairs.append((name, ConfigTable.value(d, settings)))
@@ -90,6 +90,11 @@ extension Server {
             names.append(d.name)
             if !d.mutable {
                 addErrorString(c, "ERR CONFIG SET failed (possibly related to argument '\(name)') - can't set immutable config")
+                return
+            }
+            // Where the server writes files: only with enable-protected-configs (Redis 7.0).
+            if (d.name == "dir" || d.name == "dbfilename") && !Self.localOptionAllows(settings.enableProtectedConfigs, c) {
+                addErrorString(c, "ERR CONFIG SET failed (possibly related to argument '\(name)') - can't set protected config")
                 return
             }
             do {

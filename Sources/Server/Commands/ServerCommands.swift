@@ -253,6 +253,32 @@ extension Server {
         }
     }
 
+    // MARK: - MODULE
+
+    /// Tandem has no module API: MODULE LIST is empty and loading fails as a missing library does
+    /// in Redis (with the reason in the log).
+    mutating func moduleCommand(_ c: ClientRef, _ id: CommandID) {
+        // LOAD, LOADEX and UNLOAD are protected commands (7.0): enable-module-command gates them.
+        if (id == .moduleLoad || id == .moduleLoadex || id == .moduleUnload) && !Self.localOptionAllows(settings.enableModuleCommand, c) {
+            addError(c, "-ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.\r\n")
+            return
+        }
+        switch id {
+        case .moduleList: c.pointee.reply.appendArrayHeader(0)
+        case .moduleLoad, .moduleLoadex:
+            Log.warning("Module \(c.pointee.arg(2).string) failed to load: Tandem does not support Redis modules")
+            addError(c, "-ERR Error loading the extension. Please check the server logs.\r\n")
+        case .moduleUnload: addError(c, "-ERR Error unloading module: no such module with that name\r\n")
+        default: addHelp(c, HelpText.module)
+        }
+    }
+
+    /// enable-debug-command, enable-module-command, enable-protected-configs: "yes", "no", or
+    /// "local" (connections from loopback or the Unix socket only).
+    static func localOptionAllows(_ value: String, _ c: ClientRef) -> Bool {
+        value == "yes" || (value == "local" && c.pointee.isLoopback)
+    }
+
     // MARK: - DEBUG
 
     mutating func debugCommand(_ c: ClientRef) {
@@ -328,13 +354,7 @@ extension Server {
         }
     }
 
-    func debugAllowed(_ c: ClientRef) -> Bool {
-        switch settings.enableDebugCommand {
-        case "yes": return true
-        case "local": return c.pointee.isLoopback
-        default: return false
-        }
-    }
+    func debugAllowed(_ c: ClientRef) -> Bool { Self.localOptionAllows(settings.enableDebugCommand, c) }
 
     mutating func debugPopulate(_ c: ClientRef) {
         guard let count = c.pointee.arg(2).int64, count >= 0 else {

@@ -1,0 +1,131 @@
+/*
+ * ConfigDropInTests.swift — an existing Redis 7.0 deployment's configuration works unchanged:
+ *  - Debian's stock /etc/redis/redis.conf and Redis 7.0's own redis.conf (the suite's copy in
+ *    ../shared/redis-tests) start Tandem, only daemonize/port/dir/logfile/pidfile overridden;
+ *  - CONFIG GET * lists the names redis-server 7.0 lists (aliases included), with the same
+ *    defaults, plus Tandem's own replication directives;
+ *  - dir and dbfilename are protected configs, MODULE is gated and loads nothing, rename-command
+ *    renames and disables, modules/ACL users/sentinel lines and features Tandem lacks (cluster,
+ *    TLS) are refused with a reason — each the same way on redis-server where Redis refuses too.
+ */
+
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct ConfigDropInTests {
+    static let debianConf = "/etc/redis/redis.conf"
+    static var redis70Conf: String {
+        let here = URL(fileURLWithPath: #filePath)
+        return here.deletingLastPathComponent().appendingPathComponent("../../../../shared/redis-tests/redis.conf").standardized.path
+    }
+
+    /// Besides the harness's port, dir, logfile and daemonize: the pid file goes to the test's directory.
+    static let overrides = ["--pidfile", "server.pid"]
+
+    @Test func debiansStockRedisConfStartsTandem() throws {
+        let text = try String(contentsOfFile: Self.debianConf, encoding: .utf8)
+        let server = try ServerProcess.start(.tandem, extraArgs: Self.overrides, configFile: text)
+        defer { server.stop() }
+        let c = try server.connect()
+        #expect(String(decoding: try c.call("PING"), as: UTF8.self) == "+PONG\r\n")
+        #expect(String(decoding: try c.call("CONFIG", "GET", "proc-title-template"), as: UTF8.self).contains("{listen-addr}"))
+    }
+
+    @Test func redis70sOwnRedisConfStartsTandem() throws {
+        guard let text = try? String(contentsOfFile: Self.redis70Conf, encoding: .utf8) else {
+            Issue.record("Redis 7.0's redis.conf not found at \(Self.redis70Conf)")
+            return
+        }
+        let server = try ServerProcess.start(.tandem, extraArgs: Self.overrides, configFile: text)
+        defer { server.stop() }
+        #expect(String(decoding: try server.connect().call("PING"), as: UTF8.self) == "+PONG\r\n")
+    }
+
+    static func configMap(_ c: RawClient) throws -> [String: String] {
+        guard case .array(let items) = try c.callValue("CONFIG", "GET", "*") else { return [:] }
+        var m: [String: String] = [:]
+        var i = 0
+        while i + 1 < items.count {
+            if case .bulk(let k) = items[i], case .bulk(let v) = items[i + 1] {
+                m[String(decoding: k, as: UTF8.self)] = String(decoding: v, as: UTF8.self)
+            }
+            i += 2
+        }
+        return m
+    }
+
+    @Test func configGetListsRedisNamesAndDefaults() throws {
+        let redis = try ServerProcess.start(.redis)
+        defer { redis.stop() }
+        let tandem = try ServerProcess.start(.tandem)
+        defer { tandem.stop() }
+        let r = try Self.configMap(redis.connect()), t = try Self.configMap(tandem.connect())
+        let own: Set = ["repl-compression", "repl-sender-workers", "repl-sender-workers-min-replicas"]
+        #expect(Set(r.keys).subtracting(t.keys).sorted() == [], "missing in Tandem")
+        #expect(Set(t.keys).subtracting(r.keys).subtracting(own).sorted() == [], "Tandem lists names redis-server does not")
+        // Defaults: the same, but for what names the process or its place.
+        let differ: Set = ["dir", "logfile", "pidfile", "port"]
+        for (k, v) in r where !differ.contains(k) {
+            #expect(t[k] == v, "\(k): redis-server '\(v)', Tandem '\(t[k] ?? "-")'")
+        }
+        // Debugging aids are found by exact name only, on both.
+        for c in [try redis.connect(), try tandem.connect()] {
+            #expect(String(decoding: try c.call("CONFIG", "GET", "key-load-delay"), as: UTF8.self).contains("key-load-delay"))
+        }
+    }
+
+    @Test(arguments: [ServerFlavour.redis, ServerFlavour.tandem])
+    func protectedConfigsModulesAndRenamedCommands(_ flavour: ServerFlavour) throws {
+        let conf = "rename-command flushall \"\"\nrename-command config cfg\n"
+        let server = try ServerProcess.start(flavour, configFile: conf)
+        defer { server.stop() }
+        let c = try server.connect()
+        func text(_ args: String...) throws -> String { String(decoding: try c.call(args), as: UTF8.self) }
+        #expect(try text("FLUSHALL").hasPrefix("-ERR unknown command 'FLUSHALL'"), "\(flavour)")
+        #expect(try text("CONFIG", "GET", "port").hasPrefix("-ERR unknown command 'CONFIG'"), "\(flavour)")
+        #expect(try text("CFG", "GET", "port").contains(String(server.port)), "\(flavour)")
+        #expect(try text("CFG", "SET", "dir", server.dir)
+            == "-ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config\r\n")
+        #expect(try text("CFG", "SET", "dbfilename", "x.rdb")
+            == "-ERR CONFIG SET failed (possibly related to argument 'dbfilename') - can't set protected config\r\n")
+        #expect(try text("MODULE", "LIST") == "*0\r\n", "\(flavour)")
+        #expect(try text("MODULE", "LOAD", "/nonexistent/module.so").hasPrefix("-ERR MODULE command not allowed."), "\(flavour)")
+        #expect(try text("CFG", "SET", "oom-score-adj-values", "0 1 2 3").hasPrefix("-ERR CONFIG SET failed"), "\(flavour)")
+        #expect(try text("CFG", "SET", "maxmemory-clients", "10%") == "+OK\r\n")
+        #expect(try text("CFG", "GET", "maxmemory-clients") == "*2\r\n$17\r\nmaxmemory-clients\r\n$3\r\n10%\r\n")
+
+        let open = try ServerProcess.start(flavour, extraArgs: ["--enable-protected-configs", "yes", "--enable-module-command", "yes"])
+        defer { open.stop() }
+        let o = try open.connect()
+        #expect(String(decoding: try o.call("CONFIG", "SET", "dbfilename", "other.rdb"), as: UTF8.self) == "+OK\r\n")
+        #expect(String(decoding: try o.call("MODULE", "LIST"), as: UTF8.self) == "*0\r\n")
+        #expect(String(decoding: try o.call("MODULE", "LOAD", "/nonexistent/module.so"), as: UTF8.self)
+            == "-ERR Error loading the extension. Please check the server logs.\r\n")
+        #expect(String(decoding: try o.call("MODULE", "UNLOAD", "nomodule"), as: UTF8.self)
+            == "-ERR Error unloading module: no such module with that name\r\n")
+    }
+
+    /// What Tandem cannot do yet stops start-up with the reason instead of running without it.
+    @Test(arguments: [
+        ("cluster-enabled yes", "cluster mode is not supported yet"),
+        ("tls-port 6390", "TLS is not supported yet"),
+        ("loadmodule /usr/lib/redis/modules/x.so", "Tandem does not support Redis modules"),
+        ("user alice on >pw ~* +@all", "ACL users are not supported yet"),
+        ("sentinel monitor m 127.0.0.1 6379 1", "sentinel directive while not in sentinel mode"),
+        ("activedefrag yes", "Active defragmentation cannot be enabled"),
+        ("appendonly yes", "Tandem has no AOF yet"),
+    ])
+    func missingFeaturesAreRefusedAtStartUp(_ line: String, _ reason: String) throws {
+        do {
+            let server = try ServerProcess.start(.tandem, configFile: line + "\n")
+            server.stop()
+            Issue.record("'\(line)' was accepted")
+        } catch {
+            #expect("\(error)".contains(reason), "\(error)")
+            #expect("\(error)".contains("FATAL CONFIG FILE ERROR"), "\(error)")
+        }
+    }
+}
