@@ -2,7 +2,7 @@
 //
 // Tandem: a Redis-compatible in-memory data server.
 //
-// One target per concern (see ../shared/design/ARCHITECTURE.md):
+// One target per concern (see docs/architecture.md):
 //   CSystem     C shims for what Swift cannot import directly (epoll, accept4, eventfd,
 //               accounted malloc, xxHash, shared-memory atomics) — tiny static inline functions only.
 //   CLZ4, CLZF  module maps for Debian's liblz4 and liblzf.
@@ -30,8 +30,8 @@ let package = Package(
         .target(name: "Keyspace", dependencies: ["CSystem", "Platform"]),
         .target(name: "Persistence", dependencies: ["CSystem", "Platform", "Keyspace", "CLZF"]),
         .target(name: "Replication", dependencies: ["CSystem", "Platform", "CLZ4"]),
-        .target(name: "Server", dependencies: ["CSystem", "Platform", "RESP", "Keyspace", "Persistence", "Replication", "CLZ4", "CLZF"]),
-        .executableTarget(name: "tandem-server", dependencies: ["Server", "Platform"]),
+        .target(name: "Server", dependencies: ["CSystem", "Platform", "RESP", "Keyspace", "Persistence", "Replication"]),
+        .executableTarget(name: "tandem-server", dependencies: ["Server", "Platform", "CSystem"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "Platform"]),
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "Platform"]),
         .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Keyspace", "Platform", "CSystem"]),

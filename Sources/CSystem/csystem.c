@@ -183,3 +183,11 @@ void tandem_install_signal_handlers(void) {
 
 int tandem_shutdown_signal(void) { return shutdown_signal; }
 void tandem_clear_shutdown_signal(void) { shutdown_signal = 0; }
+
+int tandem_disable_thp(void) {
+#ifdef PR_SET_THP_DISABLE
+    return prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+#else
+    return -1;
+#endif
+}

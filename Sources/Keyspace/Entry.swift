@@ -3,7 +3,7 @@
  *
  * Why not Swift objects: a forked snapshot child walks the whole keyspace, and retaining a
  * Swift object writes its header, which would copy every page of the dataset (see
- * PERFORMANCE.md: 83% of RSS copied with a Swift Dictionary, 0.09% with raw blocks). So an
+ * docs/performance.md: 83% of RSS copied with a Swift Dictionary, 0.09% with raw blocks). So an
  * entry is raw memory read through this non-owning view; nothing here is reference counted.
  *
  * Layout (byte offsets):

@@ -8,7 +8,7 @@
  *  - hashtable: a Dict (Dict.swift) of Entry blocks, one per field: the entry's key is the
  *    field and its inline string bytes are the value. The Dict struct itself lives in a
  *    malloc'd block that the key's `valuePointer` points at, so nothing here is an ARC
- *    object (see PERFORMANCE.md on fork and copy-on-write).
+ *    object (see docs/performance.md on fork and copy-on-write).
  *
  * A hash converts to hashtable when a write would break either limit, and never converts
  * back, as in Redis (OBJECT ENCODING must agree with redis-server at every size). The

@@ -285,17 +285,6 @@ public struct PackedList {
     @inline(__always)
     public mutating func append(_ v: ByteView) { insert(v, at: endOffset) }
 
-    /// Inserts an integer value.
-    public mutating func insertInt(_ i: Int64, at offset: Int) {
-        let size = Self.intSize(i)
-        reserve(size)
-        let end = byteSize
-        if offset < end { memmove(raw + offset + size, raw + offset, end - offset) }
-        _ = Self.encodeInt(i, at: raw + offset)
-        setByteSize(end + size)
-        setCount(count + 1)
-    }
-
     /// Removes `n` consecutive elements starting at `offset`.
     public mutating func remove(at offset: Int, count n: Int) {
         var stop = offset

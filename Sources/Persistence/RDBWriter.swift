@@ -22,7 +22,7 @@
  * pass over small values and lets the keyspace keep the layout that suits it.
  *
  * The writer only reads the keyspace: it runs in a forked child (BGSAVE, full sync) and
- * must not write to any page it does not own (see PERFORMANCE.md on copy-on-write).
+ * must not write to any page it does not own (see docs/performance.md on copy-on-write).
  */
 import CLZF
 import CSystem

@@ -1,9 +1,9 @@
 /*
  * BacklogRing: Redis 7's shared replication buffer — the replication stream's recent bytes,
  * kept once however many replicas follow it — as a ring buffer in shared memory. The primary
- * appends the RESP of every propagated write; sender workers (other processes, forked early or
- * handed the descriptor over a Unix socket) read it from each replica's offset and stream it
- * (ARCHITECTURE.md, "Backlog ring").
+ * appends the RESP of every propagated write; sender workers (other processes, forked by the
+ * primary when the fan-out first needs them and handed the ring's descriptor over a Unix socket)
+ * read it from each replica's offset and stream it (docs/architecture.md, "Writes to replicas").
  *
  * Retention. As in Redis 7.0, the backlog and the replicas' pending output are one buffer: a
  * byte is released only when it is older than repl-backlog-size *and* no reader still needs it.

@@ -3,9 +3,9 @@
  *
  * Clients are not Swift class instances: the per-command path reads and writes this struct
  * through an UnsafeMutablePointer, which costs no reference counting and no runtime
- * exclusivity check (PERFORMANCE.md measured both as the largest costs of an idiomatic
- * design). The few Swift values inside (name, address strings) are touched only by CLIENT
- * commands and INFO, never per command.
+ * exclusivity check (docs/performance.md: both were measured as the largest costs of an
+ * idiomatic design). The few Swift values inside (name, address strings) are touched only
+ * by CLIENT commands and INFO, never per command.
  *
  * The query buffer holds raw input from `queryStart` to `queryEnd`; the parser reads from
  * `queryStart` and command arguments (`argv`) are ByteViews into it, valid until the command

@@ -224,6 +224,31 @@ enum ConfigTable {
         }
     }
 
+    // Each kind's check, with Redis's error texts.
+    static func boolArgument(_ text: String) throws(ConfigError) -> Bool {
+        guard let b = parseBool(text) else { throw ConfigError("argument must be 'yes' or 'no'") }
+        return b
+    }
+
+    static func intArgument(_ text: String, min: Int, max: Int) throws(ConfigError) -> Int {
+        guard let v = parseInt(text) else { throw ConfigError("argument couldn't be parsed into an integer") }
+        guard v >= min && v <= max else { throw ConfigError("argument must be between \(min) and \(max) inclusive") }
+        return v
+    }
+
+    static func memoryArgument(_ text: String, min: Int, max: Int) throws(ConfigError) -> Int {
+        guard let v = parseMemory(text) else { throw ConfigError("argument must be a memory value") }
+        guard v >= min && v <= max else { throw ConfigError("argument must be between \(min) and \(max) inclusive") }
+        return v
+    }
+
+    static func enumArgument(_ text: String, _ values: [String]) throws(ConfigError) -> String {
+        guard values.contains(text.lowercased()) else {
+            throw ConfigError("argument(s) must be one of the following: " + values.joined(separator: ", "))
+        }
+        return text.lowercased()
+    }
+
     /// Applies `args` (the words after the directive name) to `settings`.
     static func apply(_ d: ConfigDirective, _ args: [String], to settings: inout Settings, fromFile: Bool) throws(
         ConfigError
@@ -231,26 +256,16 @@ enum ConfigTable {
         switch d.kind {
         case .bool(let kp):
             guard args.count == 1 else { throw ConfigError("wrong number of arguments") }
-            guard let b = parseBool(args[0]) else { throw ConfigError("argument must be 'yes' or 'no'") }
-            settings[keyPath: kp] = b
+            settings[keyPath: kp] = try boolArgument(args[0])
         case .int(let kp, let min, let max):
             guard args.count == 1 else { throw ConfigError("wrong number of arguments") }
-            guard let v = parseInt(args[0]) else {
-                throw ConfigError("argument couldn't be parsed into an integer")
-            }
-            guard v >= min && v <= max else { throw ConfigError("argument must be between \(min) and \(max) inclusive") }
-            settings[keyPath: kp] = v
+            settings[keyPath: kp] = try intArgument(args[0], min: min, max: max)
         case .memory(let kp, let min, let max):
             guard args.count == 1 else { throw ConfigError("wrong number of arguments") }
-            guard let v = parseMemory(args[0]) else { throw ConfigError("argument must be a memory value") }
-            guard v >= min && v <= max else { throw ConfigError("argument must be between \(min) and \(max) inclusive") }
-            settings[keyPath: kp] = v
+            settings[keyPath: kp] = try memoryArgument(args[0], min: min, max: max)
         case .enumeration(let kp, let values):
             guard args.count == 1 else { throw ConfigError("wrong number of arguments") }
-            guard values.contains(args[0].lowercased()) else {
-                throw ConfigError("argument(s) must be one of the following: " + values.joined(separator: ", "))
-            }
-            settings[keyPath: kp] = args[0].lowercased()
+            settings[keyPath: kp] = try enumArgument(args[0], values)
         case .string(let kp):
             guard args.count == 1 else { throw ConfigError("wrong number of arguments") }
             settings[keyPath: kp] = args[0]

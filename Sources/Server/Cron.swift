@@ -24,7 +24,8 @@ extension Server {
         if sig != 0 {
             tandem_clear_shutdown_signal()
             Log.warning("Received \(sig == SIGINT ? "SIGINT" : "SIGTERM") scheduling shutdown...")
-            if prepareForShutdown(.auto, force: false) { shutdownRequested = true }
+            let how = shutdownOnSignal(sig)
+            if prepareForShutdown(how.mode, force: how.force) { shutdownRequested = true }
             return
         }
         clientsCron(now)
@@ -33,6 +34,7 @@ extension Server {
         replicationCron()
         senderWorkersCron()
         replicaCron()
+        if settings.storedValue("oom-score-adj") != "no" || oom.base != nil { applyOOMScoreAdj() }  // the role may have changed
         databasesCron()
         sampleMetrics(now)
     }

@@ -421,7 +421,9 @@ extension Server {
 
     mutating func recordSlow(_ c: ClientRef, _ index: Int, _ duration: Int64) {
         let spec = commands.specs[index]
-        if spec.flags.contains(.skipMonitor) || spec.flags.contains(.admin) && spec.id == .configSet { /* redacted */ }
+        // EXEC is skipped: its commands are logged one by one (Redis's skip-slowlog flag).
+        if spec.id == .exec { return }
+        let redacted = redactedArguments(c, spec.id)
         var args: [[UInt8]] = []
         let argc = c.pointee.argc
         for i in 0..<min(argc, 32) {
@@ -430,7 +432,9 @@ extension Server {
                 break
             }
             let a = c.pointee.arg(i)
-            if a.count > 128 {
+            if redacted.contains(i) {
+                args.append(Array("(redacted)".utf8))
+            } else if a.count > 128 {
                 args.append(Array(UnsafeBufferPointer(start: a.base, count: 128))
                     + Array("... (\(a.count - 128) more bytes)".utf8))
             } else {
@@ -443,6 +447,33 @@ extension Server {
         while slowlog.count > settings.slowlogMaxLen { slowlog.removeLast() }
     }
 
+    /// The arguments MONITOR and SLOWLOG show as "(redacted)", as Redis 7.0: passwords of AUTH,
+    /// HELLO ... AUTH, MIGRATE ... AUTH/AUTH2 and the values of CONFIG SET's sensitive configs.
+    func redactedArguments(_ c: ClientRef, _ id: CommandID) -> Set<Int> {
+        let argc = c.pointee.argc
+        var out = Set<Int>()
+        switch id {
+        case .auth:
+            out = Set(1..<max(1, argc))
+        case .hello:
+            for i in 1..<max(1, argc) where c.pointee.arg(i).equalsLowercase("auth") {
+                out.formUnion([i + 1, i + 2].filter { $0 < argc })
+                break
+            }
+        case .configSet:
+            var i = 2
+            while i + 1 < argc {
+                if Self.sensitiveConfigs.contains(c.pointee.arg(i).string.lowercased()) { out.insert(i + 1) }
+                i += 2
+            }
+        default:
+            break
+        }
+        return out
+    }
+
+    static let sensitiveConfigs: Set<String> = ["requirepass", "masterauth", "tls-key-file-pass", "tls-client-key-file-pass"]
+
     mutating func feedMonitors(_ c: ClientRef, _ index: Int) {
         let spec = commands.specs[index]
         if spec.flags.contains(.admin) || spec.flags.contains(.skipMonitor) { return }
@@ -452,22 +483,9 @@ extension Server {
         line += String(repeating: "0", count: 6 - frac.count) + frac
         let origin = c.pointee.flags.contains(.unixSocket) ? "unix:\(settings.unixSocket)" : c.pointee.address
         line += " [\(c.pointee.db) \(origin)]"
-        var redactFrom = Int.max
-        var redactCount = 0
-        if spec.id == .auth {
-            redactFrom = 1
-            redactCount = Int.max
-        }
+        let redacted = redactedArguments(c, spec.id)
         for i in 0..<c.pointee.argc {
-            if spec.id == .hello && c.pointee.arg(i).equalsLowercase("auth") && i < redactFrom {
-                redactFrom = i + 1
-                redactCount = 2
-            }
-            if i >= redactFrom && i - redactFrom < redactCount {
-                line += " \"(redacted)\""
-            } else {
-                line += " " + Self.quotedRepr(c.pointee.arg(i))
-            }
+            line += " " + (redacted.contains(i) ? "\"(redacted)\"" : Self.quotedRepr(c.pointee.arg(i)))
         }
         line += "\r\n"
         for m in monitors where m != c {

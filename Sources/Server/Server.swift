@@ -141,6 +141,8 @@ public struct Server {
     public var commandTimeMillis: Int64 = 0
     /// Seconds clock for LRU stamps (OBJECT IDLETIME), refreshed by the cron.
     public var lruClock: UInt32 = 0
+    /// oom-score-adj (ProcessTuning.swift).
+    var oom = OOMScoreState()
     var nextCronMillis: Int64 = 0
     /// Milliseconds until the nearest blocked-client timeout, -1 when none.
     var nextBlockTimeoutMillis: Int64 = -1

@@ -188,6 +188,7 @@ extension Server {
     /// In a fork child, first: log as a child, and let go of the listening sockets.
     func becomeSnapshotChild() {
         Log.role = "C"
+        applyChildOOMScoreAdj()
         for fd in listeners { close(fd) }
         if unixListener >= 0 { close(unixListener) }
         // The sender workers exit when the primary's end of their control socket closes: a
@@ -195,12 +196,14 @@ extension Server {
         for w in repl.workers where w.control >= 0 { close(w.control) }
     }
 
-    /// In a fork child, last: log the copy-on-write it caused and send the final report.
-    func reportChildDone(keys: Int, bytesWritten: Int64, reportFD: Int32) {
-        let cow = Self.privateDirtyBytes()
+    /// In a fork child, last: log the copy-on-write it caused (the last sample, the largest and
+    /// their average, as Redis) and send the final report.
+    func reportChildDone(keys: Int, bytesWritten: Int64, reportFD: Int32, samples: CowSamples = CowSamples()) {
+        var samples = samples
+        let cow = samples.take()
         if cow > 0 {
-            let mb = cow / (1024 * 1024)
-            Log.notice("Fork CoW for RDB: current \(mb) MB, peak \(mb) MB, average \(mb) MB")
+            let mb = 1024 * 1024
+            Log.notice("Fork CoW for RDB: current \(cow / mb) MB, peak \(samples.peak / mb) MB, average \(samples.average / mb) MB")
         }
         var report = ChildReport(kind: ChildReport.done, keys: Int64(keys), cowBytes: Int64(cow), bytesWritten: bytesWritten)
         _ = withUnsafeBytes(of: &report) { write(reportFD, $0.baseAddress, $0.count) }
@@ -211,12 +214,13 @@ extension Server {
         becomeSnapshotChild()
         // About once a second: keys written and copy-on-write so far, for INFO persistence.
         var lastReport = Clock.monotonicMillis()
+        var samples = CowSamples()
         let result = writeSnapshotFile { keys in
             let now = Clock.monotonicMillis()
             if now - lastReport < 1000 { return }
             lastReport = now
             var report = ChildReport(kind: ChildReport.progress, keys: Int64(keys),
-                                     cowBytes: Int64(Self.privateDirtyBytes()), bytesWritten: 0)
+                                     cowBytes: Int64(samples.take()), bytesWritten: 0)
             _ = withUnsafeBytes(of: &report) { write(reportFD, $0.baseAddress, $0.count) }
         }
         if let error = result.error {
@@ -224,7 +228,7 @@ extension Server {
             _exit(1)
         }
         Log.notice("DB saved on disk")
-        reportChildDone(keys: result.keys, bytesWritten: result.bytes, reportFD: reportFD)
+        reportChildDone(keys: result.keys, bytesWritten: result.bytes, reportFD: reportFD, samples: samples)
         _exit(0)
     }
 
@@ -532,4 +536,22 @@ extension String {
         let frac = String(scaled % 1000)
         self = "\(scaled / 1000)." + String(repeating: "0", count: 3 - frac.count) + frac
     }
+}
+
+/// The copy-on-write samples a snapshot child takes (about once a second), for its closing line.
+struct CowSamples {
+    private(set) var peak = 0
+    private var total = 0
+    private var count = 0
+
+    /// Samples the child's private dirty memory now; returns it.
+    mutating func take() -> Int {
+        let current = Server.privateDirtyBytes()
+        peak = max(peak, current)
+        total += current
+        count += 1
+        return current
+    }
+
+    var average: Int { count > 0 ? total / count : 0 }
 }

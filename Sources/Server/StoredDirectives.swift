@@ -167,22 +167,10 @@ enum StoredDirectives {
     static func normalize(_ d: StoredDirective, _ text: String) throws(ConfigError) -> String {
         let value: String
         switch d.format {
-        case .bool:
-            guard let b = ConfigTable.parseBool(text) else { throw ConfigError("argument must be 'yes' or 'no'") }
-            value = b ? "yes" : "no"
-        case .int(let min, let max):
-            guard let v = ConfigTable.parseInt(text) else { throw ConfigError("argument couldn't be parsed into an integer") }
-            guard v >= min && v <= max else { throw ConfigError("argument must be between \(min) and \(max) inclusive") }
-            value = String(v)
-        case .memory(let min, let max):
-            guard let v = ConfigTable.parseMemory(text) else { throw ConfigError("argument must be a memory value") }
-            guard v >= min && v <= max else { throw ConfigError("argument must be between \(min) and \(max) inclusive") }
-            value = String(v)
-        case .enumeration(let values):
-            guard values.contains(text.lowercased()) else {
-                throw ConfigError("argument(s) must be one of the following: " + values.joined(separator: ", "))
-            }
-            value = text.lowercased()
+        case .bool: value = try ConfigTable.boolArgument(text) ? "yes" : "no"
+        case .int(let min, let max): value = String(try ConfigTable.intArgument(text, min: min, max: max))
+        case .memory(let min, let max): value = String(try ConfigTable.memoryArgument(text, min: min, max: max))
+        case .enumeration(let values): value = try ConfigTable.enumArgument(text, values)
         case .string:
             value = text
         case .oomValues:

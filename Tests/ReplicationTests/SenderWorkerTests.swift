@@ -49,7 +49,9 @@ import Testing
 
     @Test func descriptorsCrossAMessageSocket() throws {
         let (left, right) = try DescriptorPassing.messagePair()
-        defer { close(left); close(right) }
+        // `left` is closed below (the end of the channel is part of the test); only `right` here,
+        // so no descriptor is closed twice (another test's could have taken its number by then).
+        defer { close(right) }
         var pipeFDs: [Int32] = [-1, -1]
         #expect(pipe(&pipeFDs) == 0)
         let payload: [UInt8] = [1, 2, 3]

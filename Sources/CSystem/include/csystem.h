@@ -224,3 +224,9 @@ static inline double tandem_cpu_seconds(int who_children, int sys) {
 }
 
 #endif
+
+/* MARK: - process tuning */
+
+/* prctl(PR_SET_THP_DISABLE, 1): no transparent huge pages for this process and its children
+ * (a fork's copy-on-write would copy 2 MB per touched page). 0 on success. */
+int tandem_disable_thp(void);

@@ -165,14 +165,6 @@ extension Server {
 
     // MARK: - Parsing
 
-    /// A score argument (ZADD, ZINCRBY): Redis's string2d.
-    @inline(__always)
-    mutating func zParseScore(_ c: ClientRef, _ v: ByteView) -> Double? {
-        if let d = v.double { return d }
-        addError(c, "-ERR value is not a valid float\r\n")
-        return nil
-    }
-
     /// strtod over the argument as a C string (stops at an embedded NUL, as Redis does);
     /// nil unless it consumed everything up to there and is not NaN.
     static func zStrtod(_ v: ByteView, from: Int) -> Double? {

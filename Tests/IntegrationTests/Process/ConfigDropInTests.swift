@@ -128,4 +128,36 @@ import Glibc
             #expect("\(error)".contains("FATAL CONFIG FILE ERROR"), "\(error)")
         }
     }
+
+    static func oomScore(_ pid: pid_t) -> String {
+        Harness.readFile("/proc/\(pid)/oom_score_adj").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// oom-score-adj writes the OOM killer's score per role, as redis-server does.
+    @Test(arguments: [ServerFlavour.redis, ServerFlavour.tandem])
+    func oomScoreFollowsTheRole(_ flavour: ServerFlavour) throws {
+        let server = try ServerProcess.start(flavour, extraArgs: ["--oom-score-adj", "absolute", "--oom-score-adj-values", "10 20 30"])
+        defer { server.stop() }
+        let c = try server.connect()
+        #expect(Self.oomScore(server.pid) == "10", "\(flavour)")
+        _ = try c.call("CONFIG", "SET", "oom-score-adj-values", "15 25 35")
+        #expect(Self.oomScore(server.pid) == "15", "\(flavour)")
+        _ = try c.call("REPLICAOF", "127.0.0.1", "1")
+        #expect(Harness.waitUntil(milliseconds: 3000) { Self.oomScore(server.pid) == "25" }, "\(flavour)")
+        _ = try c.call("REPLICAOF", "NO", "ONE")
+        _ = try c.call("CONFIG", "SET", "oom-score-adj", "no")
+        #expect(Harness.waitUntil(milliseconds: 3000) { Self.oomScore(server.pid) == "0" }, "\(flavour)")
+    }
+
+    /// shutdown-on-sigterm nosave: SIGTERM ends the server without the final save its save points ask for.
+    @Test(arguments: [ServerFlavour.redis, ServerFlavour.tandem])
+    func shutdownOnSigtermNosave(_ flavour: ServerFlavour) throws {
+        let server = try ServerProcess.start(flavour, extraArgs: ["--save", "3600 1", "--shutdown-on-sigterm", "nosave"])
+        defer { server.stop() }
+        _ = try server.connect().call("SET", "k", "v")
+        kill(server.pid, SIGTERM)
+        #expect(Harness.waitUntil(milliseconds: 5000) { kill(server.pid, 0) != 0 || server.log.contains("bye bye") }, "\(flavour)")
+        Harness.sleep(milliseconds: 200)
+        #expect(!FileManager.default.fileExists(atPath: server.dir + "/dump.rdb"), "\(flavour) saved on SIGTERM:\n\(server.log)")
+    }
 }

@@ -1,0 +1,104 @@
+/*
+ * ProcessTuning: what Redis 7.0 does to its own process, from redis.conf.
+ *
+ *  - disable-thp (default yes): when the kernel's transparent huge pages are set to "always",
+ *    turn them off for this process and its children (prctl PR_SET_THP_DISABLE). With huge
+ *    pages, one write during a fork-based snapshot copies 2 MB instead of 4 KB.
+ *  - oom-score-adj / oom-score-adj-values (default no / "0 200 800"): the Linux OOM killer's
+ *    preference, per role: a master, a replica, a background child. "yes"/"relative" add the
+ *    value to the score the process started with, "absolute" writes it as is, "no" puts the
+ *    original back if Tandem had changed it. Applied at start-up, on CONFIG SET, when the role
+ *    changes (checked by the cron) and in every fork child.
+ *  - shutdown-on-sigint / shutdown-on-sigterm: what the signals' shutdown does (save, nosave,
+ *    force; "now" has nothing to skip: Tandem does not wait for replicas at shutdown).
+ */
+import CSystem
+import Glibc
+import Platform
+
+/// The OOM-score state Redis keeps in statics: the score the process had before Tandem first
+/// changed it, and the last value written (so the cron writes only on a change).
+struct OOMScoreState {
+    var base: Int? = nil
+    var applied: Int? = nil
+}
+
+extension Server {
+    public enum OOMClass: Int { case master = 0, replica = 1, backgroundChild = 2 }
+
+    // MARK: - Transparent huge pages
+
+    /// At start-up, as Redis's linuxMemoryWarnings.
+    public func disableTransparentHugePagesIfNeeded() {
+        guard let mode = Self.readSmallFile("/sys/kernel/mm/transparent_hugepage/enabled"), mode.contains("[always]") else { return }
+        if settings.storedValue("disable-thp") == "yes" && tandem_disable_thp() == 0 { return }
+        Log.warning("WARNING you have Transparent Huge Pages (THP) support enabled in your kernel. This will create latency and memory usage issues with Redis. To fix this issue run the command 'echo madvise > /sys/kernel/mm/transparent_hugepage/enabled' as root, and add it to your /etc/rc.local in order to retain the setting after a reboot. Redis must be restarted after THP is disabled (set to 'madvise' or 'never').")
+    }
+
+    // MARK: - OOM score
+
+    /// Writes the OOM score for `processClass` (nil: the node's role). False (logged) on failure.
+    @discardableResult
+    public mutating func applyOOMScoreAdj(_ processClass: OOMClass? = nil) -> Bool {
+        Self.applyOOMScoreAdj(processClass ?? (isReplicaNode ? .replica : .master), settings, &oom)
+    }
+
+    /// In a fork child (which has its own copy of the state).
+    func applyChildOOMScoreAdj() {
+        var state = oom
+        Self.applyOOMScoreAdj(.backgroundChild, settings, &state)
+    }
+
+    @discardableResult
+    static func applyOOMScoreAdj(_ cls: OOMClass, _ settings: Settings, _ oom: inout OOMScoreState) -> Bool {
+        let mode = settings.storedValue("oom-score-adj")
+        let value: Int
+        if mode != "no" {
+            if oom.base == nil {
+                guard let text = Self.readSmallFile("/proc/self/oom_score_adj"), let v = Int(text.trimmingCharacters(in: " \n")) else {
+                    Log.warning("Unable to read oom_score_adj: \(String(cString: strerror(errno)))")
+                    return false
+                }
+                oom.base = v
+            }
+            let values = settings.storedValue("oom-score-adj-values").split(separator: " ").compactMap { Int($0) }
+            var v = values.count == 3 ? values[cls.rawValue] : 0
+            if mode != "absolute" { v += oom.base ?? 0 }
+            value = min(1000, max(-1000, v))
+        } else if let base = oom.base {
+            value = base
+            oom.base = nil
+        } else {
+            return true
+        }
+        if value == oom.applied { return true }
+        let fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC)
+        let text = Array("\(value)\n".utf8)
+        if fd < 0 || write(fd, text, text.count) < 0 {
+            Log.warning("Unable to write oom_score_adj: \(String(cString: strerror(errno)))")
+            if fd >= 0 { close(fd) }
+            return false
+        }
+        close(fd)
+        oom.applied = value
+        return true
+    }
+
+    // MARK: - Signals
+
+    /// The shutdown a SIGINT or SIGTERM asks for (shutdown-on-sigint / shutdown-on-sigterm).
+    func shutdownOnSignal(_ signal: Int32) -> (mode: ShutdownSaveMode, force: Bool) {
+        let flags = settings.storedValue(signal == SIGINT ? "shutdown-on-sigint" : "shutdown-on-sigterm").split(separator: " ")
+        let mode: ShutdownSaveMode = flags.contains("save") ? .save : flags.contains("nosave") ? .noSave : .auto
+        return (mode, flags.contains("force"))
+    }
+
+    static func readSmallFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 256)
+        let n = read(fd, &buf, buf.count)
+        return n > 0 ? String(decoding: buf[..<n], as: UTF8.self) : nil
+    }
+}
