@@ -13,6 +13,7 @@
 #   make compose-test  the compose stack on a private Docker engine: up, replicate, fail over (deploy/)
 #   make netns-test    master, replicas and sentinels each on its own host (network namespaces)
 #   make walkthrough-test  the operator's walkthrough of docs/operations.md, run as written
+#   make compat  Redis 7.0's own Tcl test suite against the release build: the pass/fail table
 #   make fuzz    a longer, randomly seeded mutation run of the RDB loader
 #   make clean   remove build products
 #
@@ -37,7 +38,7 @@ APT_PACKAGES := build-essential pkg-config \
 # Use sudo for apt-get only when not already root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test static images compose-test netns-test walkthrough-test bench bench-persistence bench-replication bench-fanout fuzz clean
+.PHONY: all deps build run test static images compose-test netns-test walkthrough-test compat bench bench-persistence bench-replication bench-fanout fuzz clean
 
 all: build
 
@@ -86,6 +87,23 @@ netns-test: static
 
 walkthrough-test: static
 	TANDEM_SERVER=$(CURDIR)/.build-static/tandem-server deploy/walkthrough-test.sh
+
+# Redis's own test suite (docs/compatibility.md). REDIS_TESTS_DIR: the suite (a Redis source tree
+# or the team's copy); REDIS_TCL_SUITE: the runner; COMPAT_UNITS: the units, spawn mode (the suite
+# starts its servers itself, so replication and persistence units run too).
+REDIS_TESTS_DIR ?= $(abspath ../shared/redis-tests)
+REDIS_TCL_SUITE ?= $(abspath ../shared/tools/redis-tcl-suite.sh)
+COMPAT_UNITS ?= unit/printver unit/dump unit/auth unit/protocol unit/keyspace unit/scan unit/info \
+    unit/info-command unit/type/string unit/type/incr unit/type/list unit/type/list-2 unit/type/list-3 \
+    unit/type/set unit/type/zset unit/type/hash unit/sort unit/expire unit/other unit/multi unit/quit \
+    unit/pubsub unit/pubsubshard unit/introspection unit/introspection-2 unit/latency-monitor \
+    unit/slowlog unit/querybuf unit/pendingquerybuf unit/limits unit/shutdown unit/networking \
+    unit/pause unit/replybufsize unit/oom-score-adj integration/redis-cli integration/redis-benchmark \
+    integration/logging integration/shutdown integration/corrupt-dump integration/corrupt-dump-fuzzer \
+    integration/dismiss-mem
+compat: build
+	REDIS_TESTS_DIR=$(REDIS_TESTS_DIR) TCL_TOTAL_TIMEOUT=$${TCL_TOTAL_TIMEOUT:-3600} \
+	    $(REDIS_TCL_SUITE) spawn $(CURDIR)/.build/release/tandem-server $(COMPAT_UNITS)
 
 # FUZZ_ITERATIONS mutated dump files (default 200000, a few minutes) with a seed
 # printed first, so a failure can be replayed with FUZZ_SEED=<seed>.

@@ -11,7 +11,7 @@
  *     0  next           pointer to the next entry in the same hash bucket (or nil)
  *     8  expireAt       Unix ms, 0 when the key has no expire
  *    16  payload        int value (encoding int), value length (embstr/raw), or a pointer
- *                       to the value's own structure (aggregate types, later)
+ *                       to the value's own structure (lists, sets, hashes, sorted sets)
  *    24  keyLength      UInt32
  *    28  lru            seconds clock of the last access (OBJECT IDLETIME)
  *    32  volatileSlot   position in the database's VolatileIndex when expireAt != 0

@@ -4,7 +4,7 @@
  *  - REPLICAOF host port (or `replicaof` in the config) arms the link; the cron connects
  *    (retrying every second) and runs the handshake from the event loop (ReplicaHandshake.swift):
  *    PING, AUTH when masterauth is set,
- *    REPLCONF listening-port and capa eof psync2, PSYNC <replid> <offset+1> (our history, which
+ *    REPLCONF listening-port and capa eof psync2 (tandem-lz4, tandem-lz4-rdb to a Tandem master), PSYNC <replid> <offset+1> (our history, which
  *    is the master's: see ReplicationState.swift) or PSYNC ? -1 when we have none.
  *  - +FULLRESYNC: the payload — `$<len>` (disk) or `$EOF:<mark>` ... `<mark>` (diskless) — is
  *    read from the event loop into a temp file (newline keep-alives skipped), renamed over

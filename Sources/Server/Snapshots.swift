@@ -1,8 +1,9 @@
 /*
  * Snapshots: the server's side of RDB persistence — Redis's rdb.c outside the format.
  *
- *  - SAVE writes the dataset in the foreground; BGSAVE, `save` points and (later) full
- *    syncs fork a child that writes it while the parent keeps serving. Both write
+ *  - SAVE writes the dataset in the foreground; BGSAVE, `save` points and disk-mode full
+ *    syncs fork a child that writes it while the parent keeps serving (a diskless sync's
+ *    child writes the replicas' sockets instead, runStreamingChild). Both write
  *    `temp-<pid>.rdb` in `dir`, fsync it and rename it over `dbfilename`, so a failed or
  *    killed save never leaves a half-written dump under the real name.
  *  - The child reports through a pipe: its copy-on-write size now and then, and a final

@@ -142,7 +142,8 @@ do {
     if !pidfile.isEmpty { unlink(pidfile) }
     exit(1)
 }
-// Forked now, while the process is small: the workers that will feed replicas from the ring.
+// The shared table the sender workers report in; the workers themselves are forked when the
+// fan-out first needs them (ReplicationSenders.swift).
 server.pointee.startSenderWorkers()
 // As Redis: the port is open while the dump loads, so clients get -LOADING, not a refusal.
 if !server.pointee.loadDataFromDisk() {
