@@ -191,3 +191,9 @@ int tandem_disable_thp(void) {
     return -1;
 #endif
 }
+
+extern char **environ;
+
+void tandem_set_environ(char **env) {
+    environ = env;
+}

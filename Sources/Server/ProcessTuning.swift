@@ -102,3 +102,61 @@ extension Server {
         return n > 0 ? String(decoding: buf[..<n], as: UTF8.self) : nil
     }
 }
+
+// MARK: - Process title
+
+/// proc-title-template's expansion (Redis's sdstemplate): `{name}` is replaced by the
+/// variable's value, `{{` is a literal brace; an unknown name or an unclosed brace makes the
+/// template invalid. The result is trimmed of spaces, and must not be empty.
+enum ProcTitleTemplate {
+    static let names: Set<String> = ["title", "listen-addr", "server-mode", "config-file", "port", "tls-port", "unixsocket"]
+
+    static func expand(_ template: String, _ value: (String) -> String) -> String? {
+        var out = ""
+        var rest = Substring(template)
+        while let open = rest.firstIndex(of: "{") {
+            out += rest[..<open]
+            let after = rest.index(after: open)
+            guard after < rest.endIndex else { return nil }
+            if rest[after] == "{" {
+                out += "{"
+                rest = rest[rest.index(after: after)...]
+                continue
+            }
+            guard let close = rest[after...].firstIndex(of: "}") else { return nil }
+            let name = String(rest[after..<close])
+            guard names.contains(name) else { return nil }
+            out += value(name)
+            rest = rest[rest.index(after: close)...]
+        }
+        out += rest
+        let trimmed = out.trimmingCharacters(in: " ")
+        return trimmed.isEmpty ? nil : trimmed
+    }
+
+    /// CONFIG SET's and the config file's check: as Redis, expanded with an empty title (the
+    /// other variables always have a value).
+    static func isValid(_ template: String) -> Bool { expand(template, { $0 == "title" ? "" : "x" }) != nil }
+}
+
+extension Server {
+    /// Sets the process title from proc-title-template (set-proc-title yes), `title` standing for
+    /// {title}: the executable as it was run, or a child's role.
+    public func updateProcessTitle(_ title: String? = nil) {
+        guard let processTitle, settings.storedValue("set-proc-title") == "yes" else { return }
+        let s = settings
+        let text = ProcTitleTemplate.expand(s.storedValue("proc-title-template")) { name in
+            switch name {
+            case "title": return title ?? executableName
+            case "listen-addr": return "\(s.bind.first ?? "*"):\(s.port)"
+            case "server-mode": return ""
+            case "config-file": return configPath ?? "-"
+            case "port": return String(s.port)
+            case "tls-port": return "0"
+            case "unixsocket": return s.unixSocket
+            default: return ""
+            }
+        }
+        if let text { processTitle.set(text) }
+    }
+}

@@ -92,6 +92,7 @@ extension Server {
             let keep: Set<Int32> = [pair.1, wake, notify]
             let limit = Int32(min(65536, max(1024, sysconf(Int32(_SC_OPEN_MAX)))))
             for fd in 3..<limit where !keep.contains(fd) { close(fd) }
+            updateProcessTitle("tandem-repl-sender")
             SenderWorker.run(control: pair.1, wake: wake, notify: notify, table: table)
         }
         close(pair.1)

@@ -143,6 +143,9 @@ public struct Server {
     public var lruClock: UInt32 = 0
     /// oom-score-adj (ProcessTuning.swift).
     var oom = OOMScoreState()
+    /// The memory `ps` shows (set-proc-title), claimed by main; the executable as it was run.
+    public var processTitle: ProcessTitle? = nil
+    public var executableName = ""
     var nextCronMillis: Int64 = 0
     /// Milliseconds until the nearest blocked-client timeout, -1 when none.
     var nextBlockTimeoutMillis: Int64 = -1

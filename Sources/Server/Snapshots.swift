@@ -187,9 +187,10 @@ extension Server {
     }
 
     /// In a fork child, first: log as a child, and let go of the listening sockets.
-    func becomeSnapshotChild() {
+    func becomeSnapshotChild(title: String = "redis-rdb-bgsave") {
         Log.role = "C"
         applyChildOOMScoreAdj()
+        updateProcessTitle(title)
         for fd in listeners { close(fd) }
         if unixListener >= 0 { close(unixListener) }
         // The sender workers exit when the primary's end of their control socket closes: a
@@ -237,7 +238,7 @@ extension Server {
     /// once. A replica that fails or stalls for repl-timeout is shut down (the parent sees its
     /// connection end) and the others go on. Exits 0 when at least one replica got it all.
     func runStreamingChild(_ sockets: [Int32], compressed: [Int32], reportFD: Int32) -> Never {
-        becomeSnapshotChild()
+        becomeSnapshotChild(title: "redis-rdb-to-slaves")
         let timeout = Int32(clamping: max(1, settings.replTimeout) * 1000)
         let mark = Array(Self.randomHex(40).utf8)
         let header = Array("$EOF:".utf8) + mark + [13, 10]

@@ -154,7 +154,9 @@ enum StoredDirectives {
         .init("shutdown-on-sigint", .shutdownFlags, "default"),
         .init("shutdown-on-sigterm", .shutdownFlags, "default"),
         .init("set-proc-title", .bool, "yes", mutable: false),
-        .init("proc-title-template", .string, "{title} {listen-addr} {server-mode}"),
+        .init("proc-title-template", .string, "{title} {listen-addr} {server-mode}", refusal: {
+            ProcTitleTemplate.isValid($0) ? nil : "template format is invalid or contains unknown variables"
+        }),
         .init("oom-score-adj", .enumeration(["no", "yes", "relative", "absolute"]), "no"),
         .init("oom-score-adj-values", .oomValues, "0 200 800"),
         .init("disable-thp", .bool, "yes", mutable: false),

@@ -142,6 +142,10 @@ do {
     if !pidfile.isEmpty { unlink(pidfile) }
     exit(1)
 }
+// set-proc-title: the command line's memory becomes the title (after everything that reads it).
+server.pointee.executableName = CommandLine.arguments[0]
+server.pointee.processTitle = ProcessTitle.claim()
+server.pointee.updateProcessTitle()
 // The shared table the sender workers report in; the workers themselves are forked when the
 // fan-out first needs them (ReplicationSenders.swift).
 server.pointee.startSenderWorkers()

@@ -230,3 +230,7 @@ static inline double tandem_cpu_seconds(int who_children, int sys) {
 /* prctl(PR_SET_THP_DISABLE, 1): no transparent huge pages for this process and its children
  * (a fork's copy-on-write would copy 2 MB per touched page). 0 on success. */
 int tandem_disable_thp(void);
+
+/* Points the process's environment at `env` (Swift imports `environ` read-only); used once, by
+ * the process title, after copying the strings elsewhere. */
+void tandem_set_environ(char **env);

@@ -129,6 +129,8 @@ extension Server {
                 for cl in allClients() { cl.pointee.parser.maxBulkLength = settings.protoMaxBulkLen }
             case "requirepass":
                 break
+            case "proc-title-template":
+                updateProcessTitle()
             case "oom-score-adj", "oom-score-adj-values":
                 if !applyOOMScoreAdj() { return (name, "Failed to set current oom_score_adj. Check server logs.") }
             default: break

@@ -291,6 +291,9 @@ final class ServerProcess {
             "--dir", dir, "--logfile", dir + "/server.log",
             // Both default to a 5 s wait before a diskless full sync; tests do not wait.
             "--repl-diskless-sync-delay", "0",
+            // The command line stays as launched (children included), so `stop()` finds every
+            // process of the test by its directory; ConfigDropInTests turns titles back on.
+            "--set-proc-title", "no",
         ]
     }
 

@@ -160,4 +160,31 @@ import Glibc
         Harness.sleep(milliseconds: 200)
         #expect(!FileManager.default.fileExists(atPath: server.dir + "/dump.rdb"), "\(flavour) saved on SIGTERM:\n\(server.log)")
     }
+
+    static func processTitle(_ pid: pid_t) -> [String] {
+        let raw = Harness.readFile("/proc/\(pid)/cmdline")
+        return raw.split(whereSeparator: { $0 == "\0" }).first.map { $0.split(separator: " ").map(String.init) } ?? []
+    }
+
+    /// set-proc-title / proc-title-template: `ps` shows the expanded template, as redis-server's.
+    @Test(arguments: [ServerFlavour.redis, ServerFlavour.tandem])
+    func processTitleFollowsTheTemplate(_ flavour: ServerFlavour) throws {
+        let server = try ServerProcess.start(flavour, extraArgs: ["--set-proc-title", "yes"])
+        defer { server.stop() }
+        let c = try server.connect()
+        var title = Self.processTitle(server.pid)
+        #expect(title.count == 2 && title[1] == "127.0.0.1:\(server.port)", "\(flavour): \(title)")
+        let set = String(decoding: try c.call("CONFIG", "SET", "proc-title-template",
+                                              "TEST {title} {listen-addr} {port} {tls-port} {config-file}"), as: UTF8.self)
+        #expect(set == "+OK\r\n")
+        title = Self.processTitle(server.pid)
+        // No config file: {config-file} is "-".
+        #expect(title.count == 6, "\(flavour): \(title)")
+        if title.count == 6 {
+            #expect(title[0] == "TEST" && title[2] == "127.0.0.1:\(server.port)" && title[3] == String(server.port)
+                    && title[4] == "0" && title[5] == "-", "\(flavour): \(title)")
+        }
+        let bad = String(decoding: try c.call("CONFIG", "SET", "proc-title-template", "{invalid-var}"), as: UTF8.self)
+        #expect(bad.contains("template format is invalid"), "\(flavour): \(bad)")
+    }
 }
