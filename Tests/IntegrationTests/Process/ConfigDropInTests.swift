@@ -17,7 +17,10 @@ import Glibc
 
 @Suite struct ConfigDropInTests {
     static let debianConf = "/etc/redis/redis.conf"
+    /// Redis 7.0.15's redis.conf, from the copy of its test suite beside the checkout (as `make
+    /// compat` finds it), or from REDIS_TESTS_DIR.
     static var redis70Conf: String {
+        if let dir = ProcessInfo.processInfo.environment["REDIS_TESTS_DIR"], !dir.isEmpty { return dir + "/redis.conf" }
         let here = URL(fileURLWithPath: #filePath)
         return here.deletingLastPathComponent().appendingPathComponent("../../../../shared/redis-tests/redis.conf").standardized.path
     }
