@@ -179,7 +179,8 @@ public enum Socket {
     /// Starts a non-blocking connection to `host:port` (a name or a literal, resolved with
     /// getaddrinfo; the first address that does not fail at once) and returns the socket:
     /// writable means done, and `connectError` tells how it went.
-    public static func startConnectTCP(host: String, port: Int) throws(SystemError) -> Int32 {
+    /// `source`: a local address to bind first (bind-source-addr), "" for any.
+    public static func startConnectTCP(host: String, port: Int, source: String = "") throws(SystemError) -> Int32 {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -194,11 +195,29 @@ public enum Socket {
             ai = a.pointee.ai_next
             let fd = tandem_socket_stream(a.pointee.ai_family)
             if fd == -1 { continue }
+            if !source.isEmpty && !bindSource(fd, source, family: a.pointee.ai_family) {
+                last = SystemError("bind")
+                Glibc.close(fd)
+                continue
+            }
             if Glibc.connect(fd, a.pointee.ai_addr, a.pointee.ai_addrlen) == 0 || errno == EINPROGRESS { return fd }
             last = SystemError("connect")
             Glibc.close(fd)
         }
         throw last
+    }
+
+    /// Binds `fd` to the local address `source` (any port), for a connection that must leave
+    /// from it.
+    static func bindSource(_ fd: Int32, _ source: String, family: Int32) -> Bool {
+        var hints = addrinfo()
+        hints.ai_family = family
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_PASSIVE
+        var list: UnsafeMutablePointer<addrinfo>? = nil
+        guard getaddrinfo(source, nil, &hints, &list) == 0, let a = list else { return false }
+        defer { freeaddrinfo(list) }
+        return Glibc.bind(fd, a.pointee.ai_addr, a.pointee.ai_addrlen) == 0
     }
 
     /// The outcome of a non-blocking connect once the socket is writable: 0 or an errno.

@@ -34,7 +34,7 @@ extension Server {
         Log.notice("Connecting to MASTER \(link.host):\(link.port)")
         let fd: Int32
         do {
-            fd = try Socket.startConnectTCP(host: link.host, port: link.port)
+            fd = try Socket.startConnectTCP(host: link.host, port: link.port, source: settings.storedValue("bind-source-addr"))
         } catch {
             Log.warning("Error condition on socket for SYNC: \(error.message)")
             return

@@ -456,6 +456,10 @@ extension Server {
         case .success(let summary):
             adoptMasterHistory(summary)
         }
+        if deletesSyncFiles {
+            Log.notice("Removing the RDB file obtained from the master. This replica has persistence disabled")
+            unlink(settings.dbfilename)
+        }
         Log.notice("MASTER <-> REPLICA sync: Finished with success")
         becomeConnected(fd)
     }

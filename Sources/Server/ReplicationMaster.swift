@@ -345,8 +345,23 @@ extension Server {
         }
     }
 
+    /// rdb-del-sync-files: with persistence off (no save points; there is no AOF yet), the RDB
+    /// files made or received only for a full sync are deleted once used, as Redis 7.0 does.
+    var deletesSyncFiles: Bool { settings.storedValue("rdb-del-sync-files") == "yes" && settings.save.isEmpty }
+
+    /// From the cron: the dump written for replicas goes once none is still being sent it.
+    mutating func removeRDBUsedToSyncReplicas() {
+        guard repl.syncDumpOnDisk, deletesSyncFiles, !hasActiveChild,
+              !repl.replicas.contains(where: { $0.pointee.replicaInfo.state != .online || $0.pointee.replicaInfo.bulkFD >= 0 })
+        else { return }
+        repl.syncDumpOnDisk = false
+        Log.notice("Removing the RDB file used to feed replicas in a persistence-less instance")
+        unlink(settings.dbfilename)
+    }
+
     mutating func startSyncSnapshot() {
         let toSockets = wantsDisklessSync
+        if !toSockets { repl.syncDumpOnDisk = true }
         Log.notice("Starting BGSAVE for SYNC with target: \(toSockets ? "replicas sockets" : "disk")")
         let forkOffset = repl.offset
         // The stream after the fork must start with a SELECT: the replica knows nothing of the
@@ -587,6 +602,7 @@ extension Server {
     /// newlines to replicas waiting for a disk snapshot.
     mutating func replicationCron() {
         backlogCron()
+        removeRDBUsedToSyncReplicas()
         guard repl.backlog != nil, !repl.replicas.isEmpty else { return }
         let now = Clock.unixMillis()
         startDelayedDisklessSync(now)

@@ -64,6 +64,8 @@ public struct ReplicationState {
     var replicas: [ClientRef] = []
     /// master_repl_offset at the fork of the running snapshot for sync, -1 when none.
     var syncForkOffset: Int64 = -1
+    /// The dump on disk was written for a full sync (rdb-del-sync-files may remove it).
+    var syncDumpOnDisk = false
     /// The running snapshot for sync streams straight to the replicas' sockets (diskless).
     var syncToSockets = false
     var lastPingMillis: Int64 = 0

@@ -190,4 +190,34 @@ import Glibc
         let bad = String(decoding: try c.call("CONFIG", "SET", "proc-title-template", "{invalid-var}"), as: UTF8.self)
         #expect(bad.contains("template format is invalid"), "\(flavour): \(bad)")
     }
+
+    /// rdb-del-sync-files with persistence off: the dump a disk sync wrote on the master and the
+    /// one the replica received are deleted once used, as redis-server does.
+    @Test(arguments: [ServerFlavour.redis, ServerFlavour.tandem])
+    func rdbFilesUsedOnlyForSyncAreDeleted(_ flavour: ServerFlavour) throws {
+        let master = try ServerProcess.start(flavour, extraArgs: ["--repl-diskless-sync", "no", "--rdb-del-sync-files", "yes"])
+        defer { master.stop() }
+        _ = try master.connect().call("SET", "k", "v")
+        let replica = try ServerProcess.start(flavour, extraArgs: ChainAndFailoverTests.replicaArgs(of: master, ["--rdb-del-sync-files", "yes"]))
+        defer { replica.stop() }
+        #expect(ChainAndFailoverTests.waitForLink(try replica.connect()))
+        #expect(Harness.waitUntil(milliseconds: 5000) {
+            master.log.contains("Removing the RDB file used to feed replicas in a persistence-less instance")
+                && !FileManager.default.fileExists(atPath: master.dir + "/dump.rdb")
+        }, "\(flavour):\n\(master.log)")
+        #expect(replica.log.contains("Removing the RDB file obtained from the master. This replica has persistence disabled"),
+                "\(flavour):\n\(replica.log)")
+        #expect(!FileManager.default.fileExists(atPath: replica.dir + "/dump.rdb"))
+    }
+
+    /// bind-source-addr: the replication link leaves from the given address.
+    @Test(arguments: [ServerFlavour.redis, ServerFlavour.tandem])
+    func theReplicationLinkLeavesFromBindSourceAddr(_ flavour: ServerFlavour) throws {
+        let master = try ServerProcess.start(flavour)
+        defer { master.stop() }
+        let replica = try ServerProcess.start(flavour, extraArgs: ChainAndFailoverTests.replicaArgs(of: master, ["--bind-source-addr", "127.0.0.2"]))
+        defer { replica.stop() }
+        #expect(ChainAndFailoverTests.waitForLink(try replica.connect()))
+        #expect(try InfoReply.fetch(master.connect(), "replication")["slave0"]?.hasPrefix("ip=127.0.0.2,") == true, "\(flavour)")
+    }
 }
