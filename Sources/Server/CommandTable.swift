@@ -69,6 +69,7 @@ public enum CommandID: Equatable {
     case pubsubChannels, pubsubNumsub, pubsubNumpat, pubsubHelp
     case latencyLatest, latencyReset, latencyHelp, latencyHistory, latencyDoctor, latencyGraph, latencyHistogram
     case moduleList, moduleLoad, moduleLoadex, moduleUnload, moduleHelp
+    case memoryUsage, memoryStats, memoryDoctor, memoryMallocStats, memoryPurge, memoryHelp
     // Strings
     case get, set, setnx, setex, psetex, getset, getdel, getex, mget, mset, msetnx, append, strlen
     case getrange, substr, setrange, incr, decr, incrby, decrby, incrbyfloat, lcs
@@ -227,6 +228,14 @@ enum CommandTable {
         .init("slowlog|reset", .slowlogReset, 2, [.admin, .loading, .stale], "server", "2.2.12",
               "Clear all entries from the slow log"),
         .init("slowlog|help", .slowlogHelp, 2, [.loading, .stale], "server", "6.2.0", "Show helpful text about the different subcommands"),
+        .init("memory", .container, -2, [.container], "server", "4.0.0", "A container for memory diagnostics commands"),
+        .init("memory|usage", .memoryUsage, -3, [.readonly], keys: (2, 2, 1), "server", "4.0.0",
+              "Estimate the memory usage of a key"),
+        .init("memory|stats", .memoryStats, 2, [], "server", "4.0.0", "Show memory usage details"),
+        .init("memory|doctor", .memoryDoctor, 2, [], "server", "4.0.0", "Outputs memory problems report"),
+        .init("memory|malloc-stats", .memoryMallocStats, 2, [], "server", "4.0.0", "Show allocator internal stats"),
+        .init("memory|purge", .memoryPurge, 2, [], "server", "4.0.0", "Ask the allocator to release memory"),
+        .init("memory|help", .memoryHelp, 2, [.loading, .stale], "server", "4.0.0", "Show helpful text about the different subcommands"),
         .init("module", .container, -2, [.container], "server", "4.0.0", "A container for module commands"),
         .init("module|list", .moduleList, 2, [.admin, .noscript], "server", "4.0.0", "List all modules loaded by the server"),
         .init("module|load", .moduleLoad, -3, [.admin, .noscript], "server", "4.0.0", "Load a module"),

@@ -328,6 +328,7 @@ extension Server {
             .latencyHistogram:
             latencyCommand(c, id)
         case .moduleList, .moduleLoad, .moduleLoadex, .moduleUnload, .moduleHelp: moduleCommand(c, id)
+        case .memoryUsage, .memoryStats, .memoryDoctor, .memoryMallocStats, .memoryPurge, .memoryHelp: memoryCommand(c, id)
         case .multi: multiCommand(c)
         case .exec: execCommand(c)
         case .discard: discardCommand(c)
