@@ -103,6 +103,7 @@ extension Server {
             if isReplicaNode {
                 promoteToMaster()
                 Log.notice("MASTER MODE enabled (user request from '\(clientDescription(c))')")
+                applyOOMScoreAdj()
             }
             addOK(c)
             return
@@ -117,6 +118,7 @@ extension Server {
         }
         startReplication(host: host.string, port: Int(port))
         Log.notice("REPLICAOF \(host.string):\(port) enabled (user request from '\(clientDescription(c))')")
+        applyOOMScoreAdj()
         addOK(c)
     }
 

@@ -177,8 +177,12 @@ enum StoredDirectives {
             value = text
         case .oomValues:
             let words = text.split(separator: " ")
-            guard words.count == 3, words.allSatisfy({ Int($0).map { $0 >= -2000 && $0 <= 2000 } ?? false }) else {
-                throw ConfigError("Invalid oom-score-adj-values, please provide 3 values in the range -2000..2000")
+            guard words.count == 3 else { throw ConfigError("wrong number of arguments") }
+            for w in words {
+                guard let v = Int(w) else { throw ConfigError("Invalid oom-score-adj-values, elements must be integers.") }
+                guard v >= -2000 && v <= 2000 else {
+                    throw ConfigError("Invalid oom-score-adj-values, elements must be between -2000 and 2000.")
+                }
             }
             value = words.joined(separator: " ")
         case .percentiles:
