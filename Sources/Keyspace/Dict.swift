@@ -378,3 +378,61 @@ extension Dict {
         }
     }
 }
+
+// MARK: - DEBUG HTSTATS
+
+extension Dict {
+    /// Redis's dictGetStats text: per table its size, elements, used buckets and chain lengths;
+    /// the second table appears while rehashing, as the "rehashing target".
+    public func statsReport() -> String {
+        if count == 0 { return "Hash table 0 stats (main hash table):\nNo stats available for empty dictionaries\n" }
+        var out = Self.tableReport(0, "main hash table", table0, size0, used0)
+        if isRehashing { out += Self.tableReport(1, "rehashing target", table1, size1, used1) }
+        return out
+    }
+
+    static func tableReport(_ n: Int, _ role: String, _ table: Slot?, _ size: Int, _ used: Int) -> String {
+        var out = "Hash table \(n) stats (\(role)):\n table size: \(size)\n number of elements: \(used)\n"
+        guard let table, used > 0 else { return out }
+        var slots = 0, longest = 0, total = 0
+        var lengths = [Int](repeating: 0, count: 50)
+        for b in 0..<size {
+            var length = 0
+            var e = table[b]
+            while let raw = e {
+                length += 1
+                e = Entry(raw).next
+            }
+            lengths[min(length, 49)] += 1
+            if length > 0 { slots += 1 }
+            longest = max(longest, length)
+            total += length
+        }
+        let counted = slots == 0 ? 0 : Double(total) / Double(slots)
+        out += " different slots: \(slots)\n max chain length: \(longest)\n"
+        out += " avg chain length (counted): \(Self.twoDecimals(counted))\n"
+        out += " avg chain length (computed): \(Self.twoDecimals(Double(used) / Double(max(slots, 1))))\n"
+        out += " Chain length distribution:\n"
+        for (length, buckets) in lengths.enumerated() where buckets > 0 {
+            out += "   \(length): \(buckets) (\(Self.twoDecimals(Double(buckets) * 100 / Double(size)))%)\n"
+        }
+        return out
+    }
+
+    static func twoDecimals(_ v: Double) -> String {
+        let hundredths = Int((v * 100).rounded())
+        let frac = hundredths % 100
+        return "\(hundredths / 100)." + (frac < 10 ? "0" : "") + "\(frac)"
+    }
+}
+
+extension Entry {
+    /// The hash table of a hash, set or sorted set in table encoding; nil for other values.
+    public var hashTable: UnsafeMutablePointer<Dict>? {
+        switch (type, encoding) {
+        case (.string, _), (.list, _), (_, .listpack), (_, .intset): return nil
+        case (.zset, _): return valuePointer.assumingMemoryBound(to: SkipList.self).pointer(to: \.dict)
+        default: return valuePointer.assumingMemoryBound(to: Dict.self)
+        }
+    }
+}

@@ -26,7 +26,10 @@
  * Node size: `fill` is list-max-listpack-size as it was when the list was created (as
  * Redis's quicklistCreate takes it): negative -1..-5 bounds a node's bytes to 4/8/16/32/64
  * KB, positive bounds its element count (and its bytes to 8 KB, Redis's safety limit). An
- * element larger than the bound gets a node of its own.
+ * element larger than the bound gets a node of its own. So does any element of
+ * `packedThreshold` bytes or more (1 GB, as Redis's plain nodes; DEBUG
+ * QUICKLIST-PACKED-THRESHOLD lowers it for tests): such a "plain" node never takes a second
+ * element, and LSET of a big value into a shared node splits the value out into its own.
  *
  * Positions (QLPos) are a node and a byte offset in it. Offsets stay valid when a node's
  * block is reallocated; a PackedValue read from a node is a view into the block and is
@@ -229,10 +232,21 @@ extension QuickList {
     /// Whether an element of `total` bytes may join node `n` (Redis's _quicklistNodeAllowInsert).
     @inline(__always)
     func allowInsert(_ n: QLNodeRef, _ total: Int) -> Bool {
+        let threshold = Self.packedThreshold
+        if total >= threshold || (n.pointee.count == 1 && Self.isPlain(n, threshold)) { return false }
         let newSize = n.pointee.bytes + total
         let fill = header.pointee.fill
         if fill < 0 { return newSize <= Self.sizeLimit(-fill) }
         return newSize <= Self.safetyLimit && n.pointee.count < fill
+    }
+
+    /// Elements this long or longer get a node of their own (Redis's packed_threshold, 1 GB;
+    /// process-wide as in Redis, changed only by DEBUG QUICKLIST-PACKED-THRESHOLD).
+    nonisolated(unsafe) public static var packedThreshold = 1 << 30
+
+    /// A single-element node whose element reaches the threshold.
+    static func isPlain(_ n: QLNodeRef, _ threshold: Int) -> Bool {
+        n.pointee.bytes >= threshold && PackedList(raw: n.pointee.data).element(at: 0).value.length >= threshold
     }
 
     @inline(__always)
@@ -519,6 +533,10 @@ extension QuickList {
     /// one element, which the next pushes respect).
     public func replace(at p: QLPos, with v: ByteView) {
         let n = p.node
+        if n.pointee.count > 1 && v.count >= Self.packedThreshold {
+            replaceWithPlainNode(at: p, v)
+            return
+        }
         let oldNext = Self.nextOffset(n, p.offset)
         let oldSize = oldNext - p.offset
         let size = Self.elementSize(v)
@@ -530,6 +548,22 @@ extension QuickList {
         Self.writeBacklen(size.encoded, at: data + p.offset + size.encoded)
         n.pointee.bytes = end - oldSize + size.total
         if size.total < oldSize { Self.shrinkIfWasteful(n) }
+    }
+
+    /// LSET of a value past the packed threshold in a shared node: the node is split at the
+    /// element, which is replaced by a node of its own between the two halves.
+    func replaceWithPlainNode(at p: QLPos, _ v: ByteView) {
+        let n = p.node
+        let size = Self.elementSize(v)
+        if p.offset == 0 {
+            Self.removeInNode(n, at: 0, count: 1)
+            insertNewNode(v, size, after: n.pointee.prev)
+            return
+        }
+        let right = split(n, at: p.offset)
+        Self.removeInNode(right, at: 0, count: 1)
+        if right.pointee.count == 0 { unlinkAndFree(right) }
+        insertNewNode(v, size, after: n)
     }
 
     /// Inserts `v` just before or after the element at `p` (LINSERT). A full node is split at

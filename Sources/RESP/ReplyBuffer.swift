@@ -21,7 +21,15 @@ public struct ReplyBuffer {
     /// Bytes already written to the socket.
     public var sent: Int = 0
 
+    /// The most bytes held at once since the peak was last reset (CLIENT LIST's rbp): the
+    /// client cron sizes an idle buffer by it, as Redis sizes a client's reply buffer.
+    public var peak: Int = 0
+    public var peakResetMillis: Int64 = 0
+
+    /// New clients start with Redis's 16 KB buffer; idle ones shrink to what they use (down to
+    /// 1 KB), and after a bigger reply a client's buffer goes back to 16 KB once sent.
     public static let initialCapacity = 16 * 1024
+    public static let minimumCapacity = 1024
 
     public init() {
         capacity = Self.initialCapacity
@@ -42,16 +50,33 @@ public struct ReplyBuffer {
     public mutating func didSend(_ n: Int) {
         sent += n
         if sent == count {
+            if count > peak { peak = count }
             sent = 0
             count = 0
             if capacity > 1024 * 1024 { shrink() }
         }
     }
 
-    mutating func shrink() {
+    mutating func shrink() { resize(to: Self.initialCapacity) }
+
+    /// Reallocates an empty buffer to `newCapacity` bytes.
+    public mutating func resize(to newCapacity: Int) {
+        guard count == 0, newCapacity != capacity else { return }
         tandem_free(base)
-        capacity = Self.initialCapacity
+        capacity = newCapacity
         base = tandem_malloc(capacity).assumingMemoryBound(to: UInt8.self)
+    }
+
+    /// From the client cron: an empty buffer whose peak used less than half of it shrinks to
+    /// the peak (at least 1 KB); every `resetAfterMillis` (negative: never) the peak restarts.
+    public mutating func adjustToPeak(nowMillis: Int64, resetAfterMillis: Int64, resizing: Bool) {
+        if resizing && count == 0 && capacity / 2 >= Self.minimumCapacity && peak < capacity / 2 {
+            resize(to: max(Self.minimumCapacity, peak + 1))
+        }
+        if resetAfterMillis >= 0 && nowMillis - peakResetMillis >= resetAfterMillis {
+            peak = count
+            peakResetMillis = nowMillis
+        }
     }
 
     /// Drops everything (client closing, CLIENT REPLY OFF discarding).

@@ -25,6 +25,8 @@ public struct BlockState {
     /// The command to re-run, copied out of the query buffer.
     var command = CommandQueue()
     var commandIndex = -1
+    /// Time spent running the command so far (its first call and every re-run).
+    var micros: Int64 = 0
     /// What a timeout replies: a null array (BLPOP, BZPOPMIN, BLMPOP) or a null bulk (BLMOVE).
     var timeoutRepliesNullArray = true
     /// WAIT: the replication offset to be acknowledged, and by how many replicas.
@@ -127,6 +129,7 @@ extension Server {
     /// waiter may try too), false when it found nothing and stays blocked.
     mutating func rerunBlockedCommand(_ c: ClientRef) -> Bool {
         let before = c.pointee.reply.count
+        let errorsBefore = stats.errorReplies
         c.pointee.argc = c.pointee.block.command.load(at: 0, into: &c.pointee.argv, capacity: &c.pointee.argvCapacity)
         servingBlockedClient = true
         call(c, c.pointee.block.commandIndex)
@@ -134,6 +137,7 @@ extension Server {
         let served = c.pointee.reply.count != before
         c.pointee.argc = 0
         if served {
+            countUnblockedCall(c, failed: stats.errorReplies != errorsBefore)
             unblockClient(c)
             queueWrite(c)
             resumeAfterUnblock(c)
@@ -167,6 +171,7 @@ extension Server {
         } else {
             c.pointee.reply.appendNull(resp3: c.pointee.resp3)
         }
+        countUnblockedCall(c, failed: false)
         unblockClient(c)
         queueWrite(c)
         resumeAfterUnblock(c)
@@ -201,6 +206,7 @@ extension Server {
         }
         if asError {
             addError(target, "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n")
+            countUnblockedCall(target, failed: true)
             unblockClient(target)
             queueWrite(target)
             resumeAfterUnblock(target)

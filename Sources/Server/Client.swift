@@ -81,6 +81,8 @@ public struct Client {
     public var watched: [WatchedKey] = []
     public var channels: Set<[UInt8]> = []
     public var patterns: [[UInt8]] = []
+    /// SSUBSCRIBE's shard channels.
+    public var shardChannels: Set<[UInt8]> = []
     public var block = BlockState()
 
     // Bookkeeping (not per command)

@@ -4,7 +4,8 @@
  * Specs live in one malloc'd array (trivial structs, no ARC). Names are found through a small
  * open-addressing index hashed case-insensitively, so "GET", "get" and "Get" find the same
  * entry without lowercasing into a temporary. Per-command statistics (INFO commandstats)
- * live in a parallel array.
+ * live in a parallel array, and so do the latency histograms (LatencyHistogram.swift), each
+ * allocated when its command first runs with latency-tracking on.
  */
 import CSystem
 import Platform
@@ -20,6 +21,8 @@ public struct CommandRegistry {
     public let specs: UnsafeMutablePointer<CommandSpec>
     public let count: Int
     public let stats: UnsafeMutablePointer<CommandStats>
+    /// Per-command latency counters, nil until the command is first timed.
+    let histograms: UnsafeMutablePointer<UnsafeMutablePointer<Int64>?>
     /// True for entries that have "name|sub" entries.
     let hasSubcommands: UnsafeMutablePointer<Bool>
     let index: UnsafeMutablePointer<Int32>
@@ -36,6 +39,8 @@ public struct CommandRegistry {
         specs.initialize(from: all, count: count)
         stats = .allocate(capacity: count)
         stats.initialize(repeating: CommandStats(), count: count)
+        histograms = .allocate(capacity: count)
+        histograms.initialize(repeating: nil, count: count)
         hasSubcommands = .allocate(capacity: count)
         hasSubcommands.initialize(repeating: false, count: count)
         var size = 16
@@ -112,6 +117,28 @@ public struct CommandRegistry {
     }
 
     public func resetStats() {
-        for i in 0..<count { stats[i] = CommandStats() }
+        for i in 0..<count {
+            stats[i] = CommandStats()
+            histograms[i]?.deallocate()
+            histograms[i] = nil
+        }
+    }
+
+    /// Counts one call of `index` that took `micros` in its latency histogram.
+    @inline(__always)
+    func recordLatency(_ index: Int, micros: Int64) {
+        let counts: UnsafeMutablePointer<Int64>
+        if let existing = histograms[index] {
+            counts = existing
+        } else {
+            counts = LatencyHistogram.allocate()
+            histograms[index] = counts
+        }
+        LatencyHistogram(counts: counts).record(nanoseconds: micros &* 1000)
+    }
+
+    /// The histogram of `index`, nil when it never ran since the last reset.
+    func histogram(_ index: Int) -> LatencyHistogram? {
+        histograms[index].map { LatencyHistogram(counts: $0) }
     }
 }

@@ -56,9 +56,9 @@ public enum CommandID: Equatable {
     case dbsize, flushdb, flushall, time, swapdb, shutdown, monitor, info, debug, lastsave
     case save, bgsave, dump, restore
     case replconf, psync, sync, wait, role, replicaof, failover
-    case command, commandCount, commandInfo, commandDocs, commandList, commandGetkeys, commandHelp
+    case command, commandCount, commandInfo, commandDocs, commandList, commandGetkeys, commandGetkeysandflags, commandHelp
     case clientID, clientSetname, clientGetname, clientList, clientInfo, clientKill, clientPause
-    case clientUnpause, clientNoEvict, clientReply, clientHelp, clientUnblock
+    case clientUnpause, clientNoEvict, clientReply, clientHelp, clientUnblock, clientTrackinginfo, clientGetredir
     case configGet, configSet, configResetstat, configRewrite, configHelp
     case slowlogGet, slowlogLen, slowlogReset, slowlogHelp
     case functionFlush, functionList, scriptFlush
@@ -66,7 +66,8 @@ public enum CommandID: Equatable {
     // Transactions and pub/sub
     case multi, exec, discard, watch, unwatch
     case subscribe, unsubscribe, psubscribe, punsubscribe, publish
-    case pubsubChannels, pubsubNumsub, pubsubNumpat, pubsubHelp
+    case ssubscribe, sunsubscribe, spublish
+    case pubsubChannels, pubsubNumsub, pubsubNumpat, pubsubShardchannels, pubsubShardnumsub, pubsubHelp
     case latencyLatest, latencyReset, latencyHelp, latencyHistory, latencyDoctor, latencyGraph, latencyHistogram
     case moduleList, moduleLoad, moduleLoadex, moduleUnload, moduleHelp
     case memoryUsage, memoryStats, memoryDoctor, memoryMallocStats, memoryPurge, memoryHelp
@@ -157,6 +158,10 @@ enum CommandTable {
               "Instruct the server whether to reply to commands"),
         .init("client|unblock", .clientUnblock, -3, [.admin, .noscript, .loading, .stale], "connection", "5.0.0",
               "Unblock a client blocked in a blocking command from a different connection"),
+        .init("client|trackinginfo", .clientTrackinginfo, 2, [.noscript, .loading, .stale], "connection", "6.2.0",
+              "Return information about server assisted client side caching for the current connection"),
+        .init("client|getredir", .clientGetredir, 2, [.noscript, .loading, .stale], "connection", "6.0.0",
+              "Get tracking notifications redirection client ID if any"),
         .init("client|help", .clientHelp, 2, [.loading, .stale], "connection", "5.0.0", "Show helpful text about the different subcommands"),
 
         // MARK: Server
@@ -209,7 +214,9 @@ enum CommandTable {
               "Get array of specific Redis command documentation"),
         .init("command|list", .commandList, -2, [.loading, .stale], "server", "7.0.0",
               "Get an array of Redis command names"),
-        .init("command|getkeys", .commandGetkeys, -3, [.loading, .stale], "server", "2.8.13",
+        .init("command|getkeysandflags", .commandGetkeysandflags, -4, [.loading, .stale], "server", "7.0.0",
+              "Extract keys and access flags given a full Redis command"),
+        .init("command|getkeys", .commandGetkeys, -4, [.loading, .stale], "server", "2.8.13",
               "Extract keys given a full Redis command"),
         .init("command|help", .commandHelp, 2, [.loading, .stale], "server", "5.0.0", "Show helpful text about the different subcommands"),
         .init("config", .container, -2, [.container], "server", "2.0.0", "A container for server configuration commands"),
@@ -280,11 +287,21 @@ enum CommandTable {
               "Stop listening for messages posted to channels matching the given patterns"),
         .init("publish", .publish, 3, [.pubsub, .loading, .stale, .fast], "pubsub", "2.0.0",
               "Post a message to a channel"),
+        .init("ssubscribe", .ssubscribe, -2, [.pubsub, .noscript, .loading, .stale], keys: kAll, "pubsub", "7.0.0",
+              "Listen for messages published to the given shard channels"),
+        .init("sunsubscribe", .sunsubscribe, -1, [.pubsub, .noscript, .loading, .stale], keys: kAll, "pubsub", "7.0.0",
+              "Stop listening for messages posted to the given shard channels"),
+        .init("spublish", .spublish, 3, [.pubsub, .loading, .stale, .fast], keys: k1, "pubsub", "7.0.0",
+              "Post a message to a shard channel"),
         .init("pubsub", .container, -2, [.container], "pubsub", "2.8.0", "A container for Pub/Sub commands"),
         .init("pubsub|channels", .pubsubChannels, -2, [.pubsub, .loading, .stale], "pubsub", "2.8.0",
               "List active channels"),
         .init("pubsub|numsub", .pubsubNumsub, -2, [.pubsub, .loading, .stale], "pubsub", "2.8.0",
               "Get the count of subscribers for channels"),
+        .init("pubsub|shardchannels", .pubsubShardchannels, -2, [.pubsub, .loading, .stale], "pubsub", "7.0.0",
+              "List active shard channels"),
+        .init("pubsub|shardnumsub", .pubsubShardnumsub, -2, [.pubsub, .loading, .stale], "pubsub", "7.0.0",
+              "Get the count of subscribers for shard channels"),
         .init("pubsub|numpat", .pubsubNumpat, 2, [.pubsub, .loading, .stale], "pubsub", "2.8.0",
               "Get the count of unique patterns pattern subscriptions"),
         .init("pubsub|help", .pubsubHelp, 2, [.loading, .stale], "pubsub", "6.2.0",

@@ -136,8 +136,9 @@ public enum ConfigLoader {
                 throw ConfigFatal(line: n + 1, text: line, message: "Bad directive or wrong number of arguments")
             }
             // `save` takes any even number of arguments, none included (a bare `save` line clears
-            // the points, as Redis 7.0's multi-argument configs do); others need at least one.
-            if args.isEmpty && name != "save" {
+            // the points, as Redis 7.0's multi-argument configs do); the other multi-argument
+            // configs validate an empty list themselves; others need at least one.
+            if args.isEmpty && name != "save" && !ConfigTable.takesManyArguments(d) {
                 throw ConfigFatal(line: n + 1, text: line, message: "wrong number of arguments")
             }
             do throws(ConfigError) {

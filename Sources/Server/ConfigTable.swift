@@ -249,6 +249,15 @@ enum ConfigTable {
         return text.lowercased()
     }
 
+    /// Redis 7.0's MULTI_ARG configs (other than save): their words come as separate arguments.
+    static func takesManyArguments(_ d: ConfigDirective) -> Bool {
+        guard case .stored(let i) = d.kind else { return false }
+        switch StoredDirectives.all[i].format {
+        case .oomValues, .percentiles, .shutdownFlags: return true
+        default: return false
+        }
+    }
+
     /// Applies `args` (the words after the directive name) to `settings`.
     static func apply(_ d: ConfigDirective, _ args: [String], to settings: inout Settings, fromFile: Bool) throws(
         ConfigError

@@ -17,6 +17,7 @@ import Platform
 
 extension Server {
     mutating func cron() {
+        if cronPaused { return }  // DEBUG PAUSE-CRON
         cronLoops += 1
         let now = Clock.unixMillis()
         lruClock = UInt32(truncatingIfNeeded: now / 1000)
@@ -55,6 +56,10 @@ extension Server {
                 continue
             }
             c.pointee.shrinkQueryIfIdle()
+            if !c.pointee.isReplica {
+                c.pointee.reply.adjustToPeak(nowMillis: now, resetAfterMillis: replyBufferPeakResetMillis,
+                                             resizing: replyBufferResizing)
+            }
         }
     }
 

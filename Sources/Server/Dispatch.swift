@@ -104,7 +104,7 @@ extension Server {
         }
         if let refusal = replicationStateRefusal(c, spec) { return reject(c, index, refusal) }
         if c.pointee.isReplica && (spec.pointee.flags.contains(.write) || spec.pointee.flags.contains(.readonly)
-            || spec.pointee.id == .publish)
+            || spec.pointee.id == .publish || spec.pointee.id == .spublish)
         {
             return reject(c, index, "-ERR Replica can't interact with the keyspace\r\n" as StaticString)
         }
@@ -171,9 +171,17 @@ extension Server {
         if c.pointee.flags.contains(.multi) { c.pointee.flags.insert(.dirtyExec) }
     }
 
+    static func repliesWithPushes(_ id: CommandID) -> Bool {
+        switch id {
+        case .subscribe, .unsubscribe, .psubscribe, .punsubscribe, .ssubscribe, .sunsubscribe: return true
+        default: return false
+        }
+    }
+
     func allowedWhileSubscribed(_ id: CommandID) -> Bool {
         switch id {
-        case .ping, .subscribe, .unsubscribe, .psubscribe, .punsubscribe, .quit, .reset: return true
+        case .ping, .subscribe, .unsubscribe, .psubscribe, .punsubscribe, .ssubscribe, .sunsubscribe, .quit, .reset:
+            return true
         default: return false
         }
     }
@@ -215,10 +223,24 @@ extension Server {
         }
         callDepth -= 1
         let duration = Clock.monotonicMicros() - start
-        let st = commands.stats + index
-        st.pointee.calls += 1
-        st.pointee.microseconds += duration
-        if stats.errorReplies != errorsBefore { st.pointee.failed += 1 }
+        if settings.latencyMonitorThreshold > 0 {
+            let event = commands.specs[index].flags.contains(.fast) ? "fast-command" : "command"
+            addLatencySampleIfNeeded(event, milliseconds: duration / 1000)
+        }
+        if c.pointee.flags.contains(.blocked) || servingBlockedClient {
+            // A blocking command is counted once, when it is answered (countUnblockedCall).
+            c.pointee.block.micros += duration
+            if !servingBlockedClient {
+                stats.commandsProcessed += 1
+                c.pointee.totalCommands += 1
+                if monitorCount > 0 { feedMonitors(c, index) }
+            }
+            return
+        }
+        // Errors of commands nested in this one (EXEC's) were counted against them already.
+        let failed = stats.errorReplies > max(errorsBefore, errorsAttributed)
+        errorsAttributed = stats.errorReplies
+        countCall(index, micros: duration, failed: failed)
         stats.commandsProcessed += 1
         c.pointee.totalCommands += 1
         if duration > settings.slowlogLogSlowerThan && settings.slowlogLogSlowerThan >= 0 {
@@ -227,9 +249,33 @@ extension Server {
         if monitorCount > 0 { feedMonitors(c, index) }
     }
 
-    /// CLIENT REPLY OFF/SKIP: drop what the command produced.
+    /// INFO commandstats and latencystats for one answered call.
+    @inline(__always)
+    mutating func countCall(_ index: Int, micros: Int64, failed: Bool) {
+        let st = commands.stats + index
+        st.pointee.calls += 1
+        st.pointee.microseconds += micros
+        if failed { st.pointee.failed += 1 }
+        if settings.latencyTracking { commands.recordLatency(index, micros: micros) }
+    }
+
+    /// A blocked command was answered (served, timed out, unblocked): it counts as one call
+    /// taking the time its runs took, as Redis's updateStatsOnUnblock.
+    mutating func countUnblockedCall(_ c: ClientRef, failed: Bool) {
+        let index = c.pointee.block.commandIndex
+        if index < 0 || index >= commands.count { return }
+        countCall(index, micros: c.pointee.block.micros, failed: failed)
+        if c.pointee.block.micros > settings.slowlogLogSlowerThan && settings.slowlogLogSlowerThan >= 0 {
+            recordSlow(c, index, c.pointee.block.micros)
+        }
+    }
+
+    /// CLIENT REPLY OFF/SKIP: drop what the command produced — except subscription
+    /// confirmations, which Redis 7.0 delivers whatever the reply mode (its CLIENT_PUSHING).
     mutating func applyReplySilence(_ c: ClientRef, mark: Int) {
-        if c.pointee.flags.contains(.replyOff) || c.pointee.flags.contains(.replySkip) {
+        let pushOnly = c.pointee.lastCommand >= 0
+            && Self.repliesWithPushes(commands.specs[c.pointee.lastCommand].id)
+        if (c.pointee.flags.contains(.replyOff) || c.pointee.flags.contains(.replySkip)) && !pushOnly {
             if c.pointee.reply.count > mark { c.pointee.reply.count = mark }
         }
         if c.pointee.flags.contains(.replySkip) { c.pointee.flags.remove(.replySkip) }
@@ -296,7 +342,7 @@ extension Server {
         case .hello: helloCommand(c)
         case .reset: resetCommand(c)
         case .clientID, .clientSetname, .clientGetname, .clientList, .clientInfo, .clientKill, .clientPause,
-            .clientUnpause, .clientNoEvict, .clientReply, .clientHelp, .clientUnblock:
+            .clientUnpause, .clientNoEvict, .clientReply, .clientHelp, .clientUnblock, .clientTrackinginfo, .clientGetredir:
             clientCommand(c, id)
         // Server
         case .dbsize: c.pointee.reply.appendInteger(Int64(dbs[c.pointee.db].count))
@@ -320,7 +366,8 @@ extension Server {
         case .bgsave: bgsaveCommand(c)
         case .dump: dumpCommand(c)
         case .restore: restoreCommand(c)
-        case .command, .commandCount, .commandInfo, .commandDocs, .commandList, .commandGetkeys, .commandHelp:
+        case .command, .commandCount, .commandInfo, .commandDocs, .commandList, .commandGetkeys, .commandGetkeysandflags,
+            .commandHelp:
             commandCommand(c, id)
         case .configGet, .configSet, .configResetstat, .configRewrite, .configHelp: configCommand(c, id)
         case .slowlogGet, .slowlogLen, .slowlogReset, .slowlogHelp: slowlogCommand(c, id)
@@ -339,7 +386,11 @@ extension Server {
         case .psubscribe: psubscribeCommand(c)
         case .punsubscribe: punsubscribeCommand(c)
         case .publish: publishCommand(c)
-        case .pubsubChannels, .pubsubNumsub, .pubsubNumpat, .pubsubHelp: pubsubCommand(c, id)
+        case .ssubscribe: ssubscribeCommand(c)
+        case .sunsubscribe: sunsubscribeCommand(c)
+        case .spublish: spublishCommand(c)
+        case .pubsubChannels, .pubsubNumsub, .pubsubNumpat, .pubsubShardchannels, .pubsubShardnumsub, .pubsubHelp:
+            pubsubCommand(c, id)
         case .sort: sortCommand(c, readOnly: false)
         case .sortRO: sortCommand(c, readOnly: true)
         case .functionFlush: scriptingFlushCommand(c, function: true)

@@ -29,13 +29,14 @@ extension Server {
     }
 
     /// The entry for `key` in the client's database, for a read: counts keyspace hits and
-    /// misses and touches the LRU stamp.
+    /// misses and touches the LRU stamp (not for `touch: false`: EXISTS, TYPE, as Redis's
+    /// LOOKUP_NOTOUCH).
     @inline(__always)
-    mutating func lookupRead(_ c: ClientRef, _ key: ByteView) -> Entry? {
+    mutating func lookupRead(_ c: ClientRef, _ key: ByteView, touch: Bool = true) -> Entry? {
         let e = lookupWrite(c.pointee.db, key)
         if let e {
             stats.keyspaceHits += 1
-            if childPID < 0 { e.lru = lruClock }
+            if touch && childPID < 0 { e.lru = lruClock }
         } else {
             stats.keyspaceMisses += 1
         }
@@ -197,7 +198,9 @@ extension Server {
                 if sampled == 0 || expired * 100 / sampled <= acceptableStale { break }
             }
         }
-        stats.expireCycleMicros += Clock.monotonicMicros() - start
+        let elapsed = Clock.monotonicMicros() - start
+        stats.expireCycleMicros += elapsed
+        addLatencySampleIfNeeded("expire-cycle", milliseconds: elapsed / 1000)
         let current = sampledTotal > 0 ? Double(expiredTotal) / Double(sampledTotal) : 0
         stats.expiredStalePercent = current * 0.05 + stats.expiredStalePercent * 0.95
     }

@@ -234,6 +234,11 @@ extension Server {
         }
         let (written, ok) = drainReply(c)
         stats.netOutputBytes += Int64(written)
+        // A reply bigger than 16 KB grew the buffer: give it back once sent (Redis keeps such
+        // replies in a list beside its fixed buffer).
+        if c.pointee.reply.count == 0 && c.pointee.reply.capacity > ReplyBuffer.initialCapacity && replyBufferResizing {
+            c.pointee.reply.resize(to: ReplyBuffer.initialCapacity)
+        }
         if ok { finishWrite(c) }
     }
 

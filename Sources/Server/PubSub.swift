@@ -1,11 +1,17 @@
 /*
- * PubSub: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, PUBSUB — Redis's pubsub.c.
+ * PubSub: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, PUBSUB and the shard
+ * channels of 7.0 (SSUBSCRIBE, SUNSUBSCRIBE, SPUBLISH) — Redis's pubsub.c.
  *
  * Channels map to their subscribers; patterns are kept with their subscribers and matched
  * with Glob (Redis's stringmatchlen) on every PUBLISH. Messages and subscription
  * confirmations are arrays in RESP2 and push frames (`>`) in RESP3. A RESP2 client with at
  * least one subscription may only run the subscription commands, PING, QUIT and RESET.
  * Replicas accept PUBLISH like any command (redis-sentinel relies on it).
+ *
+ * Shard channels are a second namespace: outside cluster mode they behave as channels whose
+ * messages arrive as "smessage", counted apart ("ssubscribe" replies count shard
+ * subscriptions only), and SPUBLISH reaches replicas through the stream as PUBLISH does.
+ * In cluster mode (issue 19) they will be confined to the node owning the channel's slot.
  */
 import Keyspace
 import Platform
@@ -15,8 +21,8 @@ extension Server {
     /// The number of channels plus patterns `c` is subscribed to.
     func subscriptionCount(_ c: ClientRef) -> Int { c.pointee.channels.count + c.pointee.patterns.count }
 
-    /// `*3 kind name count` (or `>3` in RESP3).
-    func addSubscriptionReply(_ c: ClientRef, _ kind: StaticString, _ name: [UInt8]?) {
+    /// `*3 kind name count` (or `>3` in RESP3); shard replies count shard channels only.
+    func addSubscriptionReply(_ c: ClientRef, _ kind: StaticString, _ name: [UInt8]?, shard: Bool = false) {
         c.pointee.reply.appendHeader(c.pointee.resp3 ? 62 : 42, 3)
         c.pointee.reply.appendBulk(ByteView(kind))
         if let name {
@@ -24,11 +30,11 @@ extension Server {
         } else {
             c.pointee.reply.appendNull(resp3: c.pointee.resp3)
         }
-        c.pointee.reply.appendInteger(Int64(subscriptionCount(c)))
+        c.pointee.reply.appendInteger(Int64(shard ? c.pointee.shardChannels.count : subscriptionCount(c)))
     }
 
     func updatePubsubFlag(_ c: ClientRef) {
-        if subscriptionCount(c) > 0 { c.pointee.flags.insert(.pubsub) } else { c.pointee.flags.remove(.pubsub) }
+        if subscriptionCount(c) + c.pointee.shardChannels.count > 0 { c.pointee.flags.insert(.pubsub) } else { c.pointee.flags.remove(.pubsub) }
     }
 
     mutating func subscribeCommand(_ c: ClientRef) {
@@ -42,19 +48,20 @@ extension Server {
         }
     }
 
-    mutating func unsubscribeCommand(_ c: ClientRef) {
-        if c.pointee.argc == 1 {
-            if c.pointee.channels.isEmpty {
-                addSubscriptionReply(c, "unsubscribe", nil)
-                return
-            }
-            for ch in c.pointee.channels.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-                unsubscribe(c, channel: ch, notify: true)
-            }
+    mutating func unsubscribeCommand(_ c: ClientRef) { unsubscribeChannels(c, shard: false) }
+
+    /// UNSUBSCRIBE / SUNSUBSCRIBE: the named channels, or every channel of the client (in
+    /// order), or one reply with no channel when it has none.
+    mutating func unsubscribeChannels(_ c: ClientRef, shard: Bool) {
+        let current = shard ? c.pointee.shardChannels : c.pointee.channels
+        let names = c.pointee.argc == 1 ? current.sorted(by: { $0.lexicographicallyPrecedes($1) })
+            : (1..<c.pointee.argc).map { c.pointee.arg($0).array }
+        if names.isEmpty {
+            addSubscriptionReply(c, shard ? "sunsubscribe" : "unsubscribe", nil, shard: shard)
             return
         }
-        for i in 1..<c.pointee.argc {
-            unsubscribe(c, channel: c.pointee.arg(i).array, notify: true)
+        for ch in names {
+            if shard { sunsubscribe(c, channel: ch, notify: true) } else { unsubscribe(c, channel: ch, notify: true) }
         }
     }
 
@@ -111,6 +118,57 @@ extension Server {
     mutating func unsubscribeAll(_ c: ClientRef) {
         for ch in c.pointee.channels { unsubscribe(c, channel: ch, notify: false) }
         for p in c.pointee.patterns { punsubscribe(c, pattern: p, notify: false) }
+        for ch in c.pointee.shardChannels { sunsubscribe(c, channel: ch, notify: false) }
+    }
+
+    // MARK: - Shard channels
+
+    mutating func ssubscribeCommand(_ c: ClientRef) {
+        if inExec {
+            addError(c, "-ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client\r\n")
+            return
+        }
+        for i in 1..<c.pointee.argc {
+            let ch = c.pointee.arg(i).array
+            if c.pointee.shardChannels.insert(ch).inserted {
+                shardChannelSubscribers[ch, default: []].append(c)
+            }
+            updatePubsubFlag(c)
+            addSubscriptionReply(c, "ssubscribe", ch, shard: true)
+        }
+    }
+
+    mutating func sunsubscribeCommand(_ c: ClientRef) { unsubscribeChannels(c, shard: true) }
+
+    mutating func sunsubscribe(_ c: ClientRef, channel ch: [UInt8], notify: Bool) {
+        if c.pointee.shardChannels.remove(ch) != nil {
+            shardChannelSubscribers[ch]?.removeAll { $0 == c }
+            if shardChannelSubscribers[ch]?.isEmpty == true { shardChannelSubscribers[ch] = nil }
+        }
+        updatePubsubFlag(c)
+        if notify { addSubscriptionReply(c, "sunsubscribe", ch, shard: true) }
+    }
+
+    mutating func spublishCommand(_ c: ClientRef) {
+        let channel = c.pointee.arg(1), message = c.pointee.arg(2)
+        var receivers = 0
+        if let subs = shardChannelSubscribers[channel.array] {
+            deliver(to: subs, "smessage", channel: channel, message: message)
+            receivers = subs.count
+        }
+        c.pointee.reply.appendInteger(Int64(receivers))
+        forcePropagation()
+    }
+
+    /// `*3 kind channel message` (`>3` in RESP3) to each subscriber.
+    mutating func deliver(to subscribers: [ClientRef], _ kind: StaticString, channel: ByteView, message: ByteView) {
+        for s in subscribers {
+            s.pointee.reply.appendHeader(s.pointee.resp3 ? 62 : 42, 3)
+            s.pointee.reply.appendBulk(ByteView(kind))
+            s.pointee.reply.appendBulk(channel)
+            s.pointee.reply.appendBulk(message)
+            queueWrite(s)
+        }
     }
 
     /// Delivers `message` on `channel`; returns the number of receivers.
@@ -118,14 +176,8 @@ extension Server {
     mutating func publish(channel: ByteView, message: ByteView) -> Int {
         var receivers = 0
         if !channelSubscribers.isEmpty, let subs = channelSubscribers[channel.array] {
-            for s in subs {
-                s.pointee.reply.appendHeader(s.pointee.resp3 ? 62 : 42, 3)
-                s.pointee.reply.appendBulk(ByteView("message"))
-                s.pointee.reply.appendBulk(channel)
-                s.pointee.reply.appendBulk(message)
-                queueWrite(s)
-                receivers += 1
-            }
+            deliver(to: subs, "message", channel: channel, message: message)
+            receivers += subs.count
         }
         for p in patternOrder {
             let matched = p.withUnsafeBufferPointer { b in
@@ -153,22 +205,23 @@ extension Server {
 
     mutating func pubsubCommand(_ c: ClientRef, _ id: CommandID) {
         switch id {
-        case .pubsubChannels:
+        case .pubsubChannels, .pubsubShardchannels:
             let pattern = c.pointee.argc == 3 ? c.pointee.arg(2) : nil
             var names: [[UInt8]] = []
-            for ch in channelSubscribers.keys {
+            for ch in (id == .pubsubChannels ? channelSubscribers : shardChannelSubscribers).keys {
                 let ok = pattern.map { p in ch.withUnsafeBufferPointer { Glob.match(p, ByteView($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count)) } } ?? true
                 if ok { names.append(ch) }
             }
             c.pointee.reply.appendArrayHeader(names.count)
             for n in names { n.withUnsafeBufferPointer { c.pointee.reply.appendBulk($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) } }
-        case .pubsubNumsub:
+        case .pubsubNumsub, .pubsubShardnumsub:
             let n = c.pointee.argc - 2
             c.pointee.reply.appendMapHeader(n, resp3: c.pointee.resp3)
             for i in 2..<c.pointee.argc {
                 let ch = c.pointee.arg(i)
                 c.pointee.reply.appendBulk(ch)
-                c.pointee.reply.appendInteger(Int64(channelSubscribers[ch.array]?.count ?? 0))
+                let table = id == .pubsubNumsub ? channelSubscribers : shardChannelSubscribers
+                c.pointee.reply.appendInteger(Int64(table[ch.array]?.count ?? 0))
             }
         case .pubsubNumpat:
             c.pointee.reply.appendInteger(Int64(patternSubscribers.count))

@@ -162,6 +162,7 @@ extension Server {
     mutating func disconnectBlockedClients() {
         for c in allClients() where c.pointee.flags.contains(.blocked) {
             addErrorString(c, "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)")
+            countUnblockedCall(c, failed: true)
             unblockClient(c)
             c.pointee.flags.insert(.closeAfterReply)
             queueWrite(c)

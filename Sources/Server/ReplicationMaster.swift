@@ -748,6 +748,7 @@ extension Server {
             let acked = replicasAcknowledging(w.pointee.block.waitOffset)
             if acked >= w.pointee.block.waitReplicas {
                 w.pointee.reply.appendInteger(Int64(acked))
+                countUnblockedCall(w, failed: false)
                 unblockClient(w)
                 queueWrite(w)
                 resumeAfterUnblock(w)

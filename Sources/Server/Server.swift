@@ -88,6 +88,8 @@ public struct Server {
     var watchCount = 0
     var inExec = false
     var channelSubscribers: [[UInt8]: [ClientRef]] = [:]
+    /// SSUBSCRIBE's channels, a namespace of their own (PubSub.swift).
+    var shardChannelSubscribers: [[UInt8]: [ClientRef]] = [:]
     var patternSubscribers: [[UInt8]: [ClientRef]] = [:]
     var patternOrder: [[UInt8]] = []
     // Blocked clients
@@ -165,7 +167,19 @@ public struct Server {
     public var shutdownRequested = false
     public var shutdownExitCode: Int32 = 0
     public var memoryPeak = 0
-    public var latencyEvents: [String: (time: Int64, latest: Int64, max: Int64)] = [:]
+    /// DEBUG REPLYBUFFER: how often a client's reply-buffer peak restarts (ms, -1 never), and
+    /// whether buffers are resized at all.
+    var replyBufferPeakResetMillis: Int64 = 5000
+    var replyBufferResizing = true
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE accepts payloads with a wrong CRC.
+    var skipChecksumValidation = false
+    /// total_error_replies when the last command finished: a command fails (failed_calls) only
+    /// by errors after that, so EXEC is not blamed for its queued commands' errors.
+    var errorsAttributed: Int64 = 0
+    /// DEBUG PAUSE-CRON: the periodic tasks stop until it is cleared.
+    var cronPaused = false
+    /// LATENCY's spikes by event (LatencyMonitor.swift).
+    var latency = LatencyMonitor()
 
     public init(config: LoadedConfig, executable: String) throws(SystemError) {
         settings = config.settings

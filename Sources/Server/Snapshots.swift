@@ -172,6 +172,7 @@ extension Server {
             return false
         }
         persistence.latestForkMicros = Clock.monotonicMicros() - start
+        addLatencySampleIfNeeded("fork", milliseconds: persistence.latestForkMicros / 1000)
         persistence.totalForks += 1
         persistence.childPipe = fds.0
         persistence.childStartMillis = Clock.unixMillis()
@@ -348,7 +349,9 @@ extension Server {
             persistence.saves += 1
         } else if signal != 0 {
             Log.warning("Background saving terminated by signal \(signal)")
+            let unlinkStart = Clock.monotonicMicros()
             unlink("temp-\(pid).rdb")
+            addLatencySampleIfNeeded("rdb-unlink-temp-file", milliseconds: (Clock.monotonicMicros() - unlinkStart) / 1000)
             // A child killed on purpose (SIGUSR1, as Redis uses) is not an error.
             if signal != Int(SIGUSR1) { persistence.lastBgsaveOK = false }
         } else {

@@ -49,6 +49,18 @@ extension Server {
                 addSyntaxError(c)
             }
         case .clientUnblock: clientUnblock(c)
+        case .clientTrackinginfo:
+            // Client-side caching (CLIENT TRACKING) is not built: every client reports it off.
+            let resp3 = c.pointee.resp3
+            c.pointee.reply.appendMapHeader(3, resp3: resp3)
+            c.pointee.reply.appendBulk("flags")
+            c.pointee.reply.appendSetHeader(1, resp3: resp3)
+            c.pointee.reply.appendBulk("off")
+            c.pointee.reply.appendBulk("redirect")
+            c.pointee.reply.appendInteger(-1)
+            c.pointee.reply.appendBulk("prefixes")
+            c.pointee.reply.appendArrayHeader(0)
+        case .clientGetredir: c.pointee.reply.appendInteger(-1)
         default: addHelp(c, HelpText.client)
         }
     }
@@ -84,9 +96,9 @@ extension Server {
         let totMem = cl.queryCapacity + cl.reply.allocatedBytes + MemoryLayout<Client>.size
         return "id=\(cl.id) addr=\(cl.address) laddr=\(cl.localAddress) fd=\(cl.fd) name=\(cl.nameString) "
             + "age=\((now - cl.createdAtMillis) / 1000) idle=\((now - cl.lastInteractionMillis) / 1000) "
-            + "flags=\(flags) db=\(cl.db) sub=\(cl.channels.count) psub=\(cl.patterns.count) ssub=0 multi=\(cl.flags.contains(.multi) ? cl.multiQueue.count : -1) qbuf=\(qbuf) "
+            + "flags=\(flags) db=\(cl.db) sub=\(cl.channels.count) psub=\(cl.patterns.count) ssub=\(cl.shardChannels.count) multi=\(cl.flags.contains(.multi) ? cl.multiQueue.count : -1) qbuf=\(qbuf) "
             + "qbuf-free=\(cl.queryCapacity - cl.queryEnd) argv-mem=\(argvMem) multi-mem=0 rbs=\(cl.reply.allocatedBytes) "
-            + "rbp=\(cl.reply.allocatedBytes) obl=0 oll=0 omem=\(omem) tot-mem=\(totMem) events=\(events) cmd=\(cmd) "
+            + "rbp=\(cl.reply.peak) obl=0 oll=0 omem=\(omem) tot-mem=\(totMem) events=\(events) cmd=\(cmd) "
             + "user=default redir=-1 resp=\(cl.resp3 ? 3 : 2)"
     }
 

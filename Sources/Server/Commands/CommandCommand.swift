@@ -1,5 +1,5 @@
 /*
- * COMMAND, COMMAND COUNT/INFO/DOCS/LIST/GETKEYS: the command table as clients see it
+ * COMMAND, COMMAND COUNT/INFO/DOCS/LIST/GETKEYS/GETKEYSANDFLAGS: the command table as clients see it
  * (redis-cli and redis-py read these for hints and key positions).
  */
 import Keyspace
@@ -40,11 +40,9 @@ extension Server {
             c.pointee.reply.appendMapHeader(list.count, resp3: c.pointee.resp3)
             for i in list { addCommandDocs(c, i) }
         case .commandList:
-            let top = topLevelCommands()
-            c.pointee.reply.appendArrayHeader(top.count)
-            for i in top { c.pointee.reply.appendBulk(commands.specs[i].nameString) }
-        case .commandGetkeys:
-            commandGetkeys(c)
+            commandList(c)
+        case .commandGetkeys, .commandGetkeysandflags:
+            commandGetkeys(c, withFlags: id == .commandGetkeysandflags)
         default:
             addHelp(c, HelpText.command)
         }
@@ -101,10 +99,77 @@ extension Server {
         c.pointee.reply.appendSetHeader(cats.count, resp3: r3)
         for a in cats { c.pointee.reply.appendStatus(a) }
         c.pointee.reply.appendArrayHeader(0)  // tips
-        c.pointee.reply.appendArrayHeader(0)  // key specs
+        addKeySpecs(c, spec)
         let subs = subcommands(of: i)
         c.pointee.reply.appendArrayHeader(subs.count)
         for s in subs { addCommandInfo(c, s) }
+    }
+
+    /// COMMAND INFO's key specifications (7.0): where the keys start (begin_search) and how
+    /// many follow (find_keys: a range, or a numkeys argument), with the key flags.
+    func addKeySpecs(_ c: ClientRef, _ spec: CommandSpec) {
+        var specs: [(begin: Int, find: (String, [(String, Int64)]), position: Int)] = []
+        switch spec.id {
+        case .sortedSets(.zunionstore), .sortedSets(.zinterstore), .sortedSets(.zdiffstore):
+            specs = [(1, ("range", [("lastkey", 0), ("keystep", 1), ("limit", 0)]), 1),
+                     (2, ("keynum", [("keynumidx", 0), ("firstkey", 1), ("keystep", 1)]), 3)]
+        case .sortedSets(.zunion), .sortedSets(.zinter), .sortedSets(.zdiff), .sortedSets(.zintercard),
+            .sets(.sintercard), .lists(.lmpop), .sortedSets(.zmpop):
+            specs = [(1, ("keynum", [("keynumidx", 0), ("firstkey", 1), ("keystep", 1)]), 2)]
+        case .lists(.blmpop), .sortedSets(.bzmpop):
+            specs = [(2, ("keynum", [("keynumidx", 0), ("firstkey", 1), ("keystep", 1)]), 3)]
+        default:
+            if spec.firstKey > 0 {
+                let last = spec.lastKey < 0 ? spec.lastKey : spec.lastKey - spec.firstKey
+                specs = [(spec.firstKey, ("range", [("lastkey", Int64(last)), ("keystep", Int64(spec.keyStep)), ("limit", 0)]),
+                          spec.firstKey)]
+            }
+        }
+        // Commands whose keys are single arguments at fixed places (RENAME, LMOVE, SMOVE ...)
+        // have one spec per key in Redis.
+        let table = KeySpecFlags.table[spec.nameString] ?? []
+        if table.count > 1 && specs.count == 1 && table.allSatisfy({ $0.begin > 0 }) {
+            specs = table.enumerated().map { n, t in
+                let last: Int64 = n == table.count - 1 && spec.lastKey < 0 ? -1 : 0
+                return (t.begin, ("range", [("lastkey", last), ("keystep", 1), ("limit", 0)]), t.begin)
+            }
+        }
+        // SORT's BY/GET patterns and STORE: keys Redis cannot locate from the positions
+        // ("unknown" specs).
+        for t in table where t.begin < 0 { specs.append((-1, ("unknown", []), -1)) }
+        let r3 = c.pointee.resp3
+        c.pointee.reply.appendArrayHeader(specs.count)
+        for (n, s) in specs.enumerated() {
+            c.pointee.reply.appendMapHeader(3, resp3: r3)
+            c.pointee.reply.appendBulk("flags")
+            let flags = table.count == specs.count ? table[n].flags : keyFlags(spec, position: s.position)
+            c.pointee.reply.appendSetHeader(flags.count, resp3: r3)
+            for f in flags { c.pointee.reply.appendStatus(f) }
+            c.pointee.reply.appendBulk("begin_search")
+            c.pointee.reply.appendMapHeader(2, resp3: r3)
+            c.pointee.reply.appendBulk("type")
+            if s.begin < 0 {
+                c.pointee.reply.appendBulk("unknown")
+                c.pointee.reply.appendBulk("spec")
+                c.pointee.reply.appendMapHeader(0, resp3: r3)
+            } else {
+                c.pointee.reply.appendBulk("index")
+                c.pointee.reply.appendBulk("spec")
+                c.pointee.reply.appendMapHeader(1, resp3: r3)
+                c.pointee.reply.appendBulk("index")
+                c.pointee.reply.appendInteger(Int64(s.begin))
+            }
+            c.pointee.reply.appendBulk("find_keys")
+            c.pointee.reply.appendMapHeader(2, resp3: r3)
+            c.pointee.reply.appendBulk("type")
+            c.pointee.reply.appendBulk(s.find.0)
+            c.pointee.reply.appendBulk("spec")
+            c.pointee.reply.appendMapHeader(s.find.1.count, resp3: r3)
+            for (name, value) in s.find.1 {
+                c.pointee.reply.appendBulk(name)
+                c.pointee.reply.appendInteger(value)
+            }
+        }
     }
 
     func addCommandDocs(_ c: ClientRef, _ i: Int) {
@@ -126,7 +191,10 @@ extension Server {
         }
     }
 
-    mutating func commandGetkeys(_ c: ClientRef) {
+    /// COMMAND GETKEYS / GETKEYSANDFLAGS <command> [arg ...]: the key positions the command
+    /// would use, found as Redis finds them (fixed ranges, or numkeys / STORE for the commands
+    /// flagged movablekeys).
+    mutating func commandGetkeys(_ c: ClientRef, withFlags: Bool) {
         var i = commands.find(c.pointee.arg(2))
         if i < 0 {
             addError(c, "-ERR Invalid command specified\r\n")
@@ -142,18 +210,110 @@ extension Server {
             addError(c, "-ERR Invalid number of arguments specified for command\r\n")
             return
         }
-        if spec.firstKey == 0 {
+        // Shard channels are key-like for cluster routing (NOT_KEY in Redis's key specs) but
+        // are not keys.
+        let channelsOnly = spec.id == .ssubscribe || spec.id == .sunsubscribe || spec.id == .spublish
+        guard let keys = channelsOnly ? [] : keyPositions(spec, argc: argc, arg: { c.pointee.arg($0 + 2) }) else {
+            addError(c, "-ERR Invalid arguments specified for command\r\n")
+            return
+        }
+        if keys.isEmpty {
             addError(c, "-ERR The command has no key arguments\r\n")
             return
         }
-        var keys: [Int] = []
-        let last = spec.lastKey < 0 ? argc + spec.lastKey : spec.lastKey
-        var k = spec.firstKey
-        while k <= last && k < argc {
-            keys.append(k)
-            k += spec.keyStep
-        }
         c.pointee.reply.appendArrayHeader(keys.count)
-        for k in keys { c.pointee.reply.appendBulk(c.pointee.arg(k + 2)) }
+        for k in keys {
+            if withFlags {
+                c.pointee.reply.appendArrayHeader(2)
+                c.pointee.reply.appendBulk(c.pointee.arg(k + 2))
+                let hasGet = spec.id == .set && (3..<argc).contains { c.pointee.arg($0 + 2).equalsLowercase("get") }
+                let flags = keyFlags(spec, position: k, hasGetOption: hasGet)
+                c.pointee.reply.appendArrayHeader(flags.count)
+                for f in flags { c.pointee.reply.appendStatus(f) }
+            } else {
+                c.pointee.reply.appendBulk(c.pointee.arg(k + 2))
+            }
+        }
+    }
+
+    /// Positions (in argv, the command name at 0) of the keys; nil when the arguments that
+    /// locate them are invalid (a bad numkeys).
+    func keyPositions(_ spec: CommandSpec, argc: Int, arg: (Int) -> ByteView) -> [Int]? {
+        func counted(numkeysAt n: Int, storeAt store: Int?) -> [Int]? {
+            guard n < argc, let count = arg(n).int64, count > 0, n + Int(count) < argc else { return nil }
+            return (store.map { [$0] } ?? []) + Array(n + 1...n + Int(count))
+        }
+        switch spec.id {
+        case .sortedSets(.zunionstore), .sortedSets(.zinterstore), .sortedSets(.zdiffstore):
+            return counted(numkeysAt: 2, storeAt: 1)
+        case .sortedSets(.zunion), .sortedSets(.zinter), .sortedSets(.zdiff), .sortedSets(.zintercard),
+            .sets(.sintercard), .lists(.lmpop), .sortedSets(.zmpop):
+            return counted(numkeysAt: 1, storeAt: nil)
+        case .lists(.blmpop), .sortedSets(.bzmpop):
+            return counted(numkeysAt: 2, storeAt: nil)
+        case .sort:
+            // The key, then STORE's destination (LIMIT takes two arguments, BY and GET one).
+            var out = [1]
+            var j = 2
+            while j < argc {
+                let a = arg(j)
+                if a.equalsLowercase("limit") {
+                    j += 3
+                } else if a.equalsLowercase("by") || a.equalsLowercase("get") {
+                    j += 2
+                } else if a.equalsLowercase("store") && j + 1 < argc {
+                    out.append(j + 1)
+                    j += 2
+                } else {
+                    j += 1
+                }
+            }
+            return out
+        default:
+            if spec.firstKey == 0 { return [] }
+            var keys: [Int] = []
+            let last = spec.lastKey < 0 ? argc + spec.lastKey : spec.lastKey
+            var k = spec.firstKey
+            while k <= last && k < argc {
+                keys.append(k)
+                k += spec.keyStep
+            }
+            return keys
+        }
+    }
+
+    /// Redis 7.0's key-spec flags for the key at `position`: what the command does to it
+    /// (KeySpecFlags.swift). SET's depend on its options, as Redis's variable_flags.
+    func keyFlags(_ spec: CommandSpec, position: Int, hasGetOption: Bool = false) -> [String] {
+        if spec.id == .set { return hasGetOption ? ["RW", "access", "update"] : ["OW", "update"] }
+        if let flags = KeySpecFlags.flags(spec.nameString, position: position) { return flags }
+        return spec.flags.contains(.write) ? ["RW", "update"] : ["RO", "access"]
+    }
+
+    /// COMMAND LIST [FILTERBY MODULE <name> | ACLCAT <category> | PATTERN <pattern>]
+    mutating func commandList(_ c: ClientRef) {
+        var names = topLevelCommands().map { commands.specs[$0].nameString }
+        let argc = c.pointee.argc
+        if argc == 5 && c.pointee.arg(2).equalsLowercase("filterby") {
+            let kind = c.pointee.arg(3), value = c.pointee.arg(4).string
+            // Subcommands are listed too when they match ("config|get"), as in Redis.
+            let all = (0..<commands.count).map { commands.specs[$0] }
+            if kind.equalsLowercase("module") {
+                names = []
+            } else if kind.equalsLowercase("aclcat") {
+                let category = "@" + value.lowercased()
+                names = all.filter { !$0.flags.contains(.container) && aclCategories($0).contains(category) }.map(\.nameString)
+            } else if kind.equalsLowercase("pattern") {
+                names = all.filter { Glob.match(value, $0.nameString, nocase: true) }.map(\.nameString)
+            } else {
+                addSyntaxError(c)
+                return
+            }
+        } else if argc != 2 {
+            addSyntaxError(c)
+            return
+        }
+        c.pointee.reply.appendArrayHeader(names.count)
+        for n in names { c.pointee.reply.appendBulk(n) }
     }
 }

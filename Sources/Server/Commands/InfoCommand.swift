@@ -199,7 +199,7 @@ extension Server {
                 ("evicted_clients", "0"), ("total_eviction_exceeded_time", "0"),
                 ("current_eviction_exceeded_time", "0"), ("keyspace_hits", "\(stats.keyspaceHits)"),
                 ("keyspace_misses", "\(stats.keyspaceMisses)"), ("pubsub_channels", "0"), ("pubsub_patterns", "0"),
-                ("pubsubshard_channels", "0"), ("latest_fork_usec", "\(persistence.latestForkMicros)"),
+                ("pubsubshard_channels", "\(shardChannelSubscribers.count)"), ("latest_fork_usec", "\(persistence.latestForkMicros)"),
                 ("total_forks", "\(persistence.totalForks)"),
                 ("migrate_cached_sockets", "0"), ("slave_expires_tracked_keys", "0"), ("active_defrag_hits", "0"),
                 ("active_defrag_misses", "0"), ("active_defrag_key_hits", "0"), ("active_defrag_key_misses", "0"),
@@ -243,7 +243,7 @@ extension Server {
             }
             return fields("Keyspace", pairs)
         case "latencystats":
-            return "# Latencystats\r\n"
+            return latencyStatsSection()
         case "tandem":
             return fields("Tandem", [
                 ("tandem_version", ServerInfo.tandemVersion), ("repl_compression", settings.replCompression),

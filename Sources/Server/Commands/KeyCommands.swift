@@ -23,14 +23,14 @@ extension Server {
 
     mutating func existsCommand(_ c: ClientRef) {
         var n: Int64 = 0
-        for i in 1..<c.pointee.argc where lookupRead(c, c.pointee.arg(i)) != nil {
+        for i in 1..<c.pointee.argc where lookupRead(c, c.pointee.arg(i), touch: false) != nil {
             n += 1
         }
         c.pointee.reply.appendInteger(n)
     }
 
     mutating func typeCommand(_ c: ClientRef) {
-        guard let e = lookupRead(c, c.pointee.arg(1)) else {
+        guard let e = lookupRead(c, c.pointee.arg(1), touch: false) else {
             c.pointee.reply.append("+none\r\n" as StaticString)
             return
         }
@@ -410,7 +410,7 @@ extension Server {
 
     mutating func touchCommand(_ c: ClientRef) {
         var n: Int64 = 0
-        for i in 1..<c.pointee.argc where lookupRead(c, c.pointee.arg(i)) != nil {
+        for i in 1..<c.pointee.argc where lookupRead(c, c.pointee.arg(i), touch: false) != nil {
             n += 1
         }
         c.pointee.reply.appendInteger(n)
