@@ -28,11 +28,11 @@ SWIFT_BUILD_FLAGS ?=
 SWIFT_TEST_FLAGS ?=
 CONF ?= conf/tandem.conf
 
-# Debian packages: the reference Redis tools (used by the integration tests
-# and the benchmark), and the C libraries linked by the server (libssl-dev
+# Debian packages: the reference Redis tools and Prometheus's Redis exporter
+# (used by the integration tests and the benchmark), and the C libraries linked by the server (libssl-dev
 # provides libcrypto, which the CSystem target links).
 APT_PACKAGES := build-essential pkg-config \
-                redis-server redis-tools redis-sentinel \
+                redis-server redis-tools redis-sentinel prometheus-redis-exporter curl \
                 liblz4-dev liblzf-dev libxxhash-dev libssl-dev
 
 # Use sudo for apt-get only when not already root.

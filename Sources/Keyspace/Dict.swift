@@ -336,8 +336,38 @@ public struct Dict {
         return rng &* 2_685_821_657_736_338_717
     }
 
-    /// A random entry (uniform over buckets, then over the chain), or nil when empty.
+    /// A random entry, or nil when empty — Redis's dictGetFairRandomKey: up to 20 entries
+    /// from consecutive buckets at a random place, one of them picked uniformly. Picking a
+    /// bucket and then a chain member (`bucketRandomEntry`) favours members of short chains;
+    /// on a small table this sees every entry, so SRANDMEMBER, HRANDFIELD and RANDOMKEY are
+    /// uniform there and nearly so on big ones.
     public mutating func randomEntry() -> Entry? {
+        if count == 0 { return nil }
+        if isRehashing { rehash(steps: 1) }
+        let wanted = 20
+        let total = size0 + (isRehashing ? size1 : 0)
+        return withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer.self, capacity: wanted) { found in
+            var n = 0
+            var index = Int(random() % UInt64(total))
+            var visited = 0
+            // Bounded work on a sparse table: at most 10 buckets per wanted entry.
+            while n < wanted && visited < total && visited < wanted * 10 {
+                var p = index < size0 ? table0![index] : table1![index - size0]
+                while let cur = p, n < wanted {
+                    found[n] = cur
+                    n += 1
+                    p = Entry(cur).next
+                }
+                index = index + 1 == total ? 0 : index + 1
+                visited += 1
+            }
+            if n == 0 { return bucketRandomEntry() }
+            return Entry(found[Int(random() % UInt64(n))])
+        }
+    }
+
+    /// A random bucket that holds entries, then a random member of its chain.
+    public mutating func bucketRandomEntry() -> Entry? {
         if count == 0 { return nil }
         if isRehashing { rehash(steps: 1) }
         var head: UnsafeMutableRawPointer?

@@ -58,6 +58,36 @@ public enum Log {
     public static func write(_ l: LogLevel, _ message: String) {
         guard l.rawValue >= level.rawValue, level != .nothing else { return }
         raw(prefixed(l, message))
+        if syslogOpen { toSyslog(l, message) }
+    }
+
+    // MARK: - syslog (syslog-enabled, syslog-ident, syslog-facility)
+
+    nonisolated(unsafe) static var syslogOpen = false
+
+    /// Also sends every logged message to syslog, as Redis does with syslog-enabled yes.
+    /// `facility`: "user" or "local0" ... "local7".
+    public static func openSyslog(ident: String, facility: String) {
+        let facilities: [String: Int32] = [
+            "user": LOG_USER, "local0": LOG_LOCAL0, "local1": LOG_LOCAL1, "local2": LOG_LOCAL2, "local3": LOG_LOCAL3,
+            "local4": LOG_LOCAL4, "local5": LOG_LOCAL5, "local6": LOG_LOCAL6, "local7": LOG_LOCAL7,
+        ]
+        // openlog keeps the pointer: the copy lives as long as the process.
+        openlog(strdup(ident), LOG_PID | LOG_NDELAY | LOG_NOWAIT, facilities[facility] ?? LOG_USER)
+        syslogOpen = true
+    }
+
+    static func toSyslog(_ l: LogLevel, _ message: String) {
+        let priority: Int32
+        switch l {
+        case .debug: priority = LOG_DEBUG
+        case .verbose: priority = LOG_INFO
+        case .notice: priority = LOG_NOTICE
+        case .warning, .nothing: priority = LOG_WARNING
+        }
+        message.withCString { text in
+            withVaList([text]) { vsyslog(priority, "%s", $0) }
+        }
     }
 
     /// Writes text as is (the start-up logo), with no prefix.

@@ -148,8 +148,8 @@ public enum Socket {
         }
     }
 
-    public static func setNoDelay(_ fd: Int32) {
-        _ = tandem_set_int_option(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+    public static func setNoDelay(_ fd: Int32, _ enabled: Bool = true) {
+        _ = tandem_set_int_option(fd, Int32(IPPROTO_TCP), TCP_NODELAY, enabled ? 1 : 0)
     }
 
     public static func setKeepAlive(_ fd: Int32, interval: Int) {
@@ -218,6 +218,17 @@ public enum Socket {
         guard getaddrinfo(source, nil, &hints, &list) == 0, let a = list else { return false }
         defer { freeaddrinfo(list) }
         return Glibc.bind(fd, a.pointee.ai_addr, a.pointee.ai_addrlen) == 0
+    }
+
+    /// Waits up to `timeoutMillis` for `fd` to become readable (or writable): true when it
+    /// did, false on timeout or error. For the few synchronous exchanges (MIGRATE).
+    public static func waitReady(_ fd: Int32, writable: Bool, timeoutMillis: Int) -> Bool {
+        var p = pollfd(fd: fd, events: Int16(writable ? POLLOUT : POLLIN), revents: 0)
+        while true {
+            let r = poll(&p, 1, Int32(clamping: max(0, timeoutMillis)))
+            if r < 0 && errno == EINTR { continue }
+            return r == 1 && p.revents & Int16(POLLNVAL) == 0
+        }
     }
 
     /// The outcome of a non-blocking connect once the socket is writable: 0 or an errno.

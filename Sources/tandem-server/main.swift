@@ -131,6 +131,8 @@ if settings.alwaysShowLogo {
 } else {
     Log.notice("Running mode=standalone, port=\(settings.port).")
 }
+server.pointee.openSyslogIfEnabled()
+server.pointee.installCrashHandlerIfEnabled()
 server.pointee.disableTransparentHugePagesIfNeeded()
 server.pointee.applyOOMScoreAdj()
 Log.notice("Server initialized")

@@ -1,4 +1,4 @@
-// ConfigLoaderTests.swift — unit tests for the config parser (Sources/Server/ConfigLoader.swift,
+// ConfigLoaderTests.swift — unit tests for the config parser (Sources/Server/Configuration/ConfigLoader.swift,
 // ConfigTable.swift, Settings.swift).
 //
 // Covers ConfigLoader.parseArguments (argv → directive lines, Redis's quoting), loading files:

@@ -191,6 +191,11 @@ int tandem_incrbyfloat(const char *value, size_t vlen, const char *incr, size_t 
 /* MARK: - signals */
 
 void tandem_install_signal_handlers(void);
+/* crash-log-enabled: on SIGSEGV, SIGBUS, SIGFPE, SIGILL or SIGABRT, write a crash report with a
+ * stack trace to `log_path` (standard output when empty), then die by the same signal. */
+void tandem_install_crash_handler(const char *log_path);
+/* DEBUG SEGFAULT. */
+void tandem_segfault(void);
 /* The signal that asked for shutdown (SIGTERM or SIGINT), or 0. */
 int tandem_shutdown_signal(void);
 void tandem_clear_shutdown_signal(void);

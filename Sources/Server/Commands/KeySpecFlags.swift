@@ -15,6 +15,7 @@ enum KeySpecFlags {
 
     nonisolated(unsafe) static let table: [String: [Spec]] = [
         "dump": [(1, ["RO", "access"])],
+        "migrate": [(3, ["RW", "access", "delete"]), (-1, ["RW", "access", "delete", "incomplete"])],
         "restore": [(1, ["OW", "update"])],
         "watch": [(1, ["RO"])],
         "ssubscribe": [(1, ["not_key"])],

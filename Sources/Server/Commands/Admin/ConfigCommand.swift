@@ -135,7 +135,15 @@ extension Server {
             case "loglevel": Log.level = LogLevel(name: settings.loglevel) ?? .notice
             case "port", "bind":
                 if old.port != settings.port || old.bind != settings.bind {
-                    if !rebind() { return (name, "Unable to listen on this port") }
+                    if !rebind() {
+                        // Back to the addresses that worked, as Redis's changeBindAddr.
+                        let wanted = settings
+                        settings.port = old.port
+                        settings.bind = old.bind
+                        _ = rebind()
+                        settings = wanted
+                        return (name, "Failed to bind to specified addresses.")
+                    }
                 }
             case "proto-max-bulk-len":
                 for cl in allClients() { cl.pointee.parser.maxBulkLength = settings.protoMaxBulkLen }
@@ -144,7 +152,7 @@ extension Server {
             case "proc-title-template":
                 updateProcessTitle()
             case "oom-score-adj", "oom-score-adj-values":
-                if !applyOOMScoreAdj() { return (name, "Failed to set current oom_score_adj. Check server logs.") }
+                if !applyOOMScoreAdj(nil) { return (name, "Failed to set current oom_score_adj. Check server logs.") }
             default: break
             }
         }

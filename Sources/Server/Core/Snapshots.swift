@@ -27,7 +27,7 @@ import Platform
 import Replication
 
 /// Persistence state: what INFO persistence reports and what the cron needs.
-public struct PersistenceState {
+struct PersistenceState {
     var childPipe: Int32 = -1
     var childStartMillis: Int64 = 0
     var childDirtyAtStart: Int64 = 0
@@ -122,8 +122,8 @@ extension Server {
     mutating func saveInForeground() -> Bool {
         let result = writeSnapshotFile()
         if let error = result.error {
+            // Unlike a failed BGSAVE this does not stop writes (MISCONF), as in Redis.
             Log.warning(error)
-            persistence.lastBgsaveOK = false
             return false
         }
         Log.notice("DB saved on disk")
@@ -142,34 +142,33 @@ extension Server {
     /// to those replica sockets as a diskless payload. Returns false (and logs) when fork fails.
     @discardableResult
     mutating func startBackgroundSave(toSockets sockets: [Int32]? = nil, compressed: [Int32] = []) -> Bool {
-        var fds: (Int32, Int32) = (-1, -1)
-        let piped = withUnsafeMutablePointer(to: &fds) {
-            $0.withMemoryRebound(to: Int32.self, capacity: 2) { pipe($0) }
-        }
-        if piped == 0 {
-            for fd in [fds.0, fds.1] { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-            _ = fcntl(fds.0, F_SETFL, O_NONBLOCK)
-        }
-        if piped != 0 {
-            Log.warning("Can't save in background: pipe: \(String(cString: strerror(errno)))")
+        let reports: Pipe
+        do {
+            reports = try Pipe.make(nonBlockingRead: true)
+        } catch {
+            Log.warning("Can't save in background: \(error)")
             return false
         }
+        let fds = (reports.readEnd, reports.writeEnd)
         persistence.lastBgsaveTryMillis = Clock.unixMillis()
         persistence.childDirtyAtStart = dirty
         persistence.childBytesWritten = 0
         let start = Clock.monotonicMicros()
-        let pid = fork()
-        if pid == 0 {
+        let pid: pid_t
+        switch ChildProcess.fork() {
+        case .child:
             close(fds.0)
             if let sockets { runStreamingChild(sockets, compressed: compressed, reportFD: fds.1) }
             runSnapshotChild(reportFD: fds.1)
-        }
-        close(fds.1)
-        if pid < 0 {
+        case .failed(let error):
             close(fds.0)
+            close(fds.1)
             persistence.lastBgsaveOK = false
-            Log.warning("Can't save in background: fork: \(String(cString: strerror(errno)))")
+            Log.warning("Can't save in background: \(error)")
             return false
+        case .parent(let child):
+            close(fds.1)
+            pid = child
         }
         persistence.latestForkMicros = Clock.monotonicMicros() - start
         addLatencySampleIfNeeded("fork", milliseconds: persistence.latestForkMicros / 1000)
@@ -306,14 +305,9 @@ extension Server {
     mutating func checkChildDone() {
         guard childPID >= 0 else { return }
         readChildReports()
-        var status: Int32 = 0
-        let r = waitpid(childPID, &status, WNOHANG)
-        if r == 0 { return }
+        guard let exit = ChildProcess.reap(childPID) else { return }
         readChildReports()
-        let pid = childPID
-        let exitedOK = r == pid && (status & 0x7F) == 0 && ((status >> 8) & 0xFF) == 0
-        let bySignal = r == pid && (status & 0x7F) != 0 ? Int(status & 0x7F) : 0
-        finishBackgroundSave(pid: pid, ok: exitedOK, signal: bySignal)
+        finishBackgroundSave(pid: childPID, ok: exit.succeeded, signal: Int(exit.signal))
     }
 
     mutating func readChildReports() {
@@ -376,8 +370,7 @@ extension Server {
         guard childPID >= 0 else { return }
         let pid = childPID
         kill(pid, SIGUSR1)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        ChildProcess.wait(pid)
         finishBackgroundSave(pid: pid, ok: false, signal: Int(SIGUSR1))
     }
 

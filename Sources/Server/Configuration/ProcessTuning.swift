@@ -24,7 +24,25 @@ struct OOMScoreState {
 }
 
 extension Server {
-    public enum OOMClass: Int { case master = 0, replica = 1, backgroundChild = 2 }
+    enum OOMClass: Int { case master = 0, replica = 1, backgroundChild = 2 }
+
+    // MARK: - syslog
+
+    /// syslog-enabled yes: every log line also goes to syslog with syslog-ident and
+    /// syslog-facility (fixed at start-up, as in Redis).
+    public func openSyslogIfEnabled() {
+        guard settings.storedValue("syslog-enabled") == "yes" else { return }
+        Log.openSyslog(ident: settings.storedValue("syslog-ident"), facility: settings.storedValue("syslog-facility"))
+    }
+
+    // MARK: - Crash report
+
+    /// crash-log-enabled yes (the default): a crash writes Redis's kind of bug report, with a
+    /// stack trace, to the log before the process dies.
+    public func installCrashHandlerIfEnabled() {
+        guard settings.storedValue("crash-log-enabled") == "yes" else { return }
+        tandem_install_crash_handler(settings.logfile)
+    }
 
     // MARK: - Transparent huge pages
 
@@ -37,9 +55,12 @@ extension Server {
 
     // MARK: - OOM score
 
+    /// At start-up: the OOM score of the node's role.
+    public mutating func applyOOMScoreAdj() { applyOOMScoreAdj(nil) }
+
     /// Writes the OOM score for `processClass` (nil: the node's role). False (logged) on failure.
     @discardableResult
-    public mutating func applyOOMScoreAdj(_ processClass: OOMClass? = nil) -> Bool {
+    mutating func applyOOMScoreAdj(_ processClass: OOMClass?) -> Bool {
         Self.applyOOMScoreAdj(processClass ?? (isReplicaNode ? .replica : .master), settings, &oom)
     }
 
@@ -87,10 +108,10 @@ extension Server {
     // MARK: - Signals
 
     /// The shutdown a SIGINT or SIGTERM asks for (shutdown-on-sigint / shutdown-on-sigterm).
-    func shutdownOnSignal(_ signal: Int32) -> (mode: ShutdownSaveMode, force: Bool) {
+    func shutdownOnSignal(_ signal: Int32) -> (mode: ShutdownSaveMode, force: Bool, now: Bool) {
         let flags = settings.storedValue(signal == SIGINT ? "shutdown-on-sigint" : "shutdown-on-sigterm").split(separator: " ")
         let mode: ShutdownSaveMode = flags.contains("save") ? .save : flags.contains("nosave") ? .noSave : .auto
-        return (mode, flags.contains("force"))
+        return (mode, flags.contains("force"), flags.contains("now"))
     }
 
     static func readSmallFile(_ path: String) -> String? {

@@ -13,9 +13,9 @@ import Glibc
 import Platform
 
 public struct ConfigFatal: Error, CustomStringConvertible {
-    public let line: Int
-    public let text: String
-    public let message: String
+    let line: Int
+    let text: String
+    let message: String
 
     public var description: String {
         "\n*** FATAL CONFIG FILE ERROR (Redis \(ServerInfo.redisVersion)) ***\n"

@@ -66,6 +66,9 @@ extension Server {
         } else if sub.equalsLowercase("log") && argc == 3 {
             Log.warning("DEBUG LOG: \(c.pointee.arg(2).string)")
             addOK(c)
+        } else if sub.equalsLowercase("segfault") && argc == 2 {
+            Log.warning("DEBUG SEGFAULT: crashing on purpose")
+            tandem_segfault()
         } else if sub.equalsLowercase("protocol") && argc == 3 {
             debugProtocol(c, c.pointee.arg(2).string.lowercased())
         } else if sub.equalsLowercase("change-repl-id") && argc == 2 {

@@ -22,61 +22,61 @@ public enum ServerInfo {
     public static let tandemVersion = "0.1.0"
 }
 
-public struct ServerStats {
-    public var connectionsReceived: Int64 = 0
-    public var commandsProcessed: Int64 = 0
-    public var netInputBytes: Int64 = 0
-    public var netOutputBytes: Int64 = 0
-    public var rejectedConnections: Int64 = 0
-    public var expiredKeys: Int64 = 0
-    public var expiredStalePercent: Double = 0
-    public var expiredTimeCapReached: Int64 = 0
-    public var expireCycleMicros: Int64 = 0
-    public var keyspaceHits: Int64 = 0
-    public var keyspaceMisses: Int64 = 0
-    public var errorReplies: Int64 = 0
+struct ServerStats {
+    var connectionsReceived: Int64 = 0
+    var commandsProcessed: Int64 = 0
+    var netInputBytes: Int64 = 0
+    var netOutputBytes: Int64 = 0
+    var rejectedConnections: Int64 = 0
+    var expiredKeys: Int64 = 0
+    var expiredStalePercent: Double = 0
+    var expiredTimeCapReached: Int64 = 0
+    var expireCycleMicros: Int64 = 0
+    var keyspaceHits: Int64 = 0
+    var keyspaceMisses: Int64 = 0
+    var errorReplies: Int64 = 0
     /// Errors sent on a replication link (INFO unexpected_error_replies).
-    public var unexpectedErrorReplies: Int64 = 0
-    public var readsProcessed: Int64 = 0
-    public var writesProcessed: Int64 = 0
+    var unexpectedErrorReplies: Int64 = 0
+    var readsProcessed: Int64 = 0
+    var writesProcessed: Int64 = 0
     // Instantaneous metrics, sampled every 100 ms over the last 16 samples.
-    public var opsSamples = [Int64](repeating: 0, count: 16)
-    public var inputSamples = [Int64](repeating: 0, count: 16)
-    public var outputSamples = [Int64](repeating: 0, count: 16)
-    public var sampleIndex = 0
-    public var lastSampleMillis: Int64 = 0
-    public var lastSampleCommands: Int64 = 0
-    public var lastSampleInput: Int64 = 0
-    public var lastSampleOutput: Int64 = 0
+    var opsSamples = [Int64](repeating: 0, count: 16)
+    var inputSamples = [Int64](repeating: 0, count: 16)
+    var outputSamples = [Int64](repeating: 0, count: 16)
+    var sampleIndex = 0
+    var lastSampleMillis: Int64 = 0
+    var lastSampleCommands: Int64 = 0
+    var lastSampleInput: Int64 = 0
+    var lastSampleOutput: Int64 = 0
 }
 
-public struct SlowlogEntry {
-    public var id: Int64
-    public var time: Int64
-    public var durationMicros: Int64
-    public var args: [[UInt8]]
-    public var address: String
-    public var name: String
+struct SlowlogEntry {
+    var id: Int64
+    var time: Int64
+    var durationMicros: Int64
+    var args: [[UInt8]]
+    var address: String
+    var name: String
 }
 
 public struct Server {
-    public var settings: Settings
-    public var configPath: String?
-    public var executable: String = ""
+    var settings: Settings
+    var configPath: String?
+    var executable: String = ""
 
     // Keyspace
-    public var dbs: UnsafeMutablePointer<Database>
-    public var dbCount: Int
+    var dbs: UnsafeMutablePointer<Database>
+    var dbCount: Int
 
     // Event loop and listeners
-    public var loop: EventLoop
-    public var listeners: [Int32] = []
-    public var unixListener: Int32 = -1
+    var loop: EventLoop
+    var listeners: [Int32] = []
+    var unixListener: Int32 = -1
 
     // Clients
     var clientsByFD: UnsafeMutablePointer<ClientRef?>
     var clientsCapacity: Int
-    public var clientCount = 0
+    var clientCount = 0
     var nextClientID: Int64 = 1
     var pendingWrites: UnsafeMutablePointer<ClientRef>
     var pendingCount = 0
@@ -129,20 +129,20 @@ public struct Server {
     var pausedClientsWaiting = 0
 
     // Commands
-    public let commands: CommandRegistry
-    public var stats = ServerStats()
-    public var errorStats: [String: Int64] = [:]
-    public var slowlog: [SlowlogEntry] = []
+    let commands: CommandRegistry
+    var stats = ServerStats()
+    var errorStats: [String: Int64] = [:]
+    var slowlog: [SlowlogEntry] = []
     var slowlogNextID: Int64 = 0
 
     // Time
-    public var startMillis: Int64
-    public var startMonotonicMicros: Int64
+    var startMillis: Int64
+    var startMonotonicMicros: Int64
     /// Unix ms at the start of the current command: every expiry decision in one command
     /// sees the same "now".
-    public var commandTimeMillis: Int64 = 0
+    var commandTimeMillis: Int64 = 0
     /// Seconds clock for LRU stamps (OBJECT IDLETIME), refreshed by the cron.
-    public var lruClock: UInt32 = 0
+    var lruClock: UInt32 = 0
     /// oom-score-adj (ProcessTuning.swift).
     var oom = OOMScoreState()
     /// The memory `ps` shows (set-proc-title), claimed by main; the executable as it was run.
@@ -151,22 +151,24 @@ public struct Server {
     var nextCronMillis: Int64 = 0
     /// Milliseconds until the nearest blocked-client timeout, -1 when none.
     var nextBlockTimeoutMillis: Int64 = -1
-    public var cronLoops: Int64 = 0
+    var cronLoops: Int64 = 0
 
     // State
-    public var runID: String
-    public var pauseEndMillis: Int64 = 0
+    var runID: String
+    var pauseEndMillis: Int64 = 0
     /// 0 no pause, 1 WRITE, 2 ALL.
-    public var pauseMode = 0
-    public var activeExpireEnabled = true
+    var pauseMode = 0
+    var activeExpireEnabled = true
     /// pid of a fork child (RDB, later), -1 when none. Pauses rehashing while set.
-    public var childPID: Int32 = -1
-    public var dirty: Int64 = 0
-    public var lastSaveTime: Int64
-    public var persistence = PersistenceState()
-    public var shutdownRequested = false
-    public var shutdownExitCode: Int32 = 0
-    public var memoryPeak = 0
+    var childPID: Int32 = -1
+    var dirty: Int64 = 0
+    var lastSaveTime: Int64
+    var persistence = PersistenceState()
+    var shutdownRequested = false
+    /// A shutdown waiting for replicas to catch up (Shutdown.swift).
+    var pendingShutdown: PendingShutdown? = nil
+    var shutdownExitCode: Int32 = 0
+    var memoryPeak = 0
     /// DEBUG REPLYBUFFER: how often a client's reply-buffer peak restarts (ms, -1 never), and
     /// whether buffers are resized at all.
     var replyBufferPeakResetMillis: Int64 = 5000
@@ -176,6 +178,8 @@ public struct Server {
     /// total_error_replies when the last command finished: a command fails (failed_calls) only
     /// by errors after that, so EXEC is not blamed for its queued commands' errors.
     var errorsAttributed: Int64 = 0
+    /// MIGRATE's cached connections by "host:port" (MigrateCommand.swift).
+    var migrateSockets: [String: MigrateSocket] = [:]
     /// DEBUG PAUSE-CRON: the periodic tasks stop until it is cleared.
     var cronPaused = false
     /// LATENCY's spikes by event (LatencyMonitor.swift).
@@ -184,6 +188,7 @@ public struct Server {
     public init(config: LoadedConfig, executable: String) throws(SystemError) {
         settings = config.settings
         configPath = config.path
+        Self.exitOnPanic = settings.useExitOnPanic
         self.executable = executable
         dbCount = settings.databases
         let seed = Self.randomSeed()
@@ -228,13 +233,24 @@ public struct Server {
     }
 
     @inline(__always)
-    public func db(_ i: Int) -> UnsafeMutablePointer<Database> { dbs + i }
+    func db(_ i: Int) -> UnsafeMutablePointer<Database> { dbs + i }
 
     // MARK: - Listening
 
     /// Opens every `bind` address on `port` (and the Unix socket). Addresses prefixed with
     /// "-" are optional: failing to bind them is not fatal, as in Redis.
     public mutating func listen() throws(SystemError) {
+        try listenTCP()
+        if !settings.unixSocket.isEmpty {
+            let fd = try Socket.listenUnix(path: settings.unixSocket, perm: mode_t(settings.unixSocketPerm),
+                                           backlog: Int32(settings.tcpBacklog))
+            try loop.add(fd, events: EventLoop.readable, token: Self.listenerToken(fd))
+            unixListener = fd
+        }
+    }
+
+    /// The TCP listeners of `bind` on `port` (none for an empty bind or port 0).
+    mutating func listenTCP() throws(SystemError) {
         if settings.port != 0 {
             for address in settings.bind {
                 let optional = address.hasPrefix("-")
@@ -250,12 +266,6 @@ public struct Server {
                 }
             }
         }
-        if !settings.unixSocket.isEmpty {
-            let fd = try Socket.listenUnix(path: settings.unixSocket, perm: mode_t(settings.unixSocketPerm),
-                                           backlog: Int32(settings.tcpBacklog))
-            try loop.add(fd, events: EventLoop.readable, token: Self.listenerToken(fd))
-            unixListener = fd
-        }
     }
 
     static let listenerBit: UInt64 = 1 << 40
@@ -263,20 +273,25 @@ public struct Server {
     @inline(__always)
     static func listenerToken(_ fd: Int32) -> UInt64 { listenerBit | UInt64(UInt32(bitPattern: fd)) }
 
-    /// Closes the TCP listeners and reopens them on `port` (CONFIG SET port / bind).
+    /// Closes the TCP listeners and reopens them on `port` and `bind` (CONFIG SET port / bind).
+    /// False when one could not be opened; the new ones are closed again then.
     mutating func rebind() -> Bool {
-        let old = listeners
-        listeners = []
-        for fd in old {
+        closeTCPListeners()
+        do {
+            try listenTCP()
+            return true
+        } catch {
+            closeTCPListeners()
+            return false
+        }
+    }
+
+    mutating func closeTCPListeners() {
+        for fd in listeners {
             loop.remove(fd)
             Socket.close(fd)
         }
-        do {
-            try listen()
-            return true
-        } catch {
-            return false
-        }
+        listeners = []
     }
 
     // MARK: - The loop
@@ -335,7 +350,6 @@ public struct Server {
 
     /// Removes the pidfile, closes listeners, logs Redis's farewell. Returns the exit code.
     mutating func finishShutdown() -> Int32 {
-        Log.warning("User requested shutdown...")
         if !settings.pidfile.isEmpty {
             Log.notice("Removing the pid file.")
             unlink(settings.pidfile)

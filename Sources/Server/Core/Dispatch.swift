@@ -61,6 +61,11 @@ extension Server {
         let (from, to) = c.pointee.isMaster ? ("replica", "master") : ("master", "replica")
         Log.warning("== CRITICAL == This \(from) is sending an error to its \(to): '\(text)' after processing the command '\(lastCommandName(c))'")
         stats.unexpectedErrorReplies += 1
+        // propagation-error-behavior panic / panic-on-replicas: a read-only replica stops rather
+        // than go on with a dataset that may differ from its master's.
+        if c.pointee.isMaster && settings.replicaReadOnly && settings.propagationErrorBehavior != "ignore" {
+            Self.panic("This \(from) panicked sending an error to its \(to) after processing the command '\(lastCommandName(c))'")
+        }
     }
 
     /// A replica's connection carries the stream only: a command of its that produced a reply
@@ -77,7 +82,8 @@ extension Server {
     mutating func dispatchCommand(_ c: ClientRef) -> Bool {
         let name = c.pointee.arg(0)
         var index = commands.find(name)
-        if index < 0 {
+        // "config|get" is not a command name clients may send (Redis: unknown command).
+        if index < 0 || commands.isSubcommandEntry[index] {
             c.pointee.lastCommand = -1
             rejectUnknownCommand(c)
             flagTransaction(c)
@@ -115,7 +121,7 @@ extension Server {
             return reject(c, index, "-LOADING Redis is loading the dataset in memory\r\n" as StaticString)
         }
         if c.pointee.flags.contains(.multi) && queueIfInMulti(c, index) { return true }
-        if pauseMode != 0 && mustHold(c, spec.pointee.flags) {
+        if pauseMode != 0 && mustHold(c, spec) {
             c.pointee.flags.insert(.pausedInput)
             pausedClientsWaiting += 1
             return false
@@ -131,8 +137,9 @@ extension Server {
     func replicationStateRefusal(_ c: ClientRef, _ spec: UnsafeMutablePointer<CommandSpec>) -> StaticString? {
         let flags = spec.pointee.flags
         let write = flags.contains(.write)
-        if refusesWritesAfterSaveError && !c.pointee.isMaster && (write || spec.pointee.id == .ping) {
-            return Self.misconfError
+        if refusesWritesAfterSaveError && (write || spec.pointee.id == .ping) {
+            if !c.pointee.isMaster { return Self.misconfError }
+            if write { masterWriteDespiteDiskError() }
         }
         if isReplicaNode {
             if c.pointee.isMaster { return nil }
@@ -147,6 +154,36 @@ extension Server {
         }
         return nil
     }
+
+    /// The master's stream writes while this replica cannot save: with
+    /// replica-ignore-disk-write-errors no (the default) the replica stops, as Redis's does,
+    /// rather than diverge from what it could persist; with yes it says so every 10 seconds.
+    func masterWriteDespiteDiskError() {
+        if settings.storedValue("replica-ignore-disk-write-errors") == "no" {
+            Self.panic("Replica was unable to write command to disk.")
+        }
+        let now = Clock.unixMillis()
+        if now > Self.lastDiskErrorLogMillis + 10_000 {
+            Self.lastDiskErrorLogMillis = now
+            Log.warning("Replica is applying a command even though it is unable to write to disk.")
+        }
+    }
+
+    nonisolated(unsafe) static var lastDiskErrorLogMillis: Int64 = 0
+
+    /// Logs a fatal condition as Redis's serverPanic does and stops the process (a crash
+    /// report follows), or exits with status 1 under use-exit-on-panic.
+    static func panic(_ message: String) -> Never {
+        Log.warning("------------------------------------------------")
+        Log.warning("!!! Software Failure. Press left mouse button to continue")
+        Log.warning("Guru Meditation: \(message)")
+        Log.warning("------------------------------------------------")
+        if exitOnPanic { exit(1) }
+        abort()
+    }
+
+    /// use-exit-on-panic, copied where `panic` (static) can read it.
+    nonisolated(unsafe) static var exitOnPanic = false
 
     /// Answers `error` instead of running the command (counted as rejected; aborts a MULTI).
     @inline(__always)
@@ -187,10 +224,21 @@ extension Server {
     }
 
     /// True when CLIENT PAUSE applies to this command.
-    func mustHold(_ c: ClientRef, _ flags: CommandFlags) -> Bool {
+    func mustHold(_ c: ClientRef, _ spec: UnsafeMutablePointer<CommandSpec>) -> Bool {
         if Clock.unixMillis() >= pauseEndMillis { return false }
         if pauseMode == 2 { return true }
-        return flags.contains(.write)
+        let id = spec.pointee.id
+        return spec.pointee.flags.contains(.write) || Self.mayReplicate(id)
+            || (id == .exec && c.pointee.multiQueuedWrite)
+    }
+
+    /// Redis 7.0's may-replicate commands: they reach replicas without writing keys, so
+    /// CLIENT PAUSE WRITE holds them too.
+    static func mayReplicate(_ id: CommandID) -> Bool {
+        switch id {
+        case .publish, .spublish, .scriptFlush, .functionFlush: return true
+        default: return false
+        }
     }
 
     @inline(__always)
@@ -243,7 +291,7 @@ extension Server {
         countCall(index, micros: duration, failed: failed)
         stats.commandsProcessed += 1
         c.pointee.totalCommands += 1
-        if duration > settings.slowlogLogSlowerThan && settings.slowlogLogSlowerThan >= 0 {
+        if duration >= settings.slowlogLogSlowerThan && settings.slowlogLogSlowerThan >= 0 {
             recordSlow(c, index, duration)
         }
         if monitorCount > 0 { feedMonitors(c, index) }
@@ -265,7 +313,7 @@ extension Server {
         let index = c.pointee.block.commandIndex
         if index < 0 || index >= commands.count { return }
         countCall(index, micros: c.pointee.block.micros, failed: failed)
-        if c.pointee.block.micros > settings.slowlogLogSlowerThan && settings.slowlogLogSlowerThan >= 0 {
+        if c.pointee.block.micros >= settings.slowlogLogSlowerThan && settings.slowlogLogSlowerThan >= 0 {
             recordSlow(c, index, c.pointee.block.micros)
         }
     }
@@ -366,6 +414,7 @@ extension Server {
         case .bgsave: bgsaveCommand(c)
         case .dump: dumpCommand(c)
         case .restore: restoreCommand(c)
+        case .migrate: migrateCommand(c)
         case .command, .commandCount, .commandInfo, .commandDocs, .commandList, .commandGetkeys, .commandGetkeysandflags,
             .commandHelp:
             commandCommand(c, id)
@@ -512,6 +561,21 @@ extension Server {
                 out.formUnion([i + 1, i + 2].filter { $0 < argc })
                 break
             }
+        case .migrate:
+            var i = 6
+            while i < argc {
+                let a = c.pointee.arg(i)
+                if a.equalsLowercase("auth") {
+                    out.insert(i + 1)
+                    i += 1
+                } else if a.equalsLowercase("auth2") {
+                    out.formUnion([i + 1, i + 2])
+                    i += 2
+                } else if a.equalsLowercase("keys") {
+                    break
+                }
+                i += 1
+            }
         case .configSet:
             var i = 2
             while i + 1 < argc {
@@ -536,6 +600,8 @@ extension Server {
         let origin = c.pointee.flags.contains(.unixSocket) ? "unix:\(settings.unixSocket)" : c.pointee.address
         line += " [\(c.pointee.db) \(origin)]"
         let redacted = redactedArguments(c, spec.id)
+        // EXEC's arguments are gone once its queued commands ran: it shows as its name.
+        if c.pointee.argc == 0 { line += " \"\(spec.nameString)\"" }
         for i in 0..<c.pointee.argc {
             line += " " + (redacted.contains(i) ? "\"(redacted)\"" : Self.quotedRepr(c.pointee.arg(i)))
         }

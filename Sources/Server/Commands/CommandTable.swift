@@ -12,27 +12,27 @@
  * negative means at least that many.
  */
 
-public struct CommandFlags: OptionSet, Sendable {
-    public let rawValue: UInt32
-    public init(rawValue: UInt32) { self.rawValue = rawValue }
+struct CommandFlags: OptionSet, Sendable {
+    let rawValue: UInt32
+    init(rawValue: UInt32) { self.rawValue = rawValue }
 
-    public static let write = CommandFlags(rawValue: 1 << 0)
-    public static let readonly = CommandFlags(rawValue: 1 << 1)
-    public static let denyoom = CommandFlags(rawValue: 1 << 2)
-    public static let admin = CommandFlags(rawValue: 1 << 3)
-    public static let pubsub = CommandFlags(rawValue: 1 << 4)
-    public static let noscript = CommandFlags(rawValue: 1 << 5)
-    public static let loading = CommandFlags(rawValue: 1 << 6)
-    public static let stale = CommandFlags(rawValue: 1 << 7)
-    public static let fast = CommandFlags(rawValue: 1 << 8)
-    public static let noAuth = CommandFlags(rawValue: 1 << 9)
-    public static let skipMonitor = CommandFlags(rawValue: 1 << 10)
-    public static let noMulti = CommandFlags(rawValue: 1 << 11)
-    public static let allowBusy = CommandFlags(rawValue: 1 << 12)
+    static let write = CommandFlags(rawValue: 1 << 0)
+    static let readonly = CommandFlags(rawValue: 1 << 1)
+    static let denyoom = CommandFlags(rawValue: 1 << 2)
+    static let admin = CommandFlags(rawValue: 1 << 3)
+    static let pubsub = CommandFlags(rawValue: 1 << 4)
+    static let noscript = CommandFlags(rawValue: 1 << 5)
+    static let loading = CommandFlags(rawValue: 1 << 6)
+    static let stale = CommandFlags(rawValue: 1 << 7)
+    static let fast = CommandFlags(rawValue: 1 << 8)
+    static let noAuth = CommandFlags(rawValue: 1 << 9)
+    static let skipMonitor = CommandFlags(rawValue: 1 << 10)
+    static let noMulti = CommandFlags(rawValue: 1 << 11)
+    static let allowBusy = CommandFlags(rawValue: 1 << 12)
     /// A container whose real entries are its subcommands.
-    public static let container = CommandFlags(rawValue: 1 << 13)
-    public static let blocking = CommandFlags(rawValue: 1 << 14)
-    public static let movableKeys = CommandFlags(rawValue: 1 << 15)
+    static let container = CommandFlags(rawValue: 1 << 13)
+    static let blocking = CommandFlags(rawValue: 1 << 14)
+    static let movableKeys = CommandFlags(rawValue: 1 << 15)
 
     static let names: [(CommandFlags, String)] = [
         (.write, "write"), (.readonly, "readonly"), (.denyoom, "denyoom"), (.admin, "admin"),
@@ -45,7 +45,7 @@ public struct CommandFlags: OptionSet, Sendable {
 /// What a command runs; dispatch switches over this (no closures, no ARC on the hot path).
 /// Each data type owns its own id enum and spec table in its command file, so the types can
 /// grow independently: `.lists(.lpush)`, `.hashes(.hset)`, ...
-public enum CommandID: Equatable {
+enum CommandID: Equatable {
     case lists(ListCommand)
     case hashes(HashCommand)
     case sets(SetCommand)
@@ -54,7 +54,7 @@ public enum CommandID: Equatable {
     case ping, echo, quit, select, auth, hello, reset
     // Server
     case dbsize, flushdb, flushall, time, swapdb, shutdown, monitor, info, debug, lastsave
-    case save, bgsave, dump, restore
+    case save, bgsave, dump, restore, migrate
     case replconf, psync, sync, wait, role, replicaof, failover
     case command, commandCount, commandInfo, commandDocs, commandList, commandGetkeys, commandGetkeysandflags, commandHelp
     case clientID, clientSetname, clientGetname, clientList, clientInfo, clientKill, clientPause
@@ -82,17 +82,17 @@ public enum CommandID: Equatable {
     case container
 }
 
-public struct CommandSpec {
-    public let name: StaticString
-    public let id: CommandID
-    public let arity: Int
-    public let flags: CommandFlags
-    public let firstKey: Int
-    public let lastKey: Int
-    public let keyStep: Int
-    public let group: StaticString
-    public let summary: StaticString
-    public let since: StaticString
+struct CommandSpec {
+    let name: StaticString
+    let id: CommandID
+    let arity: Int
+    let flags: CommandFlags
+    let firstKey: Int
+    let lastKey: Int
+    let keyStep: Int
+    let group: StaticString
+    let summary: StaticString
+    let since: StaticString
 
     init(
         _ name: StaticString, _ id: CommandID, _ arity: Int, _ flags: CommandFlags, keys: (Int, Int, Int) = (0, 0, 0),
@@ -110,8 +110,8 @@ public struct CommandSpec {
         self.since = since
     }
 
-    public var nameString: String { name.description }
-    public var isSubcommand: Bool { nameString.contains("|") }
+    var nameString: String { name.description }
+    var isSubcommand: Bool { nameString.contains("|") }
 }
 
 enum CommandTable {
@@ -203,6 +203,8 @@ enum CommandTable {
               "Asynchronously save the dataset to disk"),
         .init("dump", .dump, 2, [.readonly], keys: (1, 1, 1), "generic", "2.6.0",
               "Return a serialized version of the value stored at the specified key."),
+        .init("migrate", .migrate, -6, [.write, .movableKeys], keys: (3, 3, 1), "generic", "2.6.0",
+              "Atomically transfer a key from a Redis instance to another one."),
         .init("restore", .restore, -4, [.write, .denyoom], keys: (1, 1, 1), "generic", "2.6.0",
               "Create a key using the provided serialized value, previously obtained using DUMP."),
         .init("command", .command, -1, [.loading, .stale], "server", "2.8.13", "Get array of Redis command details"),

@@ -2,7 +2,8 @@
  * INFO: the sections and field names of Redis 7.0, so redis-cli --stat, redis-sentinel and
  * Prometheus exporters read Tandem unchanged. A `# Tandem` section carries Tandem's own
  * figures. Sections follow Redis's selection rules: no argument or "default" gives the
- * default set, "all" adds commandstats, "everything" adds latencystats too.
+ * default set, "all" adds commandstats and latencystats, "everything" adds the (absent) module
+ * sections too.
  */
 import CSystem
 import Glibc
@@ -14,7 +15,7 @@ extension Server {
     static let defaultSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu",
                                   "modules", "errorstats", "cluster", "keyspace", "tandem"]
     static let allSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu",
-                              "modules", "commandstats", "errorstats", "cluster", "keyspace", "tandem"]
+                              "modules", "commandstats", "errorstats", "latencystats", "cluster", "keyspace", "tandem"]
 
     mutating func infoCommand(_ c: ClientRef) {
         var wanted: [String] = []
@@ -26,14 +27,14 @@ extension Server {
                 switch s {
                 case "default": wanted += Self.defaultSections
                 case "all": wanted += Self.allSections
-                case "everything": wanted += Self.allSections + ["latencystats"]
+                case "everything": wanted += Self.allSections
                 default: wanted.append(s)
                 }
             }
         }
         var text = ""
         var seen = Set<String>()
-        for name in Self.allSections + ["latencystats"] where wanted.contains(name) && !seen.contains(name) {
+        for name in Self.allSections where wanted.contains(name) && !seen.contains(name) {
             seen.insert(name)
             guard let body = infoSection(name) else { continue }
             if !text.isEmpty { text += "\r\n" }
@@ -98,7 +99,7 @@ extension Server {
                 ("uptime_in_days", "\(uptime / 86400)"), ("hz", "\(settings.hz)"), ("configured_hz", "\(settings.hz)"),
                 ("lru_clock", "\(lruClock & 0xFFFFFF)"), ("executable", executable),
                 ("config_file", configPath ?? ""), ("io_threads_active", "0"),
-            ])
+            ] + (pendingShutdown != nil ? [("shutdown_in_milliseconds", "\(shutdownInMilliseconds)")] : []))
         case "clients":
             var maxIn = 0
             var maxOut = 0
@@ -107,9 +108,9 @@ extension Server {
                 maxOut = max(maxOut, cl.pointee.reply.allocatedBytes)
             }
             return fields("Clients", [
-                ("connected_clients", "\(clientCount - closeCount)"), ("cluster_connections", "0"),
+                ("connected_clients", "\(clientCount - closeCount - repl.replicas.count)"), ("cluster_connections", "0"),
                 ("maxclients", "\(settings.maxclients)"), ("client_recent_max_input_buffer", "\(maxIn)"),
-                ("client_recent_max_output_buffer", "\(maxOut)"), ("blocked_clients", "\(blockedClients)"),
+                ("client_recent_max_output_buffer", "\(maxOut)"), ("blocked_clients", "\(blockedClients + allClients().filter { $0.pointee.flags.contains(.pausedInput) }.count)"),
                 ("tracking_clients", "0"), ("clients_in_timeout_table", "0"),
             ])
         case "memory":
@@ -130,6 +131,11 @@ extension Server {
                 ("used_memory_peak_perc", String(format2: Double(used) * 100 / Double(max(1, peak))) + "%"),
                 ("used_memory_overhead", "0"), ("used_memory_startup", "0"), ("used_memory_dataset", "\(used)"),
                 ("allocator_allocated", "\(used)"), ("allocator_active", "\(used)"), ("allocator_resident", "\(rss)"),
+                // glibc malloc has no active/allocated split: fragmentation inside the heap reads
+                // as none, and everything above it as RSS overhead.
+                ("allocator_frag_ratio", "1.00"), ("allocator_frag_bytes", "0"),
+                ("allocator_rss_ratio", String(format2: used > 0 ? Double(rss) / Double(used) : 1)),
+                ("allocator_rss_bytes", "\(rss - used)"),
                 ("total_system_memory", "\(total)"), ("total_system_memory_human", Self.human(total)),
                 ("used_memory_lua", "0"), ("used_memory_scripts", "0"), ("number_of_cached_scripts", "0"),
                 ("maxmemory", "\(settings.maxmemory)"), ("maxmemory_human", Self.human(settings.maxmemory)),
@@ -201,7 +207,7 @@ extension Server {
                 ("keyspace_misses", "\(stats.keyspaceMisses)"), ("pubsub_channels", "0"), ("pubsub_patterns", "0"),
                 ("pubsubshard_channels", "\(shardChannelSubscribers.count)"), ("latest_fork_usec", "\(persistence.latestForkMicros)"),
                 ("total_forks", "\(persistence.totalForks)"),
-                ("migrate_cached_sockets", "0"), ("slave_expires_tracked_keys", "0"), ("active_defrag_hits", "0"),
+                ("migrate_cached_sockets", "\(migrateSockets.count)"), ("slave_expires_tracked_keys", "0"), ("active_defrag_hits", "0"),
                 ("active_defrag_misses", "0"), ("active_defrag_key_hits", "0"), ("active_defrag_key_misses", "0"),
                 ("total_active_defrag_time", "0"), ("current_active_defrag_time", "0"),
                 ("tracking_total_keys", "0"), ("tracking_total_items", "0"), ("tracking_total_prefixes", "0"),

@@ -41,7 +41,7 @@ import RESP
 import Replication
 
 /// Where a replica is in its synchronization (Redis's SLAVE_STATE_*).
-public enum ReplicaSyncState: Equatable {
+enum ReplicaSyncState: Equatable {
     case waitBgsaveStart, waitBgsaveEnd, online
 
     var name: String {
@@ -55,7 +55,7 @@ public enum ReplicaSyncState: Equatable {
 
 /// What the master knows of one replica connection (the replica's own link to its master is
 /// ReplicaLink).
-public struct AttachedReplica {
+struct AttachedReplica {
     var state: ReplicaSyncState = .waitBgsaveStart
     var listeningPort = 0
     var announcedIP = ""
@@ -196,6 +196,10 @@ extension Server {
         repl.syncFull += 1
         let previous = c.pointee.replicaInfo
         c.pointee.isReplica = true
+        // repl-disable-tcp-nodelay yes: fewer, bigger packets to replicas, at some latency.
+        if settings.storedValue("repl-disable-tcp-nodelay") == "yes" && !c.pointee.flags.contains(.unixSocket) {
+            Socket.setNoDelay(c.pointee.fd, false)
+        }
         c.pointee.replicaInfo = AttachedReplica(listeningPort: previous.listeningPort, announcedIP: previous.announcedIP,
                                                 capaEOF: previous.capaEOF, capaPsync2: previous.capaPsync2,
                                                 usedPsync: psync, capaLZ4: previous.capaLZ4, capaLZ4RDB: previous.capaLZ4RDB,

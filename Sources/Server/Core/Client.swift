@@ -15,98 +15,100 @@ import CSystem
 import Platform
 import RESP
 
-public typealias ClientRef = UnsafeMutablePointer<Client>
+typealias ClientRef = UnsafeMutablePointer<Client>
 
-public struct ClientFlags: OptionSet, Sendable {
-    public let rawValue: UInt32
-    public init(rawValue: UInt32) { self.rawValue = rawValue }
+struct ClientFlags: OptionSet, Sendable {
+    let rawValue: UInt32
+    init(rawValue: UInt32) { self.rawValue = rawValue }
 
     /// Send pending replies, then close (QUIT, protocol errors).
-    public static let closeAfterReply = ClientFlags(rawValue: 1 << 0)
+    static let closeAfterReply = ClientFlags(rawValue: 1 << 0)
     /// Close as soon as possible, without flushing (CLIENT KILL, limits).
-    public static let closeASAP = ClientFlags(rawValue: 1 << 1)
+    static let closeASAP = ClientFlags(rawValue: 1 << 1)
     /// Waiting in the pending-writes list.
-    public static let pendingWrite = ClientFlags(rawValue: 1 << 2)
+    static let pendingWrite = ClientFlags(rawValue: 1 << 2)
     /// EPOLLOUT is registered because a write was partial.
-    public static let writeRegistered = ClientFlags(rawValue: 1 << 3)
-    public static let monitor = ClientFlags(rawValue: 1 << 4)
-    public static let noEvict = ClientFlags(rawValue: 1 << 5)
+    static let writeRegistered = ClientFlags(rawValue: 1 << 3)
+    static let monitor = ClientFlags(rawValue: 1 << 4)
+    static let noEvict = ClientFlags(rawValue: 1 << 5)
     /// CLIENT REPLY OFF / SKIP.
-    public static let replyOff = ClientFlags(rawValue: 1 << 6)
-    public static let replySkipNext = ClientFlags(rawValue: 1 << 7)
-    public static let replySkip = ClientFlags(rawValue: 1 << 8)
+    static let replyOff = ClientFlags(rawValue: 1 << 6)
+    static let replySkipNext = ClientFlags(rawValue: 1 << 7)
+    static let replySkip = ClientFlags(rawValue: 1 << 8)
     /// Holding input until CLIENT PAUSE ends.
-    public static let pausedInput = ClientFlags(rawValue: 1 << 9)
+    static let pausedInput = ClientFlags(rawValue: 1 << 9)
     /// Input processing stopped until the output drains (back-pressure).
-    public static let outputFull = ClientFlags(rawValue: 1 << 10)
-    public static let unixSocket = ClientFlags(rawValue: 1 << 11)
+    static let outputFull = ClientFlags(rawValue: 1 << 10)
+    static let unixSocket = ClientFlags(rawValue: 1 << 11)
     /// Currently executing a command (so it must not be freed underneath).
-    public static let executing = ClientFlags(rawValue: 1 << 12)
+    static let executing = ClientFlags(rawValue: 1 << 12)
     /// Inside MULTI: commands are queued.
-    public static let multi = ClientFlags(rawValue: 1 << 13)
+    static let multi = ClientFlags(rawValue: 1 << 13)
     /// A WATCHed key changed: EXEC will fail.
-    public static let dirtyCAS = ClientFlags(rawValue: 1 << 14)
+    static let dirtyCAS = ClientFlags(rawValue: 1 << 14)
     /// A command was rejected while queuing: EXEC will abort.
-    public static let dirtyExec = ClientFlags(rawValue: 1 << 15)
+    static let dirtyExec = ClientFlags(rawValue: 1 << 15)
     /// Subscribed to at least one channel or pattern.
-    public static let pubsub = ClientFlags(rawValue: 1 << 16)
+    static let pubsub = ClientFlags(rawValue: 1 << 16)
     /// Waiting on keys in a blocking command.
-    public static let blocked = ClientFlags(rawValue: 1 << 17)
+    static let blocked = ClientFlags(rawValue: 1 << 17)
 }
 
-public struct Client {
-    public var fd: Int32
-    public var id: Int64
-    public var db: Int = 0
-    public var flags: ClientFlags = []
-    public var resp3 = false
-    public var authenticated: Bool
+struct Client {
+    var fd: Int32
+    var id: Int64
+    var db: Int = 0
+    var flags: ClientFlags = []
+    var resp3 = false
+    var authenticated: Bool
 
     // Input
-    public var query: UnsafeMutablePointer<UInt8>
-    public var queryCapacity: Int
-    public var queryStart = 0
-    public var queryEnd = 0
-    public var queryPeak = 0
-    public var parser = RequestParser()
-    public var argv: UnsafeMutablePointer<ByteView>
-    public var argvCapacity: Int
-    public var argc = 0
+    var query: UnsafeMutablePointer<UInt8>
+    var queryCapacity: Int
+    var queryStart = 0
+    var queryEnd = 0
+    var queryPeak = 0
+    var parser = RequestParser()
+    var argv: UnsafeMutablePointer<ByteView>
+    var argvCapacity: Int
+    var argc = 0
 
     // Output
-    public var reply = ReplyBuffer()
+    var reply = ReplyBuffer()
 
     // Transactions and pub/sub (not per command)
-    public var multiQueue = CommandQueue()
-    public var watched: [WatchedKey] = []
-    public var channels: Set<[UInt8]> = []
-    public var patterns: [[UInt8]] = []
+    var multiQueue = CommandQueue()
+    /// A queued command writes or replicates (EXEC then waits out CLIENT PAUSE WRITE).
+    var multiQueuedWrite = false
+    var watched: [WatchedKey] = []
+    var channels: Set<[UInt8]> = []
+    var patterns: [[UInt8]] = []
     /// SSUBSCRIBE's shard channels.
-    public var shardChannels: Set<[UInt8]> = []
-    public var block = BlockState()
+    var shardChannels: Set<[UInt8]> = []
+    var block = BlockState()
 
     // Bookkeeping (not per command)
-    public var createdAtMillis: Int64
-    public var lastInteractionMillis: Int64
-    public var lastCommand: Int = -1
-    public var totalCommands: Int64 = 0
+    var createdAtMillis: Int64
+    var lastInteractionMillis: Int64
+    var lastCommand: Int = -1
+    var totalCommands: Int64 = 0
     /// master_repl_offset right after this client's last command that propagated (Redis's
     /// c->woff): the offset its WAIT waits for.
-    public var writeOffset: Int64 = 0
-    public var name: [UInt8] = []
-    public var address: String
-    public var localAddress: String
-    public var isLoopback: Bool
+    var writeOffset: Int64 = 0
+    var name: [UInt8] = []
+    var address: String
+    var localAddress: String
+    var isLoopback: Bool
     /// This connection is a replica of ours (after SYNC/PSYNC): ReplicationMaster.swift.
-    public var isReplica = false
+    var isReplica = false
     /// This connection is our master's (ReplicaLink.swift): commands run without replies.
-    public var isMaster = false
-    public var replicaInfo = AttachedReplica()
+    var isMaster = false
+    var replicaInfo = AttachedReplica()
 
-    public static let readChunk = 16 * 1024
+    static let readChunk = 16 * 1024
 
     @inline(__always)
-    public func arg(_ i: Int) -> ByteView { argv[i] }
+    func arg(_ i: Int) -> ByteView { argv[i] }
 
     init(fd: Int32, id: Int64, address: String, localAddress: String, isLoopback: Bool, authenticated: Bool, now: Int64) {
         self.fd = fd
@@ -199,5 +201,5 @@ public struct Client {
     /// Seconds since the last interaction.
     func idleSeconds(now: Int64) -> Int64 { (now - lastInteractionMillis) / 1000 }
 
-    public var nameString: String { String(decoding: name, as: UTF8.self) }
+    var nameString: String { String(decoding: name, as: UTF8.self) }
 }

@@ -17,7 +17,7 @@ import Keyspace
 import Platform
 import RESP
 
-public enum SetCommand: UInt8 {
+enum SetCommand: UInt8 {
     case sadd, srem, smembers, sismember, smismember, scard, spop, srandmember, smove
     case sinter, sintercard, sinterstore, sunion, sunionstore, sdiff, sdiffstore, sscan
 }
@@ -228,10 +228,13 @@ extension Server {
             target = addAggregate(db, dstKey, .set, v.encoding, payload: v.payload)
         }
         keyModified(db, srcKey)
-        keyModified(db, dstKey)
         dirty += 1
         var d = SetValue(target)
-        if d.add(member, maxIntsetEntries: maxIntset) { dirty += 1 }
+        // The destination changes (and its watchers hear of it) only if the member was new.
+        if d.add(member, maxIntsetEntries: maxIntset) {
+            dirty += 1
+            keyModified(db, dstKey)
+        }
         d.store(target)
         c.pointee.reply.append(":1\r\n" as StaticString)
     }

@@ -18,7 +18,7 @@ import Keyspace
 import Platform
 import RESP
 
-public struct BlockState {
+struct BlockState {
     var keys: [WatchKey] = []
     /// Unix ms, 0 for none.
     var timeoutAt: Int64 = 0
@@ -33,6 +33,8 @@ public struct BlockState {
     var isWait = false
     var waitOffset: Int64 = 0
     var waitReplicas = 0
+    /// SHUTDOWN waiting for the replicas to catch up (Shutdown.swift).
+    var isShutdown = false
 }
 
 extension Server {

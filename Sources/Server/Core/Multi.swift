@@ -18,13 +18,13 @@ import RESP
 
 /// A queued command's arguments, copied into one growable block:
 /// [argc: UInt32] then argc times [length: UInt32][bytes].
-public struct CommandQueue {
+struct CommandQueue {
     var base: UnsafeMutableRawPointer? = nil
     var used = 0
     var capacity = 0
-    public private(set) var count = 0
+    private(set) var count = 0
 
-    public init() {}
+    init() {}
 
     mutating func reserve(_ n: Int) {
         if used + n <= capacity { return }
@@ -85,7 +85,7 @@ public struct CommandQueue {
         return argc
     }
 
-    public mutating func clear() {
+    mutating func clear() {
         used = 0
         count = 0
         if capacity > 64 * 1024 {
@@ -98,7 +98,7 @@ public struct CommandQueue {
     func deallocate() { tandem_free(base) }
 }
 
-public struct WatchedKey {
+struct WatchedKey {
     var db: Int
     var key: [UInt8]
     /// Expire time seen at WATCH (0 for none); a key that expires before EXEC breaks it.
@@ -127,6 +127,7 @@ extension Server {
         let argc = c.pointee.argc
         let argv = c.pointee.argv
         c.pointee.multiQueue.append(argc: argc) { argv[$0] }
+        if spec.pointee.flags.contains(.write) || Self.mayReplicate(spec.pointee.id) { c.pointee.multiQueuedWrite = true }
         c.pointee.reply.append("+QUEUED\r\n" as StaticString)
         return true
     }
@@ -151,6 +152,7 @@ extension Server {
 
     mutating func discardTransaction(_ c: ClientRef) {
         c.pointee.multiQueue.clear()
+        c.pointee.multiQueuedWrite = false
         c.pointee.flags.remove([.multi, .dirtyCAS, .dirtyExec])
         unwatchAll(c)
     }
@@ -174,6 +176,7 @@ extension Server {
         unwatchAll(c)
         let queue = c.pointee.multiQueue
         c.pointee.multiQueue = CommandQueue()
+        c.pointee.multiQueuedWrite = false
         c.pointee.flags.remove(.multi)
         c.pointee.reply.appendArrayHeader(queue.count)
         inExec = true

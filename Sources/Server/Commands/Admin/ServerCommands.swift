@@ -1,6 +1,6 @@
 /*
- * Server commands: FLUSHDB/FLUSHALL, TIME, SWAPDB, SHUTDOWN, MONITOR, SLOWLOG, MODULE.
- * (LATENCY and DEBUG have files of their own.)
+ * Server commands: FLUSHDB/FLUSHALL, TIME, SWAPDB, MONITOR, SLOWLOG, MODULE.
+ * (SHUTDOWN, LATENCY and DEBUG have files of their own.)
  */
 import CSystem
 import Glibc
@@ -31,11 +31,13 @@ extension Server {
             // dataset is saved at once (so a restart does not bring the keys back).
             killSnapshotChild()
             if !settings.save.isEmpty {
-                let saved = dirty
+                // The save resets changes_since_last_save to 0, as in Redis 7.0; the flush still
+                // reaches replicas.
                 _ = saveInForeground()
-                dirty = saved
+            } else {
+                dirty += 1
             }
-            dirty += 1
+            forcePropagation()
         } else {
             dirty += Int64(dbs[c.pointee.db].count)
             dbs[c.pointee.db].removeAll()
@@ -45,17 +47,21 @@ extension Server {
     }
 
     /// Before FLUSH*/SWAPDB: every watched key that exists in `db` (-1: any) changes.
-    mutating func touchWatchersOfExistingKeys(_ db: Int) {
+    /// With `replacedBy` (SWAPDB), a watched key also changes when the database taking this
+    /// one's place holds it (a missing key appears), as Redis's touchAllWatchedKeysInDb.
+    mutating func touchWatchersOfExistingKeys(_ db: Int, replacedBy other: Int? = nil) {
         let now = Clock.unixMillis()
         var touched: [WatchKey] = []
-        for k in watchers.keys where db < 0 || k.db == db {
-            let exists = k.key.withUnsafeBufferPointer { b -> Bool in
-                guard let e = dbs[k.db].find(ByteView(b.baseAddress ?? UnsafePointer(bitPattern: 1)!, b.count)) else {
+        func live(_ d: Int, _ key: [UInt8]) -> Bool {
+            key.withUnsafeBufferPointer { b -> Bool in
+                guard let e = dbs[d].find(ByteView(b.baseAddress ?? UnsafePointer(bitPattern: 1)!, b.count)) else {
                     return false
                 }
                 return e.expireAt == 0 || e.expireAt > now
             }
-            if exists { touched.append(k) }
+        }
+        for k in watchers.keys where db < 0 || k.db == db {
+            if live(k.db, k.key) || (other.map { live($0, k.key) } ?? false) { touched.append(k) }
         }
         for k in touched {
             for w in watchers[k] ?? [] { w.pointee.flags.insert(.dirtyCAS) }
@@ -84,62 +90,23 @@ extension Server {
         }
         if a != b {
             if watchCount > 0 {
-                touchWatchersOfExistingKeys(Int(a))
-                touchWatchersOfExistingKeys(Int(b))
+                touchWatchersOfExistingKeys(Int(a), replacedBy: Int(b))
+                touchWatchersOfExistingKeys(Int(b), replacedBy: Int(a))
             }
             swap(&dbs[Int(a)], &dbs[Int(b)])
             dbs[Int(a)].id = Int(a)
             dbs[Int(b)].id = Int(b)
+            // Clients blocked on a key that now exists in their database may be served (Redis's
+            // scanDatabaseForReadyKeys).
+            if blockedClients > 0 {
+                for k in blockedByKey.keys where k.db == Int(a) || k.db == Int(b) {
+                    let present = k.key.withUnsafeBufferPointer { dbs[k.db].findSlot(ByteView($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count)) != nil }
+                    if present && !readyKeys.contains(k) { readyKeys.append(k) }
+                }
+            }
         }
         dirty += 1  // SWAPDB n n too: Redis counts (and propagates) it
         addOK(c)
-    }
-
-    mutating func shutdownCommand(_ c: ClientRef) {
-        var mode = ShutdownSaveMode.auto
-        var force = false
-        for i in 1..<c.pointee.argc {
-            let o = c.pointee.arg(i)
-            if o.equalsLowercase("nosave") { mode = .noSave }
-            if o.equalsLowercase("save") { mode = .save }
-            if o.equalsLowercase("force") { force = true }
-            if !(o.equalsLowercase("nosave") || o.equalsLowercase("save") || o.equalsLowercase("now")
-                || o.equalsLowercase("force") || o.equalsLowercase("abort"))
-            {
-                addSyntaxError(c)
-                return
-            }
-            if o.equalsLowercase("abort") {
-                addError(c, "-ERR No shutdown in progress.\r\n")
-                return
-            }
-        }
-        if !prepareForShutdown(mode, force: force) {
-            addError(c, "-ERR Errors trying to SHUTDOWN. Check logs.\r\n")
-            return
-        }
-        shutdownRequested = true
-        // Like Redis, the client gets no reply: the connection closes with the server.
-    }
-
-    enum ShutdownSaveMode { case auto, save, noSave }
-
-    /// The final save before exiting: with SAVE, or by default when save points exist.
-    /// Returns false when the save failed and the server must keep running.
-    mutating func prepareForShutdown(_ mode: ShutdownSaveMode, force: Bool) -> Bool {
-        if hasActiveChild {
-            Log.warning("There is a child saving an .rdb. Killing it!")
-            killSnapshotChild()
-        }
-        let wantSave = mode == .save || (mode == .auto && !settings.save.isEmpty)
-        if wantSave {
-            Log.notice("Saving the final RDB snapshot before exiting.")
-            if !saveInForeground() && !force {
-                Log.warning("Error trying to save the DB, can't exit.")
-                return false
-            }
-        }
-        return true
     }
 
     mutating func monitorCommand(_ c: ClientRef) {

@@ -42,12 +42,12 @@ import Replication
 
 /// Where the link to the master is (Redis's repl_state, with the handshake steps folded into
 /// `handshake`; ReplicaHandshake.swift has the diagram).
-public enum LinkState: Equatable { case none, connect, connecting, handshake, transfer, connected }
+enum LinkState: Equatable { case none, connect, connecting, handshake, transfer, connected }
 
-public struct ReplicaLink {
+struct ReplicaLink {
     var state: LinkState = .none
     var host = ""
-    var port = 0
+    public var port = 0
     /// The socket during the snapshot transfer (then owned by the master client).
     var fd: Int32 = -1
     /// The id and offset of a +FULLRESYNC: our history once its snapshot is loaded.
@@ -365,8 +365,8 @@ extension Server {
         }
         if i >= bytes.count { return true }
         let n = bytes.count - i
-        let written = bytes.withUnsafeBytes { write(link.tempFD, $0.baseAddress! + i, n) }
-        if written != n {
+        let written = bytes.withUnsafeBytes { FileDescriptor.writeAll(link.tempFD, UnsafeRawBufferPointer(rebasing: $0[i...])) }
+        if !written {
             transferFailed("Write error or short write writing to the DB dump file needed for MASTER <-> REPLICA synchronization")
             return false
         }
@@ -412,8 +412,8 @@ extension Server {
             transferFailed("I/O error trying to sync with MASTER: connection lost")
             return nil
         }
-        let written = buffer.withUnsafeBytes { write(link.tempFD, $0.baseAddress!, n) }
-        if written != n {
+        let written = buffer.withUnsafeBytes { FileDescriptor.writeAll(link.tempFD, UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+        if !written {
             transferFailed("Write error or short write writing to the DB dump file needed for MASTER <-> REPLICA synchronization")
             return nil
         }

@@ -43,13 +43,18 @@ extension Server {
         return e
     }
 
+    /// CLIENT PAUSE (or a failover or shutdown pause) is in force.
+    var clientsPaused: Bool { pauseMode != 0 && Clock.unixMillis() < pauseEndMillis }
+
     /// The live entry for `key` in database `db` (expired keys are removed or hidden).
     @inline(__always)
     mutating func lookupWrite(_ db: Int, _ key: ByteView) -> Entry? {
         guard let slot = dbs[db].findSlot(key) else { return nil }
         let e = Entry(slot.pointee!)
         if e.expireAt != 0 && e.expireAt <= commandTimeMillis {
-            if expiresLocally { deleteExpired(db, slot) }
+            // While clients are paused the dataset stays as it is (a failover may be under
+            // way): the key reads as gone but is deleted later, as in Redis.
+            if expiresLocally && !clientsPaused { deleteExpired(db, slot) }
             // A replica hides expired keys from its clients but not from its master, whose
             // DEL (or overwrite) must find them, as in Redis.
             return servingMaster && !expiresLocally ? e : nil
@@ -148,7 +153,7 @@ extension Server {
     /// expire and delete the expired ones; repeat while more than `acceptableStale`% of a
     /// sample was expired, within a time budget of 25% of a cron period.
     mutating func activeExpireCycle() {
-        if !activeExpireEnabled || !expiresLocally { return }
+        if !activeExpireEnabled || !expiresLocally || clientsPaused { return }
         let effort = settings.activeExpireEffort - 1
         let keysPerLoop = 20 + 20 / 4 * effort
         let acceptableStale = 10 - effort

@@ -15,7 +15,7 @@ import Keyspace
 import Platform
 import RESP
 
-public enum HashCommand: UInt8 {
+enum HashCommand: UInt8 {
     case hset, hsetnx, hget, hmset, hmget, hdel, hlen, hstrlen, hexists, hkeys, hvals, hgetall
     case hincrby, hincrbyfloat, hrandfield, hscan
 }

@@ -22,14 +22,18 @@ extension Server {
         let now = Clock.unixMillis()
         lruClock = UInt32(truncatingIfNeeded: now / 1000)
         let sig = tandem_shutdown_signal()
-        if sig != 0 {
-            tandem_clear_shutdown_signal()
+        if sig != 0 && pendingShutdown == nil {
             Log.warning("Received \(sig == SIGINT ? "SIGINT" : "SIGTERM") scheduling shutdown...")
             let how = shutdownOnSignal(sig)
-            if prepareForShutdown(how.mode, force: how.force) { shutdownRequested = true }
+            // The signal stays recorded while the final save runs: a second SIGINT then exits
+            // at once (csystem.c).
+            let outcome = requestShutdown(how.mode, force: how.force, now: how.now)
+            if outcome == .failed { tandem_clear_shutdown_signal() }
             return
         }
+        if pendingShutdown != nil { checkPendingShutdown() }
         clientsCron(now)
+        if !migrateSockets.isEmpty { closeIdleMigrateSockets(now) }
         checkChildDone()
         checkSavePoints()
         replicationCron()

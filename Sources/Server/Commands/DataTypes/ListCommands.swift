@@ -15,7 +15,7 @@ import Keyspace
 import Platform
 import RESP
 
-public enum ListCommand: UInt8 {
+enum ListCommand: UInt8 {
     case lpush, rpush, lpushx, rpushx, lpop, rpop, llen, lrange, lindex, lset, linsert, lrem, ltrim, lpos
     case rpoplpush, lmove, lmpop
     case blpop, brpop, brpoplpush, blmove, blmpop

@@ -80,8 +80,8 @@ extension Server {
             return
         }
         let wake = tandem_eventfd(), notify = tandem_eventfd()
-        let pid = fork()
-        if pid == 0 {
+        let forked = ChildProcess.fork()
+        if case .child = forked {
             Log.role = "C"
             // Die with the primary whatever else holds the control socket (belt and braces).
             tandem_die_with_parent()
@@ -96,7 +96,7 @@ extension Server {
             SenderWorker.run(control: pair.1, wake: wake, notify: notify, table: table)
         }
         close(pair.1)
-        if pid < 0 {
+        guard case .parent(let pid) = forked else {
             Log.warning("Can't fork sender worker \(i): \(String(cString: strerror(errno)))")
             for fd in [pair.0, wake, notify] { close(fd) }
             return
@@ -267,8 +267,7 @@ extension Server {
         guard repl.table != nil else { return }
         syncReplicaTable()
         for i in repl.workers.indices where repl.workers[i].pid > 0 {
-            var status: Int32 = 0
-            if waitpid(repl.workers[i].pid, &status, WNOHANG) != repl.workers[i].pid { continue }
+            guard ChildProcess.reap(repl.workers[i].pid) != nil else { continue }
             Log.warning("Replication sender worker \(i) (pid \(repl.workers[i].pid)) exited; starting it again")
             senderWorkerDied(i)
             spawnSenderWorker(i)
@@ -307,11 +306,10 @@ extension Server {
         for w in repl.workers where w.pid > 0 { close(w.control) }
         let deadline = Clock.monotonicMillis() + 1000
         for w in repl.workers where w.pid > 0 {
-            var status: Int32 = 0
-            while waitpid(w.pid, &status, WNOHANG) == 0 {
+            while ChildProcess.reap(w.pid) == nil {
                 if Clock.monotonicMillis() > deadline {
                     kill(w.pid, SIGKILL)
-                    waitpid(w.pid, &status, 0)
+                    ChildProcess.wait(w.pid)
                     break
                 }
                 usleep(1000)

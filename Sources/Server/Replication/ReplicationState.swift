@@ -40,7 +40,7 @@ import Platform
 import Replication
 
 /// The node's replication history and its attached replicas.
-public struct ReplicationState {
+struct ReplicationState {
     static let noID = String(repeating: "0", count: 40)
 
     /// master_replid: the history this node's dataset belongs to.

@@ -17,7 +17,7 @@ import Keyspace
 import Platform
 import RESP
 
-public enum ZSetCommand: UInt8 {
+enum ZSetCommand: UInt8 {
     case zadd, zincrby, zrem, zcard, zscore, zmscore, zrank, zrevrank
     case zrange, zrangebyscore, zrevrangebyscore, zrangebylex, zrevrangebylex, zrevrange, zrangestore
     case zcount, zlexcount, zpopmin, zpopmax, zmpop

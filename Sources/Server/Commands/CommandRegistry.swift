@@ -10,21 +10,23 @@
 import CSystem
 import Platform
 
-public struct CommandStats {
-    public var calls: Int64 = 0
-    public var microseconds: Int64 = 0
-    public var rejected: Int64 = 0
-    public var failed: Int64 = 0
+struct CommandStats {
+    var calls: Int64 = 0
+    var microseconds: Int64 = 0
+    var rejected: Int64 = 0
+    var failed: Int64 = 0
 }
 
-public struct CommandRegistry {
-    public let specs: UnsafeMutablePointer<CommandSpec>
-    public let count: Int
-    public let stats: UnsafeMutablePointer<CommandStats>
+struct CommandRegistry {
+    let specs: UnsafeMutablePointer<CommandSpec>
+    let count: Int
+    let stats: UnsafeMutablePointer<CommandStats>
     /// Per-command latency counters, nil until the command is first timed.
     let histograms: UnsafeMutablePointer<UnsafeMutablePointer<Int64>?>
     /// True for entries that have "name|sub" entries.
     let hasSubcommands: UnsafeMutablePointer<Bool>
+    /// True for the "name|sub" entries themselves: reachable only through their parent.
+    let isSubcommandEntry: UnsafeMutablePointer<Bool>
     let index: UnsafeMutablePointer<Int32>
     let indexMask: Int
     /// rename-command: commands no longer found by their own name, and the names they answer to
@@ -32,7 +34,7 @@ public struct CommandRegistry {
     let renamedAway: UnsafeMutablePointer<Bool>
     var renamedTo: [String: Int] = [:]
 
-    public init() {
+    init() {
         let all = CommandTable.all
         count = all.count
         specs = .allocate(capacity: count)
@@ -43,6 +45,8 @@ public struct CommandRegistry {
         histograms.initialize(repeating: nil, count: count)
         hasSubcommands = .allocate(capacity: count)
         hasSubcommands.initialize(repeating: false, count: count)
+        isSubcommandEntry = .allocate(capacity: count)
+        isSubcommandEntry.initialize(repeating: false, count: count)
         var size = 16
         while size < count * 4 { size *= 2 }
         indexMask = size - 1
@@ -56,6 +60,7 @@ public struct CommandRegistry {
             while index[h] != -1 { h = (h + 1) & indexMask }
             index[h] = Int32(i)
             if let bar = all[i].nameString.firstIndex(of: "|") {
+                isSubcommandEntry[i] = true
                 let parent = String(all[i].nameString[..<bar])
                 if let p = all.firstIndex(where: { $0.nameString == parent }) { hasSubcommands[p] = true }
             }
@@ -86,7 +91,7 @@ public struct CommandRegistry {
 
     /// The index of the command called `name` (any case), or -1.
     @inline(__always)
-    public func find(_ name: ByteView) -> Int {
+    func find(_ name: ByteView) -> Int {
         if name.count == 0 || name.count > 40 { return -1 }
         var h = Self.hash(name) & indexMask
         while true {
@@ -99,7 +104,7 @@ public struct CommandRegistry {
 
     /// rename-command `old` `new` (an empty `new` disables the command). False when there is no
     /// such command.
-    public mutating func rename(_ old: String, to new: String) -> Bool {
+    mutating func rename(_ old: String, to new: String) -> Bool {
         let i = Array(old.utf8).withUnsafeBufferPointer { find(ByteView($0.baseAddress!, $0.count)) }
         guard i >= 0, !specs[i].nameString.contains("|") else { return false }
         renamedAway[i] = true
@@ -108,7 +113,7 @@ public struct CommandRegistry {
     }
 
     /// The index of subcommand `sub` of the command at `parent`, or -1.
-    public func findSubcommand(parent: Int, _ sub: ByteView) -> Int {
+    func findSubcommand(parent: Int, _ sub: ByteView) -> Int {
         if sub.count > 40 { return -1 }
         var full = Array(specs[parent].nameString.utf8)
         full.append(124)  // '|'
@@ -116,7 +121,7 @@ public struct CommandRegistry {
         return full.withUnsafeBufferPointer { find(ByteView($0.baseAddress!, $0.count)) }
     }
 
-    public func resetStats() {
+    func resetStats() {
         for i in 0..<count {
             stats[i] = CommandStats()
             histograms[i]?.deallocate()

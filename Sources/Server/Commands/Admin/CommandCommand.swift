@@ -251,9 +251,19 @@ extension Server {
             return counted(numkeysAt: 1, storeAt: nil)
         case .lists(.blmpop), .sortedSets(.bzmpop):
             return counted(numkeysAt: 2, storeAt: nil)
+        case .migrate:
+            // The key argument, or the keys after KEYS (AUTH takes one argument, AUTH2 two).
+            var j = 6
+            while j < argc {
+                let a = arg(j)
+                if a.equalsLowercase("keys") { return Array(j + 1..<argc) }
+                j += a.equalsLowercase("auth") ? 2 : a.equalsLowercase("auth2") ? 3 : 1
+            }
+            return [3]
         case .sort:
-            // The key, then STORE's destination (LIMIT takes two arguments, BY and GET one).
-            var out = [1]
+            // The key, then STORE's destination, the last one if several (LIMIT takes two
+            // arguments, BY and GET one), as Redis's sortGetKeys.
+            var store: Int? = nil
             var j = 2
             while j < argc {
                 let a = arg(j)
@@ -262,13 +272,13 @@ extension Server {
                 } else if a.equalsLowercase("by") || a.equalsLowercase("get") {
                     j += 2
                 } else if a.equalsLowercase("store") && j + 1 < argc {
-                    out.append(j + 1)
+                    store = j + 1
                     j += 2
                 } else {
                     j += 1
                 }
             }
-            return out
+            return [1] + (store.map { [$0] } ?? [])
         default:
             if spec.firstKey == 0 { return [] }
             var keys: [Int] = []
