@@ -117,7 +117,7 @@ struct Client {
         self.localAddress = localAddress
         self.isLoopback = isLoopback
         self.authenticated = authenticated
-        self.queryCapacity = Client.readChunk * 2
+        self.queryCapacity = Client.readChunk
         self.query = tandem_malloc(queryCapacity).assumingMemoryBound(to: UInt8.self)
         self.argvCapacity = 16
         self.argv = .allocate(capacity: 16)
@@ -157,7 +157,7 @@ struct Client {
             queryEnd = live
         }
         if queryCapacity - queryEnd < n {
-            var c = queryCapacity * 2
+            var c = max(queryCapacity * 2, Client.readChunk)
             while c - queryEnd < n { c *= 2 }
             query = tandem_realloc(query, c).assumingMemoryBound(to: UInt8.self)
             queryCapacity = c
@@ -181,15 +181,19 @@ struct Client {
         argc = n
     }
 
-    /// Returns a large query buffer to its normal size once it is empty.
-    mutating func shrinkQueryIfIdle() {
-        if queryStart == queryEnd && queryCapacity > 4 * Client.readChunk {
-            tandem_free(query)
-            queryCapacity = Client.readChunk * 2
-            query = tandem_malloc(queryCapacity).assumingMemoryBound(to: UInt8.self)
-            queryStart = 0
-            queryEnd = 0
-        }
+    /// From the client cron, with the buffer empty: a large query buffer goes back to its
+    /// normal 16 KB, and a client idle for 2 s or more gives it up entirely (CLIENT LIST
+    /// qbuf-free=0) until it sends again, as Redis's clientsCronResizeQueryBuffer.
+    mutating func shrinkQueryIfIdle(idleMillis: Int64) {
+        guard queryStart == queryEnd else { return }
+        let target = idleMillis >= 2000 ? 0 : queryCapacity > 4 * Client.readChunk ? Client.readChunk : queryCapacity
+        if target == queryCapacity { return }
+        tandem_free(query)
+        queryCapacity = target
+        // A one-byte block keeps `query` valid while the capacity is 0.
+        query = tandem_malloc(max(target, 1)).assumingMemoryBound(to: UInt8.self)
+        queryStart = 0
+        queryEnd = 0
     }
 
     // MARK: - Reply helpers

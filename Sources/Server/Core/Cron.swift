@@ -59,7 +59,7 @@ extension Server {
                 markClosing(c)
                 continue
             }
-            c.pointee.shrinkQueryIfIdle()
+            c.pointee.shrinkQueryIfIdle(idleMillis: now - c.pointee.lastInteractionMillis)
             if !c.pointee.isReplica {
                 c.pointee.reply.adjustToPeak(nowMillis: now, resetAfterMillis: replyBufferPeakResetMillis,
                                              resizing: replyBufferResizing)

@@ -257,6 +257,7 @@ public struct Server {
                 let host = optional ? String(address.dropFirst()) : address
                 do {
                     let fd = try Socket.listenTCP(host: host, port: settings.port, backlog: Int32(settings.tcpBacklog))
+                    applySocketMark(fd)
                     try loop.add(fd, events: EventLoop.readable, token: Self.listenerToken(fd))
                     listeners.append(fd)
                 } catch {
@@ -265,6 +266,15 @@ public struct Server {
                     throw error
                 }
             }
+        }
+    }
+
+    /// socket-mark-id: the listening sockets (and so the connections they accept) carry this
+    /// firewall mark (SO_MARK, needs CAP_NET_ADMIN), as in Redis 7.0.
+    func applySocketMark(_ fd: Int32) {
+        guard let mark = Int32(exactly: Int(settings.storedValue("socket-mark-id")) ?? 0), mark != 0 else { return }
+        if tandem_set_int_option(fd, SOL_SOCKET, 36 /* SO_MARK */, mark) != 0 {
+            Log.warning("Failed to set socket mark id \(mark): \(String(cString: strerror(errno)))")
         }
     }
 

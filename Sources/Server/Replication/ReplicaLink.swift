@@ -678,7 +678,10 @@ extension Server {
             ("master_link_status", up ? "up" : "down"),
             ("master_last_io_seconds_ago", up ? "\((now - link.lastIOMillis) / 1000)" : "-1"),
             ("master_sync_in_progress", link.state == .transfer ? "1" : "0"),
-            ("slave_read_repl_offset", "\(repl.offset)"), ("slave_repl_offset", "\(repl.offset)"),
+            // Read: applied plus what waits in the master client's buffer (CLIENT PAUSE holds
+            // the master's writes too, as in Redis 7.0).
+            ("slave_read_repl_offset", "\(repl.offset + Int64(link.masterClient.map { $0.pointee.queryEnd - $0.pointee.queryStart } ?? 0))"),
+            ("slave_repl_offset", "\(repl.offset)"),
         ]
         if link.state == .transfer {
             f += [("master_sync_total_bytes", "\(link.eofMark.isEmpty ? link.transferSize : -1)"),

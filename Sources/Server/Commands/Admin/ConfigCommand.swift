@@ -142,7 +142,7 @@ extension Server {
                         settings.bind = old.bind
                         _ = rebind()
                         settings = wanted
-                        return (name, "Failed to bind to specified addresses.")
+                        return (name, name == "port" ? "Unable to listen on this port" : "Failed to bind to specified addresses.")
                     }
                 }
             case "proto-max-bulk-len":

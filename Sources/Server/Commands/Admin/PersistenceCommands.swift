@@ -135,10 +135,13 @@ extension Server {
             entry = try RDBLoader.readValue(&input, type: type, key: key, options: rdbLoadOptions)
             if !input.atEnd() {
                 entry?.free()
+                Log.warning("Internal error in RDB reading offset 0, function at rdb.c:0 -> Trailing bytes after the value in a DUMP payload")
                 addError(c, "-ERR Bad data format\r\n")
                 return
             }
         } catch {
+            // Logged as Redis's rdbReportCorruptRDB does, so the reason is in the log.
+            Log.warning("Internal error in RDB reading offset \(error.offset), function at rdb.c:0 -> \(error.message)")
             addError(c, "-ERR Bad data format\r\n")
             return
         }
