@@ -18,56 +18,60 @@ import Testing
         return (master, replica)
     }
 
-    @Test func shutdownWaitsForALaggingReplica() throws {
-        let (master, replica) = try Self.pair(masterArgs: ["--shutdown-timeout", "20"])
+    /// Runs `body` with a synced pair whose master waits up to 20 s at shutdown; both are
+    /// stopped (the replica continued first) afterwards.
+    static func withPair(_ body: (ServerProcess, ServerProcess) throws -> Void) throws {
+        let (master, replica) = try pair(masterArgs: ["--shutdown-timeout", "20"])
         defer {
             kill(replica.pid, SIGCONT)
             replica.stop()
             master.stop()
         }
-        let m = try master.connect()
-        _ = try m.callValue("SET", "k", "1")
-        let r = try replica.connect()
-        Harness.waitUntil(milliseconds: 5000) { (try? r.callValue("GET", "k")) == .bulk(Array("1".utf8)) }
-        kill(replica.pid, SIGSTOP)
-        _ = try m.callValue("INCR", "k")
-        let shutdownClient = try master.connect()
-        try shutdownClient.send(["SHUTDOWN"])
-        var waiting = false
-        Harness.waitUntil(milliseconds: 3000) {
-            waiting = ((try? InfoReply.fetch(m, "server"))?["shutdown_in_milliseconds"]).flatMap { Int($0) }.map { $0 > 0 } ?? false
-            return waiting
+        try body(master, replica)
+    }
+
+    @Test func shutdownWaitsForALaggingReplica() throws {
+        try Self.withPair { master, replica in
+            let m = try master.connect()
+            _ = try m.callValue("SET", "k", "1")
+            let r = try replica.connect()
+            Harness.waitUntil(milliseconds: 5000) { (try? r.callValue("GET", "k")) == .bulk(Array("1".utf8)) }
+            kill(replica.pid, SIGSTOP)
+            _ = try m.callValue("INCR", "k")
+            let shutdownClient = try master.connect()
+            try shutdownClient.send(["SHUTDOWN"])
+            var waiting = false
+            Harness.waitUntil(milliseconds: 3000) {
+                waiting = ((try? InfoReply.fetch(m, "server"))?["shutdown_in_milliseconds"]).flatMap { Int($0) }.map { $0 > 0 } ?? false
+                return waiting
+            }
+            #expect(waiting, "the master did not wait for its replica")
+            // Writes are paused meanwhile.
+            let writer = try master.connect()
+            try writer.send(["SET", "during", "shutdown"])
+            #expect(!writer.hasPendingBytes(milliseconds: 300))
+            kill(replica.pid, SIGCONT)
+            #expect(master.waitForExit(milliseconds: 10_000), "the master did not exit once the replica caught up")
+            #expect(master.log.contains("1 of 1 replicas are in sync when shutting down."))
+            #expect(!master.log.contains("Lagging replica"))
+            #expect(try r.callValue("GET", "k") == .bulk(Array("2".utf8)))
         }
-        #expect(waiting, "the master did not wait for its replica")
-        // Writes are paused meanwhile.
-        let writer = try master.connect()
-        try writer.send(["SET", "during", "shutdown"])
-        #expect(!writer.hasPendingBytes(milliseconds: 300))
-        kill(replica.pid, SIGCONT)
-        #expect(master.waitForExit(milliseconds: 10_000), "the master did not exit once the replica caught up")
-        #expect(master.log.contains("1 of 1 replicas are in sync when shutting down."))
-        #expect(!master.log.contains("Lagging replica"))
-        #expect(try r.callValue("GET", "k") == .bulk(Array("2".utf8)))
     }
 
     @Test func shutdownAbortCancelsTheWait() throws {
-        let (master, replica) = try Self.pair(masterArgs: ["--shutdown-timeout", "20"])
-        defer {
-            kill(replica.pid, SIGCONT)
-            replica.stop()
-            master.stop()
+        try Self.withPair { master, replica in
+            let m = try master.connect()
+            kill(replica.pid, SIGSTOP)
+            _ = try m.callValue("SET", "k", "v")
+            let waiter = try master.connect()
+            try waiter.send(["SHUTDOWN"])
+            Harness.waitUntil(milliseconds: 3000) { (try? InfoReply.fetch(m, "server"))?["shutdown_in_milliseconds"] != nil }
+            #expect(try m.callValue("SHUTDOWN", "ABORT") == .simple("OK"))
+            #expect(try waiter.callValue("PING") == .error("ERR Errors trying to SHUTDOWN. Check logs."))
+            #expect(try m.callValue("SET", "after", "abort") == .simple("OK"))
+            #expect(master.log.contains("Shutdown manually aborted."))
+            #expect(try m.callValue("SHUTDOWN", "ABORT") == .error("ERR No shutdown in progress."))
         }
-        let m = try master.connect()
-        kill(replica.pid, SIGSTOP)
-        _ = try m.callValue("SET", "k", "v")
-        let waiter = try master.connect()
-        try waiter.send(["SHUTDOWN"])
-        Harness.waitUntil(milliseconds: 3000) { (try? InfoReply.fetch(m, "server"))?["shutdown_in_milliseconds"] != nil }
-        #expect(try m.callValue("SHUTDOWN", "ABORT") == .simple("OK"))
-        #expect(try waiter.callValue("PING") == .error("ERR Errors trying to SHUTDOWN. Check logs."))
-        #expect(try m.callValue("SET", "after", "abort") == .simple("OK"))
-        #expect(master.log.contains("Shutdown manually aborted."))
-        #expect(try m.callValue("SHUTDOWN", "ABORT") == .error("ERR No shutdown in progress."))
     }
 
     @Test func migrateMovesKeysAsRedisDoes() throws {
