@@ -346,6 +346,11 @@ public struct Dict {
         if isRehashing { rehash(steps: 1) }
         let wanted = 20
         let total = size0 + (isRehashing ? size1 : 0)
+        // A sparse table (a big one emptied while a fork child forbade shrinking) holds a few
+        // chains far apart, and any window sees one chain at most: pick a chain, then accept
+        // a position in it with probability length/16, so members of long and short chains come
+        // out alike (every member of a chain longer than 16 is still reachable).
+        if count * 8 < total { return chainFairRandomEntry() }
         return withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer.self, capacity: wanted) { found in
             var n = 0
             var index = Int(random() % UInt64(total))
@@ -366,10 +371,8 @@ public struct Dict {
         }
     }
 
-    /// A random bucket that holds entries, then a random member of its chain.
-    public mutating func bucketRandomEntry() -> Entry? {
-        if count == 0 { return nil }
-        if isRehashing { rehash(steps: 1) }
+    /// The first entry of a random non-empty bucket (the table must not be empty).
+    mutating func randomBucketHead() -> UnsafeMutableRawPointer {
         var head: UnsafeMutableRawPointer?
         if isRehashing {
             repeat {
@@ -381,6 +384,33 @@ public struct Dict {
                 head = table0![Int(random() & UInt64(size0 - 1))]
             } while head == nil
         }
+        return head!
+    }
+
+    /// Rejection sampling over chain lengths (see randomEntry), bounded tries.
+    mutating func chainFairRandomEntry() -> Entry? {
+        for _ in 0..<64 {
+            let head = randomBucketHead()
+            var length = 0
+            var p: UnsafeMutableRawPointer? = head
+            while let cur = p {
+                length += 1
+                p = Entry(cur).next
+            }
+            let j = Int(random() % UInt64(max(16, length)))
+            if j >= length { continue }
+            p = head
+            for _ in 0..<j { p = Entry(p!).next }
+            return Entry(p!)
+        }
+        return bucketRandomEntry()
+    }
+
+    /// A random bucket that holds entries, then a random member of its chain.
+    public mutating func bucketRandomEntry() -> Entry? {
+        if count == 0 { return nil }
+        if isRehashing { rehash(steps: 1) }
+        let head: UnsafeMutableRawPointer? = randomBucketHead()
         var length = 0
         var p = head
         while let cur = p {

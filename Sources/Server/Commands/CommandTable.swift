@@ -118,10 +118,10 @@ enum CommandTable {
     static let k1: (Int, Int, Int) = (1, 1, 1)
     static let kAll: (Int, Int, Int) = (1, -1, 1)
 
-    nonisolated(unsafe) static let all: [CommandSpec] =
+    static let all: [CommandSpec] =
         core + ListCommands.specs + HashCommands.specs + SetCommands.specs + ZSetCommands.specs
 
-    nonisolated(unsafe) static let core: [CommandSpec] = [
+    static let core: [CommandSpec] = [
         // MARK: Connection
         .init("ping", .ping, -1, [.fast], "connection", "1.0.0", "Ping the server"),
         .init("echo", .echo, 2, [.fast], "connection", "1.0.0", "Echo the given string"),

@@ -13,7 +13,7 @@
 enum KeySpecFlags {
     typealias Spec = (begin: Int, flags: [String])
 
-    nonisolated(unsafe) static let table: [String: [Spec]] = [
+    static let table: [String: [Spec]] = [
         "dump": [(1, ["RO", "access"])],
         "migrate": [(3, ["RW", "access", "delete"]), (-1, ["RW", "access", "delete", "incomplete"])],
         "restore": [(1, ["OW", "update"])],

@@ -424,7 +424,8 @@ extension Server {
             return true
         case .failure(let error):
             logLoadFailure(error)
-            Log.warning("Fatal error loading the DB, check server logs. Exiting.")
+            // Redis's words for a dump that cannot be read to its end (rdbCheckThenExit).
+            Log.warning("Terminating server after rdb file reading failure.")
             return false
         }
     }
@@ -460,6 +461,9 @@ extension Server {
             return
         }
         Log.warning("Internal error in RDB reading offset \(error.offset), function at RDBLoader -> \(error.message)")
+        // Redis then checks the whole file (redis-check-rdb, in process) and logs its verdict.
+        Log.warning("--- RDB ERROR DETECTED ---")
+        Log.warning("[offset \(error.offset)] \(error.message)")
     }
 
     var rdbLoadOptions: RDBLoadOptions {

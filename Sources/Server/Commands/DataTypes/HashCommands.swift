@@ -23,7 +23,7 @@ enum HashCommand: UInt8 {
 enum HashCommands {
     static let k1: (Int, Int, Int) = (1, 1, 1)
 
-    nonisolated(unsafe) static let specs: [CommandSpec] = [
+    static let specs: [CommandSpec] = [
         .init("hset", .hashes(.hset), -4, [.write, .denyoom, .fast], keys: k1, "hash", "2.0.0",
               "Set the string value of a hash field"),
         .init("hsetnx", .hashes(.hsetnx), 4, [.write, .denyoom, .fast], keys: k1, "hash", "2.0.0",

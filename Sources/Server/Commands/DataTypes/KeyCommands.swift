@@ -387,7 +387,7 @@ extension Server {
             addError(c, Self.sameObject)
             return
         }
-        guard let e = lookupRead(c, key) else {
+        guard lookupRead(c, key) != nil else {
             c.pointee.reply.append(":0\r\n" as StaticString)
             return
         }

@@ -24,7 +24,7 @@ enum ListCommand: UInt8 {
 enum ListCommands {
     static let k1: (Int, Int, Int) = (1, 1, 1)
 
-    nonisolated(unsafe) static let specs: [CommandSpec] = [
+    static let specs: [CommandSpec] = [
         .init("lpush", .lists(.lpush), -3, [.write, .denyoom, .fast], keys: k1, "list", "1.0.0",
               "Prepend one or multiple elements to a list"),
         .init("rpush", .lists(.rpush), -3, [.write, .denyoom, .fast], keys: k1, "list", "1.0.0",

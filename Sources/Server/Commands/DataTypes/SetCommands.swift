@@ -27,7 +27,7 @@ enum SetCommands {
     static let kAll = CommandTable.kAll
     static let kStore: (Int, Int, Int) = (1, -1, 1)
 
-    nonisolated(unsafe) static let specs: [CommandSpec] = [
+    static let specs: [CommandSpec] = [
         .init("sadd", .sets(.sadd), -3, [.write, .denyoom, .fast], keys: k1, "set", "1.0.0",
               "Add one or more members to a set"),
         .init("srem", .sets(.srem), -3, [.write, .fast], keys: k1, "set", "1.0.0",

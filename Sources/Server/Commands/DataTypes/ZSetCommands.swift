@@ -30,7 +30,7 @@ enum ZSetCommands {
     static let k1: (Int, Int, Int) = (1, 1, 1)
     static let none: (Int, Int, Int) = (0, 0, 0)
 
-    nonisolated(unsafe) static let specs: [CommandSpec] = [
+    static let specs: [CommandSpec] = [
         .init("zadd", .sortedSets(.zadd), -4, [.write, .denyoom, .fast], keys: k1, "sorted-set", "1.2.0",
               "Add one or more members to a sorted set, or update its score if it already exists"),
         .init("zincrby", .sortedSets(.zincrby), 4, [.write, .denyoom, .fast], keys: k1, "sorted-set", "1.2.0",
