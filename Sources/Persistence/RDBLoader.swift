@@ -413,7 +413,11 @@ public enum RDBLoader {
                         container = Int(kind)
                     }
                     if container == RDBFormat.quicklistNodePlain {
-                        ql.push(try readString(&input, &scratch), head: false)
+                        // A plain node holds one big element: an empty one is corrupt (Redis
+                        // answers Bad data format).
+                        let element = try readString(&input, &scratch)
+                        if element.count == 0 { throw input.error("Quicklist integrity check failed.") }
+                        ql.push(element, head: false)
                         continue
                     }
                     if type == RDBFormat.typeListQuicklist {

@@ -244,6 +244,11 @@ import Testing
             _ = try c.callValue("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "0")
             return .array([refused, accepted, try c.callValue("GET", "dst")])
         },
+        .probe("RESTORE of a quicklist with an empty plain node") { c in
+            // type 18 (quicklist 2), one node, container 1 (plain), an empty string; RDB 10, CRC.
+            let payload: [UInt8] = [0x12, 0x01, 0x01, 0x00, 0x0A, 0x00, 0x8F, 0xC6, 0xC0, 0x57, 0x1C, 0x0A, 0xB3, 0x3C]
+            return try c.callValue(bytes: [Array("RESTORE".utf8), Array("_list".utf8), Array("0".utf8), payload])
+        },
         ["DEBUG", "CHANGE-REPL-ID"],
         ["DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "100"],
         ["DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "reset"],
