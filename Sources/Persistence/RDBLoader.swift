@@ -176,6 +176,12 @@ public enum RDBLoader {
             let expire = expireAt
             expireAt = 0
             guard let entry else {
+                // An empty collection (older Redis versions could write one): skipped, and the
+                // first ten named in the log as Redis does.
+                if summary.emptySkipped < 10 {
+                    let printable = String(decoding: UnsafeBufferPointer(start: key.base, count: key.count), as: UTF8.self)
+                    Log.warning("rdbLoadObject skipping empty key: \(printable)")
+                }
                 summary.emptySkipped += 1
                 continue
             }

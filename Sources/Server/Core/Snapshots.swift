@@ -418,7 +418,11 @@ extension Server {
                             collectExpired: settings.replicaOf == nil) {
         case .success(let summary):
             let seconds = Double(Clock.monotonicMicros() - start) / 1_000_000
-            Log.notice("Done loading RDB, keys loaded: \(summary.keysLoaded), keys expired: \(summary.expiredSkipped).")
+            if summary.emptySkipped > 0 {
+                Log.warning("Done loading RDB, keys loaded: \(summary.keysLoaded), keys expired: \(summary.expiredSkipped), empty keys skipped: \(summary.emptySkipped).")
+            } else {
+                Log.notice("Done loading RDB, keys loaded: \(summary.keysLoaded), keys expired: \(summary.expiredSkipped).")
+            }
             Log.notice("DB loaded from disk: \(String(format3: seconds)) seconds")
             restoreReplicationHistory(summary)
             return true
