@@ -13,7 +13,7 @@
 import CSystem
 import Platform
 
-public struct ReplyBuffer {
+public struct ReplyBuffer: ~Copyable {
     public private(set) var base: UnsafeMutablePointer<UInt8>
     public private(set) var capacity: Int
     /// Bytes held (sent or not).

@@ -25,7 +25,7 @@ public enum ParseOutcome: UInt8 {
     case complete, incomplete, empty, protocolError
 }
 
-public struct RequestParser {
+public struct RequestParser: ~Copyable {
     /// Longest header or inline line accepted before a newline shows up (PROTO_INLINE_MAX_SIZE).
     public static let inlineMaxSize = 64 * 1024
 

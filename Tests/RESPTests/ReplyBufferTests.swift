@@ -10,7 +10,7 @@ import RESP
 import Testing
 
 /// The bytes waiting to be sent.
-func pendingBytes(_ b: ReplyBuffer) -> String {
+func pendingBytes(_ b: borrowing ReplyBuffer) -> String {
     String(decoding: UnsafeBufferPointer(start: b.base + b.sent, count: b.pending), as: UTF8.self)
 }
 

@@ -18,7 +18,7 @@ import Keyspace
 import Platform
 import RESP
 
-struct BlockState {
+struct BlockState: ~Copyable {
     var keys: [WatchKey] = []
     /// Unix ms, 0 for none.
     var timeoutAt: Int64 = 0

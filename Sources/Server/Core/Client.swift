@@ -54,7 +54,7 @@ struct ClientFlags: OptionSet, Sendable {
     static let blocked = ClientFlags(rawValue: 1 << 17)
 }
 
-struct Client {
+struct Client: ~Copyable {
     var fd: Int32
     var id: Int64
     var db: Int = 0

@@ -18,7 +18,7 @@ import RESP
 
 /// A queued command's arguments, copied into one growable block:
 /// [argc: UInt32] then argc times [length: UInt32][bytes].
-struct CommandQueue {
+struct CommandQueue: ~Copyable {
     var base: UnsafeMutableRawPointer? = nil
     var used = 0
     var capacity = 0
@@ -174,8 +174,9 @@ extension Server {
             return
         }
         unwatchAll(c)
-        let queue = c.pointee.multiQueue
-        c.pointee.multiQueue = CommandQueue()
+        // The transaction's commands move out of the client (it may queue anew meanwhile).
+        var queue = CommandQueue()
+        swap(&queue, &c.pointee.multiQueue)
         c.pointee.multiQueuedWrite = false
         c.pointee.flags.remove(.multi)
         c.pointee.reply.appendArrayHeader(queue.count)

@@ -113,7 +113,13 @@ public struct Server {
     var callDepth = 0
     var batchCommands = 0
     var batchFirstCommandAt = -1
-    var replicationStream = ReplyBuffer()
+    /// One buffer for the life of the process (the Server value is copied nowhere: a pointer
+    /// keeps the buffer's single owner explicit).
+    let replicationStream: UnsafeMutablePointer<ReplyBuffer> = {
+        let p = UnsafeMutablePointer<ReplyBuffer>.allocate(capacity: 1)
+        p.initialize(to: ReplyBuffer())
+        return p
+    }()
     /// DEBUG REPLSTREAM START keeps the stream for READ instead of feeding replicas.
     var replStreamRecording = false
     var repl: ReplicationState

@@ -62,9 +62,9 @@ extension Server {
     /// Appends one command to the stream, preceded by SELECT when the database changes.
     mutating func emitPropagated(_ db: Int, _ args: [[UInt8]]) {
         let at = prepareToEmit(db)
-        replicationStream.appendArrayHeader(args.count)
+        replicationStream.pointee.appendArrayHeader(args.count)
         for a in args {
-            a.withUnsafeBufferPointer { replicationStream.appendBulk($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) }
+            a.withUnsafeBufferPointer { replicationStream.pointee.appendBulk($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) }
         }
         commandEmitted(at)
     }
@@ -73,8 +73,8 @@ extension Server {
     /// into the stream (no array per argument).
     mutating func emitCommandArguments(_ c: ClientRef, _ db: Int) {
         let at = prepareToEmit(db)
-        replicationStream.appendArrayHeader(c.pointee.argc)
-        for i in 0..<c.pointee.argc { replicationStream.appendBulk(c.pointee.arg(i)) }
+        replicationStream.pointee.appendArrayHeader(c.pointee.argc)
+        for i in 0..<c.pointee.argc { replicationStream.pointee.appendBulk(c.pointee.arg(i)) }
         commandEmitted(at)
     }
 
@@ -82,11 +82,11 @@ extension Server {
     mutating func prepareToEmit(_ db: Int) -> Int {
         if db != propagatedDB {
             propagatedDB = db
-            replicationStream.appendArrayHeader(2)
-            replicationStream.appendBulk("SELECT")
-            replicationStream.appendBulk(String(db))
+            replicationStream.pointee.appendArrayHeader(2)
+            replicationStream.pointee.appendBulk("SELECT")
+            replicationStream.pointee.appendBulk(String(db))
         }
-        return replicationStream.count
+        return replicationStream.pointee.count
     }
 
     /// Inside a command (callDepth > 0) the stream waits for the end of the outermost call,
@@ -108,8 +108,8 @@ extension Server {
     mutating func closePropagationBatch() {
         if batchCommands == 0 { return }
         if batchCommands > 1 {
-            replicationStream.insert("*1\r\n$5\r\nMULTI\r\n", at: batchFirstCommandAt)
-            replicationStream.append("*1\r\n$4\r\nEXEC\r\n" as StaticString)
+            replicationStream.pointee.insert("*1\r\n$5\r\nMULTI\r\n", at: batchFirstCommandAt)
+            replicationStream.pointee.append("*1\r\n$4\r\nEXEC\r\n" as StaticString)
         }
         batchCommands = 0
         batchFirstCommandAt = -1
@@ -123,11 +123,11 @@ extension Server {
             propagationEnabled = true
             replStreamRecording = true
             propagatedDB = -1
-            replicationStream.clear()
+            replicationStream.pointee.clear()
             addOK(c)
         } else if sub.equalsLowercase("read") {
-            c.pointee.reply.appendBulk(replicationStream.base + replicationStream.sent, replicationStream.pending)
-            replicationStream.clear()
+            c.pointee.reply.appendBulk(replicationStream.pointee.base + replicationStream.pointee.sent, replicationStream.pointee.pending)
+            replicationStream.pointee.clear()
         } else {
             addSyntaxError(c)
         }

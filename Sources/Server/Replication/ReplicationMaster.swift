@@ -317,9 +317,9 @@ extension Server {
     /// Called after this master's own writes were added to `replicationStream`: moves them into
     /// the backlog and to every online replica.
     mutating func feedReplicationStream() {
-        guard repl.backlog != nil, replicationStream.pending > 0, !replStreamRecording else { return }
-        appendToStream(ByteView(UnsafePointer(replicationStream.base + replicationStream.sent), replicationStream.pending))
-        replicationStream.clear()
+        guard repl.backlog != nil, replicationStream.pointee.pending > 0, !replStreamRecording else { return }
+        appendToStream(ByteView(UnsafePointer(replicationStream.pointee.base + replicationStream.pointee.sent), replicationStream.pointee.pending))
+        replicationStream.pointee.clear()
     }
 
     /// A replica that received its snapshot gets the writes made since the snapshot's fork,
@@ -623,7 +623,7 @@ extension Server {
         if now - repl.lastPingMillis >= Int64(max(1, settings.replPingReplicaPeriod)) * 1000 && failover.state == .none {
             repl.lastPingMillis = now
             if !isReplicaNode && repl.replicas.contains(where: { !$0.pointee.flags.contains(.closeASAP) }) {
-                replicationStream.append("*1\r\n$4\r\nPING\r\n" as StaticString)
+                replicationStream.pointee.append("*1\r\n$4\r\nPING\r\n" as StaticString)
                 feedReplicationStream()
             }
         }
@@ -734,7 +734,7 @@ extension Server {
     mutating func requestAcksFromReplicas() {
         repl.getAckPending = false
         guard repl.backlog != nil, !isReplicaNode, failover.state == .none else { return }
-        replicationStream.append("*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n" as StaticString)
+        replicationStream.pointee.append("*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n" as StaticString)
         feedReplicationStream()
     }
 

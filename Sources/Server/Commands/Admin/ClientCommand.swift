@@ -67,39 +67,38 @@ extension Server {
 
     /// One CLIENT LIST line, with Redis's fields.
     func clientInfoLine(_ c: ClientRef) -> String {
-        let cl = c.pointee
         let now = Clock.unixMillis()
         var flags = ""
-        if cl.flags.contains(.monitor) { flags += "O" }
-        if cl.flags.contains(.closeASAP) { flags += "A" }
-        if cl.flags.contains(.closeAfterReply) { flags += "c" }
-        if cl.flags.contains(.unixSocket) { flags += "U" }
-        if cl.flags.contains(.noEvict) { flags += "e" }
-        if cl.flags.contains(.multi) { flags += "x" }
-        if cl.flags.contains(.dirtyCAS) { flags += "d" }
-        if cl.isReplica { flags += "S" }
-        if cl.isMaster { flags += "M" }
-        if cl.flags.contains(.pubsub) { flags += "P" }
-        if cl.flags.contains(.blocked) { flags += "b" }
+        if c.pointee.flags.contains(.monitor) { flags += "O" }
+        if c.pointee.flags.contains(.closeASAP) { flags += "A" }
+        if c.pointee.flags.contains(.closeAfterReply) { flags += "c" }
+        if c.pointee.flags.contains(.unixSocket) { flags += "U" }
+        if c.pointee.flags.contains(.noEvict) { flags += "e" }
+        if c.pointee.flags.contains(.multi) { flags += "x" }
+        if c.pointee.flags.contains(.dirtyCAS) { flags += "d" }
+        if c.pointee.isReplica { flags += "S" }
+        if c.pointee.isMaster { flags += "M" }
+        if c.pointee.flags.contains(.pubsub) { flags += "P" }
+        if c.pointee.flags.contains(.blocked) { flags += "b" }
         if flags.isEmpty { flags = "N" }
         var events = ""
-        if !cl.flags.contains(.outputFull) { events += "r" }
-        if cl.flags.contains(.writeRegistered) { events += "w" }
-        let cmd = cl.lastCommand >= 0 ? commands.specs[cl.lastCommand].nameString : "NULL"
-        let qbuf = cl.queryEnd - cl.queryStart
+        if !c.pointee.flags.contains(.outputFull) { events += "r" }
+        if c.pointee.flags.contains(.writeRegistered) { events += "w" }
+        let cmd = c.pointee.lastCommand >= 0 ? commands.specs[c.pointee.lastCommand].nameString : "NULL"
+        let qbuf = c.pointee.queryEnd - c.pointee.queryStart
         // Redis counts the bytes of the arguments of the command being run, 0 when idle.
         var argvMem = 0
-        if cl.flags.contains(.executing) {
-            for i in 0..<cl.argc { argvMem += cl.argv[i].count }
+        if c.pointee.flags.contains(.executing) {
+            for i in 0..<c.pointee.argc { argvMem += c.pointee.argv[i].count }
         }
-        let omem = cl.reply.pending > 0 ? cl.reply.allocatedBytes : 0
-        let totMem = cl.queryCapacity + cl.reply.allocatedBytes + MemoryLayout<Client>.size
-        return "id=\(cl.id) addr=\(cl.address) laddr=\(cl.localAddress) fd=\(cl.fd) name=\(cl.nameString) "
-            + "age=\((now - cl.createdAtMillis) / 1000) idle=\((now - cl.lastInteractionMillis) / 1000) "
-            + "flags=\(flags) db=\(cl.db) sub=\(cl.channels.count) psub=\(cl.patterns.count) ssub=\(cl.shardChannels.count) multi=\(cl.flags.contains(.multi) ? cl.multiQueue.count : -1) qbuf=\(qbuf) "
-            + "qbuf-free=\(cl.queryCapacity - cl.queryEnd) argv-mem=\(argvMem) multi-mem=0 rbs=\(cl.reply.allocatedBytes) "
-            + "rbp=\(cl.reply.peak) obl=0 oll=0 omem=\(omem) tot-mem=\(totMem) events=\(events) cmd=\(cmd) "
-            + "user=default redir=-1 resp=\(cl.resp3 ? 3 : 2)"
+        let omem = c.pointee.reply.pending > 0 ? c.pointee.reply.allocatedBytes : 0
+        let totMem = c.pointee.queryCapacity + c.pointee.reply.allocatedBytes + MemoryLayout<Client>.size
+        return "id=\(c.pointee.id) addr=\(c.pointee.address) laddr=\(c.pointee.localAddress) fd=\(c.pointee.fd) name=\(c.pointee.nameString) "
+            + "age=\((now - c.pointee.createdAtMillis) / 1000) idle=\((now - c.pointee.lastInteractionMillis) / 1000) "
+            + "flags=\(flags) db=\(c.pointee.db) sub=\(c.pointee.channels.count) psub=\(c.pointee.patterns.count) ssub=\(c.pointee.shardChannels.count) multi=\(c.pointee.flags.contains(.multi) ? c.pointee.multiQueue.count : -1) qbuf=\(qbuf) "
+            + "qbuf-free=\(c.pointee.queryCapacity - c.pointee.queryEnd) argv-mem=\(argvMem) multi-mem=0 rbs=\(c.pointee.reply.allocatedBytes) "
+            + "rbp=\(c.pointee.reply.peak) obl=0 oll=0 omem=\(omem) tot-mem=\(totMem) events=\(events) cmd=\(cmd) "
+            + "user=default redir=-1 resp=\(c.pointee.resp3 ? 3 : 2)"
     }
 
     mutating func clientList(_ c: ClientRef) {
