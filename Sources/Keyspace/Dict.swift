@@ -445,11 +445,13 @@ extension Dict {
     /// Redis's dictGetStats text: per table its size, elements, used buckets and chain lengths;
     /// the second table appears while rehashing, as the "rehashing target".
     public func statsReport() -> String {
-        if count == 0 { return "Hash table 0 stats (main hash table):\nNo stats available for empty dictionaries\n" }
+        if count == 0 { return Self.emptyStatsReport }
         var out = Self.tableReport(0, "main hash table", table0, size0, used0)
         if isRehashing { out += Self.tableReport(1, "rehashing target", table1, size1, used1) }
         return out
     }
+
+    public static let emptyStatsReport = "Hash table 0 stats (main hash table):\nNo stats available for empty dictionaries\n"
 
     static func tableReport(_ n: Int, _ role: String, _ table: Slot?, _ size: Int, _ used: Int) -> String {
         var out = "Hash table \(n) stats (\(role)):\n table size: \(size)\n number of elements: \(used)\n"

@@ -48,8 +48,8 @@ struct StoredDirective {
 }
 
 enum StoredDirectives {
-    static let maxInt = Int(Int32.max)
-    static let maxLong = Int.max
+    static let maxInt = ConfigTable.maxInt
+    static let maxLong = ConfigTable.maxLong
 
     nonisolated(unsafe) static let all: [StoredDirective] = [
         // ACL (issue 17)

@@ -278,23 +278,24 @@ extension Server {
         if c.pointee.flags.contains(.blocked) || servingBlockedClient {
             // A blocking command is counted once, when it is answered (countUnblockedCall).
             c.pointee.block.micros += duration
-            if !servingBlockedClient {
-                stats.commandsProcessed += 1
-                c.pointee.totalCommands += 1
-                if monitorCount > 0 { feedMonitors(c, index) }
-            }
-            return
+        } else {
+            // Errors of commands nested in this one (EXEC's) were counted against them already.
+            let failed = stats.errorReplies > max(errorsBefore, errorsAttributed)
+            errorsAttributed = stats.errorReplies
+            countCall(index, micros: duration, failed: failed)
+            if isSlow(duration) { recordSlow(c, index, duration) }
         }
-        // Errors of commands nested in this one (EXEC's) were counted against them already.
-        let failed = stats.errorReplies > max(errorsBefore, errorsAttributed)
-        errorsAttributed = stats.errorReplies
-        countCall(index, micros: duration, failed: failed)
+        // A blocked command's re-runs are not new commands.
+        if servingBlockedClient { return }
         stats.commandsProcessed += 1
         c.pointee.totalCommands += 1
-        if duration >= settings.slowlogLogSlowerThan && settings.slowlogLogSlowerThan >= 0 {
-            recordSlow(c, index, duration)
-        }
         if monitorCount > 0 { feedMonitors(c, index) }
+    }
+
+    /// slowlog-log-slower-than: a negative value logs nothing, 0 everything.
+    @inline(__always)
+    func isSlow(_ micros: Int64) -> Bool {
+        settings.slowlogLogSlowerThan >= 0 && micros >= settings.slowlogLogSlowerThan
     }
 
     /// INFO commandstats and latencystats for one answered call.
@@ -313,9 +314,7 @@ extension Server {
         let index = c.pointee.block.commandIndex
         if index < 0 || index >= commands.count { return }
         countCall(index, micros: c.pointee.block.micros, failed: failed)
-        if c.pointee.block.micros >= settings.slowlogLogSlowerThan && settings.slowlogLogSlowerThan >= 0 {
-            recordSlow(c, index, c.pointee.block.micros)
-        }
+        if isSlow(c.pointee.block.micros) { recordSlow(c, index, c.pointee.block.micros) }
     }
 
     /// CLIENT REPLY OFF/SKIP: drop what the command produced — except subscription

@@ -37,15 +37,32 @@ extension Server {
         if subscriptionCount(c) + c.pointee.shardChannels.count > 0 { c.pointee.flags.insert(.pubsub) } else { c.pointee.flags.remove(.pubsub) }
     }
 
-    mutating func subscribeCommand(_ c: ClientRef) {
+    mutating func subscribeCommand(_ c: ClientRef) { subscribeChannels(c, shard: false) }
+
+    /// SUBSCRIBE / SSUBSCRIBE: joins each named channel, one confirmation each.
+    mutating func subscribeChannels(_ c: ClientRef, shard: Bool) {
         for i in 1..<c.pointee.argc {
             let ch = c.pointee.arg(i).array
-            if c.pointee.channels.insert(ch).inserted {
-                channelSubscribers[ch, default: []].append(c)
+            if shard {
+                Self.join(c, ch, &c.pointee.shardChannels, &shardChannelSubscribers)
+            } else {
+                Self.join(c, ch, &c.pointee.channels, &channelSubscribers)
             }
             updatePubsubFlag(c)
-            addSubscriptionReply(c, "subscribe", ch)
+            addSubscriptionReply(c, shard ? "ssubscribe" : "subscribe", ch, shard: shard)
         }
+    }
+
+    /// Adds `c` to a channel's subscribers (`mine`: the client's own set of such channels).
+    static func join(_ c: ClientRef, _ ch: [UInt8], _ mine: inout Set<[UInt8]>, _ table: inout [[UInt8]: [ClientRef]]) {
+        if mine.insert(ch).inserted { table[ch, default: []].append(c) }
+    }
+
+    /// Removes `c` from a channel's subscribers, dropping a channel nobody listens to.
+    static func leave(_ c: ClientRef, _ ch: [UInt8], _ mine: inout Set<[UInt8]>, _ table: inout [[UInt8]: [ClientRef]]) {
+        guard mine.remove(ch) != nil else { return }
+        table[ch]?.removeAll { $0 == c }
+        if table[ch]?.isEmpty == true { table[ch] = nil }
     }
 
     mutating func unsubscribeCommand(_ c: ClientRef) { unsubscribeChannels(c, shard: false) }
@@ -60,18 +77,17 @@ extension Server {
             addSubscriptionReply(c, shard ? "sunsubscribe" : "unsubscribe", nil, shard: shard)
             return
         }
-        for ch in names {
-            if shard { sunsubscribe(c, channel: ch, notify: true) } else { unsubscribe(c, channel: ch, notify: true) }
-        }
+        for ch in names { unsubscribe(c, channel: ch, shard: shard, notify: true) }
     }
 
-    mutating func unsubscribe(_ c: ClientRef, channel ch: [UInt8], notify: Bool) {
-        if c.pointee.channels.remove(ch) != nil {
-            channelSubscribers[ch]?.removeAll { $0 == c }
-            if channelSubscribers[ch]?.isEmpty == true { channelSubscribers[ch] = nil }
+    mutating func unsubscribe(_ c: ClientRef, channel ch: [UInt8], shard: Bool = false, notify: Bool) {
+        if shard {
+            Self.leave(c, ch, &c.pointee.shardChannels, &shardChannelSubscribers)
+        } else {
+            Self.leave(c, ch, &c.pointee.channels, &channelSubscribers)
         }
         updatePubsubFlag(c)
-        if notify { addSubscriptionReply(c, "unsubscribe", ch) }
+        if notify { addSubscriptionReply(c, shard ? "sunsubscribe" : "unsubscribe", ch, shard: shard) }
     }
 
     mutating func psubscribeCommand(_ c: ClientRef) {
@@ -118,7 +134,7 @@ extension Server {
     mutating func unsubscribeAll(_ c: ClientRef) {
         for ch in c.pointee.channels { unsubscribe(c, channel: ch, notify: false) }
         for p in c.pointee.patterns { punsubscribe(c, pattern: p, notify: false) }
-        for ch in c.pointee.shardChannels { sunsubscribe(c, channel: ch, notify: false) }
+        for ch in c.pointee.shardChannels { unsubscribe(c, channel: ch, shard: true, notify: false) }
     }
 
     // MARK: - Shard channels
@@ -128,26 +144,10 @@ extension Server {
             addError(c, "-ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client\r\n")
             return
         }
-        for i in 1..<c.pointee.argc {
-            let ch = c.pointee.arg(i).array
-            if c.pointee.shardChannels.insert(ch).inserted {
-                shardChannelSubscribers[ch, default: []].append(c)
-            }
-            updatePubsubFlag(c)
-            addSubscriptionReply(c, "ssubscribe", ch, shard: true)
-        }
+        subscribeChannels(c, shard: true)
     }
 
     mutating func sunsubscribeCommand(_ c: ClientRef) { unsubscribeChannels(c, shard: true) }
-
-    mutating func sunsubscribe(_ c: ClientRef, channel ch: [UInt8], notify: Bool) {
-        if c.pointee.shardChannels.remove(ch) != nil {
-            shardChannelSubscribers[ch]?.removeAll { $0 == c }
-            if shardChannelSubscribers[ch]?.isEmpty == true { shardChannelSubscribers[ch] = nil }
-        }
-        updatePubsubFlag(c)
-        if notify { addSubscriptionReply(c, "sunsubscribe", ch, shard: true) }
-    }
 
     mutating func spublishCommand(_ c: ClientRef) {
         let channel = c.pointee.arg(1), message = c.pointee.arg(2)

@@ -337,7 +337,7 @@ extension Server {
         let db = dbs + Int(id)
         var text = "[Dictionary HT]\n" + db.pointee.dict.statsReport()
         let expires = db.pointee.expiresCount
-        text += "[Expires HT]\n" + (expires == 0 ? "Hash table 0 stats (main hash table):\nNo stats available for empty dictionaries\n"
+        text += "[Expires HT]\n" + (expires == 0 ? Dict.emptyStatsReport
             : "Hash table 0 stats (main hash table):\n table size: \(expires)\n number of elements: \(expires)\n")
         c.pointee.reply.appendVerbatim(text, resp3: c.pointee.resp3)
     }

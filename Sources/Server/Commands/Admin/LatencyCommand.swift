@@ -57,8 +57,7 @@ extension Server {
                 let index = commands.find(c.pointee.arg(i))
                 if index < 0 { continue }
                 if commands.hasSubcommands[index] {
-                    let prefix = commands.specs[index].nameString + "|"
-                    indices += (0..<commands.count).filter { commands.specs[$0].nameString.hasPrefix(prefix) }
+                    indices += subcommands(of: index)
                 } else {
                     indices.append(index)
                 }

@@ -184,18 +184,19 @@ extension Server {
     /// Writes the commands and reads one reply line each (RESTORE, AUTH and SELECT answer with
     /// a status or an error). nil on a timeout or a connection error.
     func exchange(_ fd: Int32, _ commands: [[[UInt8]]], timeout: Int) -> [String]? {
-        var out: [UInt8] = []
+        // The commands in RESP, with the encoders replies use.
+        var out = ReplyBuffer()
+        defer { out.deallocate() }
         for args in commands {
-            out += Array("*\(args.count)\r\n".utf8)
-            for a in args { out += Array("$\(a.count)\r\n".utf8) + a + [13, 10] }
+            out.appendArrayHeader(args.count)
+            for a in args { a.withUnsafeBufferPointer { out.appendBulk($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) } }
         }
-        var sent = 0
-        while sent < out.count {
+        while out.pending > 0 {
             guard Socket.waitReady(fd, writable: true, timeoutMillis: timeout) else { return nil }
-            let n = out.withUnsafeBytes { Socket.write(fd, from: $0.baseAddress! + sent, count: out.count - sent) }
+            let n = Socket.write(fd, from: out.base + out.sent, count: out.pending)
             if n == -1 { continue }
             if n <= 0 { return nil }
-            sent += n
+            out.didSend(n)
         }
         var replies: [String] = []
         var line: [UInt8] = []

@@ -100,8 +100,10 @@ extension Server {
             // scanDatabaseForReadyKeys).
             if blockedClients > 0 {
                 for k in blockedByKey.keys where k.db == Int(a) || k.db == Int(b) {
-                    let present = k.key.withUnsafeBufferPointer { dbs[k.db].findSlot(ByteView($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count)) != nil }
-                    if present && !readyKeys.contains(k) { readyKeys.append(k) }
+                    k.key.withUnsafeBufferPointer {
+                        let key = ByteView($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count)
+                        if dbs[k.db].findSlot(key) != nil { signalKeyAsReady(k.db, key) }
+                    }
                 }
             }
         }
