@@ -10,7 +10,8 @@
  *  - Resizing pauses while a fork child exists. A rehash writes to every bucket and entry it
  *    moves; with a snapshot child alive each touched page would be copied (copy-on-write).
  *    The server sets `resizeAllowed = false` while a child runs; the table then only grows
- *    when it is five times overloaded, as Redis does (dict_force_resize_ratio).
+ *    when it is five times overloaded, as Redis does (dict_force_resize_ratio), never
+ *    shrinks, and a rehash already under way only moves on when the sizes differ five times.
  *
  *  - SCAN's guarantee. Buckets are visited in reverse-binary cursor order, which stays
  *    correct when the table grows or shrinks between calls: every key present for the whole
@@ -231,10 +232,19 @@ public struct Dict {
         rehashIndex = 0
     }
 
-    /// Moves up to `steps` non-empty buckets to the new table. Returns true while more remain.
+    /// While a fork child exists a rehash only moves on when the two tables differ five times or
+    /// more in size (Redis 7.0's DICT_RESIZE_AVOID): a modest resize can wait for the child, a
+    /// table far too big or too small for its contents cannot.
+    static func ratioIsExtreme(_ a: Int, _ b: Int) -> Bool {
+        max(a, b) / max(min(a, b), 1) >= forceResizeRatio
+    }
+
+    /// Moves up to `steps` non-empty buckets to the new table. Returns true while more remain
+    /// that may move now (false while a fork child holds a modest rehash back).
     @discardableResult
     public mutating func rehash(steps: Int) -> Bool {
         guard isRehashing, let t0 = table0, let t1 = table1 else { return false }
+        if !(resizeAllowed && tandem_resize_allowed() != 0) && !Self.ratioIsExtreme(size0, size1) { return false }
         var n = steps
         var emptyVisits = steps * 10
         let mask1 = UInt64(size1 - 1)
@@ -337,7 +347,8 @@ public struct Dict {
     }
 
     /// A random entry, or nil when empty — Redis's dictGetFairRandomKey: up to 20 entries
-    /// from consecutive buckets at a random place, one of them picked uniformly. Picking a
+    /// from consecutive buckets at a random place (a chain is sampled whole, reservoir-style, as in
+    /// Redis 7.0.12+), one of them picked uniformly. Picking a
     /// bucket and then a chain member (`bucketRandomEntry`) favours members of short chains;
     /// on a small table this sees every entry, so SRANDMEMBER, HRANDFIELD and RANDOMKEY are
     /// uniform there and nearly so on big ones.
@@ -356,11 +367,21 @@ public struct Dict {
             var index = Int(random() % UInt64(total))
             var visited = 0
             // Bounded work on a sparse table: at most 10 buckets per wanted entry.
+            var seen = 0
             while n < wanted && visited < total && visited < wanted * 10 {
                 var p = index < size0 ? table0![index] : table1![index - size0]
-                while let cur = p, n < wanted {
-                    found[n] = cur
-                    n += 1
+                // The whole chain is sampled even past `wanted` (reservoir sampling keeps a
+                // uniform `wanted` of everything seen), or members deep in a long chain could
+                // never come out.
+                while let cur = p {
+                    seen += 1
+                    if n < wanted {
+                        found[n] = cur
+                        n += 1
+                    } else {
+                        let j = Int(random() % UInt64(seen))
+                        if j < wanted { found[j] = cur }
+                    }
                     p = Entry(cur).next
                 }
                 index = index + 1 == total ? 0 : index + 1

@@ -149,9 +149,14 @@ public struct RDBWriter: ~Copyable {
 
     /// rdb-key-save-delay as Redis applies it: n > 0 sleeps n microseconds per key; n < 0 sleeps
     /// 1 microsecond for one key in -n on average (even the shortest sleep costs a system call).
+    /// Long delays are honoured in full (the test suite sets INT_MAX to keep a child alive until
+    /// it kills it); usleep refuses a second or more, so this sleeps with nanosleep.
     static func debugDelay(_ micros: Int) {
-        let sleep = micros > 0 ? min(micros, 1_000_000) : (Int.random(in: 0..<(-max(micros, -1_000_000))) == 0 ? 1 : 0)
-        if sleep > 0 { usleep(UInt32(sleep)) }
+        let sleep = micros > 0 ? micros : (Int.random(in: 0..<(-max(micros, -1_000_000))) == 0 ? 1 : 0)
+        if sleep <= 0 { return }
+        var request = timespec(tv_sec: sleep / 1_000_000, tv_nsec: (sleep % 1_000_000) * 1000)
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }
 
     /// EOF opcode and the CRC64 trailer (zero when checksums are off), then a flush.

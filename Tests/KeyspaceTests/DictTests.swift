@@ -5,7 +5,8 @@
 // until the table is 5x overloaded, `reserve`, SCAN's guarantee (every key present for the
 // whole scan is returned at least once) on a stable table, while it grows, while it shrinks,
 // mid-rehash and under seeded random churn, and randomEntry (only present entries; every key
-// of a small table eventually drawn).
+// of a small table eventually drawn, and every member of long chains), and a rehash held back
+// by a fork child unless the sizes differ five times.
 @testable import Keyspace
 import Platform
 import Testing
@@ -427,4 +428,54 @@ func scanUnderRandomChurn(seed: UInt64) {
     #expect(drawsWhileRehashing > 100)
     #expect(bad == 0)
     #expect(drawn.count > 1000)
+}
+
+/// Redis's "SRANDMEMBER with a dict containing long chain" in small: SSCAN+SREM while a fork
+/// child forbids shrinking leaves the survivors in a few buckets; the shrink that follows puts
+/// them in chains far longer than the sampler's window. Every member must still come out.
+@Test func randomEntryReachesEveryMemberOfLongChains() {
+    var d = Dict(seed: 33)
+    defer { d.freeAll() }
+    for i in 0..<100_000 { d.insertString("m:\(i)", "v") }
+    d.finishRehash()
+    d.resizeAllowed = false
+    var order: [String] = []
+    var cursor: UInt64 = 0
+    repeat { cursor = d.scan(cursor: cursor) { order.append($0.keyString) } } while cursor != 0
+    for k in order.dropLast(500) { d.removeString(k) }
+    d.shrinkIfSparse()
+    #expect(!d.isRehashing, "no shrink while a child exists")
+    d.resizeAllowed = true
+    d.shrinkIfSparse()
+    d.finishRehash()
+    #expect(d.count == 500 && d.bucketCount == 512)
+    let longest = d.statsReport().split(separator: "\n")
+        .first { $0.contains("max chain length") }.flatMap { Int($0.split(separator: " ").last!) } ?? 0
+    #expect(longest > 40, "the scenario builds long chains (longest \(longest))")
+    // 40 000 draws, 80 expected per member (standard deviation about 9).
+    var drawn: [String: Int] = [:]
+    for _ in 0..<40_000 { drawn[d.randomEntry()!.keyString, default: 0] += 1 }
+    let counts = drawn.values.sorted()
+    #expect(drawn.count == 500, "\(500 - drawn.count) members never drawn")
+    #expect(counts.first! >= 35 && counts.last! <= 140, "uneven draws: \(counts.first!) to \(counts.last!)")
+}
+
+/// While a fork child exists a rehash under way moves only when the tables differ 5x in size.
+@Test func rehashWaitsForTheChildUnlessTheRatioIsExtreme() {
+    var d = Dict(seed: 34)
+    defer { d.freeAll() }
+    for i in 0..<64 { d.insertString("k\(i)", "v") }
+    d.finishRehash()
+    d.insertString("k64", "v")  // starts growing 64 -> 128
+    #expect(d.isRehashing)
+    d.resizeAllowed = false
+    #expect(!d.rehash(steps: 100) && d.isRehashing, "a 2x rehash waits")
+    d.resizeAllowed = true
+    d.finishRehash()
+    for i in 0..<60 { d.removeString("k\(i)") }
+    d.shrinkIfSparse()  // 128 -> 8: a 16x difference
+    #expect(d.isRehashing)
+    d.resizeAllowed = false
+    d.finishRehash()
+    #expect(!d.isRehashing && d.bucketCount == 8, "an extreme rehash goes on")
 }
