@@ -12,7 +12,7 @@
 import CSystem
 import Platform
 
-public struct Database {
+public struct Database: ~Copyable {
     public var id: Int
     public var dict: Dict
     public var volatile = VolatileIndex()

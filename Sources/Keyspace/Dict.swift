@@ -26,7 +26,7 @@ import Platform
 
 public typealias Slot = UnsafeMutablePointer<UnsafeMutableRawPointer?>
 
-public struct Dict {
+public struct Dict: ~Copyable {
     static let initialSize = 4
     static let forceResizeRatio = 5
 
@@ -510,12 +510,13 @@ extension Dict {
 }
 
 extension Entry {
-    /// The hash table of a hash, set or sorted set in table encoding; nil for other values.
-    public var hashTable: UnsafeMutablePointer<Dict>? {
+    /// DEBUG HTSTATS-KEY: the statistics of a hash, set or sorted set's own table; nil for a
+    /// value in another encoding.
+    public var hashTableStats: String? {
         switch (type, encoding) {
         case (.string, _), (.list, _), (_, .listpack), (_, .intset): return nil
-        case (.zset, _): return valuePointer.assumingMemoryBound(to: SkipList.self).pointer(to: \.dict)
-        default: return valuePointer.assumingMemoryBound(to: Dict.self)
+        case (.zset, _): return valuePointer.assumingMemoryBound(to: SkipList.self).pointee.dict.statsReport()
+        default: return valuePointer.assumingMemoryBound(to: Dict.self).pointee.statsReport()
         }
     }
 }

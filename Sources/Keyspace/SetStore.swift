@@ -270,9 +270,9 @@ public struct SetValue {
             }
             return
         }
-        let d = table.pointee
-        if !Self.walk(d.table0, d.size0, body) { return }
-        _ = Self.walk(d.table1, d.size1, body)
+        let d = table
+        if !Self.walk(d.pointee.table0, d.pointee.size0, body) { return }
+        _ = Self.walk(d.pointee.table1, d.pointee.size1, body)
     }
 
     static func walk(_ table: Slot?, _ size: Int, _ body: (PackedValue) -> Bool) -> Bool {

@@ -27,7 +27,7 @@
 import CSystem
 import Platform
 
-public struct SkipList {
+public struct SkipList: ~Copyable {
     public static let maxLevel = 32
     /// Redis's ZSKIPLIST_P = 0.25, as the 16-bit threshold it compares random() against.
     static let promoteThreshold: UInt64 = 0xFFFF / 4

@@ -357,12 +357,12 @@ public enum ZSetStore {
         if e.encoding == .listpack {
             return lpRanks(e) { s, _ in range.aboveMin(s) } within: { s, _ in range.belowMax(s) }
         }
-        let zs = skiplist(e).pointee
-        guard let first = zs.firstWhere(notBefore: { !range.aboveMin(SkipList.Node.score($0)) }),
+        let zs = skiplist(e)
+        guard let first = zs.pointee.firstWhere(notBefore: { !range.aboveMin(SkipList.Node.score($0)) }),
               range.belowMax(SkipList.Node.score(first)),
-              let last = zs.lastWhere({ range.belowMax(SkipList.Node.score($0)) })
+              let last = zs.pointee.lastWhere({ range.belowMax(SkipList.Node.score($0)) })
         else { return (0, -1) }
-        return (zs.rank(of: first) - 1, zs.rank(of: last) - 1)
+        return (zs.pointee.rank(of: first) - 1, zs.pointee.rank(of: last) - 1)
     }
 
     /// How a lex range is resolved when scores differ (Redis's result then depends on the walk).
@@ -381,15 +381,15 @@ public enum ZSetStore {
             }
             return lpRanks(e) { _, m in range.aboveMin(m) } within: { _, m in range.belowMax(m) }
         }
-        let zs = skiplist(e).pointee
+        let zs = skiplist(e)
         typealias N = SkipList.Node
         // Redis's zslIsInLexRange: the tail must reach min and the head must not pass max.
-        guard let head = zs.first, let tail = zs.tail, range.aboveMin(N.member(tail)), range.belowMax(N.member(head))
+        guard let head = zs.pointee.first, let tail = zs.pointee.tail, range.aboveMin(N.member(tail)), range.belowMax(N.member(head))
         else { return (0, -1) }
         if walk == .reverse {
-            guard let last = zs.lastWhere({ range.belowMax(N.member($0)) }), range.aboveMin(N.member(last))
+            guard let last = zs.pointee.lastWhere({ range.belowMax(N.member($0)) }), range.aboveMin(N.member(last))
             else { return (0, -1) }
-            let hi = zs.rank(of: last) - 1
+            let hi = zs.pointee.rank(of: last) - 1
             var lo = hi
             var n = N.backward(last)
             while let x = n, range.aboveMin(N.member(x)) {
@@ -398,10 +398,10 @@ public enum ZSetStore {
             }
             return (lo, hi)
         }
-        guard let first = zs.firstWhere(notBefore: { !range.aboveMin(N.member($0)) }),
+        guard let first = zs.pointee.firstWhere(notBefore: { !range.aboveMin(N.member($0)) }),
               range.belowMax(N.member(first))
         else { return (0, -1) }
-        let lo = zs.rank(of: first) - 1
+        let lo = zs.pointee.rank(of: first) - 1
         if walk == .forward {
             var hi = lo
             var n = N.forward(first, 0)
@@ -411,8 +411,8 @@ public enum ZSetStore {
             }
             return (lo, hi)
         }
-        guard let last = zs.lastWhere({ range.belowMax(N.member($0)) }) else { return (0, -1) }
-        return (lo, zs.rank(of: last) - 1)
+        guard let last = zs.pointee.lastWhere({ range.belowMax(N.member($0)) }) else { return (0, -1) }
+        return (lo, zs.pointee.rank(of: last) - 1)
     }
 
     /// Listpack, from the tail: the last member below max (it must be above min), then back
@@ -509,8 +509,8 @@ public enum ZSetStore {
             }
             return
         }
-        let zs = skiplist(e).pointee
-        var node = zs.node(atRank: (reverse ? end : start) + 1)
+        let zs = skiplist(e)
+        var node = zs.pointee.node(atRank: (reverse ? end : start) + 1)
         var left = end - start + 1
         while let x = node, left > 0 {
             body(SkipList.Node.member(x), SkipList.Node.score(x))

@@ -132,7 +132,7 @@ func replaceKeepsTheIndexConsistent(oldExpire: Int64, newExpire: Int64) {
 }
 
 /// Two keys that land in the same bucket of a 4-bucket table.
-func collidingKeys(_ dict: Dict) -> (String, String) {
+func collidingKeys(_ dict: borrowing Dict) -> (String, String) {
     var byBucket: [UInt64: String] = [:]
     for i in 0... {
         let k = "c\(i)"

@@ -7,6 +7,9 @@
 // mid-rehash and under seeded random churn, and randomEntry (only present entries; every key
 // of a small table eventually drawn, and every member of long chains), and a rehash held back
 // by a fork child unless the sizes differ five times.
+//
+// Dict is ~Copyable and #expect cannot take a bare property of a noncopyable value, hence the
+// `#expect(d.isRehashing == true)` form.
 @testable import Keyspace
 import Platform
 import Testing
@@ -48,7 +51,7 @@ import Testing
     #expect(missing.isEmpty, "\(missing.count) keys not found, first \(missing.prefix(3))")
     #expect(d.count == n)
     d.finishRehash()
-    #expect(!d.isRehashing)
+    #expect(!(d.isRehashing == true))
     #expect(d.bucketCount == 131_072)
     for i in 0..<n where d.findString("key:\(i)")?.valueString != "value-\(i)" { missing.append("key:\(i)") }
     #expect(missing.isEmpty)
@@ -66,7 +69,7 @@ import Testing
     d.finishRehash()
     #expect(d.bucketCount == 131_072)
     d.shrinkIfSparse()
-    #expect(d.isRehashing)
+    #expect((d.isRehashing == true))
     // Lookups work while shrinking.
     var wrong = 0
     for i in stride(from: 0, to: n, by: 7) {
@@ -123,7 +126,7 @@ import Testing
     for i in 1..<24 { d.insertString("k\(i)", "v") }
     #expect(d.count == 24 && d.bucketCount == 4 && !d.isRehashing)  // 6 per bucket, not yet "> 5"
     d.insertString("k24", "v")
-    #expect(d.isRehashing)
+    #expect((d.isRehashing == true))
     #expect(d.bucketCount == 4 + 32)
     d.finishRehash()
     #expect(d.bucketCount == 32)
@@ -137,7 +140,7 @@ import Testing
     #expect(!d.isRehashing && d.bucketCount == 32)
     d.resizeAllowed = true
     d.shrinkIfSparse()
-    #expect(d.isRehashing)
+    #expect((d.isRehashing == true))
     d.finishRehash()
     #expect(d.bucketCount == 4)
 }
@@ -201,7 +204,7 @@ import Testing
 // MARK: - SCAN
 
 /// A dict plus the set of keys it holds, for scan tests.
-struct ScanWorld {
+struct ScanWorld: ~Copyable {
     var d: Dict
     var present = Set<String>()
     var sawRehashingScan = false
@@ -274,7 +277,7 @@ struct ScanWorld {
     #expect(stable.isSubset(of: seen), "missing \(stable.subtracting(seen).sorted().prefix(5))")
     #expect(bogus.isEmpty)
     #expect(w.bucketCounts.max()! >= 8 * w.bucketCounts.first!, "the table did not grow during the scan")
-    #expect(w.sawRehashingScan)
+    #expect(w.sawRehashingScan == true)
 }
 
 @Test func scanWhileTheTableShrinks() {
@@ -296,7 +299,7 @@ struct ScanWorld {
     #expect(stable.isSubset(of: seen), "missing \(stable.subtracting(seen).sorted().prefix(5))")
     #expect(bogus.isEmpty)
     #expect(w.bucketCounts.last! < w.bucketCounts.first!, "the table did not shrink during the scan")
-    #expect(w.sawRehashingScan)
+    #expect(w.sawRehashingScan == true)
 }
 
 @Test func scanMidRehashWhileGrowing() {
@@ -305,15 +308,15 @@ struct ScanWorld {
     for i in 0..<1024 { w.add("k\(i)") }
     w.d.finishRehash()
     w.add("k1024")  // starts a rehash 1024 -> 2048
-    #expect(w.d.isRehashing)
+    #expect((w.d.isRehashing == true))
     // Scan never steps the rehash: the whole scan runs on two tables.
     let (seen, bogus, _) = w.scanAll { _, _ in }
-    #expect(w.d.isRehashing)
+    #expect((w.d.isRehashing == true))
     #expect(seen == w.present)
     #expect(bogus.isEmpty)
     // And a scan during which the rehash progresses and completes.
     let (seen2, bogus2, _) = w.scanAll { w, _ in w.d.rehash(steps: 3) }
-    #expect(!w.d.isRehashing)
+    #expect(!(w.d.isRehashing == true))
     #expect(seen2 == w.present)
     #expect(bogus2.isEmpty)
 }
@@ -329,7 +332,7 @@ struct ScanWorld {
     w.d.shrinkIfSparse()
     #expect(w.d.isRehashing && w.d.bucketCount == before + 64)
     let (seen, bogus, _) = w.scanAll { _, _ in }
-    #expect(w.d.isRehashing)
+    #expect((w.d.isRehashing == true))
     #expect(seen == w.present)
     #expect(bogus.isEmpty)
     // A scan during which the rehash progresses and completes.
@@ -415,7 +418,7 @@ func scanUnderRandomChurn(seed: UInt64) {
     for i in 0..<4096 { d.insertString("k\(i)", "v") }
     d.finishRehash()
     d.insertString("k4096", "v")
-    #expect(d.isRehashing)
+    #expect((d.isRehashing == true))
     var drawsWhileRehashing = 0
     var bad = 0
     var drawn = Set<String>()
@@ -444,7 +447,7 @@ func scanUnderRandomChurn(seed: UInt64) {
     repeat { cursor = d.scan(cursor: cursor) { order.append($0.keyString) } } while cursor != 0
     for k in order.dropLast(500) { d.removeString(k) }
     d.shrinkIfSparse()
-    #expect(!d.isRehashing, "no shrink while a child exists")
+    #expect(!(d.isRehashing == true), "no shrink while a child exists")
     d.resizeAllowed = true
     d.shrinkIfSparse()
     d.finishRehash()
@@ -467,14 +470,14 @@ func scanUnderRandomChurn(seed: UInt64) {
     for i in 0..<64 { d.insertString("k\(i)", "v") }
     d.finishRehash()
     d.insertString("k64", "v")  // starts growing 64 -> 128
-    #expect(d.isRehashing)
+    #expect((d.isRehashing == true))
     d.resizeAllowed = false
     #expect(!d.rehash(steps: 100) && d.isRehashing, "a 2x rehash waits")
     d.resizeAllowed = true
     d.finishRehash()
     for i in 0..<60 { d.removeString("k\(i)") }
     d.shrinkIfSparse()  // 128 -> 8: a 16x difference
-    #expect(d.isRehashing)
+    #expect((d.isRehashing == true))
     d.resizeAllowed = false
     d.finishRehash()
     #expect(!d.isRehashing && d.bucketCount == 8, "an extreme rehash goes on")

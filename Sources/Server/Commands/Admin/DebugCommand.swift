@@ -348,11 +348,11 @@ extension Server {
             addError(c, "-ERR no such key\r\n")
             return
         }
-        guard let table = e.hashTable else {
+        guard let stats = e.hashTableStats else {
             addError(c, "-ERR The value stored at the specified key is not represented using an hash table\r\n")
             return
         }
-        c.pointee.reply.appendVerbatim(table.pointee.statsReport(), resp3: c.pointee.resp3)
+        c.pointee.reply.appendVerbatim(stats, resp3: c.pointee.resp3)
     }
 
     /// DEBUG STRINGMATCH-LEN: random patterns against random strings (Redis's
