@@ -10,7 +10,8 @@
 # The second way needs no image from a registry when BASE_IMAGE is a local Debian bookworm image
 # that already holds the runtime packages (deploy/images.sh makes one with mmdebstrap). Either way
 # the Swift standard library is linked statically, so the runtime needs only the C libraries
-# Tandem links (liblz4, liblzf, libcrypto, libstdc++ for the static Swift runtime) and redis-cli for
+# Tandem links (liblz4, liblzf, libcrypto, Lua 5.1 with cjson and bitop, libstdc++ for the static
+# Swift runtime) and redis-cli for
 # the health check.
 #
 #     docker run --rm -p 6379:6379 -v tandem-data:/data tandem
@@ -28,9 +29,9 @@ FROM ${BASE_IMAGE} AS runtime
 # Unpinned on purpose (DL3008): these are bookworm's security-maintained libraries, and a rebuild
 # should pick up their fixes. A base that already has them (deploy/images.sh) installs nothing.
 # hadolint ignore=DL3008
-RUN if ! dpkg-query -W liblz4-1 liblzf1 libssl3 libstdc++6 redis-tools >/dev/null 2>&1; then \
+RUN if ! dpkg-query -W liblz4-1 liblzf1 libssl3 libstdc++6 liblua5.1-0 lua-cjson lua-bitop redis-tools >/dev/null 2>&1; then \
         apt-get update \
-        && apt-get install -y --no-install-recommends liblz4-1 liblzf1 libssl3 libstdc++6 redis-tools \
+        && apt-get install -y --no-install-recommends liblz4-1 liblzf1 libssl3 libstdc++6 liblua5.1-0 lua-cjson lua-bitop redis-tools \
         && rm -rf /var/lib/apt/lists/*; \
     fi \
     && groupadd --system --gid 6379 tandem \
@@ -55,7 +56,7 @@ COPY .build-static/tandem-server /usr/local/bin/tandem-server
 FROM ${SWIFT_IMAGE} AS build
 # hadolint ignore=DL3008
 RUN apt-get update && apt-get install -y --no-install-recommends \
-        pkg-config liblz4-dev liblzf-dev libxxhash-dev libssl-dev \
+        pkg-config liblz4-dev liblzf-dev libxxhash-dev libssl-dev liblua5.1-0-dev lua-cjson-dev lua-bitop-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Package.swift ./

@@ -30,10 +30,12 @@ CONF ?= conf/tandem.conf
 
 # Debian packages: the reference Redis tools and Prometheus's Redis exporter
 # (used by the integration tests and the benchmark), and the C libraries linked by the server (libssl-dev
-# provides libcrypto, which the CSystem target links).
+# provides libcrypto, which the CSystem target links; Lua 5.1 with lua-cjson and lua-bitop for the
+# CLua target).
 APT_PACKAGES := build-essential pkg-config \
                 redis-server redis-tools redis-sentinel prometheus-redis-exporter curl \
-                liblz4-dev liblzf-dev libxxhash-dev libssl-dev
+                liblz4-dev liblzf-dev libxxhash-dev libssl-dev \
+                liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
 
 # Use sudo for apt-get only when not already root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -6,13 +6,15 @@
 //   CSystem     C shims for what Swift cannot import directly (epoll, accept4, eventfd,
 //               accounted malloc, xxHash, shared-memory atomics) — tiny static inline functions only.
 //   CLZ4, CLZF  module maps for Debian's liblz4 and liblzf.
+//   CLua        Debian's Lua 5.1 with lua-cjson and lua-bitop, and the `struct` and `cmsgpack`
+//               modules Redis scripts expect (written here: Debian has none with Redis's API).
 //   Platform    typed wrappers over syscalls, the epoll event loop, clocks, logging.
 //   RESP        the zero-copy request parser and reply encoders.
 //   Keyspace    the off-heap hash table, string values and expiry index.
 //   Persistence the RDB format: CRC64, listpack/ziplist codecs, the snapshot writer and loader.
 //   Replication the replication backlog ring in POSIX shared memory, the sender worker processes
 //               that feed replicas from it, and the LZ4 framing of the stream.
-//   Server      clients, command table and commands, config, INFO.
+//   Server      clients, command table and commands, config, INFO, scripting.
 //   tandem-server  the executable: argument parsing, daemonize, signals, wiring.
 import PackageDescription
 
@@ -25,12 +27,15 @@ let package = Package(
         .target(name: "CSystem", linkerSettings: [.linkedLibrary("m"), .linkedLibrary("crypto")]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CLZF", pkgConfig: "liblzf", providers: [.apt(["liblzf-dev"])]),
+        .target(name: "CLua", linkerSettings: [
+            .linkedLibrary("lua5.1"), .linkedLibrary("lua5.1-cjson"), .linkedLibrary("lua5.1-bitop"), .linkedLibrary("m"),
+        ]),
         .target(name: "Platform", dependencies: ["CSystem"]),
         .target(name: "RESP", dependencies: ["CSystem", "Platform"]),
         .target(name: "Keyspace", dependencies: ["CSystem", "Platform"]),
         .target(name: "Persistence", dependencies: ["CSystem", "Platform", "Keyspace", "CLZF"]),
         .target(name: "Replication", dependencies: ["CSystem", "Platform", "CLZ4"]),
-        .target(name: "Server", dependencies: ["CSystem", "Platform", "RESP", "Keyspace", "Persistence", "Replication"]),
+        .target(name: "Server", dependencies: ["CSystem", "CLua", "Platform", "RESP", "Keyspace", "Persistence", "Replication"]),
         .executableTarget(name: "tandem-server", dependencies: ["Server", "Platform", "CSystem"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "Platform"]),
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "Platform"]),

@@ -14,10 +14,13 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/deploy/docker-env.sh"
 
-# A Debian bookworm image with the given packages, made once per engine.
+# A Debian bookworm image with the given packages, made once per engine and package list (the
+# list is kept as a label, so adding a package remakes the image).
 debian_image() {
     local tag=$1 packages=$2
-    if docker image inspect "$tag" >/dev/null 2>&1; then return 0; fi
+    if [ "$(docker image inspect --format '{{index .Config.Labels "tandem.packages"}}' "$tag" 2>/dev/null)" = "$packages" ]; then
+        return 0
+    fi
     echo "deploy: making $tag with mmdebstrap ($packages)"
     # As Debian's slim images: no manuals, documentation or translations.
     mmdebstrap --quiet --variant=minbase --include="$packages" \
@@ -25,11 +28,11 @@ debian_image() {
         --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*' \
         --dpkgopt='path-exclude=/usr/share/info/*' \
         --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/var/log/*.log' \
-        bookworm - | docker import - "$tag" >/dev/null
+        bookworm - | docker import --change "LABEL tandem.packages=$packages" - "$tag" >/dev/null
 }
 
 images_build() {
-    debian_image tandem-base:bookworm passwd,liblz4-1,liblzf1,libssl3,libstdc++6,redis-tools
+    debian_image tandem-base:bookworm passwd,liblz4-1,liblzf1,libssl3,libstdc++6,liblua5.1-0,lua-cjson,lua-bitop,redis-tools
     debian_image tandem-sentinel:bookworm redis-sentinel,redis-tools
     echo "deploy: static release build"
     (cd "$ROOT" && swift build -c release --static-swift-stdlib --scratch-path .build-static --product tandem-server \

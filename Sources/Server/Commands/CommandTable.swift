@@ -33,11 +33,13 @@ struct CommandFlags: OptionSet, Sendable {
     static let container = CommandFlags(rawValue: 1 << 13)
     static let blocking = CommandFlags(rawValue: 1 << 14)
     static let movableKeys = CommandFlags(rawValue: 1 << 15)
+    static let noMandatoryKeys = CommandFlags(rawValue: 1 << 16)
 
     static let names: [(CommandFlags, String)] = [
         (.write, "write"), (.readonly, "readonly"), (.denyoom, "denyoom"), (.admin, "admin"),
         (.pubsub, "pubsub"), (.noscript, "noscript"), (.loading, "loading"), (.stale, "stale"),
-        (.skipMonitor, "skip_monitor"), (.fast, "fast"), (.noAuth, "no_auth"), (.noMulti, "no_multi"),
+        (.skipMonitor, "skip_monitor"), (.fast, "fast"), (.noAuth, "no_auth"), (.noMandatoryKeys, "no_mandatory_keys"),
+        (.noMulti, "no_multi"),
         (.allowBusy, "allow_busy"), (.blocking, "blocking"), (.movableKeys, "movablekeys"),
     ]
 }
@@ -50,6 +52,7 @@ enum CommandID: Equatable {
     case hashes(HashCommand)
     case sets(SetCommand)
     case sortedSets(ZSetCommand)
+    case scripting(ScriptingCommand)
     // Connection
     case ping, echo, quit, select, auth, hello, reset
     // Server
@@ -61,7 +64,6 @@ enum CommandID: Equatable {
     case clientUnpause, clientNoEvict, clientReply, clientHelp, clientUnblock, clientTrackinginfo, clientGetredir
     case configGet, configSet, configResetstat, configRewrite, configHelp
     case slowlogGet, slowlogLen, slowlogReset, slowlogHelp
-    case functionFlush, functionList, scriptFlush
     case sort, sortRO
     // Transactions and pub/sub
     case multi, exec, discard, watch, unwatch
@@ -119,7 +121,7 @@ enum CommandTable {
     static let kAll: (Int, Int, Int) = (1, -1, 1)
 
     static let all: [CommandSpec] =
-        core + ListCommands.specs + HashCommands.specs + SetCommands.specs + ZSetCommands.specs
+        core + ListCommands.specs + HashCommands.specs + SetCommands.specs + ZSetCommands.specs + ScriptingCommands.specs
 
     static let core: [CommandSpec] = [
         // MARK: Connection
@@ -308,14 +310,6 @@ enum CommandTable {
               "Get the count of unique patterns pattern subscriptions"),
         .init("pubsub|help", .pubsubHelp, 2, [.loading, .stale], "pubsub", "6.2.0",
               "Show helpful text about the different subcommands"),
-        .init("function", .container, -2, [.container], "scripting", "7.0.0", "A container for function commands"),
-        .init("function|flush", .functionFlush, -2, [.write, .noscript], "scripting", "7.0.0",
-              "Deleting all functions"),
-        .init("function|list", .functionList, -2, [.noscript], "scripting", "7.0.0",
-              "List information about all the functions"),
-        .init("script", .container, -2, [.container], "scripting", "2.6.0", "A container for Lua scripts management commands"),
-        .init("script|flush", .scriptFlush, -2, [.noscript], "scripting", "2.6.0",
-              "Remove all the scripts from the script cache."),
         .init("sort", .sort, -2, [.write, .denyoom, .movableKeys], keys: (1, 1, 1), "generic", "1.0.0",
               "Sort the elements in a list, set or sorted set"),
         .init("sort_ro", .sortRO, -2, [.readonly, .movableKeys], keys: (1, 1, 1), "generic", "7.0.0",

@@ -13,7 +13,17 @@
 enum KeySpecFlags {
     typealias Spec = (begin: Int, flags: [String])
 
+    /// The free-text notes some key specifications carry.
+    static let notes: [String: String] = [
+        "eval": "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE",
+        "evalsha": "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE",
+    ]
+
     static let table: [String: [Spec]] = [
+        "eval": [(2, ["RW", "access", "update"])],
+        "evalsha": [(2, ["RW", "access", "update"])],
+        "eval_ro": [(2, ["RO", "access"])],
+        "evalsha_ro": [(2, ["RO", "access"])],
         "dump": [(1, ["RO", "access"])],
         "migrate": [(3, ["RW", "access", "delete"]), (-1, ["RW", "access", "delete", "incomplete"])],
         "restore": [(1, ["OW", "update"])],

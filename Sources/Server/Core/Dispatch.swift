@@ -108,6 +108,9 @@ extension Server {
         if !c.pointee.authenticated && !spec.pointee.flags.contains(.noAuth) {
             return reject(c, index, "-NOAUTH Authentication required.\r\n" as StaticString)
         }
+        if scriptTimedOut && !spec.pointee.flags.contains(.allowBusy) && !c.pointee.isMaster {
+            return reject(c, index, Self.busyScriptError)
+        }
         if let refusal = replicationStateRefusal(c, spec) { return reject(c, index, refusal) }
         if c.pointee.isReplica && (spec.pointee.flags.contains(.write) || spec.pointee.flags.contains(.readonly)
             || spec.pointee.id == .publish || spec.pointee.id == .spublish)
@@ -236,7 +239,7 @@ extension Server {
     /// CLIENT PAUSE WRITE holds them too.
     static func mayReplicate(_ id: CommandID) -> Bool {
         switch id {
-        case .publish, .spublish, .scriptFlush, .functionFlush: return true
+        case .publish, .spublish, .scripting(.scriptFlush), .scripting(.functionFlush): return true
         default: return false
         }
     }
@@ -245,7 +248,8 @@ extension Server {
     mutating func call(_ c: ClientRef, _ index: Int) {
         let errorsBefore = stats.errorReplies
         let start = Clock.monotonicMicros()
-        if !inExec { commandTimeMillis = Clock.unixMillis() }
+        // The time of the outermost command: EXEC's and a script's commands share it.
+        if !inExec && callDepth == 0 { commandTimeMillis = Clock.unixMillis() }
         let dirtyBefore = dirty
         let db = c.pointee.db
         c.pointee.flags.insert(.executing)
@@ -441,9 +445,7 @@ extension Server {
             pubsubCommand(c, id)
         case .sort: sortCommand(c, readOnly: false)
         case .sortRO: sortCommand(c, readOnly: true)
-        case .functionFlush: scriptingFlushCommand(c, function: true)
-        case .scriptFlush: scriptingFlushCommand(c, function: false)
-        case .functionList: functionListCommand(c)
+        case .scripting(let id): scriptingCommand(c, id)
         case .lists(let id): listCommand(c, id)
         case .hashes(let id): hashCommand(c, id)
         case .sets(let id): setTypeCommand(c, id)
@@ -589,9 +591,10 @@ extension Server {
 
     static let sensitiveConfigs: Set<String> = ["requirepass", "masterauth", "tls-key-file-pass", "tls-client-key-file-pass"]
 
-    mutating func feedMonitors(_ c: ClientRef, _ index: Int) {
+    /// `force`: EVAL and friends (skip_monitor) show themselves before the commands they run.
+    mutating func feedMonitors(_ c: ClientRef, _ index: Int, force: Bool = false) {
         let spec = commands.specs[index]
-        if spec.flags.contains(.admin) || spec.flags.contains(.skipMonitor) { return }
+        if !force && (spec.flags.contains(.admin) || spec.flags.contains(.skipMonitor)) { return }
         let micros = Clock.unixMicros()
         var line = "+\(micros / 1_000_000)."
         let frac = String(micros % 1_000_000)

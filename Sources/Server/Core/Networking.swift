@@ -96,6 +96,8 @@ extension Server {
     mutating func handleClientEvent(fd: Int32, events: UInt32) {
         guard Int(fd) < clientsCapacity, let c = clientsByFD[Int(fd)] else { return }
         if c.pointee.flags.contains(.closeASAP) { return }
+        // The client whose script is running (BusyScripts.swift): its buffers are in use.
+        if c.pointee.flags.contains(.executing) { return }
         if events & EventLoop.writable != 0 {
             writeToClient(c)
             if c.pointee.flags.contains(.closeASAP) { return }
@@ -155,6 +157,8 @@ extension Server {
 
     /// Runs every complete command in the query buffer. See the contract of RequestParser.
     mutating func processInputBuffer(_ c: ClientRef) {
+        // The master's stream waits while a script is busy, then runs in order.
+        if c.pointee.isMaster && scriptTimedOut { return }
         while c.pointee.queryStart < c.pointee.queryEnd {
             if c.pointee.flags.rawValue & (ClientFlags.closeAfterReply.rawValue | ClientFlags.closeASAP.rawValue
                 | ClientFlags.blocked.rawValue) != 0

@@ -19,6 +19,8 @@ import RESP
 
 public enum ServerInfo {
     public static let redisVersion = "7.0.15"
+    /// 0x00MMmmpp, as redis.REDIS_VERSION_NUM.
+    public static let redisVersionNumber = 0x00_07_00_0F
     public static let tandemVersion = "0.1.0"
 }
 
@@ -120,6 +122,14 @@ public struct Server {
         p.initialize(to: ReplyBuffer())
         return p
     }()
+    /// EVAL's Lua VM and script cache, and the client its commands run on (Scripting/).
+    let scripting: UnsafeMutablePointer<LuaEngine> = {
+        let p = UnsafeMutablePointer<LuaEngine>.allocate(capacity: 1)
+        p.initialize(to: LuaEngine())
+        return p
+    }()
+    let scriptClient: ClientRef = Client.create(fd: -1, id: Int64.max, address: "lua", localAddress: "",
+                                                isLoopback: true, authenticated: true, now: Clock.unixMillis())
     /// DEBUG REPLSTREAM START keeps the stream for READ instead of feeding replicas.
     var replStreamRecording = false
     var repl: ReplicationState

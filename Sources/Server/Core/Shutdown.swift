@@ -49,6 +49,10 @@ extension Server {
                 return
             }
         }
+        if scriptTimedOut && !abort {
+            shutdownDuringBusyScript(c, noSave: mode == .noSave)
+            return
+        }
         if abort {
             if c.pointee.argc != 2 {
                 addSyntaxError(c)

@@ -64,8 +64,11 @@ extension Server {
 
     func aclCategories(_ spec: CommandSpec) -> [String] {
         var out: [String] = []
-        if spec.flags.contains(.write) { out.append("@write") }
-        if spec.flags.contains(.readonly) { out.append("@read") }
+        let scripting = spec.group.description == "scripting"
+        // The EVAL family is in neither @read nor @write (what a script does is its own).
+        let evalFamily = scripting && spec.nameString.hasPrefix("eval")
+        if spec.flags.contains(.write) && !evalFamily { out.append("@write") }
+        if spec.flags.contains(.readonly) && !evalFamily { out.append("@read") }
         switch spec.group.description {
         case "string": out.append("@string")
         case "generic": out.append("@keyspace")
@@ -80,6 +83,7 @@ extension Server {
         }
         if spec.flags.contains(.admin) { out += ["@admin", "@dangerous"] }
         out.append(spec.flags.contains(.fast) ? "@fast" : "@slow")
+        if scripting { out.append("@scripting") }
         return out
     }
 
@@ -98,7 +102,9 @@ extension Server {
         let cats = aclCategories(spec)
         c.pointee.reply.appendSetHeader(cats.count, resp3: r3)
         for a in cats { c.pointee.reply.appendStatus(a) }
-        c.pointee.reply.appendArrayHeader(0)  // tips
+        let tips = CommandTips.table[spec.nameString] ?? []
+        c.pointee.reply.appendArrayHeader(tips.count)
+        for t in tips { c.pointee.reply.appendBulk(t) }
         addKeySpecs(c, spec)
         let subs = subcommands(of: i)
         c.pointee.reply.appendArrayHeader(subs.count)
@@ -117,6 +123,8 @@ extension Server {
             .sets(.sintercard), .lists(.lmpop), .sortedSets(.zmpop):
             specs = [(1, ("keynum", [("keynumidx", 0), ("firstkey", 1), ("keystep", 1)]), 2)]
         case .lists(.blmpop), .sortedSets(.bzmpop):
+            specs = [(2, ("keynum", [("keynumidx", 0), ("firstkey", 1), ("keystep", 1)]), 3)]
+        case .scripting(.eval), .scripting(.evalsha), .scripting(.evalRO), .scripting(.evalshaRO):
             specs = [(2, ("keynum", [("keynumidx", 0), ("firstkey", 1), ("keystep", 1)]), 3)]
         default:
             if spec.firstKey > 0 {
@@ -139,8 +147,13 @@ extension Server {
         for t in table where t.begin < 0 { specs.append((-1, ("unknown", []), -1)) }
         let r3 = c.pointee.resp3
         c.pointee.reply.appendArrayHeader(specs.count)
+        let notes = KeySpecFlags.notes[spec.nameString]
         for (n, s) in specs.enumerated() {
-            c.pointee.reply.appendMapHeader(3, resp3: r3)
+            c.pointee.reply.appendMapHeader(notes == nil ? 3 : 4, resp3: r3)
+            if let notes {
+                c.pointee.reply.appendBulk("notes")
+                c.pointee.reply.appendBulk(notes)
+            }
             c.pointee.reply.appendBulk("flags")
             let flags = table.count == specs.count ? table[n].flags : keyFlags(spec, position: s.position)
             c.pointee.reply.appendSetHeader(flags.count, resp3: r3)
@@ -217,7 +230,7 @@ extension Server {
             addError(c, "-ERR Invalid arguments specified for command\r\n")
             return
         }
-        if keys.isEmpty {
+        if keys.isEmpty && !spec.flags.contains(.noMandatoryKeys) {
             addError(c, "-ERR The command has no key arguments\r\n")
             return
         }
@@ -251,6 +264,10 @@ extension Server {
             return counted(numkeysAt: 1, storeAt: nil)
         case .lists(.blmpop), .sortedSets(.bzmpop):
             return counted(numkeysAt: 2, storeAt: nil)
+        case .scripting(.eval), .scripting(.evalsha), .scripting(.evalRO), .scripting(.evalshaRO):
+            // numkeys may be 0 here (no_mandatory_keys).
+            guard argc > 2, let count = arg(2).int64, count >= 0, 2 + Int(count) < argc else { return nil }
+            return count == 0 ? [] : Array(3...2 + Int(count))
         case .migrate:
             // The key argument, or the keys after KEYS (AUTH takes one argument, AUTH2 two).
             var j = 6

@@ -118,6 +118,8 @@ extension Server {
             let rss = Self.rssBytes()
             let peak = max(memoryPeak, used)
             let total = Self.totalSystemMemory()
+            let luaMemory = scripting.pointee.memoryBytes
+            let scriptsMemory = scripting.pointee.scriptsMemoryBytes
             // Redis 7.0's split of the one replication buffer: up to repl-backlog-size is the
             // backlog's, the excess the replicas' (getMemoryOverheadData).
             let replTotal = replicationBufferBytes()
@@ -137,7 +139,12 @@ extension Server {
                 ("allocator_rss_ratio", String(format2: used > 0 ? Double(rss) / Double(used) : 1)),
                 ("allocator_rss_bytes", "\(rss - used)"),
                 ("total_system_memory", "\(total)"), ("total_system_memory_human", Self.human(total)),
-                ("used_memory_lua", "0"), ("used_memory_scripts", "0"), ("number_of_cached_scripts", "0"),
+                ("used_memory_lua", "\(luaMemory)"), ("used_memory_vm_eval", "\(luaMemory)"),
+                ("used_memory_lua_human", Self.human(luaMemory)), ("used_memory_scripts_eval", "\(scriptsMemory)"),
+                ("number_of_cached_scripts", "\(scripting.pointee.scripts.count)"), ("number_of_functions", "0"),
+                ("number_of_libraries", "0"), ("used_memory_vm_functions", "0"), ("used_memory_vm_total", "\(luaMemory)"),
+                ("used_memory_vm_total_human", Self.human(luaMemory)), ("used_memory_functions", "0"),
+                ("used_memory_scripts", "\(scriptsMemory)"), ("used_memory_scripts_human", Self.human(scriptsMemory)),
                 ("maxmemory", "\(settings.maxmemory)"), ("maxmemory_human", Self.human(settings.maxmemory)),
                 ("maxmemory_policy", settings.maxmemoryPolicy),
                 ("mem_fragmentation_ratio", String(format2: frag)),

@@ -133,6 +133,7 @@ extension Server {
                                        : "ERR SCRIPT FLUSH only support SYNC|ASYNC option")
             return
         }
+        if !function { flushScripts() }
         addOK(c)
     }
 

@@ -108,10 +108,10 @@ extension Server {
         }
         let sourceType = source?.type ?? .list
 
-        // A set sorted without sorting (BY nosort) would store a random order: Redis sorts
-        // it ALPHA then (and in scripts, which Tandem does not have).
+        // A set sorted without sorting (BY nosort) would store or give a script a random order:
+        // Redis sorts it ALPHA then.
         var hasSortBy = sortByIndex >= 0
-        if dontsort && sourceType == .set && storeIndex >= 0 {
+        if dontsort && sourceType == .set && (storeIndex >= 0 || c == scriptClient) {
             dontsort = false
             alpha = true
             hasSortBy = false

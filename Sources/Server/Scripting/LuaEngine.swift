@@ -1,0 +1,366 @@
+/*
+ * LuaEngine: the one Lua 5.1 VM of EVAL scripts — Redis 7.0's script_lua.c and eval.c state.
+ *
+ * The VM is created at start-up and reused by every script (SCRIPT FLUSH makes a new one), as
+ * Redis does: creating a VM per call would cost more than most scripts. Scripts are cached by
+ * the SHA1 of their body; a compiled script is a Lua function kept in the registry (luaL_ref),
+ * so EVALSHA finds it with one dictionary lookup on a 20-byte key and one rawgeti.
+ *
+ * The sandbox. Redis patches its Lua with read-only tables; Debian's Lua has none, so the same
+ * guarantees come from proxies: the globals seen by scripts (LUA_GLOBALSINDEX) are an empty
+ * table whose metatable reads through to the real globals and refuses writes ("Attempt to
+ * modify a readonly table"), and each library table (redis, string, cjson, ...) is replaced by
+ * such a proxy. Reading a global that does not exist raises "Script attempted to access
+ * nonexistent global variable". The functions that could see through or change a proxy
+ * (setmetatable, rawset, rawget, next, pairs) are wrapped so they treat a proxy as the
+ * read-only table it stands for. Only Redis 7.0's allow-listed globals remain (no io, os,
+ * package, require, dofile, loadfile, print, getfenv, setfenv, newproxy, debug), and
+ * loadstring refuses binary chunks. KEYS and ARGV are written into the real globals for each
+ * call, past the proxy.
+ *
+ * Errors. A script error becomes a table {err=..., source=..., line=...} through the message
+ * handler (__redis__err__handler, as 7.0), so the reply can name the script and line:
+ * "ERR user_script:1: boom script: <sha>, on @user_script:1."
+ */
+import CLua
+import CSystem
+import Glibc
+import Platform
+
+/// A script's SHA1, the cache key (no String per EVALSHA).
+struct ScriptSHA: Hashable {
+    var high: UInt64 = 0
+    var middle: UInt64 = 0
+    var low: UInt32 = 0
+
+    init(digest: UnsafePointer<UInt8>) {
+        for i in 0..<8 { high = high << 8 | UInt64(digest[i]) }
+        for i in 8..<16 { middle = middle << 8 | UInt64(digest[i]) }
+        for i in 16..<20 { low = low << 8 | UInt32(digest[i]) }
+    }
+
+    /// From 40 hex digits in either case; nil for anything else.
+    init?(hex: ByteView) {
+        if hex.count != 40 { return nil }
+        var digest = [UInt8](repeating: 0, count: 20)
+        for i in 0..<20 {
+            guard let h = Self.nibble(hex[2 * i]), let l = Self.nibble(hex[2 * i + 1]) else { return nil }
+            digest[i] = h << 4 | l
+        }
+        self.init(digest: digest)
+    }
+
+    static func of(_ body: ByteView) -> ScriptSHA {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { out in
+            tandem_sha1(body.base, body.count, out.baseAddress!)
+            return ScriptSHA(digest: out.baseAddress!)
+        }
+    }
+
+    static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 48...57: return c - 48
+        case 97...102: return c - 87
+        case 65...70: return c - 55
+        default: return nil
+        }
+    }
+
+    /// Lower-case hex, as Redis prints it.
+    var hex: String {
+        func digits(_ v: UInt64, _ n: Int) -> String {
+            let s = String(v, radix: 16)
+            return String(repeating: "0", count: n - s.count) + s
+        }
+        return digits(high, 16) + digits(middle, 16) + digits(UInt64(low), 8)
+    }
+}
+
+/// The shebang flags of a script (`#!lua flags=no-writes,...`).
+struct ScriptFlags: OptionSet {
+    let rawValue: UInt8
+    /// No shebang: Redis 7.0's compatibility mode for scripts written before flags existed.
+    static let compatibilityMode = ScriptFlags(rawValue: 1 << 0)
+    static let noWrites = ScriptFlags(rawValue: 1 << 1)
+    static let allowOOM = ScriptFlags(rawValue: 1 << 2)
+    static let allowStale = ScriptFlags(rawValue: 1 << 3)
+    static let noCluster = ScriptFlags(rawValue: 1 << 4)
+    static let allowCrossSlotKeys = ScriptFlags(rawValue: 1 << 5)
+
+    static let names: [(String, ScriptFlags)] = [
+        ("no-writes", .noWrites), ("allow-oom", .allowOOM), ("allow-stale", .allowStale),
+        ("no-cluster", .noCluster), ("allow-cross-slot-keys", .allowCrossSlotKeys),
+    ]
+}
+
+struct CachedScript {
+    /// The compiled body, in the registry.
+    var function: Int32
+    var bodyBytes: Int
+    var flags: ScriptFlags
+}
+
+/// What the running script may do and has done (Redis's scriptRunCtx).
+struct ScriptRun {
+    var caller: ClientRef? = nil
+    var sha = ""
+    var flags: ScriptFlags = []
+    /// EVAL_RO / EVALSHA_RO, or the no-writes flag.
+    var readOnly = false
+    var startMicros: Int64 = 0
+    /// A write ran: SCRIPT KILL can no longer stop the script (it would leave half a change).
+    var wrote = false
+    /// Past busy-reply-threshold: other clients get -BUSY.
+    var timedOut = false
+    var killRequested = false
+    /// redis.setresp: the protocol commands answer the script in.
+    var resp3 = false
+    /// redis.set_repl: where the script's writes go (REPL_ALL by default).
+    var replicate = true
+}
+
+struct LuaEngine: ~Copyable {
+    var L: OpaquePointer
+    var scripts: [ScriptSHA: CachedScript] = [:]
+    var scriptsBodyBytes = 0
+    /// The real globals table and __redis__err__handler, in the registry.
+    var globalsRef: Int32 = 0
+    var errorHandlerRef: Int32 = 0
+    var callsSinceGC = 0
+    var run = ScriptRun()
+    var running = false
+    /// busy-reply-threshold, read when a script starts.
+    var busyThresholdMillis: Int64 = 5000
+    /// redis_math_random's generator: rand48, as redisLrand48 (so math.randomseed(n) gives
+    /// Redis's sequence).
+    var rand48: UInt64 = 0
+
+    static let gcPeriod = 50
+
+    init() {
+        L = luaL_newstate()
+        rand48 = UInt64(truncatingIfNeeded: Clock.monotonicMicros()) << 16 | 0x330E
+        setUp()
+    }
+
+    /// Closes the VM (SCRIPT FLUSH, then `init` again).
+    func close() { lua_close(L) }
+
+    /// Libraries, the redis table, the sandbox (see the top of the file).
+    mutating func setUp() {
+        tandem_lua_open_libraries(L)
+        lua_pushvalue(L, LUA_GLOBALSINDEX)
+        globalsRef = luaL_ref(L, LUA_REGISTRYINDEX)
+        LuaRedisAPI.register(L)
+        LuaRedisAPI.replaceMathRandom(L)
+        runSandboxSetup()
+        lua_getfield(L, LUA_REGISTRYINDEX, "__redis__err__handler")
+        errorHandlerRef = luaL_ref(L, LUA_REGISTRYINDEX)
+    }
+
+    /// The Lua half of the sandbox; runs once with the real globals, then installs the proxy
+    /// as the globals of every script.
+    mutating func runSandboxSetup() {
+        let status = Self.sandboxCode.withCString { code in
+            luaL_loadbuffer(L, code, strlen(code), "@sandbox")
+        }
+        guard status == 0, lua_pcall(L, 0, 1, 0) == 0 else {
+            let message = String(cString: lua_tolstring(L, -1, nil))
+            fatalError("Lua sandbox: \(message)")
+        }
+        // The proxy of the globals is returned: it becomes the globals.
+        lua_replace(L, LUA_GLOBALSINDEX)
+    }
+
+    static let sandboxCode = """
+        local G = _G
+        local real_setmetatable, real_getmetatable = setmetatable, getmetatable
+        local real_rawset, real_rawget, real_next, real_type, real_error = rawset, rawget, next, type, error
+        local real_loadstring, real_load, real_tostring = loadstring, load, tostring
+        local dbg = debug
+
+        -- Redis 7.0's message handler: keeps the place of the error for the reply.
+        -- The place is the script's: C functions and this sandbox's own guards are skipped.
+        local function err_handler(err)
+            local level = 2
+            local i = dbg.getinfo(level, 'nSl')
+            while i and (i.what == 'C' or i.what == 'tail' or i.source == '@sandbox') do
+                level = level + 1
+                i = dbg.getinfo(level, 'nSl')
+            end
+            if real_type(err) ~= 'table' then err = {err = 'ERR ' .. real_tostring(err)} end
+            if i then
+                err['source'] = i.source
+                err['line'] = i.currentline
+            end
+            return err
+        end
+        debug.getregistry()['__redis__err__handler'] = err_handler
+        G.__redis__err__handler = err_handler
+
+        -- Only Redis 7.0's globals.
+        local allowed = {
+            ARGV = 1, KEYS = 1, _G = 1, _VERSION = 1, __redis__err__handler = 1, assert = 1, bit = 1,
+            cjson = 1, cmsgpack = 1, collectgarbage = 1, coroutine = 1, error = 1, gcinfo = 1,
+            getmetatable = 1, ipairs = 1, load = 1, loadstring = 1, math = 1, next = 1, pairs = 1,
+            pcall = 1, rawequal = 1, rawget = 1, rawset = 1, redis = 1, select = 1, setmetatable = 1,
+            string = 1, struct = 1, table = 1, tonumber = 1, tostring = 1, type = 1, unpack = 1,
+            xpcall = 1,
+        }
+        local names = {}
+        for k in real_next, G do names[#names + 1] = k end
+        for _, k in ipairs(names) do
+            if not allowed[k] then G[k] = nil end
+        end
+
+        local proxies = real_setmetatable({}, {__mode = 'k'})
+        local function readonly() real_error('Attempt to modify a readonly table', 2) end
+        local function protect(t)
+            local p = {}
+            local mt = {__index = t, __newindex = readonly}
+            mt.__metatable = real_setmetatable({}, {__index = mt, __newindex = readonly, __metatable = false})
+            real_setmetatable(p, mt)
+            proxies[p] = t
+            return p
+        end
+
+        -- Raised without a position, as Redis's C checks do.
+        G.setmetatable = function(t, m)
+            if proxies[t] then real_error('Attempt to modify a readonly table', 0) end
+            return real_setmetatable(t, m)
+        end
+        G.rawset = function(t, k, v)
+            if proxies[t] then real_error('Attempt to modify a readonly table', 0) end
+            return real_rawset(t, k, v)
+        end
+        -- Redis 7.0's pcall: an error table caught by a script reads as its message.
+        local real_pcall = pcall
+        local function pcall_result(ok, ...)
+            if ok then return true, ... end
+            local e = ...
+            if real_type(e) == 'table' then
+                local message = e.err
+                if real_type(message) == 'string' or real_type(message) == 'number' then e = message end
+            end
+            return false, e
+        end
+        G.pcall = function(...) return pcall_result(real_pcall(...)) end
+        G.rawget = function(t, k) return real_rawget(proxies[t] or t, k) end
+        G.next = function(t, k) return real_next(proxies[t] or t, k) end
+        G.pairs = function(t) return real_next, proxies[t] or t, nil end
+        -- No binary chunks: they could break the VM.
+        G.loadstring = function(s, name)
+            if real_type(s) == 'string' and s:byte(1) == 27 then return nil, 'binary chunks are not allowed' end
+            return real_loadstring(s, name)
+        end
+        G.load = function(f, name)
+            local parts = {}
+            while true do
+                local piece = f()
+                if piece == nil or piece == '' then break end
+                parts[#parts + 1] = piece
+            end
+            return G.loadstring(table.concat(parts), name)
+        end
+
+        for _, lib in ipairs({'redis', 'string', 'math', 'table', 'coroutine', 'bit', 'cjson', 'struct', 'cmsgpack'}) do
+            if real_type(G[lib]) == 'table' then G[lib] = protect(G[lib]) end
+        end
+        real_setmetatable(G, {__index = function(_, name)
+            real_error("Script attempted to access nonexistent global variable '" .. real_tostring(name) .. "'", 2)
+        end})
+        local globals = protect(G)
+        G._G = globals
+        return globals
+        """
+
+    // MARK: - The cache
+
+    /// Compiles `body` (after its shebang line) and caches it; returns the entry or the error
+    /// reply text.
+    mutating func load(_ body: ByteView, sha: ScriptSHA) -> Result<CachedScript, ScriptError> {
+        if let s = scripts[sha] { return .success(s) }
+        let flags: ScriptFlags
+        let skip: Int
+        switch Self.shebang(body) {
+        case .failure(let e): return .failure(e)
+        case .success(let (f, n)): (flags, skip) = (f, n)
+        }
+        let status = luaL_loadbuffer(L, UnsafeRawPointer(body.base + skip).assumingMemoryBound(to: CChar.self),
+                                     body.count - skip, "@user_script")
+        if status != 0 {
+            let message = Self.string(L, -1) ?? "unknown error"
+            tandem_lua_pop(L, 1)
+            return .failure(ScriptError("ERR Error compiling script (new function): \(message)"))
+        }
+        let entry = CachedScript(function: luaL_ref(L, LUA_REGISTRYINDEX), bodyBytes: body.count, flags: flags)
+        scripts[sha] = entry
+        scriptsBodyBytes += body.count
+        return .success(entry)
+    }
+
+    /// `#!lua flags=a,b` on the first line: the flags and the bytes to skip. No shebang is
+    /// compatibility mode.
+    static func shebang(_ body: ByteView) -> Result<(ScriptFlags, Int), ScriptError> {
+        guard body.count >= 2 && body[0] == 35 && body[1] == 33 else { return .success(([.compatibilityMode], 0)) }
+        var end = 0
+        while end < body.count && body[end] != 10 { end += 1 }
+        if end == body.count { return .failure(ScriptError("ERR Invalid script shebang")) }
+        let line = ByteView(body.base, end).string
+        let words = line.split(separator: " ", omittingEmptySubsequences: true)
+        if words.first != "#!lua" {
+            return .failure(ScriptError("ERR Unexpected engine in script shebang: \(words.first ?? "")"))
+        }
+        var flags: ScriptFlags = []
+        for word in words.dropFirst() {
+            guard word.hasPrefix("flags=") else {
+                return .failure(ScriptError("ERR Unknown lua shebang option: \(word)"))
+            }
+            for name in word.dropFirst(6).split(separator: ",", omittingEmptySubsequences: true) {
+                guard let flag = ScriptFlags.names.first(where: { $0.0 == name }) else {
+                    return .failure(ScriptError("ERR Unexpected flag in script shebang: \(name)"))
+                }
+                flags.insert(flag.1)
+            }
+        }
+        return .success((flags, end))
+    }
+
+    // MARK: - Stack helpers
+
+    /// The string at `index` (numbers converted), nil for other types.
+    static func string(_ L: OpaquePointer, _ index: Int32) -> String? {
+        var n = 0
+        guard let p = lua_tolstring(L, index, &n) else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(start: p, count: n), as: UTF8.self)
+    }
+
+    static func pushString(_ L: OpaquePointer, _ s: String) {
+        var s = s
+        s.withUTF8 { b in
+            b.withMemoryRebound(to: CChar.self) { lua_pushlstring(L, $0.baseAddress, $0.count) }
+        }
+    }
+
+    /// The VM's heap (INFO used_memory_lua).
+    var memoryBytes: Int { Int(lua_gc(L, LUA_GCCOUNT, 0)) * 1024 + Int(lua_gc(L, LUA_GCCOUNTB, 0)) }
+
+    /// The cached bodies and their table entries (INFO used_memory_scripts_eval).
+    var scriptsMemoryBytes: Int { scriptsBodyBytes + scripts.count * (MemoryLayout<ScriptSHA>.stride + MemoryLayout<CachedScript>.stride + 16) }
+
+    /// Redis's redisLrand48 step: the top 31 bits of the next rand48 state.
+    mutating func nextRandom() -> Int32 {
+        rand48 = (rand48 &* 0x5DEECE66D &+ 0xB) & 0xFFFF_FFFF_FFFF
+        return Int32(truncatingIfNeeded: rand48 >> 17)
+    }
+
+    mutating func seedRandom(_ seed: Int32) {
+        rand48 = UInt64(UInt32(bitPattern: seed)) << 16 | 0x330E
+    }
+}
+
+/// An error reply text ("ERR ...", "NOSCRIPT ...") of the scripting layer.
+struct ScriptError: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}

@@ -1,0 +1,325 @@
+/*
+ * Scripting commands — Redis 7.0's eval.c: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT
+ * LOAD|EXISTS|FLUSH|KILL|DEBUG|HELP; FUNCTION FLUSH|LIST until Redis Functions exist.
+ *
+ * A script runs on the one VM of LuaEngine with `LuaRedisAPI.server` pointing at the server;
+ * while it runs the server is reached only through that pointer (withUnsafeMutablePointer), so
+ * the commands a script calls change the same server the EVAL returns to.
+ *
+ * Replication is by effects, as 7.0 does: the script itself never propagates; each write it
+ * runs propagates through call(), and the batch of one EVAL is wrapped in MULTI/EXEC when it
+ * holds more than one command (Propagation.swift). SCRIPT LOAD is not propagated.
+ *
+ * Time inside a script is frozen at its start (call() takes the time only for the outermost
+ * command), so keys that expire during a long script expire for it all at once, as in Redis.
+ */
+import CLua
+import Keyspace
+import Platform
+import RESP
+
+enum ScriptingCommand: UInt8 {
+    case eval, evalsha, evalRO, evalshaRO
+    case scriptLoad, scriptExists, scriptFlush, scriptKill, scriptDebug, scriptHelp
+    case functionFlush, functionList
+}
+
+enum ScriptingCommands {
+    static let evalFlags: CommandFlags = [.noscript, .stale, .skipMonitor, .noMandatoryKeys, .movableKeys]
+
+    static let specs: [CommandSpec] = [
+        .init("eval", .scripting(.eval), -3, evalFlags, "scripting", "2.6.0", "Execute a Lua script server side"),
+        .init("evalsha", .scripting(.evalsha), -3, evalFlags, "scripting", "2.6.0",
+              "Execute a Lua script server side"),
+        .init("eval_ro", .scripting(.evalRO), -3, evalFlags.union(.readonly), "scripting", "7.0.0",
+              "Execute a read-only Lua script server side"),
+        .init("evalsha_ro", .scripting(.evalshaRO), -3, evalFlags.union(.readonly), "scripting", "7.0.0",
+              "Execute a read-only Lua script server side"),
+        .init("script", .container, -2, [.container], "scripting", "2.6.0", "A container for Lua scripts management commands"),
+        .init("script|load", .scripting(.scriptLoad), 3, [.noscript, .stale], "scripting", "2.6.0",
+              "Load the specified Lua script into the script cache."),
+        .init("script|exists", .scripting(.scriptExists), -3, [.noscript], "scripting", "2.6.0",
+              "Check existence of scripts in the script cache."),
+        .init("script|flush", .scripting(.scriptFlush), -2, [.noscript], "scripting", "2.6.0",
+              "Remove all the scripts from the script cache."),
+        .init("script|kill", .scripting(.scriptKill), 2, [.noscript, .allowBusy], "scripting", "2.6.0",
+              "Kill the script currently in execution."),
+        .init("script|debug", .scripting(.scriptDebug), 3, [.noscript], "scripting", "3.2.0",
+              "Set the debug mode for executed scripts."),
+        .init("script|help", .scripting(.scriptHelp), 2, [.loading, .stale], "scripting", "5.0.0",
+              "Show helpful text about the different subcommands"),
+        .init("function", .container, -2, [.container], "scripting", "7.0.0", "A container for function commands"),
+        .init("function|flush", .scripting(.functionFlush), -2, [.write, .noscript], "scripting", "7.0.0",
+              "Deleting all functions"),
+        .init("function|list", .scripting(.functionList), -2, [.noscript], "scripting", "7.0.0",
+              "List information about all the functions"),
+    ]
+
+    static let scriptHelp = [
+        "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "DEBUG (YES|SYNC|NO)",
+        "    Set the debug mode for subsequent scripts executed.",
+        "EXISTS <sha1> [<sha1> ...]",
+        "    Return information about the existence of the scripts in the script cache.",
+        "FLUSH [ASYNC|SYNC]",
+        "    Flush the Lua scripts cache. Very dangerous on replicas.",
+        "    When called without the optional mode argument, the behavior is determined by the",
+        "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+        "    * ASYNC: Asynchronously flush the scripts cache.",
+        "    * SYNC: Synchronously flush the scripts cache.",
+        "KILL",
+        "    Kill the currently executing Lua script.",
+        "LOAD <script>",
+        "    Load a script into the scripts cache without executing it.",
+        "HELP",
+        "    Prints this help.",
+    ]
+}
+
+extension Server {
+    mutating func scriptingCommand(_ c: ClientRef, _ id: ScriptingCommand) {
+        switch id {
+        case .eval: evalCommand(c, bySHA: false, readOnly: false)
+        case .evalsha: evalCommand(c, bySHA: true, readOnly: false)
+        case .evalRO: evalCommand(c, bySHA: false, readOnly: true)
+        case .evalshaRO: evalCommand(c, bySHA: true, readOnly: true)
+        case .scriptLoad: scriptLoadCommand(c)
+        case .scriptExists: scriptExistsCommand(c)
+        case .scriptFlush: scriptingFlushCommand(c, function: false)
+        case .scriptKill: scriptKillCommand(c)
+        case .scriptDebug: scriptDebugCommand(c)
+        case .scriptHelp: addHelp(c, ScriptingCommands.scriptHelp)
+        case .functionFlush: scriptingFlushCommand(c, function: true)
+        case .functionList: functionListCommand(c)
+        }
+    }
+
+    // MARK: - EVAL
+
+    mutating func evalCommand(_ c: ClientRef, bySHA: Bool, readOnly: Bool) {
+        guard let numkeys = c.pointee.arg(2).int64 else {
+            addNotInteger(c)
+            return
+        }
+        if numkeys > Int64(c.pointee.argc - 3) {
+            addError(c, "-ERR Number of keys can't be greater than number of args\r\n")
+            return
+        }
+        if numkeys < 0 {
+            addError(c, "-ERR Number of keys can't be negative\r\n")
+            return
+        }
+        let engine = scripting
+        let body = c.pointee.arg(1)
+        let sha: ScriptSHA
+        let script: CachedScript
+        if bySHA {
+            guard let s = ScriptSHA(hex: body), let cached = engine.pointee.scripts[s] else {
+                addError(c, "-NOSCRIPT No matching script. Please use EVAL.\r\n")
+                return
+            }
+            (sha, script) = (s, cached)
+        } else {
+            sha = ScriptSHA.of(body)
+            switch engine.pointee.load(body, sha: sha) {
+            case .success(let s): script = s
+            case .failure(let e):
+                addErrorString(c, e.message)
+                return
+            }
+        }
+        if let refusal = scriptRefusal(c, script.flags, readOnly: readOnly) {
+            addErrorString(c, refusal)
+            return
+        }
+        if monitorCount > 0 { feedMonitors(c, c.pointee.lastCommand, force: true) }
+        runScript(c, script, sha: sha, keys: Int(numkeys), readOnly: readOnly || script.flags.contains(.noWrites))
+    }
+
+    /// Whether the node may run a script with these flags now (Redis's scriptPrepareForRun).
+    func scriptRefusal(_ c: ClientRef, _ flags: ScriptFlags, readOnly: Bool) -> String? {
+        if flags.contains(.compatibilityMode) { return nil }
+        let writes = !flags.contains(.noWrites)
+        if readOnly && writes { return "ERR Can not execute a script with write flag using *_ro command." }
+        if isReplicaNode && !c.pointee.isMaster {
+            if link.state != .connected && !settings.replicaServeStaleData && !flags.contains(.allowStale) {
+                return "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+            }
+            if writes && settings.replicaReadOnly { return "READONLY You can't write against a read only replica." }
+        }
+        return nil
+    }
+
+    /// Runs a compiled script with KEYS and ARGV from the client's arguments and writes its reply.
+    mutating func runScript(_ c: ClientRef, _ script: CachedScript, sha: ScriptSHA, keys: Int, readOnly: Bool) {
+        let engine = scripting
+        let L = engine.pointee.L
+        setKeysAndArgv(L, c, keys: keys)
+        lua_rawgeti(L, LUA_REGISTRYINDEX, engine.pointee.errorHandlerRef)
+        lua_rawgeti(L, LUA_REGISTRYINDEX, script.function)
+        engine.pointee.run = ScriptRun(caller: c, sha: sha.hex, flags: script.flags, readOnly: readOnly,
+                                       startMicros: Clock.monotonicMicros())
+        scriptClient.pointee.db = c.pointee.db
+        scriptClient.pointee.resp3 = false
+        engine.pointee.busyThresholdMillis = Int64(settings.storedValue("busy-reply-threshold")) ?? 5000
+        engine.pointee.running = true
+        tandem_lua_set_count_hook(L, LuaRedisAPI.hook, 100_000)
+        let status = withUnsafeMutablePointer(to: &self) { server -> Int32 in
+            LuaRedisAPI.server = server
+            defer { LuaRedisAPI.server = nil }
+            return lua_pcall(L, 0, 1, -2)
+        }
+        tandem_lua_set_count_hook(L, nil, 0)
+        engine.pointee.running = false
+        if status == 0 {
+            let mark = c.pointee.reply.count
+            var errors = 0
+            LuaConversion.writeReply(L, into: &c.pointee.reply, scriptResp3: engine.pointee.run.resp3,
+                                     clientResp3: c.pointee.resp3, errors: &errors)
+            if errors > 0 && c.pointee.reply.base[mark] == 45 {
+                countError(ByteView(c.pointee.reply.base + mark, c.pointee.reply.count - mark))
+            }
+        } else {
+            replyScriptError(c, L, sha: engine.pointee.run.sha)
+        }
+        tandem_lua_pop(L, 2)  // the result or error, and the handler
+        engine.pointee.run.caller = nil
+        engine.pointee.callsSinceGC += 1
+        if engine.pointee.callsSinceGC >= LuaEngine.gcPeriod {
+            lua_gc(L, LUA_GCSTEP, Int32(LuaEngine.gcPeriod))
+            engine.pointee.callsSinceGC = 0
+        }
+    }
+
+    /// KEYS and ARGV, new tables written into the real globals (past the read-only proxy).
+    func setKeysAndArgv(_ L: OpaquePointer, _ c: ClientRef, keys: Int) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, scripting.pointee.globalsRef)
+        for (name, from, count) in [("KEYS", 3, keys), ("ARGV", 3 + keys, c.pointee.argc - 3 - keys)] {
+            LuaEngine.pushString(L, name)
+            lua_createtable(L, Int32(count), 0)
+            for i in 0..<count {
+                LuaConversion.pushBytes(L, c.pointee.arg(from + i))
+                lua_rawseti(L, -2, Int32(i + 1))
+            }
+            lua_rawset(L, -3)
+        }
+        tandem_lua_pop(L, 1)
+    }
+
+    /// The error a script raised, as Redis 7.0 words it: "<err> script: <sha>, on <source>:<line>."
+    /// An error that redis.call raised was counted by the command that failed.
+    mutating func replyScriptError(_ c: ClientRef, _ L: OpaquePointer, sha: String) {
+        var message: String
+        var counted = false
+        if lua_type(L, -1) == LUA_TTABLE {
+            _ = LuaConversion.rawField(L, "err")
+            message = LuaEngine.string(L, -1) ?? "ERR unknown error"
+            tandem_lua_pop(L, 1)
+            _ = LuaConversion.rawField(L, "source")
+            let source = LuaEngine.string(L, -1)
+            tandem_lua_pop(L, 1)
+            _ = LuaConversion.rawField(L, "line")
+            let line = LuaEngine.string(L, -1)
+            tandem_lua_pop(L, 1)
+            counted = LuaConversion.rawField(L, "ignore_error_stats_update") == LUA_TBOOLEAN
+            tandem_lua_pop(L, 1)
+            if let source, let line {
+                message += " script: \(sha), on \(source):\(line)."
+            } else {
+                message += " script: \(sha)."
+            }
+        } else {
+            message = "ERR " + (LuaEngine.string(L, -1) ?? "unknown error")
+        }
+        message = LuaConversion.sanitized(message)
+        if message.hasPrefix("-") { message.removeFirst() }
+        if counted {
+            Self.appendError(c, message)
+        } else {
+            addErrorString(c, message)
+        }
+    }
+
+    // MARK: - Commands called by scripts
+
+    /// Runs the command in the script client's arguments (redis.call); returns the refusal
+    /// text when the command may not run from a script.
+    mutating func runCommandFromScript(_ lc: ClientRef) -> String? {
+        var index = commands.find(lc.pointee.arg(0))
+        if index < 0 || commands.isSubcommandEntry[index] { return "ERR Unknown Redis command called from script" }
+        if commands.hasSubcommands[index] && lc.pointee.argc >= 2 {
+            let sub = commands.findSubcommand(parent: index, lc.pointee.arg(1))
+            if sub >= 0 { index = sub }
+        }
+        let spec = commands.specs + index
+        let arity = spec.pointee.arity
+        if (arity > 0 && lc.pointee.argc != arity) || lc.pointee.argc < -arity {
+            return "ERR Wrong number of args calling Redis command from script"
+        }
+        let flags = spec.pointee.flags
+        if flags.contains(.noscript) || flags.contains(.container) { return "ERR This Redis command is not allowed from script" }
+        let engine = scripting
+        if flags.contains(.write) {
+            if engine.pointee.run.readOnly { return "ERR Write commands are not allowed from read-only scripts." }
+            let caller = engine.pointee.run.caller
+            if isReplicaNode && settings.replicaReadOnly && !(caller?.pointee.isMaster ?? false) {
+                return "READONLY You can't write against a read only replica."
+            }
+            if refusesWritesAfterSaveError && !(caller?.pointee.isMaster ?? false) {
+                return String(Self.misconfError.description.dropFirst().dropLast(2))
+            }
+            if !isReplicaNode && settings.minReplicasToWrite > 0 && settings.minReplicasMaxLag > 0
+                && goodReplicaCount() < settings.minReplicasToWrite
+            {
+                return "NOREPLICAS Not enough good replicas to write."
+            }
+            engine.pointee.run.wrote = true
+        }
+        lc.pointee.resp3 = engine.pointee.run.resp3
+        if engine.pointee.run.replicate {
+            call(lc, index)
+        } else {
+            let saved = propagationEnabled
+            propagationEnabled = false
+            call(lc, index)
+            propagationEnabled = saved
+        }
+        return nil
+    }
+
+    // MARK: - SCRIPT
+
+    mutating func scriptLoadCommand(_ c: ClientRef) {
+        let body = c.pointee.arg(2)
+        let sha = ScriptSHA.of(body)
+        switch scripting.pointee.load(body, sha: sha) {
+        case .success: c.pointee.reply.appendBulk(sha.hex)
+        case .failure(let e): addErrorString(c, e.message)
+        }
+    }
+
+    mutating func scriptExistsCommand(_ c: ClientRef) {
+        c.pointee.reply.appendArrayHeader(c.pointee.argc - 2)
+        for i in 2..<c.pointee.argc {
+            let known = ScriptSHA(hex: c.pointee.arg(i)).map { scripting.pointee.scripts[$0] != nil } ?? false
+            c.pointee.reply.appendInteger(known ? 1 : 0)
+        }
+    }
+
+    /// SCRIPT FLUSH: a new VM (the old one and every compiled script go), as Redis does.
+    mutating func flushScripts() {
+        scripting.pointee.close()
+        scripting.pointee = LuaEngine()
+    }
+
+    mutating func scriptDebugCommand(_ c: ClientRef) {
+        let mode = c.pointee.arg(2)
+        if mode.equalsLowercase("no") {
+            addOK(c)
+        } else if mode.equalsLowercase("yes") || mode.equalsLowercase("sync") {
+            addError(c, "-ERR SCRIPT DEBUG is not supported: Tandem has no Lua debugger\r\n")
+        } else {
+            addError(c, "-ERR Use SCRIPT DEBUG YES/SYNC/NO\r\n")
+        }
+    }
+}
