@@ -57,11 +57,17 @@ static void count_hook(lua_State *L, lua_Debug *ar) {
 }
 
 void tandem_lua_set_count_hook(lua_State *L, tandem_lua_swift_function fn, int count) {
-    if (count <= 0 || fn == NULL) {
-        lua_sethook(L, NULL, 0, 0);
-        return;
+    if (fn != NULL) {
+        lua_pushlightuserdata(L, (void *)fn);
+        lua_setfield(L, LUA_REGISTRYINDEX, hook_key);
     }
-    lua_pushlightuserdata(L, (void *)fn);
-    lua_setfield(L, LUA_REGISTRYINDEX, hook_key);
-    lua_sethook(L, count_hook, LUA_MASKCOUNT, count);
+    tandem_lua_enable_count_hook(L, count);
+}
+
+void tandem_lua_enable_count_hook(lua_State *L, int count) {
+    if (count <= 0) {
+        lua_sethook(L, NULL, 0, 0);
+    } else {
+        lua_sethook(L, count_hook, LUA_MASKCOUNT, count);
+    }
 }

@@ -41,4 +41,7 @@ void tandem_lua_push_swift_function(lua_State *L, tandem_lua_swift_function fn);
  * value `fn` left on the stack (how a busy script is killed). count 0 removes the hook. */
 void tandem_lua_set_count_hook(lua_State *L, tandem_lua_swift_function fn, int count);
 
+/* Turns the hook installed above on every `count` instructions, or off (0). */
+void tandem_lua_enable_count_hook(lua_State *L, int count);
+
 #endif

@@ -233,6 +233,7 @@ extension Server {
         let id = spec.pointee.id
         return spec.pointee.flags.contains(.write) || Self.mayReplicate(id)
             || (id == .exec && c.pointee.multiQueuedWrite)
+            || ((id == .scripting(.eval) || id == .scripting(.evalsha)) && scriptMayWrite(c))
     }
 
     /// Redis 7.0's may-replicate commands: they reach replicas without writing keys, so

@@ -127,7 +127,12 @@ extension Server {
         let argc = c.pointee.argc
         let argv = c.pointee.argv
         c.pointee.multiQueue.append(argc: argc) { argv[$0] }
-        if spec.pointee.flags.contains(.write) || Self.mayReplicate(spec.pointee.id) { c.pointee.multiQueuedWrite = true }
+        let id = spec.pointee.id
+        if spec.pointee.flags.contains(.write) || Self.mayReplicate(id)
+            || ((id == .scripting(.eval) || id == .scripting(.evalsha)) && scriptMayWrite(c))
+        {
+            c.pointee.multiQueuedWrite = true
+        }
         c.pointee.reply.append("+QUEUED\r\n" as StaticString)
         return true
     }

@@ -27,10 +27,11 @@ extension Server {
         let engine = scripting
         if !engine.pointee.run.timedOut {
             let elapsed = (Clock.monotonicMicros() - engine.pointee.run.startMicros) / 1000
-            if elapsed < engine.pointee.busyThresholdMillis { return 0 }
+            // Read here, not per EVAL: the hook runs every 100,000 instructions only.
+            if elapsed < Int64(settings.storedValue("busy-reply-threshold")) ?? 5000 { return 0 }
             engine.pointee.run.timedOut = true
             Log.warning("Slow script detected: still in execution after \(elapsed) milliseconds. "
-                + "You can try killing the script using the SCRIPT KILL command. Script name is: \(engine.pointee.run.sha).")
+                + "You can try killing the script using the SCRIPT KILL command. Script name is: \(engine.pointee.run.sha.hex).")
         }
         processEventsWhileBusy()
         if engine.pointee.run.killRequested {

@@ -33,6 +33,8 @@ struct ScriptSHA: Hashable {
     var middle: UInt64 = 0
     var low: UInt32 = 0
 
+    init() {}
+
     init(digest: UnsafePointer<UInt8>) {
         for i in 0..<8 { high = high << 8 | UInt64(digest[i]) }
         for i in 8..<16 { middle = middle << 8 | UInt64(digest[i]) }
@@ -103,7 +105,7 @@ struct CachedScript {
 /// What the running script may do and has done (Redis's scriptRunCtx).
 struct ScriptRun {
     var caller: ClientRef? = nil
-    var sha = ""
+    var sha = ScriptSHA()
     var flags: ScriptFlags = []
     /// EVAL_RO / EVALSHA_RO, or the no-writes flag.
     var readOnly = false
@@ -129,8 +131,6 @@ struct LuaEngine: ~Copyable {
     var callsSinceGC = 0
     var run = ScriptRun()
     var running = false
-    /// busy-reply-threshold, read when a script starts.
-    var busyThresholdMillis: Int64 = 5000
     /// redis_math_random's generator: rand48, as redisLrand48 (so math.randomseed(n) gives
     /// Redis's sequence).
     var rand48: UInt64 = 0
@@ -156,6 +156,7 @@ struct LuaEngine: ~Copyable {
         runSandboxSetup()
         lua_getfield(L, LUA_REGISTRYINDEX, "__redis__err__handler")
         errorHandlerRef = luaL_ref(L, LUA_REGISTRYINDEX)
+        tandem_lua_set_count_hook(L, LuaRedisAPI.hook, 0)
     }
 
     /// The Lua half of the sandbox; runs once with the real globals, then installs the proxy

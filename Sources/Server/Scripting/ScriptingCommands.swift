@@ -136,6 +136,18 @@ extension Server {
         runScript(c, script, sha: sha, keys: Int(numkeys), readOnly: readOnly || script.flags.contains(.noWrites))
     }
 
+    /// Whether the EVAL or EVALSHA in `c` may write, for CLIENT PAUSE WRITE: unless its shebang
+    /// says no-writes (scripts without one may write, as in Redis 7.0).
+    func scriptMayWrite(_ c: ClientRef) -> Bool {
+        let body = c.pointee.arg(1)
+        if c.pointee.lastCommand >= 0 && commands.specs[c.pointee.lastCommand].id == .scripting(.evalsha) {
+            guard let sha = ScriptSHA(hex: body), let script = scripting.pointee.scripts[sha] else { return true }
+            return !script.flags.contains(.noWrites)
+        }
+        guard case .success(let (flags, _)) = LuaEngine.shebang(body) else { return true }
+        return !flags.contains(.noWrites)
+    }
+
     /// Whether the node may run a script with these flags now (Redis's scriptPrepareForRun).
     func scriptRefusal(_ c: ClientRef, _ flags: ScriptFlags, readOnly: Bool) -> String? {
         if flags.contains(.compatibilityMode) { return nil }
@@ -157,19 +169,18 @@ extension Server {
         setKeysAndArgv(L, c, keys: keys)
         lua_rawgeti(L, LUA_REGISTRYINDEX, engine.pointee.errorHandlerRef)
         lua_rawgeti(L, LUA_REGISTRYINDEX, script.function)
-        engine.pointee.run = ScriptRun(caller: c, sha: sha.hex, flags: script.flags, readOnly: readOnly,
+        engine.pointee.run = ScriptRun(caller: c, sha: sha, flags: script.flags, readOnly: readOnly,
                                        startMicros: Clock.monotonicMicros())
         scriptClient.pointee.db = c.pointee.db
         scriptClient.pointee.resp3 = false
-        engine.pointee.busyThresholdMillis = Int64(settings.storedValue("busy-reply-threshold")) ?? 5000
         engine.pointee.running = true
-        tandem_lua_set_count_hook(L, LuaRedisAPI.hook, 100_000)
+        tandem_lua_enable_count_hook(L, 100_000)
         let status = withUnsafeMutablePointer(to: &self) { server -> Int32 in
             LuaRedisAPI.server = server
             defer { LuaRedisAPI.server = nil }
             return lua_pcall(L, 0, 1, -2)
         }
-        tandem_lua_set_count_hook(L, nil, 0)
+        tandem_lua_enable_count_hook(L, 0)
         engine.pointee.running = false
         if status == 0 {
             let mark = c.pointee.reply.count
@@ -180,7 +191,7 @@ extension Server {
                 countError(ByteView(c.pointee.reply.base + mark, c.pointee.reply.count - mark))
             }
         } else {
-            replyScriptError(c, L, sha: engine.pointee.run.sha)
+            replyScriptError(c, L, sha: engine.pointee.run.sha.hex)
         }
         tandem_lua_pop(L, 2)  // the result or error, and the handler
         engine.pointee.run.caller = nil
@@ -194,16 +205,21 @@ extension Server {
     /// KEYS and ARGV, new tables written into the real globals (past the read-only proxy).
     func setKeysAndArgv(_ L: OpaquePointer, _ c: ClientRef, keys: Int) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, scripting.pointee.globalsRef)
-        for (name, from, count) in [("KEYS", 3, keys), ("ARGV", 3 + keys, c.pointee.argc - 3 - keys)] {
-            LuaEngine.pushString(L, name)
-            lua_createtable(L, Int32(count), 0)
-            for i in 0..<count {
-                LuaConversion.pushBytes(L, c.pointee.arg(from + i))
-                lua_rawseti(L, -2, Int32(i + 1))
-            }
-            lua_rawset(L, -3)
-        }
+        pushArguments(L, c, "KEYS", from: 3, count: keys)
+        pushArguments(L, c, "ARGV", from: 3 + keys, count: c.pointee.argc - 3 - keys)
         tandem_lua_pop(L, 1)
+    }
+
+    /// globals[name] = {argv[from], ...}, the globals table on top.
+    @inline(__always)
+    func pushArguments(_ L: OpaquePointer, _ c: ClientRef, _ name: StaticString, from: Int, count: Int) {
+        lua_pushlstring(L, UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self), name.utf8CodeUnitCount)
+        lua_createtable(L, Int32(count), 0)
+        for i in 0..<count {
+            LuaConversion.pushBytes(L, c.pointee.arg(from + i))
+            lua_rawseti(L, -2, Int32(i + 1))
+        }
+        lua_rawset(L, -3)
     }
 
     /// The error a script raised, as Redis 7.0 words it: "<err> script: <sha>, on <source>:<line>."
@@ -259,6 +275,9 @@ extension Server {
         let flags = spec.pointee.flags
         if flags.contains(.noscript) || flags.contains(.container) { return "ERR This Redis command is not allowed from script" }
         let engine = scripting
+        if engine.pointee.run.readOnly && Self.mayReplicate(spec.pointee.id) {
+            return "ERR Write commands are not allowed from read-only scripts."
+        }
         if flags.contains(.write) {
             if engine.pointee.run.readOnly { return "ERR Write commands are not allowed from read-only scripts." }
             let caller = engine.pointee.run.caller

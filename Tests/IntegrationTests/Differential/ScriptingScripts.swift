@@ -152,6 +152,9 @@ import Testing
         ["EVAL_RO", "return redis.call('set', 'x', 2)", "0"],
         ["EVAL_RO", "#!lua\nreturn 1", "0"],
         ["EVAL_RO", "#!lua flags=no-writes\nreturn redis.call('get', 'x')", "0"],
+        ["EVAL_RO", "return redis.call('publish', 'ch', 'msg')", "0"],
+        ["EVAL", "#!lua flags=no-writes\nreturn redis.call('publish', 'ch', 'msg')", "0"],
+        eval("return redis.call('publish', 'ch', 'msg')", "0"),
     ])
 
     @Test func errorsAndSandboxAsRedis() throws {
