@@ -545,7 +545,8 @@ extension Server {
             }
         }
         slowlog.insert(SlowlogEntry(id: slowlogNextID, time: commandTimeMillis / 1000, durationMicros: duration,
-                                    args: args, address: c.pointee.address, name: c.pointee.nameString), at: 0)
+                                    args: args, address: c == scriptClient ? "?:0" : c.pointee.address,
+                                    name: c.pointee.nameString), at: 0)
         slowlogNextID += 1
         while slowlog.count > settings.slowlogMaxLen { slowlog.removeLast() }
     }
