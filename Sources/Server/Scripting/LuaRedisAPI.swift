@@ -172,7 +172,9 @@ enum LuaRedisAPI {
     /// is dropped.
     static func replyTable(_ L: OpaquePointer, field: String) -> Int32 {
         if lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING {
-            return raise(L, "wrong number or type of arguments")
+            // Returned, not raised, as Redis does: the script's reply becomes this error.
+            pushError(L, "ERR wrong number or type of arguments")
+            return 1
         }
         var text = LuaEngine.string(L, 1) ?? ""
         if field == "err" && text.hasPrefix("-") { text.removeFirst() }

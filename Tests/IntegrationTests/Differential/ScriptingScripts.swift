@@ -32,6 +32,15 @@ import Testing
         eval("return redis.status_reply('FINE')", "0"),
         eval("return redis.error_reply('MYERR something')", "0"),
         eval("return redis.error_reply('-x y')", "0"),
+        eval("return redis.error_reply(123)", "0"),
+        eval("return redis.status_reply()", "0"),
+        eval("return {err=123}", "0"),
+        eval("return {1, 2, {ok='x'}, {err='E y'}}", "0"),
+        eval("local function f() return f() + 1 end return f()", "0"),
+        eval("return {xpcall(function() error({err='T'}) end, function(e) return type(e) end)}", "0"),
+        eval("return coroutine.wrap(function() redis.call('set', 'co', '1') return redis.call('get', 'co') end)()", "0"),
+        eval("return cmsgpack.unpack('\\196')", "0"),
+        eval("return cjson.decode('{\"a\":')", "0"),
         eval("return {double=3.14}", "0"),
         eval("return {big_number='123456789012345678901234567890'}", "0"),
         eval("return {map={a=1}}", "0"),
@@ -235,6 +244,26 @@ import Testing
 
     @Test func wellKnownPatternsAsRedis() throws {
         try Differential.run(Self.patterns)
+    }
+
+    /// Scripts that crash or wedge other servers (redis-server 7.0.15 dies on `error({})`) get an
+    /// error reply here, and the server goes on.
+    @Test func hostileScriptsNeverCrash() throws {
+        let server = try ServerProcess.start(.tandem)
+        defer { server.stop() }
+        let c = try server.connect()
+        let hostile = [
+            "error({})", "error()", "error(nil)", "error({err={}})", "error(setmetatable({}, {__index=function() error('x') end}))",
+            "local function f() return f() + 1 end return f()",
+            "local t = {} for i = 1, 200000 do t[i] = i end return t", "return string.rep('x', 1000000)",
+            "return redis.call(string.rep('x', 100000))", "return loadstring(string.dump(function() end))",
+            "\u{0}\u{1}\u{2} binary", String(repeating: "-- comment\n", count: 100_000) + "return 1",
+            "return redis.call('eval', 'return 1', '0')", "return setmetatable({}, {__index = function() while true do end end})",
+        ]
+        for script in hostile {
+            _ = try c.callValue("EVAL", script, "0")
+            #expect(try c.callValue("PING") == .simple("PONG"), "after \(script.prefix(60))")
+        }
     }
 
     /// Tandem's struct and cmsgpack modules against Redis's, one EVAL per snippet.
