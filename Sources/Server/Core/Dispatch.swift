@@ -288,6 +288,12 @@ extension Server {
             let failed = stats.errorReplies > max(errorsBefore, errorsAttributed)
             errorsAttributed = stats.errorReplies
             countCall(index, micros: duration, failed: failed)
+            // Each error reply counted earlier (a script passing on a command's error) is one
+            // more failure, as Redis's ERR_REPLY_FLAG_NO_STATS_UPDATE.
+            if failedWithoutErrorStats > 0 {
+                commands.stats[index].failed += Int64(failedWithoutErrorStats)
+                failedWithoutErrorStats = 0
+            }
             if isSlow(duration) { recordSlow(c, index, duration) }
         }
         // A blocked command's re-runs are not new commands.

@@ -194,6 +194,9 @@ public struct Server {
     /// total_error_replies when the last command finished: a command fails (failed_calls) only
     /// by errors after that, so EXEC is not blamed for its queued commands' errors.
     var errorsAttributed: Int64 = 0
+    /// Error replies of the running command that were counted earlier (a script passing on a
+    /// command's error): each still counts as a failed call (Redis's ERR_REPLY_FLAG_NO_STATS_UPDATE).
+    var failedWithoutErrorStats = 0
     /// MIGRATE's cached connections by "host:port" (MigrateCommand.swift).
     var migrateSockets: [String: MigrateSocket] = [:]
     /// DEBUG PAUSE-CRON: the periodic tasks stop until it is cleared.

@@ -18,6 +18,13 @@ import CLua
 import Platform
 import RESP
 
+/// The error replies a script's result held: those to count in errorstats, and those counted
+/// already (a command's error passed on), which still make the script's call a failed one.
+struct ReplyErrors {
+    var counted: [String] = []
+    var uncounted = 0
+}
+
 enum LuaConversion {
     // MARK: - Reply → Lua
 
@@ -37,8 +44,10 @@ enum LuaConversion {
         case 43:  // '+'
             field(L, "ok") { pushBytes(L, line) }
             return next
-        case 45:  // '-'
+        case 45:  // '-' (counted in errorstats already, by the command)
             field(L, "err") { pushBytes(L, line) }
+            lua_pushboolean(L, 1)
+            lua_setfield(L, -2, "ignore_error_stats_update")
             return next
         case 58:  // ':'
             lua_pushnumber(L, Double(line.int64 ?? 0))
@@ -141,12 +150,12 @@ enum LuaConversion {
     /// is the script's redis.setresp, `clientResp3` the caller's protocol. Returns the error
     /// text when the value is an error table (the caller writes and counts it).
     static func writeReply(_ L: OpaquePointer, into reply: inout ReplyBuffer, scriptResp3: Bool, clientResp3: Bool,
-                           errors: inout Int, depth: Int = 0) {
+                           errors: inout ReplyErrors, depth: Int = 0) {
         // Redis stops where Lua's stack runs out; the nesting is also bounded here so a table
         // that contains itself cannot exhaust the C stack either.
         if depth >= maxDepth || lua_checkstack(L, 4) == 0 {
             reply.append("-ERR reached lua stack limit\r\n" as StaticString)
-            errors += 1
+            errors.counted.append("ERR")
             return
         }
         switch lua_type(L, -1) {
@@ -183,7 +192,7 @@ enum LuaConversion {
     static let maxDepth = 1000
 
     static func writeTable(_ L: OpaquePointer, into reply: inout ReplyBuffer, scriptResp3: Bool, clientResp3: Bool,
-                           errors: inout Int, depth: Int) {
+                           errors: inout ReplyErrors, depth: Int) {
         // {err=...}: an error reply; {ok=...}: a status.
         if rawField(L, "err") == LUA_TSTRING {
             let text = sanitized(LuaEngine.string(L, -1) ?? "")
@@ -191,7 +200,10 @@ enum LuaConversion {
             reply.append("-")
             reply.append(text)
             reply.append("\r\n" as StaticString)
-            errors += 1
+            // A command's error that redis.pcall returned was counted when the command failed.
+            let counted = rawField(L, "ignore_error_stats_update") == LUA_TBOOLEAN
+            tandem_lua_pop(L, 1)
+            if counted { errors.uncounted += 1 } else { errors.counted.append(text) }
             return
         }
         tandem_lua_pop(L, 1)

@@ -150,12 +150,9 @@ enum LuaRedisAPI {
         let isError = lc.pointee.reply.count > 0 && reply[0] == 45
         _ = LuaConversion.pushReply(L, reply, reply + lc.pointee.reply.count)
         lc.pointee.reply.clear()
-        if isError && raising {
-            // Counted in errorstats already, by the command that failed.
-            lua_pushboolean(L, 1)
-            lua_setfield(L, -2, "ignore_error_stats_update")
-            return -1
-        }
+        // An error table carries ignore_error_stats_update (LuaConversion.pushReply): the
+        // command that failed counted it.
+        if isError && raising { return -1 }
         return 1
     }
 

@@ -183,13 +183,14 @@ extension Server {
         tandem_lua_enable_count_hook(L, 0)
         engine.pointee.running = false
         if status == 0 {
-            let mark = c.pointee.reply.count
-            var errors = 0
+            var errors = ReplyErrors()
             LuaConversion.writeReply(L, into: &c.pointee.reply, scriptResp3: engine.pointee.run.resp3,
                                      clientResp3: c.pointee.resp3, errors: &errors)
-            if errors > 0 && c.pointee.reply.base[mark] == 45 {
-                countError(ByteView(c.pointee.reply.base + mark, c.pointee.reply.count - mark))
+            for message in errors.counted {
+                stats.errorReplies += 1
+                errorStats[Self.errorCode(message), default: 0] += 1
             }
+            failedWithoutErrorStats += errors.uncounted
         } else {
             replyScriptError(c, L, sha: engine.pointee.run.sha.hex)
         }
@@ -251,6 +252,7 @@ extension Server {
         if message.hasPrefix("-") { message.removeFirst() }
         if counted {
             Self.appendError(c, message)
+            failedWithoutErrorStats += 1
         } else {
             addErrorString(c, message)
         }

@@ -246,6 +246,26 @@ import Testing
         try Differential.run(Self.patterns)
     }
 
+    /// INFO errorstats and commandstats after scripts that fail in every way: a command's error
+    /// raised by redis.call or returned by redis.pcall is counted once (by the command) yet makes
+    /// the EVAL a failed call; errors the script makes itself are counted for it.
+    static let errorAccounting = Script("lua-errorstats", [
+        ["CONFIG", "RESETSTAT"],
+        ["SET", "s", "abc"],
+        eval("return redis.call('incr', 's')", "0"),
+        eval("return redis.pcall('incr', 's')", "0"),
+        eval("return {err='MY x'}", "0"),
+        eval("error('boom')", "0"),
+        eval("return redis.call('nosuch')", "0"),
+        eval("return {1, redis.pcall('incr', 's'), {err='N y'}}", "0"),
+        ["EVALSHA", "ffffffffffffffffffffffffffffffffffffffff", "0"],
+        .probe("errorstats and commandstats") { c in try IntrospectionScripts.errorCounters(c) },
+    ])
+
+    @Test func errorAccountingAsRedis() throws {
+        try Differential.run(Self.errorAccounting)
+    }
+
     /// Scripts that crash or wedge other servers (redis-server 7.0.15 dies on `error({})`) get an
     /// error reply here, and the server goes on.
     @Test func hostileScriptsNeverCrash() throws {
