@@ -231,9 +231,7 @@ extension Server {
         if Clock.unixMillis() >= pauseEndMillis { return false }
         if pauseMode == 2 { return true }
         let id = spec.pointee.id
-        return spec.pointee.flags.contains(.write) || Self.mayReplicate(id)
-            || (id == .exec && c.pointee.multiQueuedWrite)
-            || ((id == .scripting(.eval) || id == .scripting(.evalsha)) && scriptMayWrite(c))
+        return mayWriteOrReplicate(c, id, spec.pointee.flags) || (id == .exec && c.pointee.multiQueuedWrite)
     }
 
     /// Redis 7.0's may-replicate commands: they reach replicas without writing keys, so

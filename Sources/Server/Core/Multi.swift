@@ -127,12 +127,7 @@ extension Server {
         let argc = c.pointee.argc
         let argv = c.pointee.argv
         c.pointee.multiQueue.append(argc: argc) { argv[$0] }
-        let id = spec.pointee.id
-        if spec.pointee.flags.contains(.write) || Self.mayReplicate(id)
-            || ((id == .scripting(.eval) || id == .scripting(.evalsha)) && scriptMayWrite(c))
-        {
-            c.pointee.multiQueuedWrite = true
-        }
+        if mayWriteOrReplicate(c, spec.pointee.id, spec.pointee.flags) { c.pointee.multiQueuedWrite = true }
         c.pointee.reply.append("+QUEUED\r\n" as StaticString)
         return true
     }

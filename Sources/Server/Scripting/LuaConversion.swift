@@ -46,8 +46,7 @@ enum LuaConversion {
             return next
         case 45:  // '-' (counted in errorstats already, by the command)
             field(L, "err") { pushBytes(L, line) }
-            lua_pushboolean(L, 1)
-            lua_setfield(L, -2, "ignore_error_stats_update")
+            setField(L, "ignore_error_stats_update") { lua_pushboolean(L, 1) }
             return next
         case 58:  // ':'
             lua_pushnumber(L, Double(line.int64 ?? 0))
@@ -132,10 +131,16 @@ enum LuaConversion {
     }
 
     /// Pushes a table with one field `name` set by `value`.
-    static func field(_ L: OpaquePointer, _ name: String, _ value: () -> Void) {
+    static func field(_ L: OpaquePointer, _ name: StaticString, _ value: () -> Void) {
         lua_createtable(L, 0, 1)
+        setField(L, name, value)
+    }
+
+    /// t[name] = value() for the table on top, by rawset (a StaticString key, no C string).
+    static func setField(_ L: OpaquePointer, _ name: StaticString, _ value: () -> Void) {
+        lua_pushlstring(L, UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self), name.utf8CodeUnitCount)
         value()
-        lua_setfield(L, -2, name)
+        lua_rawset(L, -3)
     }
 
     static func pushBytes(_ L: OpaquePointer, _ v: ByteView) {

@@ -44,12 +44,16 @@ struct ScriptSHA: Hashable {
     /// From 40 hex digits in either case; nil for anything else.
     init?(hex: ByteView) {
         if hex.count != 40 { return nil }
-        var digest = [UInt8](repeating: 0, count: 20)
-        for i in 0..<20 {
-            guard let h = Self.nibble(hex[2 * i]), let l = Self.nibble(hex[2 * i + 1]) else { return nil }
-            digest[i] = h << 4 | l
+        var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        for i in 0..<40 {
+            guard let d = Self.nibble(hex[i]) else { return nil }
+            switch i {
+            case 0..<16: words.0 = words.0 << 4 | UInt64(d)
+            case 16..<32: words.1 = words.1 << 4 | UInt64(d)
+            default: words.2 = words.2 << 4 | UInt64(d)
+            }
         }
-        self.init(digest: digest)
+        (high, middle, low) = (words.0, words.1, UInt32(words.2))
     }
 
     static func of(_ body: ByteView) -> ScriptSHA {

@@ -158,8 +158,7 @@ enum LuaRedisAPI {
 
     static func pushNumberArgument(_ L: OpaquePointer, _ n: Double) {
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buf in
-            let len = withVaList([n]) { vsnprintf(buf.baseAddress, 64, "%.17g", $0) }
-            lua_pushlstring(L, buf.baseAddress, Int(min(max(len, 0), 63)))
+            lua_pushlstring(L, buf.baseAddress, Int(tandem_d2string(buf.baseAddress, 64, n)))
         }
     }
 

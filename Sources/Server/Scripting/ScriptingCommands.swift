@@ -136,16 +136,22 @@ extension Server {
         runScript(c, script, sha: sha, keys: Int(numkeys), readOnly: readOnly || script.flags.contains(.noWrites))
     }
 
-    /// Whether the EVAL or EVALSHA in `c` may write, for CLIENT PAUSE WRITE: unless its shebang
-    /// says no-writes (scripts without one may write, as in Redis 7.0).
-    func scriptMayWrite(_ c: ClientRef) -> Bool {
+    /// Whether the command in `c` writes or replicates, for CLIENT PAUSE WRITE and EXEC: a write
+    /// or may-replicate command, or an EVAL/EVALSHA whose script lacks the no-writes flag
+    /// (scripts without a shebang may write, as in Redis 7.0).
+    func mayWriteOrReplicate(_ c: ClientRef, _ id: CommandID, _ flags: CommandFlags) -> Bool {
+        if flags.contains(.write) || Self.mayReplicate(id) { return true }
         let body = c.pointee.arg(1)
-        if c.pointee.lastCommand >= 0 && commands.specs[c.pointee.lastCommand].id == .scripting(.evalsha) {
+        switch id {
+        case .scripting(.evalsha):
             guard let sha = ScriptSHA(hex: body), let script = scripting.pointee.scripts[sha] else { return true }
             return !script.flags.contains(.noWrites)
+        case .scripting(.eval):
+            guard case .success(let (scriptFlags, _)) = LuaEngine.shebang(body) else { return true }
+            return !scriptFlags.contains(.noWrites)
+        default:
+            return false
         }
-        guard case .success(let (flags, _)) = LuaEngine.shebang(body) else { return true }
-        return !flags.contains(.noWrites)
     }
 
     /// Whether the node may run a script with these flags now (Redis's scriptPrepareForRun).
