@@ -41,6 +41,9 @@ public struct RDBLoadOptions: Sendable {
     public var collectExpired = false
     /// rdbchecksum: compare the trailer (a zero trailer means "saved without checksum").
     public var verifyChecksum = true
+    /// A key already in the database is replaced instead of failing the load (DEBUG RELOAD
+    /// MERGE, Redis's RDBFLAGS_ALLOW_DUP).
+    public var replaceDuplicateKeys = false
     /// key-load-delay: microseconds to sleep after each key (a testing aid, as in Redis).
     public var keyLoadDelayMicros = 0
     /// Seconds clock stamped into loaded entries (OBJECT IDLETIME).
@@ -58,6 +61,9 @@ public struct RDBLoadSummary: Sendable {
     public var expiredKeys: [(Int, [UInt8])] = []
     public var emptySkipped = 0
     public var aux: [(String, String)] = []
+    /// The code of each function library (RDB_OPCODE_FUNCTION2), in file order: the server
+    /// compiles them once the load is done.
+    public var functionLibraries: [[UInt8]] = []
     public var redisVersion: String? { value("redis-ver") }
     public var replID: String? { value("repl-id") }
     public var replOffset: Int64? { value("repl-offset").flatMap { Int64($0) } }
@@ -161,8 +167,12 @@ public enum RDBLoader {
                 continue
             case RDBFormat.opModuleAux:
                 throw input.error("The RDB file contains AUX module data I can't load: no matching module")
-            case RDBFormat.opFunction, RDBFormat.opFunction2:
-                throw input.error("The RDB file contains a function library; Tandem has no scripting engine to load it")
+            case RDBFormat.opFunction:
+                throw input.error("Pre-release function format not supported.")
+            case RDBFormat.opFunction2:
+                let code = try readString(&input, &scratch)
+                summary.functionLibraries.append(Array(UnsafeBufferPointer(start: code.base, count: code.count)))
+                continue
             case RDBFormat.opEOF:
                 try readTrailer(&input, version: summary.version, options: options)
                 return summary
@@ -193,7 +203,9 @@ public enum RDBLoader {
                 }
                 continue
             }
-            if dbs[db].find(key) != nil {
+            if options.replaceDuplicateKeys {
+                _ = dbs[db].delete(key)
+            } else if dbs[db].find(key) != nil {
                 entry.free()
                 let printable = String(decoding: UnsafeBufferPointer(start: key.base, count: key.count), as: UTF8.self)
                 throw input.error("RDB has duplicated key '\(printable)' in DB \(db)")
@@ -210,6 +222,25 @@ public enum RDBLoader {
                 nextProgress = input.offset + every
             }
         }
+    }
+
+    /// The libraries of a FUNCTION DUMP payload whose version and checksum were checked: the
+    /// body without its 10-byte trailer, each library a FUNCTION2 opcode and its code. Errors
+    /// carry Redis's texts.
+    public static func readFunctionLibraries(_ body: ByteView) -> Result<[[UInt8]], RDBError> {
+        var input = RDBInput(memory: body)
+        var scratch = LoadScratch()
+        var codes: [[UInt8]] = []
+        while !input.atEnd() {
+            guard let type = try? input.readByte() else { return .failure(RDBError("can not read data type", offset: 0)) }
+            if type == RDBFormat.opFunction { return .failure(RDBError("Pre-GA function format not supported", offset: 0)) }
+            if type != RDBFormat.opFunction2 { return .failure(RDBError("given type is not a function", offset: 0)) }
+            guard let code = try? readString(&input, &scratch) else {
+                return .failure(RDBError("failed loading the given functions payload", offset: 0))
+            }
+            codes.append(Array(UnsafeBufferPointer(start: code.base, count: code.count)))
+        }
+        return .success(codes)
     }
 
     /// "REDIS" and four digits; returns the version.

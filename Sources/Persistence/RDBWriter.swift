@@ -93,9 +93,11 @@ public struct RDBWriter: ~Copyable {
 
     /// Writes a complete RDB file: header, aux fields, every non-empty database, EOF and
     /// checksum. The caller flushes and checks `out.failed`.
-    public mutating func writeSnapshot(dbs: UnsafeMutablePointer<Database>, count: Int, aux: RDBAuxInfo) {
+    public mutating func writeSnapshot(dbs: UnsafeMutablePointer<Database>, count: Int, aux: RDBAuxInfo,
+                                       functions: [[UInt8]] = []) {
         writeHeader()
         writeAuxFields(aux)
+        writeFunctionLibraries(functions)
         for i in 0..<count where dbs[i].count > 0 {
             writeDatabase(dbs + i)
             if out.failed { return }
@@ -118,6 +120,14 @@ public struct RDBWriter: ~Copyable {
             writeAux("repl-offset", aux.replOffset)
         }
         writeAux("aof-base", 0)
+    }
+
+    /// Each function library's code after a FUNCTION2 opcode (before the databases, as Redis).
+    public mutating func writeFunctionLibraries(_ codes: [[UInt8]]) {
+        for code in codes {
+            out.writeByte(RDBFormat.opFunction2)
+            code.withUnsafeBufferPointer { writeString(ByteView($0.baseAddress!, $0.count)) }
+        }
     }
 
     public mutating func writeAux(_ key: String, _ value: String) {
@@ -376,16 +386,28 @@ public struct RDBWriter: ~Copyable {
 // MARK: - DUMP payloads
 
 extension RDBWriter {
+    /// FUNCTION DUMP's payload: the libraries as in an RDB, then the version and CRC64 trailer.
+    public static func functionsPayload(_ codes: [[UInt8]], compression: Bool) -> [UInt8] {
+        var w = RDBWriter(out: RDBOutput(memoryCapacity: 256), options: RDBWriteOptions(compression: compression))
+        w.writeFunctionLibraries(codes)
+        return w.finishPayload()
+    }
+
     /// A DUMP payload: type byte, value, then the 2-byte RDB version and the CRC64 of
     /// everything before it, all little endian (Redis's createDumpPayload).
     public static func dumpPayload(_ e: Entry, compression: Bool) -> [UInt8] {
         var w = RDBWriter(out: RDBOutput(memoryCapacity: 256), options: RDBWriteOptions(compression: compression))
         w.out.writeByte(objectType(e))
         w.writeValue(e)
+        return w.finishPayload()
+    }
+
+    /// The 2-byte RDB version and the CRC64 of everything before, little endian; the bytes.
+    mutating func finishPayload() -> [UInt8] {
         var version = UInt16(RDBFormat.version).littleEndian
-        withUnsafeBytes(of: &version) { w.out.write($0.baseAddress!, 2) }
-        var crc = w.out.checksum().littleEndian
-        withUnsafeBytes(of: &crc) { w.out.write($0.baseAddress!, 8) }
-        return w.out.withBytes { Array(UnsafeBufferPointer(start: $0.base, count: $0.count)) }
+        withUnsafeBytes(of: &version) { out.write($0.baseAddress!, 2) }
+        var crc = out.checksum().littleEndian
+        withUnsafeBytes(of: &crc) { out.write($0.baseAddress!, 8) }
+        return out.withBytes { Array(UnsafeBufferPointer(start: $0.base, count: $0.count)) }
     }
 }

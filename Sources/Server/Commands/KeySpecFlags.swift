@@ -16,7 +16,9 @@ enum KeySpecFlags {
     /// The free-text notes some key specifications carry.
     static let notes: [String: String] = [
         "eval": "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE",
-        "evalsha": "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE",
+        "eval_ro": "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS",
+        "fcall": "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE",
+        "fcall_ro": "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS",
     ]
 
     static let table: [String: [Spec]] = [
@@ -24,6 +26,8 @@ enum KeySpecFlags {
         "evalsha": [(2, ["RW", "access", "update"])],
         "eval_ro": [(2, ["RO", "access"])],
         "evalsha_ro": [(2, ["RO", "access"])],
+        "fcall": [(2, ["RW", "access", "update"])],
+        "fcall_ro": [(2, ["RO", "access"])],
         "dump": [(1, ["RO", "access"])],
         "migrate": [(3, ["RW", "access", "delete"]), (-1, ["RW", "access", "delete", "incomplete"])],
         "restore": [(1, ["OW", "update"])],

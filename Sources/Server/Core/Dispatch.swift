@@ -109,7 +109,7 @@ extension Server {
             return reject(c, index, "-NOAUTH Authentication required.\r\n" as StaticString)
         }
         if scriptTimedOut && !spec.pointee.flags.contains(.allowBusy) && !c.pointee.isMaster {
-            return reject(c, index, Self.busyScriptError)
+            return reject(c, index, busyError)
         }
         if let refusal = replicationStateRefusal(c, spec) { return reject(c, index, refusal) }
         if c.pointee.isReplica && (spec.pointee.flags.contains(.write) || spec.pointee.flags.contains(.readonly)

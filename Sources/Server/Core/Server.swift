@@ -128,6 +128,18 @@ public struct Server {
         p.initialize(to: LuaEngine())
         return p
     }()
+    /// Redis Functions: their own Lua VM and the libraries loaded into it (Scripting/).
+    let functionsEngine: UnsafeMutablePointer<FunctionsEngine> = {
+        let p = UnsafeMutablePointer<FunctionsEngine>.allocate(capacity: 1)
+        p.initialize(to: FunctionsEngine())
+        return p
+    }()
+    /// The script or function running now, whichever VM it runs on (Redis's scriptRunCtx).
+    let scriptRun: UnsafeMutablePointer<ScriptRun> = {
+        let p = UnsafeMutablePointer<ScriptRun>.allocate(capacity: 1)
+        p.initialize(to: ScriptRun())
+        return p
+    }()
     let scriptClient: ClientRef = Client.create(fd: -1, id: Int64.max, address: "lua", localAddress: "",
                                                 isLoopback: true, authenticated: true, now: Clock.unixMillis())
     /// DEBUG REPLSTREAM START keeps the stream for READ instead of feeding replicas.

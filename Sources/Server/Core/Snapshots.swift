@@ -101,7 +101,7 @@ extension Server {
         }
         var w = RDBWriter(out: RDBOutput(fd: fd), options: rdbWriteOptions)
         w.onProgress = progress
-        w.writeSnapshot(dbs: dbs, count: dbCount, aux: auxInfo())
+        w.writeSnapshot(dbs: dbs, count: dbCount, aux: auxInfo(), functions: functionsEngine.pointee.libraryCodes)
         let bytes = w.out.bytesWritten
         let keys = w.keysWritten
         var failure: String? = nil
@@ -259,7 +259,7 @@ extension Server {
         if plain.isEmpty && encoded.isEmpty { _exit(1) }
         var w = RDBWriter(out: RDBOutput(sockets: plain, encodedSockets: encoded, encode: encoded.isEmpty ? nil : encode,
                                          timeoutMillis: timeout), options: rdbWriteOptions)
-        w.writeSnapshot(dbs: dbs, count: dbCount, aux: auxInfo())
+        w.writeSnapshot(dbs: dbs, count: dbCount, aux: auxInfo(), functions: functionsEngine.pointee.libraryCodes)
         if w.out.failed { _exit(1) }
         plain = w.out.liveSockets
         encoded = w.out.liveEncodedSockets
@@ -490,20 +490,24 @@ extension Server {
     /// -LOADING meanwhile when `serveClients` (not from inside a command: DEBUG RELOAD).
     /// On failure the databases are emptied again.
     mutating func loadSnapshot(fd: Int32, size: Int64, discardExpired: Bool, serveClients: Bool,
-                               collectExpired: Bool = false) -> Result<RDBLoadSummary, RDBError>
+                               collectExpired: Bool = false, libraries: LoadedLibraries = .replaceAll,
+                               replaceDuplicateKeys: Bool = false) -> Result<RDBLoadSummary, RDBError>
     {
         var input = RDBInput(fd: fd)
         return loadSnapshot(from: &input, into: dbs, size: size, discardExpired: discardExpired, serveClients: serveClients,
-                            collectExpired: collectExpired)
+                            collectExpired: collectExpired, libraries: libraries, replaceDuplicateKeys: replaceDuplicateKeys)
     }
 
     /// The same from any input into any set of `dbCount` databases (a replica's swapdb load
     /// fills a fresh set while the live one keeps serving).
+    /// The function libraries a load finds replace the current ones, or are added to them.
     mutating func loadSnapshot(from input: inout RDBInput, into target: UnsafeMutablePointer<Database>, size: Int64,
-                               discardExpired: Bool, serveClients: Bool, collectExpired: Bool = false)
+                               discardExpired: Bool, serveClients: Bool, collectExpired: Bool = false,
+                               libraries: LoadedLibraries = .replaceAll, replaceDuplicateKeys: Bool = false)
         -> Result<RDBLoadSummary, RDBError>
     {
         var options = rdbLoadOptions
+        options.replaceDuplicateKeys = replaceDuplicateKeys
         options.discardExpired = discardExpired
         options.collectExpired = collectExpired
         persistence.loading = true
@@ -517,6 +521,16 @@ extension Server {
                 if serveClients { processEventsWhileLoading() }
             }
             if let v = summary.redisVersion { Log.notice("Loading RDB produced by version \(v)") }
+            let merge: Bool
+            switch libraries {
+            case .replaceAll: merge = false
+            case .add(let replacing): merge = replacing
+            }
+            if let error = adoptLoadedLibraries(summary.functionLibraries, merge: merge,
+                                                keepCurrent: libraries != .replaceAll) {
+                for i in 0..<dbCount { target[i].removeAll() }
+                return .failure(RDBError(error, offset: input.offset))
+            }
             persistence.lastLoadKeysLoaded = summary.keysLoaded
             persistence.lastLoadKeysExpired = summary.expiredSkipped
             return .success(summary)
@@ -524,6 +538,15 @@ extension Server {
             for i in 0..<dbCount { target[i].removeAll() }
             return .failure(error)
         }
+    }
+
+    /// What a load does with the function libraries it finds.
+    enum LoadedLibraries: Equatable {
+        /// They become the only ones (a startup, a full sync, DEBUG RELOAD).
+        case replaceAll
+        /// They are added to the current ones; one of the same name is replaced or is an error
+        /// (DEBUG RELOAD NOFLUSH [MERGE]).
+        case add(replacing: Bool)
     }
 
     /// One non-blocking turn of the event loop while a load is running: accept, read and

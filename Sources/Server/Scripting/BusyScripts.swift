@@ -17,26 +17,31 @@ import Platform
 extension Server {
     static let busyScriptError: StaticString =
         "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
+    static let busyFunctionError: StaticString =
+        "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n"
+
+    /// The -BUSY reply while a script or a function runs (Redis's slowevalerr / slowscripterr).
+    var busyError: StaticString { scriptRun.pointee.isFunction ? Self.busyFunctionError : Self.busyScriptError }
 
     /// True while a script has run past busy-reply-threshold.
     @inline(__always)
-    var scriptTimedOut: Bool { scripting.pointee.running && scripting.pointee.run.timedOut }
+    var scriptTimedOut: Bool { scriptRun.pointee.active && scriptRun.pointee.timedOut }
 
     /// From the count hook: returns 1 with the error pushed to stop the script.
     mutating func scriptInterrupt(_ L: OpaquePointer) -> Int32 {
-        let engine = scripting
-        if !engine.pointee.run.timedOut {
-            let elapsed = (Clock.monotonicMicros() - engine.pointee.run.startMicros) / 1000
+        let run = scriptRun
+        if !run.pointee.timedOut {
+            let elapsed = (Clock.monotonicMicros() - run.pointee.startMicros) / 1000
             // Read here, not per EVAL: the hook runs every 100,000 instructions only.
             if elapsed < Int64(settings.storedValue("busy-reply-threshold")) ?? 5000 { return 0 }
-            engine.pointee.run.timedOut = true
+            run.pointee.timedOut = true
             Log.warning("Slow script detected: still in execution after \(elapsed) milliseconds. "
-                + "You can try killing the script using the SCRIPT KILL command. Script name is: \(engine.pointee.run.sha.hex).")
+                + "You can try killing the script using the \(run.pointee.killCommand) command. Script name is: \(run.pointee.name).")
         }
         processEventsWhileBusy()
-        if engine.pointee.run.killRequested {
+        if run.pointee.killRequested {
             // From now on every instruction checks, so a pcall cannot swallow the kill for long.
-            tandem_lua_set_count_hook(L, LuaRedisAPI.hook, 1)
+            tandem_lua_enable_count_hook(L, 1)
             LuaRedisAPI.pushError(L, "ERR Script killed by user with SCRIPT KILL...")
             return 1
         }
@@ -53,16 +58,19 @@ extension Server {
         flushPendingWrites()
     }
 
-    mutating func scriptKillCommand(_ c: ClientRef) {
-        let engine = scripting
-        if !engine.pointee.running {
+    /// SCRIPT KILL (function: false) and FUNCTION KILL: each stops only its own kind.
+    mutating func scriptKillCommand(_ c: ClientRef, function: Bool) {
+        let run = scriptRun
+        if !run.pointee.active {
             addError(c, "-NOTBUSY No scripts in execution right now.\r\n")
-        } else if engine.pointee.run.caller?.pointee.isMaster ?? false {
+        } else if run.pointee.isFunction != function {
+            addError(c, busyError)
+        } else if run.pointee.caller?.pointee.isMaster ?? false {
             addError(c, "-UNKILLABLE The busy script was sent by a master instance in the context of replication and cannot be killed.\r\n")
-        } else if engine.pointee.run.wrote {
+        } else if run.pointee.wrote {
             addError(c, "-UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.\r\n")
         } else {
-            engine.pointee.run.killRequested = true
+            run.pointee.killRequested = true
             addOK(c)
         }
     }

@@ -106,10 +106,15 @@ struct CachedScript {
     var flags: ScriptFlags
 }
 
-/// What the running script may do and has done (Redis's scriptRunCtx).
+/// What the running script or function may do and has done (Redis's scriptRunCtx). One for
+/// the server (`Server.scriptRun`): at most one script runs at a time, on either VM.
 struct ScriptRun {
+    /// A script or function is running (its caller waits for the reply).
+    var active = false
     var caller: ClientRef? = nil
+    /// EVAL's script, or the function FCALL runs (nil for EVAL).
     var sha = ScriptSHA()
+    var functionName: String? = nil
     var flags: ScriptFlags = []
     /// EVAL_RO / EVALSHA_RO, or the no-writes flag.
     var readOnly = false
@@ -123,6 +128,14 @@ struct ScriptRun {
     var resp3 = false
     /// redis.set_repl: where the script's writes go (REPL_ALL by default).
     var replicate = true
+
+    var isFunction: Bool { functionName != nil }
+
+    /// The name replies and logs give: the function's, or the script's SHA1.
+    var name: String { functionName ?? sha.hex }
+
+    /// The command that stops it (FUNCTION KILL or SCRIPT KILL).
+    var killCommand: String { isFunction ? "FUNCTION KILL" : "SCRIPT KILL" }
 }
 
 struct LuaEngine: ~Copyable {
@@ -133,8 +146,6 @@ struct LuaEngine: ~Copyable {
     var globalsRef: Int32 = 0
     var errorHandlerRef: Int32 = 0
     var callsSinceGC = 0
-    var run = ScriptRun()
-    var running = false
     /// redis_math_random's generator: rand48, as redisLrand48 (so math.randomseed(n) gives
     /// Redis's sequence).
     var rand48: UInt64 = 0
@@ -142,42 +153,42 @@ struct LuaEngine: ~Copyable {
     static let gcPeriod = 50
 
     init() {
-        L = luaL_newstate()
+        (L, globalsRef, errorHandlerRef) = Self.newSandboxedState(forFunctions: false)
+        tandem_lua_set_count_hook(L, LuaRedisAPI.hook, 0)
         rand48 = UInt64(truncatingIfNeeded: Clock.monotonicMicros()) << 16 | 0x330E
-        setUp()
     }
 
     /// Closes the VM (SCRIPT FLUSH, then `init` again).
     func close() { lua_close(L) }
 
-    /// Libraries, the redis table, the sandbox (see the top of the file).
-    mutating func setUp() {
+    /// A new VM with the libraries, the redis table and the sandbox (see the top of the file):
+    /// the state, the real globals table and __redis__err__handler (registry references).
+    /// For Redis Functions the globals also have their load mode (FunctionsEngine.swift).
+    static func newSandboxedState(forFunctions: Bool) -> (OpaquePointer, Int32, Int32) {
+        let L = luaL_newstate()!
         tandem_lua_open_libraries(L)
         lua_pushvalue(L, LUA_GLOBALSINDEX)
-        globalsRef = luaL_ref(L, LUA_REGISTRYINDEX)
+        let globalsRef = luaL_ref(L, LUA_REGISTRYINDEX)
         LuaRedisAPI.register(L)
         LuaRedisAPI.replaceMathRandom(L)
-        runSandboxSetup()
-        lua_getfield(L, LUA_REGISTRYINDEX, "__redis__err__handler")
-        errorHandlerRef = luaL_ref(L, LUA_REGISTRYINDEX)
-        tandem_lua_set_count_hook(L, LuaRedisAPI.hook, 0)
-    }
-
-    /// The Lua half of the sandbox; runs once with the real globals, then installs the proxy
-    /// as the globals of every script.
-    mutating func runSandboxSetup() {
         let status = Self.sandboxCode.withCString { code in
             luaL_loadbuffer(L, code, strlen(code), "@sandbox")
         }
-        guard status == 0, lua_pcall(L, 0, 1, 0) == 0 else {
+        lua_pushboolean(L, forFunctions ? 1 : 0)
+        tandem_lua_push_swift_function(L) { L in FunctionsEngine.registerFunction(L!) }
+        guard status == 0, lua_pcall(L, 2, 1, 0) == 0 else {
             let message = String(cString: lua_tolstring(L, -1, nil))
             fatalError("Lua sandbox: \(message)")
         }
-        // The proxy of the globals is returned: it becomes the globals.
+        // The proxy of the globals is returned: it becomes the globals of every chunk.
         lua_replace(L, LUA_GLOBALSINDEX)
+        lua_getfield(L, LUA_REGISTRYINDEX, "__redis__err__handler")
+        let errorHandlerRef = luaL_ref(L, LUA_REGISTRYINDEX)
+        return (L, globalsRef, errorHandlerRef)
     }
 
     static let sandboxCode = """
+        local for_functions, register_function = ...
         local G = _G
         local real_setmetatable, real_getmetatable = setmetatable, getmetatable
         local real_rawset, real_rawget, real_next, real_type, real_error = rawset, rawget, next, type, error
@@ -220,15 +231,29 @@ struct LuaEngine: ~Copyable {
 
         local proxies = real_setmetatable({}, {__mode = 'k'})
         local function readonly() real_error('Attempt to modify a readonly table', 2) end
+        -- What getmetatable() shows of a proxy's metatable: a read-only view whose __index is
+        -- the proxy again, never the table behind it (which would be writable).
+        local function metatable_view(mt, self)
+            return real_setmetatable({}, {
+                __index = function(_, k) if k == '__index' then return self end return mt[k] end,
+                __newindex = readonly, __metatable = false})
+        end
         local function protect(t)
             local p = {}
             local mt = {__index = t, __newindex = readonly}
-            mt.__metatable = real_setmetatable({}, {__index = mt, __newindex = readonly, __metatable = false})
+            mt.__metatable = metatable_view(mt, p)
             real_setmetatable(p, mt)
             proxies[p] = t
-            return p
+            return p, mt
         end
 
+        -- getmetatable of a library shows nothing and of the globals a view whose __index is a
+        -- function, as Redis's read-only tables do: no way back to a writable table.
+        local global_views = real_setmetatable({}, {__mode = 'k'})
+        G.getmetatable = function(t)
+            if proxies[t] then return global_views[t] end
+            return real_getmetatable(t)
+        end
         -- Raised without a position, as Redis's C checks do.
         G.setmetatable = function(t, m)
             if proxies[t] then real_error('Attempt to modify a readonly table', 0) end
@@ -271,12 +296,45 @@ struct LuaEngine: ~Copyable {
         for _, lib in ipairs({'redis', 'string', 'math', 'table', 'coroutine', 'bit', 'cjson', 'struct', 'cmsgpack'}) do
             if real_type(G[lib]) == 'table' then G[lib] = protect(G[lib]) end
         end
+        -- Strings' methods come from the string library: their metatable reads through the
+        -- proxy and shows itself read-only, so ('x'):upper() cannot be redefined for others.
+        local string_mt = real_getmetatable('')
+        string_mt.__index = G.string
+        string_mt.__metatable = metatable_view(string_mt, G.string)
+        proxies[string_mt.__metatable] = string_mt
         real_setmetatable(G, {__index = function(_, name)
             real_error("Script attempted to access nonexistent global variable '" .. real_tostring(name) .. "'", 2)
         end})
-        local globals = protect(G)
+        local globals, globals_mt = protect(G)
+        global_views[globals] = metatable_view(globals_mt, function(_, k) return globals[k] end)
         G._G = globals
-        return globals
+        if not for_functions then return globals end
+
+        -- Redis Functions: one globals table for a library's code and its functions, reading
+        -- through to the load-time API while FUNCTION LOAD runs the library's code and to the
+        -- globals above when a function is called (Redis 7.0's LIBRARY_API / GLOBALS_API).
+        local function nonexistent(_, name)
+            real_error("Script attempted to access nonexistent global variable '" .. real_tostring(name) .. "'", 2)
+        end
+        local real_redis = proxies[G.redis]
+        local library_api = {register_function = register_function, log = real_redis.log,
+            REDIS_VERSION = real_redis.REDIS_VERSION, REDIS_VERSION_NUM = real_redis.REDIS_VERSION_NUM}
+        for _, level in ipairs({'LOG_DEBUG', 'LOG_VERBOSE', 'LOG_NOTICE', 'LOG_WARNING'}) do
+            library_api[level] = real_redis[level]
+        end
+        real_setmetatable(library_api, {__index = nonexistent})
+        local load_globals = real_setmetatable({redis = protect(library_api)}, {__index = nonexistent})
+        local shared = {}
+        local shared_mt = {__index = G, __newindex = readonly}
+        shared_mt.__metatable = metatable_view(shared_mt, shared)
+        global_views[shared] = metatable_view(shared_mt, function(_, k) return shared[k] end)
+        real_setmetatable(shared, shared_mt)
+        proxies[shared] = G
+        G._G = shared
+        dbg.getregistry()['__tandem_loading'] = function(on)
+            if on then shared_mt.__index = load_globals else shared_mt.__index = G end
+        end
+        return shared
         """
 
     // MARK: - The cache
@@ -344,6 +402,16 @@ struct LuaEngine: ~Copyable {
         var s = s
         s.withUTF8 { b in
             b.withMemoryRebound(to: CChar.self) { lua_pushlstring(L, $0.baseAddress, $0.count) }
+        }
+    }
+
+    /// A step of the collector every `gcPeriod` calls, as Redis does after scripts: a VM that
+    /// only ever allocates would otherwise wait for Lua's own pace.
+    static func collectGarbageStep(_ L: OpaquePointer, calls: inout Int) {
+        calls += 1
+        if calls >= gcPeriod {
+            lua_gc(L, LUA_GCSTEP, Int32(gcPeriod))
+            calls = 0
         }
     }
 

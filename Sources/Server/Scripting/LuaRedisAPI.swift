@@ -213,7 +213,7 @@ enum LuaRedisAPI {
         if lua_gettop(L) != 1 { return raise(L, "redis.setresp() requires one argument.") }
         let version = Int(lua_tonumber(L, 1))
         if version != 2 && version != 3 { return raise(L, "RESP version must be 2 or 3.") }
-        server?.pointee.scripting.pointee.run.resp3 = version == 3
+        server?.pointee.scriptRun.pointee.resp3 = version == 3
         return 0
     }
 
@@ -222,7 +222,7 @@ enum LuaRedisAPI {
         let flags = Int(lua_tonumber(L, 1))
         if flags & ~3 != 0 { return raise(L, "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.") }
         // Without AOF, only the replica bit matters.
-        server?.pointee.scripting.pointee.run.replicate = flags & 2 != 0
+        server?.pointee.scriptRun.pointee.replicate = flags & 2 != 0
         return 0
     }
 

@@ -1,6 +1,7 @@
 /*
  * Scripting commands — Redis 7.0's eval.c: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT
- * LOAD|EXISTS|FLUSH|KILL|DEBUG|HELP; FUNCTION FLUSH|LIST until Redis Functions exist.
+ * LOAD|EXISTS|FLUSH|KILL|DEBUG|HELP, and the run of a script or function that EVAL and FCALL
+ * share (FunctionCommands.swift has FCALL and FUNCTION).
  *
  * A script runs on the one VM of LuaEngine with `LuaRedisAPI.server` pointing at the server;
  * while it runs the server is reached only through that pointer (withUnsafeMutablePointer), so
@@ -21,13 +22,17 @@ import RESP
 enum ScriptingCommand: UInt8 {
     case eval, evalsha, evalRO, evalshaRO
     case scriptLoad, scriptExists, scriptFlush, scriptKill, scriptDebug, scriptHelp
-    case functionFlush, functionList
+    case fcall, fcallRO
+    case functionLoad, functionDelete, functionDump, functionRestore, functionFlush, functionList, functionStats
+    case functionKill, functionHelp
 }
 
 enum ScriptingCommands {
     static let evalFlags: CommandFlags = [.noscript, .stale, .skipMonitor, .noMandatoryKeys, .movableKeys]
 
-    static let specs: [CommandSpec] = [
+    static let specs: [CommandSpec] = evalSpecs + FunctionCommands.specs
+
+    static let evalSpecs: [CommandSpec] = [
         .init("eval", .scripting(.eval), -3, evalFlags, "scripting", "2.6.0", "Execute a Lua script server side"),
         .init("evalsha", .scripting(.evalsha), -3, evalFlags, "scripting", "2.6.0",
               "Execute a Lua script server side"),
@@ -48,11 +53,6 @@ enum ScriptingCommands {
               "Set the debug mode for executed scripts."),
         .init("script|help", .scripting(.scriptHelp), 2, [.loading, .stale], "scripting", "5.0.0",
               "Show helpful text about the different subcommands"),
-        .init("function", .container, -2, [.container], "scripting", "7.0.0", "A container for function commands"),
-        .init("function|flush", .scripting(.functionFlush), -2, [.write, .noscript], "scripting", "7.0.0",
-              "Deleting all functions"),
-        .init("function|list", .scripting(.functionList), -2, [.noscript], "scripting", "7.0.0",
-              "List information about all the functions"),
     ]
 
     static let scriptHelp = [
@@ -86,29 +86,27 @@ extension Server {
         case .scriptLoad: scriptLoadCommand(c)
         case .scriptExists: scriptExistsCommand(c)
         case .scriptFlush: scriptingFlushCommand(c, function: false)
-        case .scriptKill: scriptKillCommand(c)
+        case .scriptKill: scriptKillCommand(c, function: false)
         case .scriptDebug: scriptDebugCommand(c)
         case .scriptHelp: addHelp(c, ScriptingCommands.scriptHelp)
+        case .fcall: fcallCommand(c, readOnly: false)
+        case .fcallRO: fcallCommand(c, readOnly: true)
+        case .functionLoad: functionLoadCommand(c)
+        case .functionDelete: functionDeleteCommand(c)
+        case .functionDump: functionDumpCommand(c)
+        case .functionRestore: functionRestoreCommand(c)
         case .functionFlush: scriptingFlushCommand(c, function: true)
         case .functionList: functionListCommand(c)
+        case .functionStats: functionStatsCommand(c)
+        case .functionKill: scriptKillCommand(c, function: true)
+        case .functionHelp: addHelp(c, FunctionCommands.help)
         }
     }
 
     // MARK: - EVAL
 
     mutating func evalCommand(_ c: ClientRef, bySHA: Bool, readOnly: Bool) {
-        guard let numkeys = c.pointee.arg(2).int64 else {
-            addNotInteger(c)
-            return
-        }
-        if numkeys > Int64(c.pointee.argc - 3) {
-            addError(c, "-ERR Number of keys can't be greater than number of args\r\n")
-            return
-        }
-        if numkeys < 0 {
-            addError(c, "-ERR Number of keys can't be negative\r\n")
-            return
-        }
+        guard let numkeys = scriptKeyCount(c, notAnInteger: "-ERR value is not an integer or out of range\r\n") else { return }
         let engine = scripting
         let body = c.pointee.arg(1)
         let sha: ScriptSHA
@@ -133,7 +131,24 @@ extension Server {
             return
         }
         if monitorCount > 0 { feedMonitors(c, c.pointee.lastCommand, force: true) }
-        runScript(c, script, sha: sha, keys: Int(numkeys), readOnly: readOnly || script.flags.contains(.noWrites))
+        runScript(c, script, sha: sha, keys: numkeys, readOnly: readOnly || script.flags.contains(.noWrites))
+    }
+
+    /// The numkeys argument of EVAL and FCALL (argv[2]), or nil with the error replied.
+    mutating func scriptKeyCount(_ c: ClientRef, notAnInteger: StaticString) -> Int? {
+        guard let numkeys = c.pointee.arg(2).int64 else {
+            addError(c, notAnInteger)
+            return nil
+        }
+        if numkeys > Int64(c.pointee.argc - 3) {
+            addError(c, "-ERR Number of keys can't be greater than number of args\r\n")
+            return nil
+        }
+        if numkeys < 0 {
+            addError(c, "-ERR Number of keys can't be negative\r\n")
+            return nil
+        }
+        return Int(numkeys)
     }
 
     /// Whether the command in `c` writes or replicates, for CLIENT PAUSE WRITE and EXEC: a write
@@ -149,6 +164,9 @@ extension Server {
         case .scripting(.eval):
             guard case .success(let (scriptFlags, _)) = LuaEngine.shebang(body) else { return true }
             return !scriptFlags.contains(.noWrites)
+        case .scripting(.fcall):
+            guard let f = functionsEngine.pointee.current.function(body) else { return true }
+            return !f.flags.contains(.noWrites)
         default:
             return false
         }
@@ -175,22 +193,28 @@ extension Server {
         setKeysAndArgv(L, c, keys: keys)
         lua_rawgeti(L, LUA_REGISTRYINDEX, engine.pointee.errorHandlerRef)
         lua_rawgeti(L, LUA_REGISTRYINDEX, script.function)
-        engine.pointee.run = ScriptRun(caller: c, sha: sha, flags: script.flags, readOnly: readOnly,
-                                       startMicros: Clock.monotonicMicros())
+        scriptRun.pointee = ScriptRun(active: true, caller: c, sha: sha, flags: script.flags, readOnly: readOnly,
+                                      startMicros: Clock.monotonicMicros())
+        callScript(c, L, arguments: 0)
+        LuaEngine.collectGarbageStep(L, calls: &engine.pointee.callsSinceGC)
+    }
+
+    /// Calls the function under its error handler (the stack holds the handler, the function
+    /// and `arguments` values), writes the reply or the error to `c` and clears the stack.
+    mutating func callScript(_ c: ClientRef, _ L: OpaquePointer, arguments: Int32) {
         scriptClient.pointee.db = c.pointee.db
         scriptClient.pointee.resp3 = false
-        engine.pointee.running = true
         tandem_lua_enable_count_hook(L, 100_000)
         let status = withUnsafeMutablePointer(to: &self) { server -> Int32 in
             LuaRedisAPI.server = server
             defer { LuaRedisAPI.server = nil }
-            return lua_pcall(L, 0, 1, -2)
+            return lua_pcall(L, arguments, 1, -(arguments + 2))
         }
         tandem_lua_enable_count_hook(L, 0)
-        engine.pointee.running = false
+        scriptRun.pointee.active = false
         if status == 0 {
             var errors = ReplyErrors()
-            LuaConversion.writeReply(L, into: &c.pointee.reply, scriptResp3: engine.pointee.run.resp3,
+            LuaConversion.writeReply(L, into: &c.pointee.reply, scriptResp3: scriptRun.pointee.resp3,
                                      clientResp3: c.pointee.resp3, errors: &errors)
             for message in errors.counted {
                 stats.errorReplies += 1
@@ -198,15 +222,10 @@ extension Server {
             }
             failedWithoutErrorStats += errors.uncounted
         } else {
-            replyScriptError(c, L, sha: engine.pointee.run.sha.hex)
+            replyScriptError(c, L, name: scriptRun.pointee.name)
         }
         tandem_lua_pop(L, 2)  // the result or error, and the handler
-        engine.pointee.run.caller = nil
-        engine.pointee.callsSinceGC += 1
-        if engine.pointee.callsSinceGC >= LuaEngine.gcPeriod {
-            lua_gc(L, LUA_GCSTEP, Int32(LuaEngine.gcPeriod))
-            engine.pointee.callsSinceGC = 0
-        }
+        scriptRun.pointee.caller = nil
     }
 
     /// KEYS and ARGV, new tables written into the real globals (past the read-only proxy).
@@ -221,17 +240,23 @@ extension Server {
     @inline(__always)
     func pushArguments(_ L: OpaquePointer, _ c: ClientRef, _ name: StaticString, from: Int, count: Int) {
         lua_pushlstring(L, UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self), name.utf8CodeUnitCount)
+        pushArgumentTable(L, c, from: from, count: count)
+        lua_rawset(L, -3)
+    }
+
+    /// Pushes {argv[from], ..., argv[from + count - 1]}.
+    @inline(__always)
+    func pushArgumentTable(_ L: OpaquePointer, _ c: ClientRef, from: Int, count: Int) {
         lua_createtable(L, Int32(count), 0)
         for i in 0..<count {
             LuaConversion.pushBytes(L, c.pointee.arg(from + i))
             lua_rawseti(L, -2, Int32(i + 1))
         }
-        lua_rawset(L, -3)
     }
 
     /// The error a script raised, as Redis 7.0 words it: "<err> script: <sha>, on <source>:<line>."
     /// An error that redis.call raised was counted by the command that failed.
-    mutating func replyScriptError(_ c: ClientRef, _ L: OpaquePointer, sha: String) {
+    mutating func replyScriptError(_ c: ClientRef, _ L: OpaquePointer, name: String) {
         var message: String
         var counted = false
         if lua_type(L, -1) == LUA_TTABLE {
@@ -247,9 +272,9 @@ extension Server {
             counted = LuaConversion.rawField(L, "ignore_error_stats_update") == LUA_TBOOLEAN
             tandem_lua_pop(L, 1)
             if let source, let line {
-                message += " script: \(sha), on \(source):\(line)."
+                message += " script: \(name), on \(source):\(line)."
             } else {
-                message += " script: \(sha)."
+                message += " script: \(name)."
             }
         } else {
             message = "ERR " + (LuaEngine.string(L, -1) ?? "unknown error")
@@ -282,13 +307,16 @@ extension Server {
         }
         let flags = spec.pointee.flags
         if flags.contains(.noscript) || flags.contains(.container) { return "ERR This Redis command is not allowed from script" }
-        let engine = scripting
-        if engine.pointee.run.readOnly && Self.mayReplicate(spec.pointee.id) {
+        let run = scriptRun
+        if isReplicaNode && link.state != .connected && !settings.replicaServeStaleData && !flags.contains(.stale) {
+            return "ERR Can not execute the command on a stale replica."
+        }
+        if run.pointee.readOnly && Self.mayReplicate(spec.pointee.id) {
             return "ERR Write commands are not allowed from read-only scripts."
         }
         if flags.contains(.write) {
-            if engine.pointee.run.readOnly { return "ERR Write commands are not allowed from read-only scripts." }
-            let caller = engine.pointee.run.caller
+            if run.pointee.readOnly { return "ERR Write commands are not allowed from read-only scripts." }
+            let caller = run.pointee.caller
             if isReplicaNode && settings.replicaReadOnly && !(caller?.pointee.isMaster ?? false) {
                 return "READONLY You can't write against a read only replica."
             }
@@ -300,10 +328,10 @@ extension Server {
             {
                 return "NOREPLICAS Not enough good replicas to write."
             }
-            engine.pointee.run.wrote = true
+            run.pointee.wrote = true
         }
-        lc.pointee.resp3 = engine.pointee.run.resp3
-        if engine.pointee.run.replicate {
+        lc.pointee.resp3 = run.pointee.resp3
+        if run.pointee.replicate {
             call(lc, index)
         } else {
             let saved = propagationEnabled

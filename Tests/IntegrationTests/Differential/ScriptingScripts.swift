@@ -90,6 +90,18 @@ import Testing
 
     static let errorsAndSandbox = Script("lua-errors-sandbox", serverArgs: ["--enable-debug-command", "yes"], [
         ["SET", "s", "abc"],
+        // No way from a metatable back to a writable table.
+        eval("getmetatable('').__index = {} return 1", "0"),
+        eval("getmetatable('').__index.upper = function() return 'p' end return 1", "0"),
+        eval("getmetatable('').x = 1 return 1", "0"),
+        eval("local m = getmetatable(_G) m.__index = nil return 1", "0"),
+        eval("getmetatable(_G).__index.pwn = 1 return 1", "0"),
+        eval("return type(getmetatable(_G).__index)", "0"),
+        eval("return getmetatable(string)", "0"),
+        eval("return getmetatable('').__index == string", "0"),
+        eval("return rawget(getmetatable(''), '__index') == string", "0"),
+        eval("return ('x'):upper()", "0"),
+        eval("return string.upper('x')", "0"),
         eval("return a", "0"),
         eval("a = 10", "0"),
         eval("return redis.call('incr', 's')", "0"),

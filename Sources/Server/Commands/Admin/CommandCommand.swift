@@ -65,8 +65,8 @@ extension Server {
     func aclCategories(_ spec: CommandSpec) -> [String] {
         var out: [String] = []
         let scripting = spec.group.description == "scripting"
-        // The EVAL family is in neither @read nor @write (what a script does is its own).
-        let evalFamily = scripting && spec.nameString.hasPrefix("eval")
+        // The EVAL and FCALL families are in neither @read nor @write (what a script does is its own).
+        let evalFamily = scripting && (spec.nameString.hasPrefix("eval") || spec.nameString.hasPrefix("fcall"))
         if spec.flags.contains(.write) && !evalFamily { out.append("@write") }
         if spec.flags.contains(.readonly) && !evalFamily { out.append("@read") }
         switch spec.group.description {
@@ -124,7 +124,8 @@ extension Server {
             specs = [(1, ("keynum", [("keynumidx", 0), ("firstkey", 1), ("keystep", 1)]), 2)]
         case .lists(.blmpop), .sortedSets(.bzmpop):
             specs = [(2, ("keynum", [("keynumidx", 0), ("firstkey", 1), ("keystep", 1)]), 3)]
-        case .scripting(.eval), .scripting(.evalsha), .scripting(.evalRO), .scripting(.evalshaRO):
+        case .scripting(.eval), .scripting(.evalsha), .scripting(.evalRO), .scripting(.evalshaRO), .scripting(.fcall),
+            .scripting(.fcallRO):
             specs = [(2, ("keynum", [("keynumidx", 0), ("firstkey", 1), ("keystep", 1)]), 3)]
         default:
             if spec.firstKey > 0 {
@@ -264,7 +265,8 @@ extension Server {
             return counted(numkeysAt: 1, storeAt: nil)
         case .lists(.blmpop), .sortedSets(.bzmpop):
             return counted(numkeysAt: 2, storeAt: nil)
-        case .scripting(.eval), .scripting(.evalsha), .scripting(.evalRO), .scripting(.evalshaRO):
+        case .scripting(.eval), .scripting(.evalsha), .scripting(.evalRO), .scripting(.evalshaRO), .scripting(.fcall),
+            .scripting(.fcallRO):
             // numkeys may be 0 here (no_mandatory_keys).
             guard argc > 2, let count = arg(2).int64, count >= 0, 2 + Int(count) < argc else { return nil }
             return count == 0 ? [] : Array(3...2 + Int(count))

@@ -119,7 +119,11 @@ extension Server {
             let peak = max(memoryPeak, used)
             let total = Self.totalSystemMemory()
             let luaMemory = scripting.pointee.memoryBytes
-            let scriptsMemory = scripting.pointee.scriptsMemoryBytes
+            let functionsMemory = functionsEngine.pointee.memoryBytes
+            let functionsOverhead = functionsEngine.pointee.overheadBytes
+            let evalScriptsMemory = scripting.pointee.scriptsMemoryBytes
+            let scriptsMemory = evalScriptsMemory + functionsOverhead
+            let functionSet = functionsEngine.pointee.current
             // Redis 7.0's split of the one replication buffer: up to repl-backlog-size is the
             // backlog's, the excess the replicas' (getMemoryOverheadData).
             let replTotal = replicationBufferBytes()
@@ -140,10 +144,12 @@ extension Server {
                 ("allocator_rss_bytes", "\(rss - used)"),
                 ("total_system_memory", "\(total)"), ("total_system_memory_human", Self.human(total)),
                 ("used_memory_lua", "\(luaMemory)"), ("used_memory_vm_eval", "\(luaMemory)"),
-                ("used_memory_lua_human", Self.human(luaMemory)), ("used_memory_scripts_eval", "\(scriptsMemory)"),
-                ("number_of_cached_scripts", "\(scripting.pointee.scripts.count)"), ("number_of_functions", "0"),
-                ("number_of_libraries", "0"), ("used_memory_vm_functions", "0"), ("used_memory_vm_total", "\(luaMemory)"),
-                ("used_memory_vm_total_human", Self.human(luaMemory)), ("used_memory_functions", "0"),
+                ("used_memory_lua_human", Self.human(luaMemory)), ("used_memory_scripts_eval", "\(evalScriptsMemory)"),
+                ("number_of_cached_scripts", "\(scripting.pointee.scripts.count)"),
+                ("number_of_functions", "\(functionSet.indexedCount)"), ("number_of_libraries", "\(functionSet.libraries.count)"),
+                ("used_memory_vm_functions", "\(functionsMemory)"), ("used_memory_vm_total", "\(luaMemory + functionsMemory)"),
+                ("used_memory_vm_total_human", Self.human(luaMemory + functionsMemory)),
+                ("used_memory_functions", "\(functionsOverhead)"),
                 ("used_memory_scripts", "\(scriptsMemory)"), ("used_memory_scripts_human", Self.human(scriptsMemory)),
                 ("maxmemory", "\(settings.maxmemory)"), ("maxmemory_human", Self.human(settings.maxmemory)),
                 ("maxmemory_policy", settings.maxmemoryPolicy),

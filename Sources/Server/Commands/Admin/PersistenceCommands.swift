@@ -186,12 +186,15 @@ extension Server {
     mutating func debugReload(_ c: ClientRef) {
         var save = true
         var flush = true
+        var merge = false
         for i in 2..<c.pointee.argc {
             let o = c.pointee.arg(i)
             if o.equalsLowercase("nosave") {
                 save = false
-            } else if o.equalsLowercase("noflush") || o.equalsLowercase("merge") {
+            } else if o.equalsLowercase("noflush") {
                 flush = false
+            } else if o.equalsLowercase("merge") {
+                merge = true
             } else {
                 addError(c, "-ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.\r\n")
                 return
@@ -210,7 +213,8 @@ extension Server {
             return
         }
         defer { close(fd) }
-        switch loadSnapshot(fd: fd, size: 0, discardExpired: true, serveClients: false) {
+        switch loadSnapshot(fd: fd, size: 0, discardExpired: true, serveClients: false,
+                            libraries: flush ? .replaceAll : .add(replacing: merge), replaceDuplicateKeys: merge) {
         case .success:
             Log.notice("DB reloaded by DEBUG RELOAD")
             addOK(c)

@@ -119,12 +119,12 @@ extension Server {
         addOK(c)
     }
 
-    /// FUNCTION FLUSH / SCRIPT FLUSH: nothing is ever loaded until scripting exists, so
-    /// only the argument check remains.
+    /// SCRIPT FLUSH and FUNCTION FLUSH [ASYNC|SYNC]: both free at once (see flushScripts and
+    /// flushFunctions); FUNCTION FLUSH is a change of data, propagated and counted.
     mutating func scriptingFlushCommand(_ c: ClientRef, function: Bool) {
         let argc = c.pointee.argc
         if function && argc > 3 {
-            addErrorString(c, "ERR unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION HELP.")
+            addErrorString(c, "ERR unknown subcommand or wrong number of arguments for '\(c.pointee.arg(1).string)'. Try FUNCTION HELP.")
             return
         }
         let validMode = argc == 3 && (c.pointee.arg(2).equalsLowercase("sync") || c.pointee.arg(2).equalsLowercase("async"))
@@ -133,24 +133,13 @@ extension Server {
                                        : "ERR SCRIPT FLUSH only support SYNC|ASYNC option")
             return
         }
-        if !function { flushScripts() }
-        addOK(c)
-    }
-
-    mutating func functionListCommand(_ c: ClientRef) {
-        var j = 2
-        while j < c.pointee.argc {
-            let opt = c.pointee.arg(j)
-            if opt.equalsLowercase("withcode") {
-                j += 1
-            } else if opt.equalsLowercase("libraryname") && j + 1 < c.pointee.argc {
-                j += 2
-            } else {
-                addErrorString(c, "ERR Unknown argument \(opt.string)")
-                return
-            }
+        if function {
+            flushFunctions()
+            dirty += 1
+        } else {
+            flushScripts()
         }
-        c.pointee.reply.appendArrayHeader(0)
+        addOK(c)
     }
 
     // MARK: - SLOWLOG
