@@ -6,6 +6,7 @@
 #include "csystem.h"
 #include <ctype.h>
 #include <errno.h>
+#include <sys/time.h>
 #include <string.h>
 #include <execinfo.h>
 #include <fcntl.h>
@@ -249,6 +250,53 @@ void tandem_install_crash_handler(const char *log_path) {
     sigaction(SIGFPE, &act, NULL);
     sigaction(SIGILL, &act, NULL);
     sigaction(SIGABRT, &act, NULL);
+}
+
+/* The software watchdog (watchdog-period, a debugging aid as in Redis): an interval timer the
+ * cron re-arms; if the main thread is stuck longer than the period, SIGALRM logs that and the
+ * stack. Installed without SA_RESTART, as Redis's, so a blocking read sees EINTR. */
+static void on_watchdog_signal(int sig, siginfo_t *info, void *context) {
+    (void)sig; (void)info; (void)context;
+    int saved_errno = errno;
+    int fd = crash_log_path[0] ? open(crash_log_path, O_WRONLY | O_APPEND | O_CREAT, 0644) : STDOUT_FILENO;
+    if (fd < 0) { errno = saved_errno; return; }
+    char line[128];
+    snprintf(line, sizeof(line), "%d:signal-handler # \n--- WATCHDOG TIMER EXPIRED ---\n", (int)getpid());
+    crash_write(fd, line);
+    void *frames[64];
+    int n = backtrace(frames, 64);
+    backtrace_symbols_fd(frames, n, fd);
+    crash_write(fd, "--------\n");
+    if (fd != STDOUT_FILENO) close(fd);
+    errno = saved_errno;
+}
+
+void tandem_watchdog_enable(void) {
+    struct sigaction act;
+    memset(&act, 0, sizeof(act));
+    sigemptyset(&act.sa_mask);
+    act.sa_flags = SA_SIGINFO | SA_NODEFER;
+    act.sa_sigaction = on_watchdog_signal;
+    sigaction(SIGALRM, &act, NULL);
+}
+
+void tandem_watchdog_schedule(int period_ms) {
+    struct itimerval it;
+    memset(&it, 0, sizeof(it));
+    it.it_value.tv_sec = period_ms / 1000;
+    it.it_value.tv_usec = (period_ms % 1000) * 1000;
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
+void tandem_watchdog_disable(void) {
+    struct itimerval it;
+    memset(&it, 0, sizeof(it));
+    setitimer(ITIMER_REAL, &it, NULL);
+    struct sigaction act;
+    memset(&act, 0, sizeof(act));
+    sigemptyset(&act.sa_mask);
+    act.sa_handler = SIG_IGN;
+    sigaction(SIGALRM, &act, NULL);
 }
 
 void tandem_segfault(void) {

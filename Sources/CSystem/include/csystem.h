@@ -194,6 +194,12 @@ void tandem_install_signal_handlers(void);
 /* crash-log-enabled: on SIGSEGV, SIGBUS, SIGFPE, SIGILL or SIGABRT, write a crash report with a
  * stack trace to `log_path` (standard output when empty), then die by the same signal. */
 void tandem_install_crash_handler(const char *log_path);
+
+/* watchdog-period: enable installs the SIGALRM handler (logging to the crash handler's log),
+ * schedule (re)arms the one-shot timer, disable stops both. */
+void tandem_watchdog_enable(void);
+void tandem_watchdog_schedule(int period_ms);
+void tandem_watchdog_disable(void);
 /* DEBUG SEGFAULT. */
 void tandem_segfault(void);
 /* The signal that asked for shutdown (SIGTERM or SIGINT), or 0. */

@@ -105,6 +105,8 @@ enum ConfigTable {
         .init("loading-process-events-interval-bytes",
               .int(\.loadingProcessEventsIntervalBytes, min: 1024, max: maxInt), hidden: true),
         .init("key-load-delay", .int(\.keyLoadDelay, min: Int(Int32.min), max: maxInt), hidden: true),
+        // The software watchdog (Cron.swift), a debugging aid hidden as in Redis.
+        .init("watchdog-period", .int(\.watchdogPeriod, min: 0, max: maxInt), hidden: true),
         // Redis's test suite runs servers with it (valgrind): a panic exits with status 1.
         .init("use-exit-on-panic", .bool(\.useExitOnPanic), mutable: false, hidden: true),
         // Security

@@ -67,6 +67,8 @@ public struct Settings: Sendable {
     var saveFromFileSeen = false
     var appendonly = false
     var rdbKeySaveDelay = 0
+    /// watchdog-period in milliseconds (0: off).
+    var watchdogPeriod = 0
     var keyLoadDelay = 0
 
     // Security

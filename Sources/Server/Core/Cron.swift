@@ -42,6 +42,24 @@ extension Server {
         if settings.storedValue("oom-score-adj") != "no" || oom.base != nil { applyOOMScoreAdj() }  // the role may have changed
         databasesCron()
         sampleMetrics(now)
+        watchdogCron()
+    }
+
+    /// watchdog-period: the SIGALRM timer is pushed back every tick, so it fires (and logs
+    /// "WATCHDOG TIMER EXPIRED" with the stack) only while the main thread is stuck for longer
+    /// than the period — at least two ticks, as Redis rounds it.
+    mutating func watchdogCron() {
+        let period = settings.watchdogPeriod
+        if period > 0 {
+            if !watchdogArmed {
+                tandem_watchdog_enable()
+                watchdogArmed = true
+            }
+            tandem_watchdog_schedule(Int32(max(period, 2000 / max(1, settings.hz))))
+        } else if watchdogArmed {
+            tandem_watchdog_disable()
+            watchdogArmed = false
+        }
     }
 
     mutating func clientsCron(_ now: Int64) {

@@ -154,6 +154,8 @@ public struct Server {
     var replicaClientWrite = false
     var replicaLocalExpires: Set<WatchKey> = []
     var monitorCount = 0
+    /// The watchdog's SIGALRM handler is installed (watchdog-period > 0).
+    var watchdogArmed = false
     var pausedClientsWaiting = 0
 
     // Commands

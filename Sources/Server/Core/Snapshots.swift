@@ -188,6 +188,9 @@ extension Server {
 
     /// In a fork child, first: log as a child, and let go of the listening sockets.
     func becomeSnapshotChild(title: String = "redis-rdb-bgsave") {
+        // A child whose parent was killed (the OOM killer, kill -9) stops too, as Redis's does
+        // when its reports to the parent fail: nobody would take its file or feed its replicas.
+        tandem_die_with_parent()
         Log.role = "C"
         applyChildOOMScoreAdj()
         updateProcessTitle(title)
@@ -259,7 +262,9 @@ extension Server {
         if plain.isEmpty && encoded.isEmpty { _exit(1) }
         var w = RDBWriter(out: RDBOutput(sockets: plain, encodedSockets: encoded, encode: encoded.isEmpty ? nil : encode,
                                          timeoutMillis: timeout), options: rdbWriteOptions)
-        w.writeSnapshot(dbs: dbs, count: dbCount, aux: auxInfo(), functions: functionsEngine.pointee.libraryCodes)
+        let filter = repl.syncFilter
+        w.writeSnapshot(dbs: dbs, count: filter.data ? dbCount : 0, aux: auxInfo(),
+                        functions: filter.functions ? functionsEngine.pointee.libraryCodes : [])
         if w.out.failed { _exit(1) }
         plain = w.out.liveSockets
         encoded = w.out.liveEncodedSockets

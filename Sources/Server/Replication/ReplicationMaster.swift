@@ -55,8 +55,20 @@ enum ReplicaSyncState: Equatable {
 
 /// What the master knows of one replica connection (the replica's own link to its master is
 /// ReplicaLink).
+/// What a replica's snapshot holds: REPLCONF rdb-filter-only (redis-cli --functions-rdb asks
+/// for the function libraries alone; an empty filter keeps neither).
+struct SnapshotFilter: Equatable {
+    var data = true
+    var functions = true
+
+    static let everything = SnapshotFilter()
+    var isEverything: Bool { self == .everything }
+}
+
 struct AttachedReplica {
     var state: ReplicaSyncState = .waitBgsaveStart
+    /// REPLCONF rdb-filter-only: a filtered snapshot is its own, always sent to the socket.
+    var filter = SnapshotFilter.everything
     var listeningPort = 0
     var announcedIP = ""
     /// REPLCONF capa eof (takes a diskless `$EOF:` payload) and capa psync2 (+CONTINUE <id>).
@@ -134,8 +146,19 @@ extension Server {
                 if value.equalsLowercase("psync2") { c.pointee.replicaInfo.capaPsync2 = true }
                 if value.equalsLowercase("tandem-lz4") { c.pointee.replicaInfo.capaLZ4 = true }
                 if value.equalsLowercase("tandem-lz4-rdb") { c.pointee.replicaInfo.capaLZ4RDB = true }
-            } else if opt.equalsLowercase("rdb-only") || opt.equalsLowercase("rdb-filter-only") {
-                // Accepted; every snapshot carries the whole dataset.
+            } else if opt.equalsLowercase("rdb-only") {
+                // Accepted: such a client (redis-cli --rdb) closes after its snapshot anyway.
+            } else if opt.equalsLowercase("rdb-filter-only") {
+                // Everything is left out but what the filter names (only "functions" exists).
+                var filter = SnapshotFilter(data: false, functions: false)
+                for name in ConfigLine.split(value.string) ?? [] {
+                    if name.lowercased() != "functions" {
+                        addErrorString(c, "ERR Unsupported rdb-filter-only option: \(name)")
+                        return
+                    }
+                    filter.functions = true
+                }
+                c.pointee.replicaInfo.filter = filter
             } else if opt.equalsLowercase("ack") || opt.equalsLowercase("fack") {
                 // Replicas are not answered for ACKs.
                 if let o = value.int64, c.pointee.isReplica { replicaAcknowledged(c, o) }
@@ -204,6 +227,7 @@ extension Server {
                                                 capaEOF: previous.capaEOF, capaPsync2: previous.capaPsync2,
                                                 usedPsync: psync, capaLZ4: previous.capaLZ4, capaLZ4RDB: previous.capaLZ4RDB,
                                                 askedMillis: Clock.unixMillis())
+        c.pointee.replicaInfo.filter = previous.filter
         repl.replicas.append(c)
         if repl.backlog == nil {
             // A new history: a replica must never continue an older one under this id.
@@ -212,14 +236,14 @@ extension Server {
             createBacklog()
             Log.notice("Replication backlog created, my new replication IDs are '\(repl.replID)' and '\(repl.replID2)'")
         }
-        if hasActiveChild && repl.syncForkOffset >= 0 && !repl.syncToSockets {
+        if hasActiveChild && repl.syncForkOffset >= 0 && !repl.syncToSockets && c.pointee.replicaInfo.filter.isEverything {
             // Share the snapshot already being written to disk for another replica.
             Log.notice("Waiting for end of BGSAVE for SYNC")
             attachToSyncSnapshot(c)
         } else if hasActiveChild {
             Log.notice(repl.syncToSockets ? "Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC"
                        : "Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC")
-        } else if wantsDisklessSync && settings.replDisklessSyncDelay > 0 {
+        } else if settings.replDisklessSync && wantsDisklessSync && settings.replDisklessSyncDelay > 0 {
             // The cron forks once the delay has let other replicas arrive.
             Log.notice("Delay next BGSAVE for diskless SYNC")
         } else {
@@ -344,9 +368,10 @@ extension Server {
 
     /// repl-diskless-sync applies to the replicas waiting now: all of them take `$EOF:`.
     var wantsDisklessSync: Bool {
-        settings.replDisklessSync && repl.replicas.allSatisfy {
-            $0.pointee.replicaInfo.state != .waitBgsaveStart || $0.pointee.replicaInfo.capaEOF
-        }
+        let waiting = repl.replicas.filter { $0.pointee.replicaInfo.state == .waitBgsaveStart }
+        // A filtered snapshot is never the shared dump on disk (Redis forces a socket target).
+        if let first = waiting.first, !first.pointee.replicaInfo.filter.isEverything { return true }
+        return settings.replDisklessSync && waiting.allSatisfy { $0.pointee.replicaInfo.capaEOF }
     }
 
     /// rdb-del-sync-files: with persistence off (no save points; there is no AOF yet), the RDB
@@ -375,8 +400,13 @@ extension Server {
         repl.syncToSockets = toSockets
         // Replicas that ask while a disk snapshot runs take the writes since its fork from the ring.
         if !toSockets { retain(from: forkOffset + 1) }
+        // One snapshot serves the replicas that want the same contents (the first waiting one's);
+        // the others wait for the next.
+        let filter = repl.replicas.first { $0.pointee.replicaInfo.state == .waitBgsaveStart }?.pointee.replicaInfo.filter
+            ?? .everything
+        repl.syncFilter = filter
         var sockets: [Int32] = []
-        for r in repl.replicas where r.pointee.replicaInfo.state == .waitBgsaveStart {
+        for r in repl.replicas where r.pointee.replicaInfo.state == .waitBgsaveStart && r.pointee.replicaInfo.filter == filter {
             attachToSyncSnapshot(r)
             if toSockets { sockets.append(r.pointee.fd) }
         }
@@ -459,7 +489,9 @@ extension Server {
             }
             queueWrite(r)
         }
-        if repl.replicas.contains(where: { $0.pointee.replicaInfo.state == .waitBgsaveStart }) && !wantsDisklessSync {
+        if repl.replicas.contains(where: { $0.pointee.replicaInfo.state == .waitBgsaveStart })
+            && (!wantsDisklessSync || !settings.replDisklessSync)
+        {
             startSyncSnapshot()
         }
     }
@@ -647,7 +679,9 @@ extension Server {
         let waiting = repl.replicas.filter { $0.pointee.replicaInfo.state == .waitBgsaveStart }
         guard let oldest = waiting.map({ $0.pointee.replicaInfo.askedMillis }).min() else { return }
         let maxReplicas = settings.replDisklessSyncMaxReplicas
-        if now - oldest >= Int64(settings.replDisklessSyncDelay) * 1000 || (maxReplicas > 0 && waiting.count >= maxReplicas) {
+        // (Without repl-diskless-sync only a filtered snapshot goes to sockets: no delay.)
+        let delay = settings.replDisklessSync ? Int64(settings.replDisklessSyncDelay) * 1000 : 0
+        if now - oldest >= delay || (maxReplicas > 0 && waiting.count >= maxReplicas) {
             startSyncSnapshot()
         }
     }
@@ -776,6 +810,15 @@ extension Server {
                 Log.warning("Diskless rdb transfer, last replica dropped, killing fork child.")
                 kill(childPID, SIGUSR1)
             }
+        }
+        if c.pointee.replicaInfo.state == .waitBgsaveEnd && !repl.syncToSockets && childPID >= 0
+            && repl.syncForkOffset >= 0 && settings.save.isEmpty
+            && !repl.replicas.contains(where: { $0.pointee.replicaInfo.state != .online })
+        {
+            // A dump only replicas wanted, and none waits for it any more (no save point wants it
+            // either): stop writing it, as Redis does.
+            Log.notice("Killing the RDB child: no replica waits for its dump any more")
+            kill(childPID, SIGUSR1)
         }
         closeBulk(c)
         _ = collectWorkerDrop(c)

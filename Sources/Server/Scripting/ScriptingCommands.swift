@@ -173,15 +173,27 @@ extension Server {
     }
 
     /// Whether the node may run a script with these flags now (Redis's scriptPrepareForRun).
+    /// Checked in Redis's order: a stale replica, then for a script that may write a read-only
+    /// replica, a failed save (MISCONF), a *_RO command, too few good replicas.
     func scriptRefusal(_ c: ClientRef, _ flags: ScriptFlags, readOnly: Bool) -> String? {
         if flags.contains(.compatibilityMode) { return nil }
-        let writes = !flags.contains(.noWrites)
-        if readOnly && writes { return "ERR Can not execute a script with write flag using *_ro command." }
-        if isReplicaNode && !c.pointee.isMaster {
-            if link.state != .connected && !settings.replicaServeStaleData && !flags.contains(.allowStale) {
-                return "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
-            }
-            if writes && settings.replicaReadOnly { return "READONLY You can't write against a read only replica." }
+        let fromMaster = c.pointee.isMaster
+        if isReplicaNode && !fromMaster && link.state != .connected && !settings.replicaServeStaleData
+            && !flags.contains(.allowStale)
+        {
+            return "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+        }
+        if flags.contains(.noWrites) { return nil }
+        if isReplicaNode && !fromMaster && settings.replicaReadOnly { return "READONLY You can't write against a read only replica." }
+        if refusesWritesAfterSaveError && !fromMaster {
+            return "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
+                + "Writable scripts are blocked. Use 'no-writes' flag for read only scripts."
+        }
+        if readOnly { return "ERR Can not execute a script with write flag using *_ro command." }
+        if !isReplicaNode && settings.minReplicasToWrite > 0 && settings.minReplicasMaxLag > 0
+            && goodReplicaCount() < settings.minReplicasToWrite
+        {
+            return "NOREPLICAS Not enough good replicas to write."
         }
         return nil
     }

@@ -53,7 +53,9 @@ extension Server {
             activeExpireEnabled = (c.pointee.arg(2).int64 ?? 0) != 0
             addOK(c)
         } else if sub.equalsLowercase("object") && argc == 3 {
-            guard let e = lookupWrite(c.pointee.db, c.pointee.arg(2)) else {
+            // The raw table, as Redis: a key that is logically expired but not yet deleted (on a
+            // replica, which waits for its master's DEL) is still shown.
+            guard let e = dbs[c.pointee.db].find(c.pointee.arg(2)) else {
                 addError(c, "-ERR no such key\r\n")
                 return
             }
