@@ -195,6 +195,10 @@ void tandem_install_signal_handlers(void);
  * stack trace to `log_path` (standard output when empty), then die by the same signal. */
 void tandem_install_crash_handler(const char *log_path);
 
+/* TCP progress of a socket (tcpinfo.c): bytes the peer acknowledged and bytes still queued to
+ * send. -1 for a socket that is not TCP. */
+int tandem_tcp_progress(int fd, int64_t *acked, int64_t *queued);
+
 /* watchdog-period: enable installs the SIGALRM handler (logging to the crash handler's log),
  * schedule (re)arms the one-shot timer, disable stops both. */
 void tandem_watchdog_enable(void);

@@ -34,12 +34,14 @@ struct CommandFlags: OptionSet, Sendable {
     static let blocking = CommandFlags(rawValue: 1 << 14)
     static let movableKeys = CommandFlags(rawValue: 1 << 15)
     static let noMandatoryKeys = CommandFlags(rawValue: 1 << 16)
+    /// Refused while a replica loads its master's snapshot in the background (async loading).
+    static let noAsyncLoading = CommandFlags(rawValue: 1 << 17)
 
     static let names: [(CommandFlags, String)] = [
         (.write, "write"), (.readonly, "readonly"), (.denyoom, "denyoom"), (.admin, "admin"),
         (.pubsub, "pubsub"), (.noscript, "noscript"), (.loading, "loading"), (.stale, "stale"),
         (.skipMonitor, "skip_monitor"), (.fast, "fast"), (.noAuth, "no_auth"), (.noMandatoryKeys, "no_mandatory_keys"),
-        (.noMulti, "no_multi"),
+        (.noAsyncLoading, "no_async_loading"), (.noMulti, "no_multi"),
         (.allowBusy, "allow_busy"), (.blocking, "blocking"), (.movableKeys, "movablekeys"),
     ]
 }
@@ -185,13 +187,13 @@ enum CommandTable {
               "Get the UNIX time stamp of the last successful save to disk"),
         .init("replconf", .replconf, -1, [.admin, .noscript, .loading, .stale, .allowBusy], "server", "3.0.0",
               "An internal command for configuring the replication stream"),
-        .init("psync", .psync, -3, [.admin, .noscript, .noMulti], "server", "2.8.0",
+        .init("psync", .psync, -3, [.admin, .noscript, .noMulti, .noAsyncLoading], "server", "2.8.0",
               "Internal command used for replication"),
-        .init("sync", .sync, 1, [.admin, .noscript, .noMulti], "server", "1.0.0",
+        .init("sync", .sync, 1, [.admin, .noscript, .noMulti, .noAsyncLoading], "server", "1.0.0",
               "Internal command used for replication"),
-        .init("replicaof", .replicaof, 3, [.admin, .noscript, .stale], "server", "5.0.0",
+        .init("replicaof", .replicaof, 3, [.admin, .noscript, .stale, .noAsyncLoading], "server", "5.0.0",
               "Make the server a replica of another instance, or promote it as master."),
-        .init("slaveof", .replicaof, 3, [.admin, .noscript, .stale], "server", "1.0.0",
+        .init("slaveof", .replicaof, 3, [.admin, .noscript, .stale, .noAsyncLoading], "server", "1.0.0",
               "Make the server a replica of another instance, or promote it as master."),
         .init("failover", .failover, -1, [.admin, .noscript, .stale], "server", "6.2.0",
               "Start a coordinated failover between this server and one of its replicas."),
@@ -199,9 +201,9 @@ enum CommandTable {
               "Return the role of the instance in the context of replication"),
         .init("wait", .wait, 3, [.noscript], "generic", "3.0.0",
               "Wait for the synchronous replication of all the write commands sent in the context of the current connection"),
-        .init("save", .save, 1, [.admin, .noscript, .noMulti], "server", "1.0.0",
+        .init("save", .save, 1, [.admin, .noscript, .noMulti, .noAsyncLoading], "server", "1.0.0",
               "Synchronously save the dataset to disk"),
-        .init("bgsave", .bgsave, -1, [.admin, .noscript], "server", "1.0.0",
+        .init("bgsave", .bgsave, -1, [.admin, .noscript, .noAsyncLoading], "server", "1.0.0",
               "Asynchronously save the dataset to disk"),
         .init("dump", .dump, 2, [.readonly], keys: (1, 1, 1), "generic", "2.6.0",
               "Return a serialized version of the value stored at the specified key."),

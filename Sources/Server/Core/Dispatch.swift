@@ -120,7 +120,9 @@ extension Server {
         if c.pointee.flags.contains(.pubsub) && !c.pointee.resp3 && !allowedWhileSubscribed(spec.pointee.id) {
             return reject(c, index, "ERR Can't execute '\(spec.pointee.nameString)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
         }
-        if persistence.loading && !spec.pointee.flags.contains(.loading) {
+        if persistence.loading
+            && (persistence.asyncLoading ? spec.pointee.flags.contains(.noAsyncLoading) : !spec.pointee.flags.contains(.loading))
+        {
             return reject(c, index, "-LOADING Redis is loading the dataset in memory\r\n" as StaticString)
         }
         if c.pointee.flags.contains(.multi) && queueIfInMulti(c, index) { return true }

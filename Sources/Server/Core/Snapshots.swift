@@ -50,6 +50,9 @@ struct PersistenceState {
     var totalForks: Int64 = 0
     // Loading
     var loading = false
+    /// A replica loads its master's snapshot into a fresh set while still serving its old data
+    /// (repl-diskless-load swapdb, same history: Redis 7.0's async loading). `loading` is set too.
+    var asyncLoading = false
     var loadingStartSeconds: Int64 = 0
     var loadingTotalBytes: Int64 = 0
     var loadingLoadedBytes: Int64 = 0
@@ -508,9 +511,12 @@ extension Server {
     /// The function libraries a load finds replace the current ones, or are added to them.
     mutating func loadSnapshot(from input: inout RDBInput, into target: UnsafeMutablePointer<Database>, size: Int64,
                                discardExpired: Bool, serveClients: Bool, collectExpired: Bool = false,
-                               libraries: LoadedLibraries = .replaceAll, replaceDuplicateKeys: Bool = false)
+                               libraries: LoadedLibraries = .replaceAll, replaceDuplicateKeys: Bool = false,
+                               async: Bool = false)
         -> Result<RDBLoadSummary, RDBError>
     {
+        persistence.asyncLoading = async
+        defer { persistence.asyncLoading = false }
         var options = rdbLoadOptions
         options.replaceDuplicateKeys = replaceDuplicateKeys
         options.discardExpired = discardExpired
@@ -557,6 +563,14 @@ extension Server {
     /// One non-blocking turn of the event loop while a load is running: accept, read and
     /// answer clients (commands not flagged `loading` get -LOADING), flush replies.
     mutating func processEventsWhileLoading() {
+        // SIGTERM/SIGINT while loading: the data is not ours to save yet, so the process ends
+        // at once without saving, as Redis does (its whileBlockedCron).
+        let sig = tandem_shutdown_signal()
+        if sig != 0 {
+            Log.warning("Received \(sig == SIGINT ? "SIGINT" : "SIGTERM") scheduling shutdown...")
+            _ = finishShutdownSteps(.noSave, force: true)
+            exit(finishShutdown())
+        }
         // (The replica link's socket is out of the loop while its own snapshot loads.)
         handleReadyEvents(loop.wait(timeoutMillis: 0))
         flushPendingWrites()

@@ -516,7 +516,12 @@ extension Server {
         Log.notice("MASTER <-> REPLICA sync: Loading DB in memory")
         var input = RDBInput(fd: fd, limit: link.eofMark.isEmpty ? link.transferSize : -1)
         input.timeoutMillis = Int32(clamping: max(1, settings.replTimeout) * 1000)
-        var result = loadSnapshot(from: &input, into: target, size: link.transferSize, discardExpired: false, serveClients: true)
+        // Async loading: the old data is an earlier point of the same history (the master's
+        // replication id is ours), so clients keep reading it until the new set is complete.
+        let async = intoFreshSet && link.fullSyncReplID == repl.replID
+        if async { Log.notice("MASTER <-> REPLICA sync: Loading the new dataset in the background (async loading)") }
+        var result = loadSnapshot(from: &input, into: target, size: link.transferSize, discardExpired: false, serveClients: true,
+                                  async: async)
         if case .success = result, !link.eofMark.isEmpty, !readEndMark(fd, &input) {
             for i in 0..<dbCount { target[i].removeAll() }
             result = .failure(RDBError("the payload did not end with the EOF mark", offset: input.offset))

@@ -92,6 +92,10 @@ struct AttachedReplica {
     var ackMillis: Int64 = 0
     /// When it asked for a full sync (repl-diskless-sync-delay counts from the first one).
     var askedMillis: Int64 = 0
+    /// A diskless child writes its snapshot: what TCP said it acknowledged, and when that last
+    /// moved (the primary's view of a transfer it does not write; replicationCron).
+    var transferAcked: Int64 = -1
+    var transferProgressMillis: Int64 = 0
     /// master_repl_offset its full sync's snapshot stands for.
     var syncOffset: Int64 = 0
     /// Its snapshot went straight to its socket: the stream starts at its first ACK, since a
@@ -643,6 +647,7 @@ extension Server {
         let now = Clock.unixMillis()
         startDelayedDisklessSync(now)
         let timeout = Int64(max(1, settings.replTimeout)) * 1000
+        if repl.syncToSockets && childPID >= 0 { dropStalledDisklessTargets(now, timeout: timeout) }
         for r in repl.replicas where r.pointee.replicaInfo.state == .online && !r.pointee.replicaInfo.streamOnFirstAck
             && r.pointee.replicaInfo.bulkFD < 0 && now - r.pointee.replicaInfo.ackMillis > timeout
         {
@@ -668,6 +673,23 @@ extension Server {
             {
                 r.pointee.reply.append("\n" as StaticString)
                 queueWrite(r)
+            }
+        }
+    }
+
+    /// A replica that acknowledged nothing of a diskless snapshot for repl-timeout while bytes
+    /// wait for it (stopped, or its network gone) is cut off: the child, which writes the socket,
+    /// then goes on with the others. Redis's parent sees this on its own writes; here TCP tells.
+    mutating func dropStalledDisklessTargets(_ now: Int64, timeout: Int64) {
+        for r in repl.replicas where r.pointee.replicaInfo.state == .waitBgsaveEnd && !r.pointee.flags.contains(.closeASAP) {
+            var acked: Int64 = 0, queued: Int64 = 0
+            if tandem_tcp_progress(r.pointee.fd, &acked, &queued) != 0 { continue }
+            if acked != r.pointee.replicaInfo.transferAcked || queued == 0 {
+                r.pointee.replicaInfo.transferAcked = acked
+                r.pointee.replicaInfo.transferProgressMillis = now
+            } else if now - r.pointee.replicaInfo.transferProgressMillis > timeout {
+                Log.warning("Disconnecting timedout replica (full sync): \(replicaName(r))")
+                markClosing(r)
             }
         }
     }

@@ -165,7 +165,8 @@ extension Server {
             let p = persistence
             let now = Clock.unixMillis()
             let inProgress = hasActiveChild
-            var loadingFields: [(String, String)] = [("loading", p.loading ? "1" : "0"), ("async_loading", "0")]
+            var loadingFields: [(String, String)] = [("loading", p.loading && !p.asyncLoading ? "1" : "0"),
+                                                     ("async_loading", p.asyncLoading ? "1" : "0")]
             if p.loading {
                 let elapsed = max(0, now / 1000 - p.loadingStartSeconds)
                 let perc = p.loadingTotalBytes > 0 ? Double(p.loadingLoadedBytes) * 100 / Double(p.loadingTotalBytes) : 0
