@@ -571,9 +571,17 @@ extension Server {
             _ = finishShutdownSteps(.noSave, force: true)
             exit(finishShutdown())
         }
-        // (The replica link's socket is out of the loop while its own snapshot loads.)
-        handleReadyEvents(loop.wait(timeoutMillis: 0))
-        flushPendingWrites()
+        // (The replica link's socket is out of the loop while its own snapshot loads.) Up to
+        // four turns, as Redis's processEventsWhileBlocked: a turn that finds nothing also clears
+        // the clients epoll kept listed from the turn before, so the next call sees commands in
+        // the order they came (a busy script started during async loading must meet the PING
+        // sent after it).
+        for _ in 0..<4 {
+            let n = loop.wait(timeoutMillis: 0)
+            if n == 0 { break }
+            handleReadyEvents(n)
+            flushPendingWrites()
+        }
         if closeCount > 0 { freeClosingClients() }
     }
 }
