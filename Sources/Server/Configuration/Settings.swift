@@ -101,7 +101,9 @@ public struct Settings: Sendable {
 
     // Limits
     var maxmemory = 0
-    var maxmemoryPolicy = "noeviction"
+    var maxmemoryPolicy = "noeviction" { didSet { evictionPolicy = EvictionPolicy(maxmemoryPolicy) } }
+    /// maxmemory-policy parsed (the hot paths test it per access).
+    var evictionPolicy = EvictionPolicy.noEviction
     var maxmemorySamples = 5
     var protoMaxBulkLen = 512 * 1024 * 1024
     var clientQueryBufferLimit = 1024 * 1024 * 1024

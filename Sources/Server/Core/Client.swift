@@ -80,6 +80,10 @@ struct Client: ~Copyable {
     var multiQueue = CommandQueue()
     /// A queued command writes or replicates (EXEC then waits out CLIENT PAUSE WRITE).
     var multiQueuedWrite = false
+    /// A queued command is flagged denyoom: EXEC is refused while memory is over maxmemory.
+    var multiQueuedDenyOOM = false
+    /// A queued command lacks the stale flag: EXEC is refused on a stale replica.
+    var multiQueuedNonStale = false
     var watched: [WatchedKey] = []
     var channels: Set<[UInt8]> = []
     var patterns: [[UInt8]] = []

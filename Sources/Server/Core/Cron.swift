@@ -41,6 +41,8 @@ extension Server {
         replicaCron()
         if settings.storedValue("oom-score-adj") != "no" || oom.base != nil { applyOOMScoreAdj() }  // the role may have changed
         databasesCron()
+        // Evictions a command's time slice left to do (Redis's evictionTimeProc).
+        if settings.maxmemory > 0 { _ = performEvictions() }
         sampleMetrics(now)
         watchdogCron()
     }

@@ -111,6 +111,7 @@ extension Server {
         if scriptTimedOut && !spec.pointee.flags.contains(.allowBusy) && !c.pointee.isMaster {
             return reject(c, index, busyError)
         }
+        if settings.maxmemory > 0 && !scriptTimedOut && refusedForMemory(c, spec) { return reject(c, index, Self.oomError) }
         if let refusal = replicationStateRefusal(c, spec) { return reject(c, index, refusal) }
         if c.pointee.isReplica && (spec.pointee.flags.contains(.write) || spec.pointee.flags.contains(.readonly)
             || spec.pointee.id == .publish || spec.pointee.id == .spublish)
@@ -135,13 +136,30 @@ extension Server {
         return true
     }
 
+    /// maxmemory before a command (Redis's processCommand): evict what the policy allows; if
+    /// memory is still over, refuse a denyoom command, an EXEC of queued ones, and anything
+    /// but EXEC/DISCARD/QUIT/RESET inside MULTI (queuing grows memory). The state is kept for
+    /// the scripts the command may run.
+    mutating func refusedForMemory(_ c: ClientRef, _ spec: UnsafeMutablePointer<CommandSpec>) -> Bool {
+        let outOfMemory = !performEvictions()
+        preCommandOutOfMemory = outOfMemory
+        if !outOfMemory || c.pointee.isMaster { return false }
+        let id = spec.pointee.id
+        if spec.pointee.flags.contains(.denyoom) || (id == .exec && c.pointee.multiQueuedDenyOOM) { return true }
+        if c.pointee.flags.contains(.multi) && id != .exec && id != .discard && id != .quit && id != .reset { return true }
+        return false
+    }
+
     /// Refuses a command the node's persistence or replication state forbids, with Redis's
     /// error: -MISCONF after a failed save, -READONLY on a replica, -NOREPLICAS without enough
     /// good replicas, -MASTERDOWN while stale data may not be served. nil: go on.
     @inline(__always)
     func replicationStateRefusal(_ c: ClientRef, _ spec: UnsafeMutablePointer<CommandSpec>) -> StaticString? {
         let flags = spec.pointee.flags
-        let write = flags.contains(.write)
+        // EXEC stands for what it queued (Redis's mstate.cmd_flags / cmd_inv_flags).
+        let exec = spec.pointee.id == .exec && c.pointee.flags.contains(.multi)
+        let write = flags.contains(.write) || (exec && c.pointee.multiQueuedWrite)
+        let stale = flags.contains(.stale) && !(exec && c.pointee.multiQueuedNonStale)
         if refusesWritesAfterSaveError && (write || spec.pointee.id == .ping) {
             if !c.pointee.isMaster { return Self.misconfError }
             if write { masterWriteDespiteDiskError() }
@@ -149,7 +167,7 @@ extension Server {
         if isReplicaNode {
             if c.pointee.isMaster { return nil }
             if settings.replicaReadOnly && write { return "-READONLY You can't write against a read only replica.\r\n" }
-            if link.state != .connected && !settings.replicaServeStaleData && !flags.contains(.stale) {
+            if link.state != .connected && !settings.replicaServeStaleData && !stale {
                 return "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n"
             }
         } else if write && settings.minReplicasToWrite > 0 && settings.minReplicasMaxLag > 0
@@ -193,6 +211,9 @@ extension Server {
     /// Answers `error` instead of running the command (counted as rejected; aborts a MULTI).
     @inline(__always)
     mutating func reject(_ c: ClientRef, _ index: Int, _ error: StaticString) -> Bool {
+        if commands.specs[index].id == .exec && c.pointee.flags.contains(.multi) {
+            return rejectExec(c, index, String(error.description.dropFirst().dropLast(2)))
+        }
         addError(c, error)
         commands.stats[index].rejected += 1
         flagTransaction(c)
@@ -200,9 +221,20 @@ extension Server {
     }
 
     mutating func reject(_ c: ClientRef, _ index: Int, _ error: String) -> Bool {
+        if commands.specs[index].id == .exec && c.pointee.flags.contains(.multi) { return rejectExec(c, index, error) }
         addErrorString(c, error)
         commands.stats[index].rejected += 1
         flagTransaction(c)
+        return true
+    }
+
+    /// An EXEC refused before it runs (busy script, OOM, LOADING ...) ends the transaction, as
+    /// Redis's execCommandAbort: the queued commands are dropped and the error names the cause.
+    mutating func rejectExec(_ c: ClientRef, _ index: Int, _ error: String) -> Bool {
+        commands.stats[index].rejected += 1
+        discardTransaction(c)
+        let cause = error.hasPrefix("-") ? String(error.dropFirst()) : error
+        addErrorString(c, "EXECABORT Transaction discarded because of: \(cause)")
         return true
     }
 

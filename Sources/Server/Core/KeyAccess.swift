@@ -36,7 +36,7 @@ extension Server {
         let e = lookupWrite(c.pointee.db, key)
         if let e {
             stats.keyspaceHits += 1
-            if touch && childPID < 0 { e.lru = lruClock }
+            if touch && childPID < 0 { self.touch(e) }
         } else {
             stats.keyspaceMisses += 1
         }
@@ -103,12 +103,14 @@ extension Server {
     mutating func storeEntry(_ db: Int, _ e: Entry, keepTTL: Bool) {
         keyModified(db, e.key)
         if let slot = liveSlotForWrite(db, e.key) {
-            if keepTTL { e.expireAt = Entry(slot.pointee!).expireAt }
+            let old = Entry(slot.pointee!)
+            if keepTTL { e.expireAt = old.expireAt }
+            e.lru = overwriteLRU(old)
             dbs[db].replace(at: slot, with: e)
         } else {
+            e.lru = newEntryLRU
             dbs[db].add(e)
         }
-        e.lru = lruClock
     }
 
     /// SET's fast path: writes a string value for `key`, reusing the existing block when the
@@ -123,18 +125,18 @@ extension Server {
             if old.type == .string && asInt == nil && old.canHoldString(value.count) {
                 old.storeString(value)
                 dbs[db].setExpire(old, at: newExpire)
-                old.lru = lruClock
+                old.lru = overwriteLRU(old)
                 return
             }
             let e = asInt != nil ? Entry.makeInteger(key: key, value: asInt!) : Entry.makeString(key: key, value: value, encodeInt: false)
             e.expireAt = newExpire
-            e.lru = lruClock
+            e.lru = overwriteLRU(old)
             dbs[db].replace(at: slot, with: e)
             return
         }
         let e = Entry.makeString(key: key, value: value)
         e.expireAt = expireAt
-        e.lru = lruClock
+        e.lru = newEntryLRU
         dbs[db].add(e)
     }
 

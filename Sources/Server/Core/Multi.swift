@@ -128,6 +128,8 @@ extension Server {
         let argv = c.pointee.argv
         c.pointee.multiQueue.append(argc: argc) { argv[$0] }
         if mayWriteOrReplicate(c, spec.pointee.id, spec.pointee.flags) { c.pointee.multiQueuedWrite = true }
+        if spec.pointee.flags.contains(.denyoom) { c.pointee.multiQueuedDenyOOM = true }
+        if !spec.pointee.flags.contains(.stale) { c.pointee.multiQueuedNonStale = true }
         c.pointee.reply.append("+QUEUED\r\n" as StaticString)
         return true
     }
@@ -153,6 +155,8 @@ extension Server {
     mutating func discardTransaction(_ c: ClientRef) {
         c.pointee.multiQueue.clear()
         c.pointee.multiQueuedWrite = false
+        c.pointee.multiQueuedDenyOOM = false
+        c.pointee.multiQueuedNonStale = false
         c.pointee.flags.remove([.multi, .dirtyCAS, .dirtyExec])
         unwatchAll(c)
     }
@@ -178,6 +182,8 @@ extension Server {
         var queue = CommandQueue()
         swap(&queue, &c.pointee.multiQueue)
         c.pointee.multiQueuedWrite = false
+        c.pointee.multiQueuedDenyOOM = false
+        c.pointee.multiQueuedNonStale = false
         c.pointee.flags.remove(.multi)
         c.pointee.reply.appendArrayHeader(queue.count)
         inExec = true

@@ -31,6 +31,7 @@ struct ServerStats {
     var netOutputBytes: Int64 = 0
     var rejectedConnections: Int64 = 0
     var expiredKeys: Int64 = 0
+    var evictedKeys: Int64 = 0
     var expiredStalePercent: Double = 0
     var expiredTimeCapReached: Int64 = 0
     var expireCycleMicros: Int64 = 0
@@ -156,6 +157,16 @@ public struct Server {
     var monitorCount = 0
     /// The watchdog's SIGALRM handler is installed (watchdog-period > 0).
     var watchdogArmed = false
+    /// Eviction (Eviction.swift): the candidate pool kept across calls, where the random
+    /// policies resume, and whether memory was over maxmemory when the current command began
+    /// (its scripts refuse denyoom commands then, as Redis's script_oom).
+    let evictionPool: UnsafeMutablePointer<EvictionPool> = {
+        let p = UnsafeMutablePointer<EvictionPool>.allocate(capacity: 1)
+        p.initialize(to: EvictionPool())
+        return p
+    }()
+    var evictionNextDB = 0
+    var preCommandOutOfMemory = false
     var pausedClientsWaiting = 0
 
     // Commands

@@ -29,7 +29,7 @@ extension Server {
         e.type = type
         e.encoding = encoding
         e.payload = payload
-        e.lru = lruClock
+        e.lru = newEntryLRU
         dbs[db].add(e)
         return e
     }

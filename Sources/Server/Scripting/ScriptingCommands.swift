@@ -195,6 +195,9 @@ extension Server {
         {
             return "NOREPLICAS Not enough good replicas to write."
         }
+        if settings.maxmemory > 0 && preCommandOutOfMemory && !flags.contains(.allowOOM) && !fromMaster {
+            return "OOM command not allowed when used memory > 'maxmemory'."
+        }
         return nil
     }
 
@@ -322,6 +325,13 @@ extension Server {
         let run = scriptRun
         if isReplicaNode && link.state != .connected && !settings.replicaServeStaleData && !flags.contains(.stale) {
             return "ERR Can not execute the command on a stale replica."
+        }
+        // Over maxmemory when the script began: no command that may grow memory, unless the
+        // script wrote already (it cannot be stopped half way) or may (allow-oom).
+        if settings.maxmemory > 0 && preCommandOutOfMemory && flags.contains(.denyoom) && !run.pointee.wrote
+            && !run.pointee.flags.contains(.allowOOM) && !(run.pointee.caller?.pointee.isMaster ?? false)
+        {
+            return "OOM command not allowed when used memory > 'maxmemory'."
         }
         if run.pointee.readOnly && Self.mayReplicate(spec.pointee.id) {
             return "ERR Write commands are not allowed from read-only scripts."

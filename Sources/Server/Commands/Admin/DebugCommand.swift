@@ -157,7 +157,7 @@ extension Server {
                 value.withUnsafeBufferPointer { v in
                     let e = Entry.makeString(key: ByteView(k.baseAddress!, k.count), value: ByteView(v.baseAddress!, vlen),
                                              encodeInt: false)
-                    e.lru = lruClock
+                    e.lru = newEntryLRU
                     dbs[db].add(e)
                 }
             }

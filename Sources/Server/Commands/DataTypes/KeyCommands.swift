@@ -418,7 +418,7 @@ extension Server {
 
     // MARK: - OBJECT
 
-    var lfuPolicy: Bool { settings.maxmemoryPolicy.hasSuffix("lfu") }
+    var lfuPolicy: Bool { settings.evictionPolicy.isLFU }
 
     mutating func objectCommand(_ c: ClientRef, _ id: CommandID) {
         guard let e = lookupWrite(c.pointee.db, c.pointee.arg(2)) else {
@@ -443,7 +443,7 @@ extension Server {
                 addError(c, "-ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.\r\n")
                 return
             }
-            c.pointee.reply.appendInteger(5)
+            c.pointee.reply.appendInteger(Int64(lfuDecayed(e.lru)))
         }
     }
 

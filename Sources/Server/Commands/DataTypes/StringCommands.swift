@@ -356,7 +356,7 @@ extension Server {
         let db = c.pointee.db
         guard let slot = lookupSlot(db, key) else {
             let e = Entry.makeString(key: key, value: value)
-            e.lru = lruClock
+            e.lru = newEntryLRU
             dbs[db].add(e)
             dirty += 1
             keyModified(db, key)
@@ -451,7 +451,7 @@ extension Server {
             e.payload = Int64(offset + value.count)
             memset(e.mutableStringBytes, 0, offset)
             memcpy(e.mutableStringBytes + offset, value.base, value.count)
-            e.lru = lruClock
+            e.lru = newEntryLRU
             dbs[db].add(e)
             dirty += 1
             keyModified(db, key)
@@ -533,12 +533,12 @@ extension Server {
             } else {
                 let n = Entry.makeInteger(key: key, value: value)
                 n.expireAt = e.expireAt
-                n.lru = lruClock
+                n.lru = newEntryLRU
                 dbs[db].replace(at: slot, with: n)
             }
         } else {
             let n = Entry.makeInteger(key: key, value: value)
-            n.lru = lruClock
+            n.lru = newEntryLRU
             dbs[db].add(n)
         }
         dirty += 1
@@ -593,7 +593,7 @@ extension Server {
         out.withUnsafeBufferPointer { o in
             let v = ByteView(o.baseAddress!, outLength)
             let n = Entry.makeString(key: key, value: v, encodeInt: false)
-            n.lru = lruClock
+            n.lru = newEntryLRU
             if let slot {
                 n.expireAt = Entry(slot.pointee!).expireAt
                 dbs[db].replace(at: slot, with: n)
