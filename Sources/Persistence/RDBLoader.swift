@@ -48,6 +48,9 @@ public struct RDBLoadOptions: Sendable {
     public var keyLoadDelayMicros = 0
     /// Seconds clock stamped into loaded entries (OBJECT IDLETIME).
     public var lruClock: UInt32 = 0
+    /// With an LFU policy: the LFU minutes clock (entries get the FREQ opcode's counter, or
+    /// Redis's initial 5); -1 for LRU (entries get the IDLE opcode's age).
+    public var lfuMinutes = -1
 
     public init() {}
 }
@@ -129,6 +132,9 @@ public enum RDBLoader {
         var scratch = LoadScratch()
         var db = 0
         var expireAt: Int64 = 0
+        // The next key's IDLE / FREQ opcodes (-1: none), applied as the policy wants.
+        var idleSeconds: Int64 = -1
+        var frequency = -1
         let every = Int64(max(1024, options.progressIntervalBytes))
         var nextProgress = input.offset + every
         while true {
@@ -141,10 +147,10 @@ public enum RDBLoader {
                 expireAt = Int64(try input.readLE(Int32.self)) * 1000
                 continue
             case RDBFormat.opIdle:
-                _ = try readLength(&input)
+                idleSeconds = Int64(clamping: try readLength(&input))
                 continue
             case RDBFormat.opFreq:
-                _ = try input.readByte()
+                frequency = Int(try input.readByte())
                 continue
             case RDBFormat.opSelectDB:
                 let n = try readLength(&input)
@@ -211,7 +217,13 @@ public enum RDBLoader {
                 throw input.error("RDB has duplicated key '\(printable)' in DB \(db)")
             }
             entry.expireAt = expire
-            entry.lru = options.lruClock
+            if options.lfuMinutes >= 0 {
+                entry.lru = UInt32(options.lfuMinutes) << 8 | UInt32(frequency >= 0 ? frequency : 5)
+            } else {
+                entry.lru = idleSeconds >= 0 ? options.lruClock &- UInt32(truncatingIfNeeded: idleSeconds) : options.lruClock
+            }
+            idleSeconds = -1
+            frequency = -1
             dbs[db].add(entry)
             summary.keysLoaded += 1
             if options.keyLoadDelayMicros > 0 { usleep(UInt32(min(options.keyLoadDelayMicros, 1_000_000))) }

@@ -35,6 +35,10 @@ public struct RDBWriteOptions: Sendable {
     public var checksum: Bool
     /// rdb-key-save-delay: microseconds to sleep after each key (a testing aid, as in Redis).
     public var keySaveDelayMicros: Int
+    /// With an LRU policy, the seconds clock: each key's idle time is saved (RDB_OPCODE_IDLE).
+    public var savesIdleAt: UInt32? = nil
+    /// With an LFU policy: each key's access counter is saved (RDB_OPCODE_FREQ).
+    public var savesFrequency = false
 
     public init(compression: Bool = true, checksum: Bool = true, keySaveDelayMicros: Int = 0) {
         self.compression = compression
@@ -183,6 +187,13 @@ public struct RDBWriter: ~Copyable {
             out.writeByte(RDBFormat.opExpireTimeMS)
             var ms = e.expireAt
             withUnsafeBytes(of: &ms) { out.write($0.baseAddress!, 8) }
+        }
+        if let clock = options.savesIdleAt {
+            out.writeByte(RDBFormat.opIdle)
+            writeLength(UInt64(clock &- e.lru))
+        } else if options.savesFrequency {
+            out.writeByte(RDBFormat.opFreq)
+            out.writeByte(UInt8(e.lru & 0xFF))
         }
         out.writeByte(Self.objectType(e))
         writeString(e.key)

@@ -74,8 +74,15 @@ extension Server {
     // MARK: - Writing a snapshot
 
     var rdbWriteOptions: RDBWriteOptions {
-        RDBWriteOptions(compression: settings.rdbCompression, checksum: settings.rdbChecksum,
-                        keySaveDelayMicros: settings.rdbKeySaveDelay)
+        var o = RDBWriteOptions(compression: settings.rdbCompression, checksum: settings.rdbChecksum,
+                                keySaveDelayMicros: settings.rdbKeySaveDelay)
+        // As Redis: the LRU/LFU field travels in the file when a policy uses it.
+        switch settings.evictionPolicy {
+        case .allKeysLRU, .volatileLRU: o.savesIdleAt = lruClock
+        case .allKeysLFU, .volatileLFU: o.savesFrequency = true
+        default: break
+        }
+        return o
     }
 
     func auxInfo() -> RDBAuxInfo {
@@ -491,6 +498,7 @@ extension Server {
         o.verifyChecksum = settings.rdbChecksum
         o.keyLoadDelayMicros = settings.keyLoadDelay
         o.lruClock = lruClock
+        if settings.evictionPolicy.isLFU { o.lfuMinutes = Int(Self.lfuMinutes()) }
         return o
     }
 

@@ -129,10 +129,48 @@ import Glibc
         let value = String(repeating: "x", count: 500)
         for i in 0..<20_000 { _ = try m.callValue("SET", "k:\(i)", value) }
         #expect(Int(try InfoReply.fetch(m, "stats")["evicted_keys"] ?? "0") ?? 0 > 0)
+        // Stop evicting before comparing: the comparison's own replies count as memory and would
+        // make the master evict on under it.
+        _ = try m.callValue("CONFIG", "SET", "maxmemory", "0")
         for (r, name) in zip(clients, ["tandem replica", "redis-server replica"]) {
             try RedisReplicaTests.expectConverged(master: m, replica: r, name)
         }
         // The Tandem replica's own maxmemory (1 MB) is far below its dataset: it evicted nothing.
         #expect(try InfoReply.fetch(clients[0], "stats")["evicted_keys"] == "0")
+    }
+
+    /// RESTORE IDLETIME / FREQ set the field the policy uses, and the RDB carries it (IDLE and
+    /// FREQ opcodes) through DEBUG RELOAD and across Tandem and redis-server files, both ways.
+    @Test(arguments: ["allkeys-lru", "allkeys-lfu"])
+    func lruAndLfuFieldsTravelInTheRDB(_ policy: String) throws {
+        let lfu = policy.hasSuffix("lfu")
+        func check(_ c: RawClient, _ what: String) throws {
+            let v = try c.callValue("OBJECT", lfu ? "FREQ" : "IDLETIME", "k")
+            guard case .integer(let n) = v else {
+                Issue.record("\(what): \(v)")
+                return
+            }
+            if lfu { #expect(n == 100, "\(what): freq \(n)") } else { #expect(n >= 1000 && n < 1100, "\(what): idle \(n)") }
+        }
+        for (first, second) in [(ServerFlavour.tandem, ServerFlavour.redis), (.redis, .tandem)] {
+            let dir = try Harness.makeTempDir("tandem-itest-lru")
+            defer { Harness.removeDir(dir) }
+            do {
+                let a = try ServerProcess.start(first, extraArgs: ["--maxmemory-policy", policy, "--enable-debug-command", "yes"], dir: dir)
+                defer { a.stop() }
+                let c = try a.connect()
+                _ = try c.callValue("SET", "src", "value")
+                guard case .bulk(let payload) = try c.callValue("DUMP", "src") else { throw HarnessError.system("DUMP") }
+                let option = lfu ? ["FREQ", "100"] : ["IDLETIME", "1000"]
+                _ = try c.callValue(bytes: [Array("RESTORE".utf8), Array("k".utf8), Array("0".utf8), payload] + option.map { Array($0.utf8) })
+                try check(c, "\(first) after RESTORE")
+                _ = try c.callValue("DEBUG", "RELOAD")
+                try check(c, "\(first) after DEBUG RELOAD")
+                _ = try c.callValue("SAVE")
+            }
+            let b = try ServerProcess.start(second, extraArgs: ["--maxmemory-policy", policy], dir: dir)
+            defer { b.stop() }
+            try check(try b.connect(), "\(second) loading \(first)'s dump")
+        }
     }
 }

@@ -73,6 +73,7 @@ extension Server {
         var absTTL = false
         var idleSeconds: Int64 = -1
         var lfuSeen = false
+        var frequency: Int64 = -1
         var i = 4
         while i < argc {
             let opt = c.pointee.arg(i)
@@ -102,6 +103,7 @@ extension Server {
                     return
                 }
                 lfuSeen = true
+                frequency = v
                 i += 1
             } else {
                 addSyntaxError(c)
@@ -167,7 +169,13 @@ extension Server {
             return
         }
         entry.expireAt = ttl
-        entry.lru = idleSeconds >= 0 ? lruClock &- UInt32(truncatingIfNeeded: idleSeconds) : lruClock
+        // IDLETIME sets the LRU clock, FREQ the LFU counter, whichever the policy uses (Redis's
+        // objectSetLRUOrLFU); otherwise a new key's.
+        if settings.evictionPolicy.isLFU {
+            entry.lru = frequency >= 0 ? Self.lfuMinutes() << 8 | UInt32(frequency) : newEntryLRU
+        } else {
+            entry.lru = idleSeconds >= 0 ? lruClock &- UInt32(truncatingIfNeeded: idleSeconds) : lruClock
+        }
         dbs[db].add(entry)
         keyModified(db, key)
         dirty += 1
