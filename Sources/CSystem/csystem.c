@@ -28,6 +28,7 @@ uint64_t tandem_hash(const void *data, size_t len, uint64_t seed) {
 
 size_t tandem_used_memory_counter = 0;
 int tandem_resize_allowed_flag = 1;
+size_t tandem_expand_limit_bytes = 0;
 
 int tandem_accept4(int fd, struct sockaddr *addr, socklen_t *len) {
     return accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);

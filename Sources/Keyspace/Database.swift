@@ -22,6 +22,7 @@ public struct Database: ~Copyable {
     public init(id: Int, seed: UInt64) {
         self.id = id
         self.dict = Dict(seed: seed &+ UInt64(id) &* 0x9E37_79B9_7F4A_7C15)
+        dict.growthLimitedByMemory = true
     }
 
     public var count: Int { dict.count }

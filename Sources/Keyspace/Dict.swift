@@ -47,6 +47,10 @@ public struct Dict: ~Copyable {
     /// `tandem_set_resize_allowed` does the same for every table at once, including the tables
     /// nested inside hash, set and sorted-set values.
     public var resizeAllowed = true
+    /// A database's own table: it does not grow past maxmemory (tandem_expand_limit) while its
+    /// load factor is bearable, so a rehash does not make the server evict (Redis's
+    /// dictExpandAllowed, set for the keyspace tables only).
+    public var growthLimitedByMemory = false
 
     public init(seed: UInt64) {
         self.seed = seed
@@ -202,8 +206,18 @@ public struct Dict: ~Copyable {
         }
         let allowed = resizeAllowed && tandem_resize_allowed() != 0
         if used0 >= size0 && (allowed || used0 / size0 > Self.forceResizeRatio) {
-            startResize(to: Self.nextPower(used0 + 1))
+            let newSize = Self.nextPower(used0 + 1)
+            if growthLimitedByMemory && !growthFitsInMemory(newSize) { return }
+            startResize(to: newSize)
         }
+    }
+
+    /// Whether a bucket array of `size` fits under the memory limit, or the table is too full
+    /// (load factor over 1.618) to wait.
+    func growthFitsInMemory(_ size: Int) -> Bool {
+        let limit = tandem_expand_limit()
+        if limit == 0 || used0 * 1000 > size0 * 1618 { return true }
+        return tandem_used_memory() + size * MemoryLayout<UnsafeMutableRawPointer?>.stride <= limit
     }
 
     /// Shrinks a table filled under 10% (cron calls this when no child exists).

@@ -11,6 +11,7 @@
 // Dict is ~Copyable and #expect cannot take a bare property of a noncopyable value, hence the
 // `#expect(d.isRehashing == true)` form.
 @testable import Keyspace
+import CSystem
 import Platform
 import Testing
 
@@ -481,4 +482,28 @@ func scanUnderRandomChurn(seed: UInt64) {
     d.resizeAllowed = false
     d.finishRehash()
     #expect(!d.isRehashing && d.bucketCount == 8, "an extreme rehash goes on")
+}
+
+/// A keyspace table does not grow past the maxmemory limit while its load factor is at most
+/// 1.618 (Redis's dictExpandAllowed), and grows anyway beyond that.
+@Test func growthWaitsForMemoryUntilTheTableIsTooFull() {
+    var d = Dict(seed: 35)
+    defer {
+        tandem_set_expand_limit(0)
+        d.freeAll()
+    }
+    d.growthLimitedByMemory = true
+    for i in 0..<64 { d.insertString("k\(i)", "v") }
+    d.finishRehash()
+    #expect(d.bucketCount == 64)
+    tandem_set_expand_limit(1)  // any allocation is over the limit
+    for i in 64..<100 { d.insertString("k\(i)", "v") }
+    #expect(d.bucketCount == 64 && !d.isRehashing, "grew at a load factor of \(d.count) / 64")
+    for i in 100..<110 { d.insertString("k\(i)", "v") }  // past 1.618
+    d.finishRehash()
+    #expect(d.bucketCount == 128)
+    tandem_set_expand_limit(0)
+    for i in 110..<300 { d.insertString("k\(i)", "v") }
+    d.finishRehash()
+    #expect(d.bucketCount == 512 && d.count == 300)
 }

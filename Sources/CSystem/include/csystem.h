@@ -159,6 +159,12 @@ extern int tandem_resize_allowed_flag;
 static inline int tandem_resize_allowed(void) { return tandem_resize_allowed_flag; }
 static inline void tandem_set_resize_allowed(int v) { tandem_resize_allowed_flag = v; }
 
+/* maxmemory for table growth (0: none): a keyspace table at a load factor up to 1.618 does not
+ * grow when its new bucket array would take memory past this, as Redis's dictExpandAllowed. */
+extern size_t tandem_expand_limit_bytes;
+static inline size_t tandem_expand_limit(void) { return tandem_expand_limit_bytes; }
+static inline void tandem_set_expand_limit(size_t v) { tandem_expand_limit_bytes = v; }
+
 /* MARK: - hashing */
 
 /* XXH3 with a seed. Out of line: xxhash.h pulls in SIMD intrinsics headers that clash

@@ -42,7 +42,7 @@ extension Server {
         if settings.storedValue("oom-score-adj") != "no" || oom.base != nil { applyOOMScoreAdj() }  // the role may have changed
         databasesCron()
         // Evictions a command's time slice left to do (Redis's evictionTimeProc).
-        if settings.maxmemory > 0 { _ = performEvictions() }
+        if settings.maxmemory > 0 { _ = performEvictions() } else { tandem_set_expand_limit(0) }
         sampleMetrics(now)
         watchdogCron()
     }

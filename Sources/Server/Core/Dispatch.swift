@@ -111,7 +111,11 @@ extension Server {
         if scriptTimedOut && !spec.pointee.flags.contains(.allowBusy) && !c.pointee.isMaster {
             return reject(c, index, busyError)
         }
-        if settings.maxmemory > 0 && !scriptTimedOut && refusedForMemory(c, spec) { return reject(c, index, Self.oomError) }
+        if settings.maxmemory > 0 {
+            if !scriptTimedOut && refusedForMemory(c, spec) { return reject(c, index, Self.oomError) }
+        } else if tandem_expand_limit() != 0 {
+            tandem_set_expand_limit(0)
+        }
         if let refusal = replicationStateRefusal(c, spec) { return reject(c, index, refusal) }
         if c.pointee.isReplica && (spec.pointee.flags.contains(.write) || spec.pointee.flags.contains(.readonly)
             || spec.pointee.id == .publish || spec.pointee.id == .spublish)

@@ -212,6 +212,8 @@ extension Server {
     /// go (the caller refuses a denyoom command). A run stops after a time slice set by
     /// maxmemory-eviction-tenacity; the cron goes on from there.
     mutating func performEvictions() -> Bool {
+        // Table growth respects the same limit (Dict.growthFitsInMemory), replication buffers apart.
+        tandem_set_expand_limit(evictionApplies ? settings.maxmemory + memoryNotCountedForEviction : 0)
         guard evictionApplies else { return true }
         let limit = settings.maxmemory
         if memoryForEviction <= limit { return true }
