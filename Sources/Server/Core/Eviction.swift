@@ -2,8 +2,9 @@
  * Eviction: maxmemory and its policies — Redis 7.0's evict.c.
  *
  * Before a command that may grow memory (flagged denyoom) runs, and from the cron, the memory
- * counted for maxmemory — what the allocator holds minus the replication buffers
- * (mem_not_counted_for_evict) — is brought back under the limit by deleting keys the policy
+ * counted for maxmemory — what the allocator holds minus the replicas' reply buffers
+ * (mem_not_counted_for_evict; the backlog ring is a shared mapping the allocator never counted)
+ * — is brought back under the limit by deleting keys the policy
  * chooses. When that is impossible (noeviction, or nothing left to evict) the command gets
  * `-OOM command not allowed when used memory > 'maxmemory'.`
  *
@@ -195,9 +196,14 @@ extension Server {
 
     // MARK: - Memory
 
-    /// Memory counted against maxmemory: the allocator's total minus the replication buffers
-    /// (Redis's freeMemoryGetNotCountedMemory).
-    var memoryNotCountedForEviction: Int { replicationBufferBytes() }
+    /// What replication holds in the allocator's count and maxmemory does not count (Redis's
+    /// freeMemoryGetNotCountedMemory): the replicas' own reply buffers. The backlog ring is a
+    /// shared mapping outside that count already (used_memory never included it).
+    var memoryNotCountedForEviction: Int {
+        var n = 0
+        for r in repl.replicas { n += r.pointee.reply.allocatedBytes }
+        return n
+    }
 
     var memoryForEviction: Int { max(0, tandem_used_memory() - memoryNotCountedForEviction) }
 
@@ -212,11 +218,15 @@ extension Server {
     /// go (the caller refuses a denyoom command). A run stops after a time slice set by
     /// maxmemory-eviction-tenacity; the cron goes on from there.
     mutating func performEvictions() -> Bool {
-        // Table growth respects the same limit (Dict.growthFitsInMemory), replication buffers apart.
-        tandem_set_expand_limit(evictionApplies ? settings.maxmemory + memoryNotCountedForEviction : 0)
-        guard evictionApplies else { return true }
+        guard evictionApplies else {
+            tandem_set_expand_limit(0)
+            return true
+        }
         let limit = settings.maxmemory
-        if memoryForEviction <= limit { return true }
+        let notCounted = memoryNotCountedForEviction
+        // Table growth respects the same limit (Dict.growthFitsInMemory).
+        tandem_set_expand_limit(limit + notCounted)
+        if tandem_used_memory() - notCounted <= limit { return true }
         let policy = settings.evictionPolicy
         if policy == .noEviction { return false }
         let tenacity = Int(settings.storedValue("maxmemory-eviction-tenacity")) ?? 10
