@@ -337,7 +337,7 @@ enum ConfigTable {
             guard args.count == 1, let flags = KeyspaceEventFlags(parsing: args[0]) else {
                 throw ConfigError("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
             }
-            s.notifyKeyspaceEvents = flags.description
+            s.keyspaceEvents = flags
         case "replicaof":
             guard args.count == 2 else { throw ConfigError("wrong number of arguments") }
             if args[0].lowercased() == "no" && args[1].lowercased() == "one" {
@@ -521,32 +521,3 @@ enum ConfigLine {
     }
 }
 
-/// notify-keyspace-events classes, parsed and printed as Redis 7.0 does
-/// (keyspaceEventsStringToFlags / keyspaceEventsFlagsToString).
-struct KeyspaceEventFlags: CustomStringConvertible {
-    var classes: Set<Character> = []
-    /// The classes "A" stands for, in the order Redis prints them.
-    static let all: [Character] = ["g", "$", "l", "s", "h", "z", "x", "e", "t", "d"]
-
-    init?(parsing text: String) {
-        for ch in text {
-            switch ch {
-            case "A": classes.formUnion(Self.all)
-            case "g", "$", "l", "s", "h", "z", "x", "e", "K", "E", "t", "m", "d", "n": classes.insert(ch)
-            default: return nil
-            }
-        }
-    }
-
-    var description: String {
-        var out = ""
-        if Self.all.allSatisfy(classes.contains) {
-            out = "A"
-        } else {
-            for ch in Self.all where classes.contains(ch) { out.append(ch) }
-        }
-        if classes.contains("n") && out != "A" { out.append("n") }
-        for ch: Character in ["K", "E", "m"] where classes.contains(ch) { out.append(ch) }
-        return out
-    }
-}

@@ -50,7 +50,13 @@ public struct Settings: Sendable {
     var shutdownTimeout = 10
     var useExitOnPanic = false
     var loadingProcessEventsIntervalBytes = 2 * 1024 * 1024
-    var notifyKeyspaceEvents = ""
+    /// notify-keyspace-events as CONFIG GET prints it (which, as in Redis, omits "n" next to "A").
+    var notifyKeyspaceEvents: String {
+        get { keyspaceEvents.description }
+        set { keyspaceEvents = KeyspaceEventFlags(parsing: newValue) ?? [] }
+    }
+    /// notify-keyspace-events parsed (every write tests it).
+    var keyspaceEvents: KeyspaceEventFlags = []
     var appendfsync = "everysec"
     var noAppendfsyncOnRewrite = false
 

@@ -319,6 +319,9 @@ extension Server {
     mutating func evict(_ db: Int, _ key: ByteView) {
         keyModified(db, key)
         if propagationEnabled { propagateExpiredDeletion(db, key) }
+        // Announced before the delete: `key` may point into the entry (what subscribers see
+        // is the same as Redis's delete-then-notify).
+        notifyKeyspaceEvent(.evicted, "evicted", key, db)
         _ = dbs[db].delete(key)
         stats.evictedKeys += 1
         dirty += 1

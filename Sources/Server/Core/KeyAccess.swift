@@ -29,16 +29,18 @@ extension Server {
     }
 
     /// The entry for `key` in the client's database, for a read: counts keyspace hits and
-    /// misses and touches the LRU stamp (not for `touch: false`: EXISTS, TYPE, as Redis's
-    /// LOOKUP_NOTOUCH).
+    /// misses, announces a miss ("keymiss", not for `notify: false`: OBJECT, MEMORY USAGE, as
+    /// Redis's LOOKUP_NONOTIFY) and touches the LRU stamp (not for `touch: false`: EXISTS,
+    /// TYPE, as Redis's LOOKUP_NOTOUCH).
     @inline(__always)
-    mutating func lookupRead(_ c: ClientRef, _ key: ByteView, touch: Bool = true) -> Entry? {
+    mutating func lookupRead(_ c: ClientRef, _ key: ByteView, touch: Bool = true, notify: Bool = true) -> Entry? {
         let e = lookupWrite(c.pointee.db, key)
         if let e {
             stats.keyspaceHits += 1
             if touch && childPID < 0 { self.touch(e) }
         } else {
             stats.keyspaceMisses += 1
+            if notify { notifyKeyspaceEvent(.keyMiss, "keymiss", key, c.pointee.db) }
         }
         return e
     }
@@ -91,9 +93,28 @@ extension Server {
     /// Deletes an expired key found through `slot`.
     mutating func deleteExpired(_ db: Int, _ slot: Slot) {
         if propagationEnabled { propagateExpiredDeletion(db, Entry(slot.pointee!).key) }
-        dbs[db].delete(at: slot)
+        deleteAnnounced(db, slot, .expired, "expired")
         stats.expiredKeys += 1
-        // Replication will propagate a DEL here.
+    }
+
+    /// Deletes the entry at `slot` and announces `event` on its key (expired, evicted).
+    mutating func deleteAnnounced(_ db: Int, _ slot: Slot, _ type: KeyspaceEventFlags, _ event: StaticString) {
+        if settings.keyspaceEvents.rawValue & type.rawValue == 0 {
+            dbs[db].delete(at: slot)
+            return
+        }
+        let key = Entry(slot.pointee!).key.array
+        dbs[db].delete(at: slot)
+        key.withUnsafeBufferPointer { b in
+            notifyKeyspaceEvent(type, event, ByteView(b.baseAddress ?? UnsafePointer(bitPattern: 1)!, b.count), db)
+        }
+    }
+
+    /// Adds a new key (Redis's dbAdd): announces "new" to class n.
+    @inline(__always)
+    mutating func addKey(_ db: Int, _ e: Entry) {
+        dbs[db].add(e)
+        notifyKeyspaceEvent(.newKey, "new", e.key, db)
     }
 
     /// Stores `entry` under its key in `db`, replacing any current value. With `keepTTL`
@@ -109,7 +130,7 @@ extension Server {
             dbs[db].replace(at: slot, with: e)
         } else {
             e.lru = newEntryLRU
-            dbs[db].add(e)
+            addKey(db, e)
         }
     }
 
@@ -137,7 +158,7 @@ extension Server {
         let e = Entry.makeString(key: key, value: value)
         e.expireAt = expireAt
         e.lru = newEntryLRU
-        dbs[db].add(e)
+        addKey(db, e)
     }
 
     /// Deletes `key` from `db` if present and live; returns whether it was.
@@ -182,7 +203,7 @@ extension Server {
                     if e.expireAt <= commandTimeMillis {
                         if let slot = db.pointee.findSlot(e.key) {
                             if propagationEnabled { propagateExpiredDeletion(d, e.key) }
-                            db.pointee.delete(at: slot)
+                            deleteAnnounced(d, slot, .expired, "expired")
                             stats.expiredKeys += 1
                             expired += 1
                         }
@@ -243,7 +264,7 @@ extension Server {
                 let at = Entry(slot.pointee!).expireAt
                 if at == 0 { return false }
                 if at > now { return true }
-                dbs[k.db].delete(at: slot)
+                deleteAnnounced(k.db, slot, .expired, "expired")
                 stats.expiredKeys += 1
                 return false
             }

@@ -21,22 +21,25 @@ extension Server {
         return (e, true)
     }
 
-    /// Adds `key` holding a new aggregate value (the key must be absent).
+    /// Adds `key` holding a new aggregate value (the key must be absent). `announceNew` false:
+    /// the key replaces one the command just deleted (Redis's setKey overwrites, no "new").
     @discardableResult
     mutating func addAggregate(_ db: Int, _ key: ByteView, _ type: ObjectType, _ encoding: ObjectEncoding,
-                               payload: Int64) -> Entry {
+                               payload: Int64, announceNew: Bool = true) -> Entry {
         let e = Entry.allocate(key: key, valueCapacity: 0)
         e.type = type
         e.encoding = encoding
         e.payload = payload
         e.lru = newEntryLRU
-        dbs[db].add(e)
+        if announceNew { addKey(db, e) } else { dbs[db].add(e) }
         return e
     }
 
-    /// Deletes `key` (after its value became empty).
+    /// Deletes `key` (after its value became empty) and announces "del", as Redis does after
+    /// the command's own event.
     mutating func deleteEmptied(_ db: Int, _ key: ByteView) {
         if let slot = dbs[db].findSlot(key) { dbs[db].delete(at: slot) }
+        notifyKeyspaceEvent(.generic, "del", key, db)
     }
 
     /// Every write to a key calls this: it invalidates WATCHes on the key and wakes clients

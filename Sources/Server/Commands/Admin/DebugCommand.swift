@@ -158,7 +158,7 @@ extension Server {
                     let e = Entry.makeString(key: ByteView(k.baseAddress!, k.count), value: ByteView(v.baseAddress!, vlen),
                                              encodeInt: false)
                     e.lru = newEntryLRU
-                    dbs[db].add(e)
+                    addKey(db, e)
                 }
             }
         }

@@ -49,7 +49,7 @@ extension Server {
                 return
             }
         }
-        guard let e = lookupRead(c, c.pointee.arg(2)) else {
+        guard let e = lookupRead(c, c.pointee.arg(2), touch: false, notify: false) else {
             c.pointee.reply.appendNull(resp3: c.pointee.resp3)
             return
         }

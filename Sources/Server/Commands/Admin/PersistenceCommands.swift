@@ -162,6 +162,7 @@ extension Server {
             entry.free()
             if deleted {
                 keyModified(db, key)
+                notifyKeyspaceEvent(.generic, "del", key, db)
                 dirty += 1
                 propagateInstead(db, ByteView("DEL"), key)
             }
@@ -176,8 +177,9 @@ extension Server {
         } else {
             entry.lru = idleSeconds >= 0 ? lruClock &- UInt32(truncatingIfNeeded: idleSeconds) : lruClock
         }
-        dbs[db].add(entry)
+        addKey(db, entry)
         keyModified(db, key)
+        notifyKeyspaceEvent(.generic, "restore", key, db)
         dirty += 1
         if ttl > 0 && !absTTL {
             var args = (0..<argc).map { c.pointee.arg($0).array }

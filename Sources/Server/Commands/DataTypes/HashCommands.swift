@@ -122,8 +122,9 @@ extension Server {
 
     /// The end of every successful write: WATCH/blocking signal and the dirty counter.
     @inline(__always)
-    mutating func hashWritten(_ c: ClientRef, changes: Int) {
+    mutating func hashWritten(_ c: ClientRef, changes: Int, event: StaticString) {
         keyModified(c.pointee.db, c.pointee.arg(1))
+        notifyKeyspaceEvent(.hash, event, c.pointee.arg(1), c.pointee.db)
         dirty += Int64(changes)
     }
 
@@ -144,7 +145,7 @@ extension Server {
             i += 2
         }
         if hmset { addOK(c) } else { c.pointee.reply.appendInteger(Int64(created)) }
-        hashWritten(c, changes: (argc - 2) / 2)
+        hashWritten(c, changes: (argc - 2) / 2, event: "hset")
     }
 
     mutating func hsetnxCommand(_ c: ClientRef) {
@@ -156,7 +157,7 @@ extension Server {
         }
         hashSet(e, field, c.pointee.arg(3))
         c.pointee.reply.appendInteger(1)
-        hashWritten(c, changes: 1)
+        hashWritten(c, changes: 1, event: "hset")
     }
 
     // MARK: - HGET HMGET HLEN HSTRLEN HEXISTS
@@ -218,16 +219,18 @@ extension Server {
             return
         }
         var deleted = 0
+        var emptied = false
         for i in 2..<c.pointee.argc {
             if HashStore.delete(e, c.pointee.arg(i)) {
                 deleted += 1
                 if HashStore.count(e) == 0 {
-                    deleteEmptied(c.pointee.db, key)
+                    emptied = true
                     break
                 }
             }
         }
-        if deleted > 0 { hashWritten(c, changes: deleted) }
+        if deleted > 0 { hashWritten(c, changes: deleted, event: "hdel") }
+        if emptied { deleteEmptied(c.pointee.db, key) }
         c.pointee.reply.appendInteger(Int64(deleted))
     }
 
@@ -281,7 +284,7 @@ extension Server {
             hashSet(e, field, ByteView(UnsafePointer(p), n))
         }
         c.pointee.reply.appendInteger(value)
-        hashWritten(c, changes: 1)
+        hashWritten(c, changes: 1, event: "hincrby")
     }
 
     /// Runs tandem_incrbyfloat (long double arithmetic and formatting, as Redis's
@@ -331,7 +334,7 @@ extension Server {
             hashSet(e, field, v)
             c.pointee.reply.appendBulk(v)
             propagateInstead(c.pointee.db, ByteView("HSET"), c.pointee.arg(1), field, v)
-            hashWritten(c, changes: 1)
+            hashWritten(c, changes: 1, event: "hincrbyfloat")
         }
     }
 

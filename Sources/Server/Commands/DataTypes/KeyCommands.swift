@@ -15,6 +15,7 @@ extension Server {
     mutating func delCommand(_ c: ClientRef) {
         var deleted: Int64 = 0
         for i in 1..<c.pointee.argc where deleteKey(c.pointee.db, c.pointee.arg(i)) {
+            notifyKeyspaceEvent(.generic, "del", c.pointee.arg(i), c.pointee.db)
             deleted += 1
         }
         dirty += deleted
@@ -62,9 +63,11 @@ extension Server {
         // Slots are invalidated by any change to the table: find the source again.
         guard let sslot = dbs[db].findSlot(src) else { return }
         let moved = dbs[db].detach(at: sslot).rekeyed(dst)
-        dbs[db].add(moved)
+        addKey(db, moved)
         keyModified(db, src)
         keyModified(db, dst)
+        notifyKeyspaceEvent(.generic, "rename_from", src, db)
+        notifyKeyspaceEvent(.generic, "rename_to", dst, db)
         dirty += 1
         c.pointee.reply.append(nx ? ":1\r\n" : "+OK\r\n")
     }
@@ -276,7 +279,9 @@ extension Server {
         if when <= commandTimeMillis && expiresLocally {
             dbs[db].delete(at: slot)
             propagateInstead(db, ByteView("DEL"), key)
+            notifyKeyspaceEvent(.generic, "del", key, db)
         } else {
+            notifyKeyspaceEvent(.generic, "expire", key, db)
             // 0 means "no expire" in an entry; a real expire time of 0 ms is already past.
             dbs[db].setExpire(e, at: when == 0 ? -1 : when)
             if propagationEnabled {
@@ -292,7 +297,7 @@ extension Server {
     }
 
     mutating func ttlCommand(_ c: ClientRef, unitMillis: Bool, absolute: Bool) {
-        guard let e = lookupWrite(c.pointee.db, c.pointee.arg(1)) else {
+        guard let e = lookupRead(c, c.pointee.arg(1), touch: false) else {
             c.pointee.reply.append(":-2\r\n" as StaticString)
             return
         }
@@ -313,6 +318,7 @@ extension Server {
         dbs[c.pointee.db].setExpire(e, at: 0)
         dirty += 1
         keyModified(c.pointee.db, c.pointee.arg(1))
+        notifyKeyspaceEvent(.generic, "persist", c.pointee.arg(1), c.pointee.db)
         c.pointee.reply.append(":1\r\n" as StaticString)
     }
 
@@ -348,10 +354,12 @@ extension Server {
         // The lookup in the target may have rehashed only the target table; the source
         // slot is still valid.
         let e = dbs[src].detach(at: slot)
-        dbs[target].add(e)
+        addKey(target, e)
         dirty += 1
         keyModified(src, key)
         keyModified(target, key)
+        notifyKeyspaceEvent(.generic, "move_from", key, src)
+        notifyKeyspaceEvent(.generic, "move_to", key, target)
         c.pointee.reply.append(":1\r\n" as StaticString)
     }
 
@@ -402,8 +410,9 @@ extension Server {
         guard let source = lookupWrite(src, key) else { return }
         let copy = source.copy(withKey: newKey)
         copy.expireAt = source.expireAt
-        dbs[dst].add(copy)
+        addKey(dst, copy)
         keyModified(dst, newKey)
+        notifyKeyspaceEvent(.generic, "copy_to", newKey, dst)
         dirty += 1
         c.pointee.reply.append(":1\r\n" as StaticString)
     }
@@ -421,7 +430,7 @@ extension Server {
     var lfuPolicy: Bool { settings.evictionPolicy.isLFU }
 
     mutating func objectCommand(_ c: ClientRef, _ id: CommandID) {
-        guard let e = lookupWrite(c.pointee.db, c.pointee.arg(2)) else {
+        guard let e = lookupRead(c, c.pointee.arg(2), touch: false, notify: false) else {
             addNull(c)
             return
         }

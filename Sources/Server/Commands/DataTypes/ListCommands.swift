@@ -191,6 +191,7 @@ extension Server {
             if left { list.deleteHead(1) } else { list.deleteTail(1) }
         }
         keyModified(db, key)
+        notifyKeyspaceEvent(.list, left ? "lpop" : "rpop", key, db)
         if list.count == 0 { deleteEmptied(db, key) }
         dirty += Int64(popped)
         if withKey && count != nil && propagationEnabled {
@@ -219,9 +220,11 @@ extension Server {
             }
             dst.push(v, head: toLeft)
             keyModified(db, destinationKey)
+            notifyKeyspaceEvent(.list, toLeft ? "lpush" : "rpush", destinationKey, db)
             c.pointee.reply.appendBulk(v)
         }
         keyModified(db, sourceKey)
+        notifyKeyspaceEvent(.list, fromLeft ? "lpop" : "rpop", sourceKey, db)
         if src.count == 0 { deleteEmptied(db, sourceKey) }
         dirty += 1
     }
@@ -269,6 +272,7 @@ extension Server {
         dirty += Int64(argc - 2)
         c.pointee.reply.appendInteger(Int64(list.count))
         keyModified(db, key)
+        notifyKeyspaceEvent(.list, left ? "lpush" : "rpush", key, db)
     }
 
     // MARK: - Pop
@@ -481,6 +485,7 @@ extension Server {
         list.replace(at: p, with: c.pointee.arg(3))
         addOK(c)
         keyModified(c.pointee.db, key)
+        notifyKeyspaceEvent(.list, "lset", key, c.pointee.db)
         dirty += 1
     }
 
@@ -510,6 +515,7 @@ extension Server {
             if list.value(at: p).equals(pivot) {
                 list.insert(c.pointee.arg(4), at: p, after: after)
                 keyModified(c.pointee.db, key)
+                notifyKeyspaceEvent(.list, "linsert", key, c.pointee.db)
                 dirty += 1
                 c.pointee.reply.appendInteger(Int64(list.count))
                 return
@@ -546,7 +552,10 @@ extension Server {
             }
         }
         dirty += Int64(removed)
-        if removed > 0 { keyModified(db, key) }
+        if removed > 0 {
+            keyModified(db, key)
+            notifyKeyspaceEvent(.list, "lrem", key, db)
+        }
         if list.count == 0 { deleteEmptied(db, key) }
         c.pointee.reply.appendInteger(Int64(removed))
     }
@@ -577,6 +586,7 @@ extension Server {
         list.deleteHead(ltrim)
         list.deleteTail(rtrim)
         keyModified(db, key)
+        notifyKeyspaceEvent(.list, "ltrim", key, db)
         if list.count == 0 { deleteEmptied(db, key) }
         dirty += Int64(ltrim + rtrim)
         addOK(c)

@@ -125,12 +125,12 @@ extension Server {
     /// Replaces `dst` with `result` (or deletes it when the result is empty), replying the
     /// result's size: the end of every *STORE command. Counts as one change when the
     /// destination was written or deleted.
-    mutating func storeSetResult(_ c: ClientRef, _ dst: ByteView, _ result: SetValue) {
+    mutating func storeSetResult(_ c: ClientRef, _ dst: ByteView, _ result: SetValue, event: StaticString) {
         let db = c.pointee.db
         let deleted = deleteKey(db, dst)
         let n = result.count
         if n > 0 {
-            addAggregate(db, dst, .set, result.encoding, payload: result.payload)
+            addAggregate(db, dst, .set, result.encoding, payload: result.payload, announceNew: !deleted)
         } else {
             result.free()
         }
@@ -138,6 +138,11 @@ extension Server {
         if n > 0 || deleted {
             keyModified(db, dst)
             dirty += 1
+        }
+        if n > 0 {
+            notifyKeyspaceEvent(.set, event, dst, db)
+        } else if deleted {
+            notifyKeyspaceEvent(.generic, "del", dst, db)
         }
     }
 
@@ -161,7 +166,10 @@ extension Server {
             added += 1
         }
         s.store(e)
-        if added > 0 { keyModified(db, key) }
+        if added > 0 {
+            keyModified(db, key)
+            notifyKeyspaceEvent(.set, "sadd", key, db)
+        }
         dirty += added
         c.pointee.reply.appendInteger(added)
     }
@@ -186,11 +194,12 @@ extension Server {
             }
         }
         s.store(e)
-        if emptied { deleteEmptied(db, key) }
         if deleted > 0 {
             keyModified(db, key)
+            notifyKeyspaceEvent(.set, "srem", key, db)
             dirty += deleted
         }
+        if emptied { deleteEmptied(db, key) }
         c.pointee.reply.appendInteger(deleted)
     }
 
@@ -219,6 +228,7 @@ extension Server {
             return
         }
         s.store(src)
+        notifyKeyspaceEvent(.set, "srem", srcKey, db)
         if s.count == 0 { deleteEmptied(db, srcKey) }
         let target: Entry
         if let dst {
@@ -234,6 +244,7 @@ extension Server {
         if d.add(member, maxIntsetEntries: maxIntset) {
             dirty += 1
             keyModified(db, dstKey)
+            notifyKeyspaceEvent(.set, "sadd", dstKey, db)
         }
         d.store(target)
         c.pointee.reply.append(":1\r\n" as StaticString)
@@ -299,6 +310,7 @@ extension Server {
         if propagationEnabled { m.withBytes { propagateInstead(db, ByteView("SREM"), key, $0) } }
         _ = s.remove(m)
         s.store(e)
+        notifyKeyspaceEvent(.set, "spop", key, db)
         if s.count == 0 { deleteEmptied(db, key) }
         keyModified(db, key)
         dirty += 1
@@ -326,6 +338,7 @@ extension Server {
         let count = n >= Int64(size) ? size : Int(n)
         dirty += Int64(count)
         keyModified(db, key)
+        notifyKeyspaceEvent(.set, "spop", key, db)
         if count == size {
             // Redis replies through SUNION's code, whose read lookup counts a keyspace hit.
             stats.keyspaceHits += 1
@@ -480,6 +493,7 @@ extension Server {
                 let db = c.pointee.db
                 if deleteKey(db, dst) {
                     keyModified(db, dst)
+                    notifyKeyspaceEvent(.generic, "del", dst, db)
                     dirty += 1
                 }
                 c.pointee.reply.append(":0\r\n" as StaticString)
@@ -513,7 +527,7 @@ extension Server {
             return true
         }
         if let dst, let result {
-            storeSetResult(c, dst, result)
+            storeSetResult(c, dst, result, event: "sinterstore")
         } else if cardinalityOnly {
             c.pointee.reply.appendInteger(Int64(cardinality))
         } else {
@@ -527,7 +541,7 @@ extension Server {
         guard let sets = lookupSets(c, first: first, count: count) else { return }
         let result = unionOrDiff(sets, diff: diff)
         if let dst {
-            storeSetResult(c, dst, result)
+            storeSetResult(c, dst, result, event: diff ? "sdiffstore" : "sunionstore")
         } else {
             c.pointee.reply.appendSetHeader(result.count, resp3: c.pointee.resp3)
             result.forEach { addMember(c, $0) }

@@ -289,9 +289,14 @@ extension Server {
         let dst = c.pointee.arg(storeIndex)
         if outputLength > 0 {
             // setKey: replaces a value of any type and drops its TTL.
-            if let slot = lookupSlot(db, dst) { dbs[db].delete(at: slot) }
-            addAggregate(db, dst, .list, .quicklist, payload: list.payload)
+            var existed = false
+            if let slot = lookupSlot(db, dst) {
+                dbs[db].delete(at: slot)
+                existed = true
+            }
+            addAggregate(db, dst, .list, .quicklist, payload: list.payload, announceNew: !existed)
             keyModified(db, dst)
+            notifyKeyspaceEvent(.list, "sortstore", dst, db)
             dirty += Int64(outputLength)
         } else {
             list.free()
@@ -299,6 +304,7 @@ extension Server {
             if let slot = dbs[db].findSlot(dst) {
                 dbs[db].delete(at: slot)
                 keyModified(db, dst)
+                notifyKeyspaceEvent(.generic, "del", dst, db)
                 dirty += 1
             }
         }

@@ -170,6 +170,8 @@ extension Server {
             }
         }
         setString(db, key, value, expireAt: expireAt, keepTTL: flags.contains(.keepTTL))
+        notifyKeyspaceEvent(.string, "set", key, db)
+        if expireAt != 0 { notifyKeyspaceEvent(.generic, "expire", key, db) }
         if expireAt != 0 && propagationEnabled {
             // Relative and absolute expires travel as one absolute form (docs/dev/propagation.md).
             propagateInstead(db, [Array("SET".utf8), key.array, value.array, Array("PXAT".utf8), Self.argBytes(expireAt)])
@@ -211,6 +213,7 @@ extension Server {
             addNull(c)
         }
         setString(c.pointee.db, key, c.pointee.arg(2), expireAt: 0, keepTTL: false)
+        notifyKeyspaceEvent(.string, "set", key, c.pointee.db)
         propagateInstead(c.pointee.db, ByteView("SET"), key, c.pointee.arg(2))  // as Redis 7.0
         dirty += 1
     }
@@ -220,6 +223,7 @@ extension Server {
         guard let e = lookupStringOrReply(c, key) else { return }
         addStringValue(c, e)
         deleteKey(c.pointee.db, key)  // signals keyModified
+        notifyKeyspaceEvent(.generic, "del", key, c.pointee.db)
         propagateInstead(c.pointee.db, ByteView("DEL"), key)
         dirty += 1
     }
@@ -242,8 +246,10 @@ extension Server {
             if expireAt <= commandTimeMillis && expiresLocally {
                 deleteKey(db, key)
                 propagateInstead(db, ByteView("DEL"), key)
+                notifyKeyspaceEvent(.generic, "del", key, db)
             } else {
                 dbs[db].setExpire(e, at: expireAt)
+                notifyKeyspaceEvent(.generic, "expire", key, db)
                 if propagationEnabled {
                     propagateInstead(db, [Array("PEXPIREAT".utf8), key.array, Self.argBytes(expireAt)])
                 }
@@ -253,6 +259,7 @@ extension Server {
         } else if flags.contains(.persist) && e.expireAt != 0 {
             dbs[db].setExpire(e, at: 0)
             propagateInstead(db, ByteView("PERSIST"), key)
+            notifyKeyspaceEvent(.generic, "persist", key, db)
             dirty += 1
             keyModified(db, key)
         }
@@ -290,6 +297,7 @@ extension Server {
         var j = 1
         while j < argc {
             setString(db, c.pointee.arg(j), c.pointee.arg(j + 1), expireAt: 0, keepTTL: false)
+            notifyKeyspaceEvent(.string, "set", c.pointee.arg(j), db)
             j += 2
         }
         dirty += Int64((argc - 1) / 2)
@@ -357,9 +365,10 @@ extension Server {
         guard let slot = lookupSlot(db, key) else {
             let e = Entry.makeString(key: key, value: value)
             e.lru = newEntryLRU
-            dbs[db].add(e)
+            addKey(db, e)
             dirty += 1
             keyModified(db, key)
+            notifyKeyspaceEvent(.string, "append", key, db)
             c.pointee.reply.appendInteger(Int64(value.count))
             return
         }
@@ -376,6 +385,7 @@ extension Server {
         e.payload = Int64(total)
         dirty += 1
         keyModified(db, key)
+        notifyKeyspaceEvent(.string, "append", key, db)
         c.pointee.reply.appendInteger(Int64(total))
     }
 
@@ -452,9 +462,10 @@ extension Server {
             memset(e.mutableStringBytes, 0, offset)
             memcpy(e.mutableStringBytes + offset, value.base, value.count)
             e.lru = newEntryLRU
-            dbs[db].add(e)
+            addKey(db, e)
             dirty += 1
             keyModified(db, key)
+            notifyKeyspaceEvent(.string, "setrange", key, db)
             c.pointee.reply.appendInteger(Int64(offset + value.count))
             return
         }
@@ -475,6 +486,7 @@ extension Server {
         e.payload = Int64(total)
         dirty += 1
         keyModified(db, key)
+        notifyKeyspaceEvent(.string, "setrange", key, db)
         c.pointee.reply.appendInteger(Int64(total))
     }
 
@@ -539,10 +551,11 @@ extension Server {
         } else {
             let n = Entry.makeInteger(key: key, value: value)
             n.lru = newEntryLRU
-            dbs[db].add(n)
+            addKey(db, n)
         }
         dirty += 1
         keyModified(db, key)
+        notifyKeyspaceEvent(.string, "incrby", key, db)
         c.pointee.reply.appendInteger(value)
     }
 
@@ -598,12 +611,13 @@ extension Server {
                 n.expireAt = Entry(slot.pointee!).expireAt
                 dbs[db].replace(at: slot, with: n)
             } else {
-                dbs[db].add(n)
+                addKey(db, n)
             }
             c.pointee.reply.appendBulk(v)
             propagateInstead(db, ByteView("SET"), key, v, ByteView("KEEPTTL"))
         }
         dirty += 1
         keyModified(db, key)
+        notifyKeyspaceEvent(.string, "incrbyfloat", key, db)
     }
 }

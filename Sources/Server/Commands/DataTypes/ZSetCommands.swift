@@ -234,9 +234,10 @@ extension Server {
     }
 
     /// After a write: signal, count, and delete the key if the set became empty.
-    mutating func zWritten(_ c: ClientRef, _ e: Entry, _ key: ByteView, changes: Int) {
+    mutating func zWritten(_ c: ClientRef, _ e: Entry, _ key: ByteView, changes: Int, event: StaticString) {
         if changes == 0 { return }
         let db = c.pointee.db
+        notifyKeyspaceEvent(.zset, event, key, db)
         if ZSetStore.count(e) == 0 { deleteEmptied(db, key) }
         keyModified(db, key)
         dirty += Int64(changes)
@@ -309,7 +310,10 @@ extension Server {
                 case .skipped: break
                 case .nan:
                     addError(c, "-ERR resulting score is not a number (NaN)\r\n")
-                    if added + updated > 0 { keyModified(db, key) }
+                    if added + updated > 0 {
+                        keyModified(db, key)
+                        notifyKeyspaceEvent(.zset, flags.contains(.incr) ? "zincr" : "zadd", key, db)
+                    }
                     return
                 }
                 j += 1
@@ -317,6 +321,7 @@ extension Server {
         }
         if added + updated > 0 {
             keyModified(db, key)
+            notifyKeyspaceEvent(.zset, flags.contains(.incr) ? "zincr" : "zadd", key, db)
             dirty += Int64(added + updated)
         }
         if flags.contains(.incr) {
@@ -350,7 +355,7 @@ extension Server {
             }
             i += 1
         }
-        zWritten(c, e, key, changes: deleted)
+        zWritten(c, e, key, changes: deleted, event: "zrem")
         c.pointee.reply.appendInteger(Int64(deleted))
     }
 
@@ -518,6 +523,7 @@ extension Server {
         guard let src, n > 0 else {
             if deleteKey(db, dst) {
                 keyModified(db, dst)
+                notifyKeyspaceEvent(.generic, "del", dst, db)
                 dirty += 1
             }
             c.pointee.reply.appendInteger(0)
@@ -535,6 +541,7 @@ extension Server {
         }
         storeEntry(db, e, keepTTL: false)
         keyModified(db, dst)
+        notifyKeyspaceEvent(.zset, "zrangestore", dst, db)
         dirty += 1
         c.pointee.reply.appendInteger(Int64(n))
     }
@@ -616,7 +623,8 @@ extension Server {
             }
         }
         let removed = ZSetStore.removeRanks(e, from: lo, to: hi)
-        zWritten(c, e, key, changes: removed)
+        let event: StaticString = type == .score ? "zremrangebyscore" : type == .lex ? "zremrangebylex" : "zremrangebyrank"
+        zWritten(c, e, key, changes: removed, event: event)
         c.pointee.reply.appendInteger(Int64(removed))
     }
 
@@ -704,6 +712,7 @@ extension Server {
             c.pointee.reply.appendBulk(m)
             c.pointee.reply.appendDouble(s, resp3: resp3)
         }
+        notifyKeyspaceEvent(.zset, max ? "zpopmax" : "zpopmin", key, db)
         if ZSetStore.count(e) == 0 { deleteEmptied(db, key) }
         keyModified(db, key)
         dirty += Int64(n)
@@ -888,7 +897,7 @@ extension Server {
         var j = numkeysAt + 1
         for _ in 0..<n {
             let key = c.pointee.arg(j)
-            var e = store ? lookupWrite(c.pointee.db, key) : lookupRead(c, key)
+            var e = lookupRead(c, key)
             if let found = e, found.type == .set {
                 let t = Self.sortedSetFromSet(found)
                 temporaries.append(t)
@@ -957,7 +966,7 @@ extension Server {
         case .diff: zDiff(sources, into: acc)
         }
         if store {
-            zStoreResult(c, acc)
+            zStoreResult(c, acc, event: op == .union ? "zunionstore" : op == .inter ? "zinterstore" : "zdiffstore")
             return
         }
         let length = acc.pointee.length
@@ -1039,7 +1048,7 @@ extension Server {
     }
 
     /// Stores a set operation's result under argument 1 (or deletes it when empty).
-    mutating func zStoreResult(_ c: ClientRef, _ acc: UnsafeMutablePointer<SkipList>) {
+    mutating func zStoreResult(_ c: ClientRef, _ acc: UnsafeMutablePointer<SkipList>, event: StaticString) {
         let dst = c.pointee.arg(1)
         let db = c.pointee.db
         let length = acc.pointee.length
@@ -1048,6 +1057,7 @@ extension Server {
             c.pointee.reply.appendInteger(0)
             if deleteKey(db, dst) {
                 keyModified(db, dst)
+                notifyKeyspaceEvent(.generic, "del", dst, db)
                 dirty += 1
             }
             return
@@ -1060,6 +1070,7 @@ extension Server {
                                             maxValue: settings.zsetMaxListpackValue)
         storeEntry(db, e, keepTTL: false)
         keyModified(db, dst)
+        notifyKeyspaceEvent(.zset, event, dst, db)
         dirty += 1
         c.pointee.reply.appendInteger(Int64(length))
     }
