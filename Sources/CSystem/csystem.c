@@ -26,7 +26,7 @@ uint64_t tandem_hash(const void *data, size_t len, uint64_t seed) {
     return XXH3_64bits_withSeed(data, len, seed);
 }
 
-size_t tandem_used_memory_counter = 0;
+__thread size_t tandem_used_memory_counter __attribute__((tls_model("initial-exec"))) = 0;
 int tandem_resize_allowed_flag = 1;
 size_t tandem_expand_limit_bytes = 0;
 

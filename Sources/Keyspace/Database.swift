@@ -44,9 +44,10 @@ public struct Database: ~Copyable {
         if e.expireAt != 0 { volatile.add(e) }
     }
 
-    /// Puts `new` where `slot`'s entry is and frees the old one. `new.expireAt` decides
-    /// whether the key stays in the expire index.
-    public mutating func replace(at slot: Slot, with new: Entry) {
+    /// Puts `new` where `slot`'s entry is and frees the old one (on the lazy-free thread when
+    /// `lazily` and it is large: lazyfree-lazy-server-del). `new.expireAt` decides whether the
+    /// key stays in the expire index.
+    public mutating func replace(at slot: Slot, with new: Entry, lazily: Bool = false) {
         let old = Entry(slot.pointee!)
         if old == new {
             return
@@ -55,7 +56,7 @@ public struct Database: ~Copyable {
         dict.replace(at: slot, with: new)
         if oldVolatile { volatile.remove(old) }
         if new.expireAt != 0 { volatile.add(new) }
-        old.free()
+        old.release(lazily: lazily)
     }
 
     /// After `Entry.resized` moved the entry that `slot` points at.

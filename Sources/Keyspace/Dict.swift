@@ -152,20 +152,32 @@ public struct Dict: ~Copyable {
         return unlink(at: s)
     }
 
-    /// Unlinks every entry, calling `body` on each (to free it), and frees the tables.
-    public mutating func removeAll(_ body: (Entry) -> Void) {
-        for (table, size) in [(table0, size0), (table1, size1)] {
-            guard let table else { continue }
-            for i in 0..<size {
-                var p = table[i]
-                while let cur = p {
-                    let e = Entry(cur)
-                    p = e.next
-                    body(e)
-                }
+    /// Calls `body` on every entry chained from `table` (which may be nil), then frees it.
+    static func drain(_ table: Slot?, _ size: Int, _ body: (Entry) -> Void) {
+        guard let table else { return }
+        var i = 0
+        while i < size {
+            var p = table[i]
+            while let cur = p {
+                let e = Entry(cur)
+                p = e.next
+                body(e)
             }
-            tandem_free(table)
+            i += 1
         }
+        tandem_free(table)
+    }
+
+    /// Unlinks every entry, calling `body` on each (to free it), and frees the tables.
+    /// Allocates nothing (the lazy-free thread runs it for the tables inside values).
+    public mutating func removeAll(_ body: (Entry) -> Void) {
+        Self.drain(table0, size0, body)
+        Self.drain(table1, size1, body)
+        forgetTables()
+    }
+
+    /// Leaves the table empty without freeing anything (the tables were freed or handed over).
+    mutating func forgetTables() {
         table0 = nil
         table1 = nil
         size0 = 0

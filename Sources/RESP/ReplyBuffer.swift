@@ -16,6 +16,9 @@ import Platform
 public struct ReplyBuffer: ~Copyable {
     public private(set) var base: UnsafeMutablePointer<UInt8>
     public private(set) var capacity: Int
+    /// The size set at creation or by the client cron (`resize`); a buffer a burst of replies
+    /// grew returns to it (`shrink`).
+    public private(set) var restingCapacity: Int
     /// Bytes held (sent or not).
     public var count: Int = 0
     /// Bytes already written to the socket.
@@ -33,6 +36,7 @@ public struct ReplyBuffer: ~Copyable {
 
     public init() {
         capacity = Self.initialCapacity
+        restingCapacity = capacity
         base = tandem_malloc(capacity).assumingMemoryBound(to: UInt8.self)
     }
 
@@ -45,25 +49,27 @@ public struct ReplyBuffer: ~Copyable {
     /// Memory held by this buffer, for CLIENT LIST's omem and the output limits.
     public var allocatedBytes: Int { capacity }
 
-    /// Called after a write: forgets sent bytes, and shrinks a buffer that a big reply grew.
+    /// Called after a write: forgets sent bytes, and shrinks a buffer that a big reply grew
+    /// past `keepUpTo` bytes back to its resting size.
     @inline(__always)
-    public mutating func didSend(_ n: Int) {
+    public mutating func didSend(_ n: Int, keepUpTo: Int = 1024 * 1024) {
         sent += n
         if sent == count {
             if count > peak { peak = count }
             sent = 0
             count = 0
-            if capacity > 1024 * 1024 { shrink() }
+            if capacity > keepUpTo { shrink() }
         }
     }
 
-    mutating func shrink() { resize(to: Self.initialCapacity) }
+    mutating func shrink() { resize(to: restingCapacity) }
 
     /// Reallocates an empty buffer to `newCapacity` bytes.
     public mutating func resize(to newCapacity: Int) {
         guard count == 0, newCapacity != capacity else { return }
         tandem_free(base)
         capacity = newCapacity
+        restingCapacity = newCapacity
         base = tandem_malloc(capacity).assumingMemoryBound(to: UInt8.self)
     }
 

@@ -124,7 +124,11 @@ static inline int tandem_set_int_option(int fd, int level, int name, int value) 
 
 /* MARK: - accounted allocator */
 
-extern size_t tandem_used_memory_counter;
+/* Per thread: the primary's event loop counts its allocations without atomics; the lazy-free
+   thread (below) counts its frees in its own copy and publishes the total it freed, which
+   tandem_used_memory() subtracts. */
+extern __thread size_t tandem_used_memory_counter __attribute__((tls_model("initial-exec")));
+extern int64_t tandem_lazyfree_memory_delta;
 
 static inline void *tandem_malloc(size_t size) {
     void *p = malloc(size);
@@ -148,8 +152,26 @@ static inline void tandem_free(void *ptr) {
     free(ptr);
 }
 
-static inline size_t tandem_used_memory(void) { return tandem_used_memory_counter; }
+static inline size_t tandem_used_memory(void) {
+    return tandem_used_memory_counter + (size_t)__atomic_load_n(&tandem_lazyfree_memory_delta, __ATOMIC_RELAXED);
+}
 static inline size_t tandem_usable_size(void *ptr) { return malloc_usable_size(ptr); }
+
+/* MARK: - lazy free (lazyfree.c)
+
+   One background thread, started on first use, frees what the event loop hands it (Redis's
+   bio lazy-free job queue): a job is a function and two arguments, run in submission order.
+   `objects` is how many objects the job frees, for INFO's lazyfree_pending_objects (queued,
+   not yet freed) and lazyfreed_objects (freed by the thread since the last CONFIG RESETSTAT).
+   The job function must touch no Swift runtime state: it walks raw memory and calls
+   tandem_free. */
+typedef void (*tandem_lazyfree_fn)(void *arg1, void *arg2);
+void tandem_lazyfree_submit(tandem_lazyfree_fn fn, void *arg1, void *arg2, size_t objects);
+size_t tandem_lazyfree_pending(void);
+size_t tandem_lazyfreed_objects(void);
+void tandem_lazyfree_reset_stats(void);
+/* Waits until every submitted job ran (tests, DEBUG). */
+void tandem_lazyfree_drain(void);
 
 /* MARK: - hash table resizing */
 

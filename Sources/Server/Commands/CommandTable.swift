@@ -64,6 +64,7 @@ enum CommandID: Equatable {
     case command, commandCount, commandInfo, commandDocs, commandList, commandGetkeys, commandGetkeysandflags, commandHelp
     case clientID, clientSetname, clientGetname, clientList, clientInfo, clientKill, clientPause
     case clientUnpause, clientNoEvict, clientReply, clientHelp, clientUnblock, clientTrackinginfo, clientGetredir
+    case clientTracking, clientCaching
     case configGet, configSet, configResetstat, configRewrite, configHelp
     case slowlogGet, slowlogLen, slowlogReset, slowlogHelp
     case sort, sortRO
@@ -166,6 +167,10 @@ enum CommandTable {
               "Return information about server assisted client side caching for the current connection"),
         .init("client|getredir", .clientGetredir, 2, [.noscript, .loading, .stale], "connection", "6.0.0",
               "Get tracking notifications redirection client ID if any"),
+        .init("client|tracking", .clientTracking, -3, [.noscript, .loading, .stale], "connection", "6.0.0",
+              "Enable or disable server assisted client side caching support"),
+        .init("client|caching", .clientCaching, 3, [.noscript, .loading, .stale], "connection", "6.0.0",
+              "Instruct the server about tracking or not keys in the next request"),
         .init("client|help", .clientHelp, 2, [.loading, .stale], "connection", "5.0.0", "Show helpful text about the different subcommands"),
 
         // MARK: Server

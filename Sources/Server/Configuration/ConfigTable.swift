@@ -146,6 +146,7 @@ enum ConfigTable {
             "allkeys-random", "noeviction",
         ])),
         .init("maxmemory-samples", .int(\.maxmemorySamples, min: 1, max: maxInt)),
+        .init("tracking-table-max-keys", .int(\.trackingTableMaxKeys, min: 0, max: maxInt)),
         .init("proto-max-bulk-len", .memory(\.protoMaxBulkLen, min: 1024 * 1024, max: maxLong)),
         .init("client-query-buffer-limit", .memory(\.clientQueryBufferLimit, min: 1024 * 1024, max: maxLong)),
         .init("client-output-buffer-limit", .special),

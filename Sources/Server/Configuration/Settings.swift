@@ -111,13 +111,15 @@ public struct Settings: Sendable {
     /// maxmemory-policy parsed (the hot paths test it per access).
     var evictionPolicy = EvictionPolicy.noEviction
     var maxmemorySamples = 5
+    var trackingTableMaxKeys = 1_000_000
     var protoMaxBulkLen = 512 * 1024 * 1024
     var clientQueryBufferLimit = 1024 * 1024 * 1024
     var outputLimitNormal = OutputBufferLimit(hard: 0, soft: 0, softSeconds: 0)
     var outputLimitReplica = OutputBufferLimit(hard: 256 * 1024 * 1024, soft: 64 * 1024 * 1024, softSeconds: 60)
     var outputLimitPubsub = OutputBufferLimit(hard: 32 * 1024 * 1024, soft: 8 * 1024 * 1024, softSeconds: 60)
 
-    // Lazy freeing (accepted; Tandem frees synchronously for now)
+    // Lazy freeing: large values deleted this way are freed by the lazy-free thread
+    // (Keyspace/LazyFree.swift)
     var lazyfreeLazyEviction = false
     var lazyfreeLazyExpire = false
     var lazyfreeLazyServerDel = false

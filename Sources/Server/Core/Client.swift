@@ -90,6 +90,8 @@ struct Client: ~Copyable {
     /// SSUBSCRIBE's shard channels.
     var shardChannels: Set<[UInt8]> = []
     var block = BlockState()
+    /// CLIENT TRACKING (Tracking.swift).
+    var tracking = TrackingState()
 
     // Bookkeeping (not per command)
     var createdAtMillis: Int64

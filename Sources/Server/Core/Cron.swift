@@ -33,6 +33,9 @@ extension Server {
         }
         if pendingShutdown != nil { checkPendingShutdown() }
         clientsCron(now)
+        // Also before each command; here too so a CONFIG SET of tracking-table-max-keys takes
+        // effect on an idle server (as Redis's serverCron).
+        if tracking.clients > 0 { trackingLimitUsedSlots() }
         if !migrateSockets.isEmpty { closeIdleMigrateSockets(now) }
         checkChildDone()
         checkSavePoints()

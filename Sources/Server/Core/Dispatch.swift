@@ -116,6 +116,7 @@ extension Server {
         } else if tandem_expand_limit() != 0 {
             tandem_set_expand_limit(0)
         }
+        if tracking.clients > 0 { trackingLimitUsedSlots() }
         if let refusal = replicationStateRefusal(c, spec) { return reject(c, index, refusal) }
         if c.pointee.isReplica && (spec.pointee.flags.contains(.write) || spec.pointee.flags.contains(.readonly)
             || spec.pointee.id == .publish || spec.pointee.id == .spublish)
@@ -296,8 +297,11 @@ extension Server {
             replicaClientWrite = !c.pointee.isMaster && !settings.replicaReadOnly
                 && commands.specs[index].flags.contains(.write)
         }
+        let outermost = callDepth == 0
+        if outermost { commandClient = c }
         callDepth += 1
         execute(c, commands.specs[index].id)
+        if tracking.clients > 0 && commands.specs[index].flags.contains(.readonly) { trackingRememberKeys(c, index) }
         if replicaClientWrite {
             rememberReplicaLocalExpires(c, index)
             replicaClientWrite = false
@@ -311,6 +315,16 @@ extension Server {
             if repl.offset != offsetBefore { c.pointee.writeOffset = repl.offset }
         }
         callDepth -= 1
+        if outermost {
+            commandClient = nil
+            if !tracking.pending.isEmpty { flushTrackingPending(c) }
+            // CLIENT CACHING applies to the next command only (kept through MULTI and by CLIENT's
+            // own subcommands, as Redis's resetClient).
+            if c.pointee.tracking.flags.contains(.caching) && !c.pointee.flags.contains(.multi)
+                && !commands.specs[index].nameString.hasPrefix("client|") {
+                c.pointee.tracking.flags.remove(.caching)
+            }
+        }
         let duration = Clock.monotonicMicros() - start
         if settings.latencyMonitorThreshold > 0 {
             let event = commands.specs[index].flags.contains(.fast) ? "fast-command" : "command"
@@ -405,7 +419,8 @@ extension Server {
         case .incrbyfloat: incrbyfloatCommand(c)
         case .lcs: lcsCommand(c)
         // Keys
-        case .del, .unlink: delCommand(c)
+        case .del: delCommand(c, unlink: false)
+        case .unlink: delCommand(c, unlink: true)
         case .exists: existsCommand(c)
         case .type: typeCommand(c)
         case .rename: renameCommand(c, onlyIfAbsent: false)
@@ -436,7 +451,8 @@ extension Server {
         case .hello: helloCommand(c)
         case .reset: resetCommand(c)
         case .clientID, .clientSetname, .clientGetname, .clientList, .clientInfo, .clientKill, .clientPause,
-            .clientUnpause, .clientNoEvict, .clientReply, .clientHelp, .clientUnblock, .clientTrackinginfo, .clientGetredir:
+            .clientUnpause, .clientNoEvict, .clientReply, .clientHelp, .clientUnblock, .clientTrackinginfo, .clientGetredir,
+            .clientTracking, .clientCaching:
             clientCommand(c, id)
         // Server
         case .dbsize: c.pointee.reply.appendInteger(Int64(dbs[c.pointee.db].count))

@@ -233,10 +233,30 @@ extension Server {
         let sliceMicros: Int64 = tenacity >= 100 ? Int64.max : tenacity <= 10 ? 50 * Int64(max(tenacity, 1)) : 500 * Int64(pow(1.15, Double(tenacity - 10)))
         let start = Clock.monotonicMicros()
         var evicted = 0
-        while memoryForEviction > limit {
-            guard pickAndEvict(policy) else { return false }
+        // As Redis: the goal is freeing what was over the limit at the start, counted as what
+        // the deletions themselves released. Re-reading used_memory instead would count the
+        // invalidation messages and notifications the evictions queue for clients, and
+        // evicting to make room for them would evict everything (a feedback loop).
+        let toFree = memoryForEviction - limit
+        var freed = 0
+        while freed < toFree {
+            evictionFreedBytes = 0
+            guard pickAndEvict(policy) else {
+                // Nothing left to evict: what the lazy-free thread is still releasing may be
+                // enough; wait one time slice for it, as Redis does.
+                if LazyFree.pendingObjects > 0 {
+                    usleep(UInt32(clamping: min(sliceMicros, 1_000_000)))
+                    return memoryForEviction <= limit
+                }
+                return false
+            }
+            freed += evictionFreedBytes
             evicted += 1
-            if evicted & 15 == 0 && Clock.monotonicMicros() - start > sliceMicros { return true }
+            if evicted & 15 == 0 {
+                // Values freed lazily release their memory later: look at the real figure.
+                if settings.lazyfreeLazyEviction && memoryForEviction <= limit { return true }
+                if Clock.monotonicMicros() - start > sliceMicros { return true }
+            }
         }
         return true
     }
@@ -318,11 +338,13 @@ extension Server {
     /// Deletes an evicted key: WATCHers see it change, replicas get a DEL, INFO counts it.
     mutating func evict(_ db: Int, _ key: ByteView) {
         keyModified(db, key)
-        if propagationEnabled { propagateExpiredDeletion(db, key) }
+        if propagationEnabled { propagateExpiredDeletion(db, key, lazily: settings.lazyfreeLazyEviction) }
         // Announced before the delete: `key` may point into the entry (what subscribers see
         // is the same as Redis's delete-then-notify).
         notifyKeyspaceEvent(.evicted, "evicted", key, db)
-        _ = dbs[db].delete(key)
+        let before = tandem_used_memory()
+        if let slot = dbs[db].findSlot(key) { dbs[db].delete(at: slot, lazily: settings.lazyfreeLazyEviction) }
+        evictionFreedBytes += before - tandem_used_memory()
         stats.evictedKeys += 1
         dirty += 1
     }

@@ -92,19 +92,21 @@ extension Server {
 
     /// Deletes an expired key found through `slot`.
     mutating func deleteExpired(_ db: Int, _ slot: Slot) {
-        if propagationEnabled { propagateExpiredDeletion(db, Entry(slot.pointee!).key) }
+        if propagationEnabled { propagateExpiredDeletion(db, Entry(slot.pointee!).key, lazily: settings.lazyfreeLazyExpire) }
         deleteAnnounced(db, slot, .expired, "expired")
         stats.expiredKeys += 1
     }
 
     /// Deletes the entry at `slot` and announces `event` on its key (expired, evicted).
     mutating func deleteAnnounced(_ db: Int, _ slot: Slot, _ type: KeyspaceEventFlags, _ event: StaticString) {
+        let lazily = type == .expired ? settings.lazyfreeLazyExpire : settings.lazyfreeLazyEviction
+        if tracking.active { trackingInvalidateKey(Entry(slot.pointee!).key, byCommand: false) }
         if settings.keyspaceEvents.rawValue & type.rawValue == 0 {
-            dbs[db].delete(at: slot)
+            dbs[db].delete(at: slot, lazily: lazily)
             return
         }
         let key = Entry(slot.pointee!).key.array
-        dbs[db].delete(at: slot)
+        dbs[db].delete(at: slot, lazily: lazily)
         key.withUnsafeBufferPointer { b in
             notifyKeyspaceEvent(type, event, ByteView(b.baseAddress ?? UnsafePointer(bitPattern: 1)!, b.count), db)
         }
@@ -127,7 +129,7 @@ extension Server {
             let old = Entry(slot.pointee!)
             if keepTTL { e.expireAt = old.expireAt }
             e.lru = overwriteLRU(old)
-            dbs[db].replace(at: slot, with: e)
+            dbs[db].replace(at: slot, with: e, lazily: settings.lazyfreeLazyServerDel)
         } else {
             e.lru = newEntryLRU
             addKey(db, e)
@@ -152,7 +154,7 @@ extension Server {
             let e = asInt != nil ? Entry.makeInteger(key: key, value: asInt!) : Entry.makeString(key: key, value: value, encodeInt: false)
             e.expireAt = newExpire
             e.lru = overwriteLRU(old)
-            dbs[db].replace(at: slot, with: e)
+            dbs[db].replace(at: slot, with: e, lazily: settings.lazyfreeLazyServerDel)
             return
         }
         let e = Entry.makeString(key: key, value: value)
@@ -161,11 +163,12 @@ extension Server {
         addKey(db, e)
     }
 
-    /// Deletes `key` from `db` if present and live; returns whether it was.
+    /// Deletes `key` from `db` if present and live; returns whether it was. `lazily`: a large
+    /// value is freed by the lazy-free thread (UNLINK, lazyfree-lazy-user-del / -server-del).
     @discardableResult
-    mutating func deleteKey(_ db: Int, _ key: ByteView) -> Bool {
+    mutating func deleteKey(_ db: Int, _ key: ByteView, lazily: Bool = false) -> Bool {
         guard let slot = lookupSlot(db, key) else { return false }
-        dbs[db].delete(at: slot)
+        dbs[db].delete(at: slot, lazily: lazily)
         keyModified(db, key)
         return true
     }
@@ -202,7 +205,7 @@ extension Server {
                     sampled += 1
                     if e.expireAt <= commandTimeMillis {
                         if let slot = db.pointee.findSlot(e.key) {
-                            if propagationEnabled { propagateExpiredDeletion(d, e.key) }
+                            if propagationEnabled { propagateExpiredDeletion(d, e.key, lazily: settings.lazyfreeLazyExpire) }
                             deleteAnnounced(d, slot, .expired, "expired")
                             stats.expiredKeys += 1
                             expired += 1

@@ -88,6 +88,7 @@ extension Server {
             clientsCapacity = n
         }
         clientsByFD[fd] = c
+        clientsByID[c.pointee.id] = c
         clientCount += 1
     }
 
@@ -241,7 +242,7 @@ extension Server {
         // A reply bigger than 16 KB grew the buffer: give it back once sent (Redis keeps such
         // replies in a list beside its fixed buffer).
         if c.pointee.reply.count == 0 && c.pointee.reply.capacity > ReplyBuffer.initialCapacity && replyBufferResizing {
-            c.pointee.reply.resize(to: ReplyBuffer.initialCapacity)
+            c.pointee.reply.resize(to: c.pointee.reply.restingCapacity)
         }
         if ok { finishWrite(c) }
     }
@@ -259,7 +260,12 @@ extension Server {
                 markClosing(c)
                 return (total, false)
             }
-            c.pointee.reply.didSend(n)
+            // Under maxmemory a drained buffer keeps at most Redis's 16 KB, as Redis frees its
+            // reply list once written: capacity kept for later replies would count as used
+            // memory and make keys go to pay for it (each eviction's invalidation messages
+            // growing the buffers again: a feedback loop). Without a limit, up to 1 MB stays
+            // for the next big reply.
+            c.pointee.reply.didSend(n, keepUpTo: settings.maxmemory > 0 ? ReplyBuffer.initialCapacity : 1024 * 1024)
             total += n
         }
         return (total, true)
@@ -331,6 +337,8 @@ extension Server {
         unwatchAll(c)
         unblockClient(c)
         if c.pointee.flags.contains(.pubsub) { unsubscribeAll(c) }
+        disableTracking(c)
+        clientsByID[c.pointee.id] = nil
         clientsByFD[Int(fd)] = nil
         clientCount -= 1
         if c.pointee.flags.contains(.monitor) {

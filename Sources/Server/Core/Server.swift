@@ -91,6 +91,13 @@ public struct Server {
     var watchCount = 0
     var inExec = false
     var channelSubscribers: [[UInt8]: [ClientRef]] = [:]
+    /// Every connected client by CLIENT ID (tracking redirection and tables name clients by ID).
+    var clientsByID: [Int64: ClientRef] = [:]
+    /// CLIENT TRACKING's tables (Tracking.swift).
+    var tracking = TrackingTables()
+    /// The connection whose command is running (set by the outermost call()): its own
+    /// tracking invalidations wait for its reply.
+    var commandClient: ClientRef? = nil
     /// SSUBSCRIBE's channels, a namespace of their own (PubSub.swift).
     var shardChannelSubscribers: [[UInt8]: [ClientRef]] = [:]
     var patternSubscribers: [[UInt8]: [ClientRef]] = [:]
@@ -166,6 +173,8 @@ public struct Server {
         return p
     }()
     var evictionNextDB = 0
+    /// Bytes the deletions of the current eviction step released (Eviction.swift).
+    var evictionFreedBytes = 0
     var preCommandOutOfMemory = false
     var pausedClientsWaiting = 0
 
@@ -396,6 +405,7 @@ public struct Server {
         if closeCount > 0 { freeClosingClients() }
         if link.reconnectNow { reconnectIfLinkLost() }
         if repl.wakeWorkers { wakeSenderWorkers() }
+        if !tracking.prefixes.isEmpty { broadcastTrackingInvalidations() }
         let used = tandem_used_memory()
         if used > memoryPeak { memoryPeak = used }
     }

@@ -42,11 +42,12 @@ extension Server {
         notifyKeyspaceEvent(.generic, "del", key, db)
     }
 
-    /// Every write to a key calls this: it invalidates WATCHes on the key and wakes clients
-    /// blocked on it (both arrive with transactions and blocking commands).
+    /// Every write to a key calls this: it invalidates WATCHes on the key, wakes clients
+    /// blocked on it and tells the clients caching it (CLIENT TRACKING).
     @inline(__always)
     mutating func keyModified(_ db: Int, _ key: ByteView) {
         if watchCount > 0 { touchWatchedKey(db, key) }
         if blockedClients > 0 { signalKeyAsReady(db, key) }
+        if tracking.active { trackingInvalidateKey(key) }
     }
 }

@@ -37,10 +37,11 @@ extension Server {
         if propagationEnabled { propagationForced = true }
     }
 
-    /// Sends DEL for a key deleted because it expired (lazily or by the expire cycle).
-    mutating func propagateExpiredDeletion(_ db: Int, _ key: ByteView) {
+    /// Sends DEL for a key deleted because it expired (on access or by the expire cycle) or was
+    /// evicted; UNLINK when its value went to the lazy-free thread, as Redis's propagateDeletion.
+    mutating func propagateExpiredDeletion(_ db: Int, _ key: ByteView, lazily: Bool) {
         if !propagationEnabled { return }
-        emitPropagated(db, [Array("DEL".utf8), key.array])
+        emitPropagated(db, [Array((lazily ? "UNLINK" : "DEL").utf8), key.array])
     }
 
     /// Called by `call()` after every command when propagation is on.

@@ -445,7 +445,8 @@ extension Server {
         }
         prepareForNewHistory()
         Log.notice("MASTER <-> REPLICA sync: Flushing old data")
-        for i in 0..<dbCount { dbs[i].removeAll() }
+        for i in 0..<dbCount { dbs[i].removeAll(lazily: settings.replicaLazyFlush) }
+        trackingInvalidateAll()
         Log.notice("MASTER <-> REPLICA sync: Loading DB in memory")
         let file = open(settings.dbfilename, O_RDONLY | O_CLOEXEC)
         let result = loadSnapshot(fd: file, size: link.transferSize, discardExpired: false, serveClients: true)
@@ -530,8 +531,9 @@ extension Server {
             if case .success = result {
                 Log.notice("MASTER <-> REPLICA sync: Discarding previously loaded data")
                 for i in 0..<dbCount { swap(&dbs[i], &target[i]) }
+                trackingInvalidateAll()
             }
-            for i in 0..<dbCount { target[i].removeAll() }
+            for i in 0..<dbCount { target[i].removeAll(lazily: settings.replicaLazyFlush) }
             target.deinitialize(count: dbCount)
             target.deallocate()
         }

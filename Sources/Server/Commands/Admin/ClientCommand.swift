@@ -1,6 +1,7 @@
 /*
  * CLIENT subcommands: ID, SETNAME, GETNAME, LIST, INFO, KILL, PAUSE, UNPAUSE, NO-EVICT,
- * REPLY, HELP — Redis's clientCommand() in networking.c.
+ * REPLY, HELP — Redis's clientCommand() in networking.c. TRACKING, CACHING, GETREDIR and
+ * TRACKINGINFO are in Core/Tracking.swift.
  */
 import Keyspace
 import Platform
@@ -49,18 +50,10 @@ extension Server {
                 addSyntaxError(c)
             }
         case .clientUnblock: clientUnblock(c)
-        case .clientTrackinginfo:
-            // Client-side caching (CLIENT TRACKING) is not built: every client reports it off.
-            let resp3 = c.pointee.resp3
-            c.pointee.reply.appendMapHeader(3, resp3: resp3)
-            c.pointee.reply.appendBulk("flags")
-            c.pointee.reply.appendSetHeader(1, resp3: resp3)
-            c.pointee.reply.appendBulk("off")
-            c.pointee.reply.appendBulk("redirect")
-            c.pointee.reply.appendInteger(-1)
-            c.pointee.reply.appendBulk("prefixes")
-            c.pointee.reply.appendArrayHeader(0)
-        case .clientGetredir: c.pointee.reply.appendInteger(-1)
+        case .clientTracking: clientTracking(c)
+        case .clientCaching: clientCaching(c)
+        case .clientTrackinginfo: clientTrackinginfo(c)
+        case .clientGetredir: clientGetredir(c)
         default: addHelp(c, HelpText.client)
         }
     }
@@ -68,18 +61,23 @@ extension Server {
     /// One CLIENT LIST line, with Redis's fields.
     func clientInfoLine(_ c: ClientRef) -> String {
         let now = Clock.unixMillis()
+        // Redis's order (getClientInfoString).
         var flags = ""
+        let tracking = c.pointee.tracking.flags
         if c.pointee.flags.contains(.monitor) { flags += "O" }
-        if c.pointee.flags.contains(.closeASAP) { flags += "A" }
-        if c.pointee.flags.contains(.closeAfterReply) { flags += "c" }
-        if c.pointee.flags.contains(.unixSocket) { flags += "U" }
-        if c.pointee.flags.contains(.noEvict) { flags += "e" }
-        if c.pointee.flags.contains(.multi) { flags += "x" }
-        if c.pointee.flags.contains(.dirtyCAS) { flags += "d" }
         if c.pointee.isReplica { flags += "S" }
         if c.pointee.isMaster { flags += "M" }
         if c.pointee.flags.contains(.pubsub) { flags += "P" }
+        if c.pointee.flags.contains(.multi) { flags += "x" }
         if c.pointee.flags.contains(.blocked) { flags += "b" }
+        if tracking.contains(.on) { flags += "t" }
+        if tracking.contains(.brokenRedirect) { flags += "R" }
+        if tracking.contains(.bcast) { flags += "B" }
+        if c.pointee.flags.contains(.dirtyCAS) { flags += "d" }
+        if c.pointee.flags.contains(.closeAfterReply) { flags += "c" }
+        if c.pointee.flags.contains(.closeASAP) { flags += "A" }
+        if c.pointee.flags.contains(.unixSocket) { flags += "U" }
+        if c.pointee.flags.contains(.noEvict) { flags += "e" }
         if flags.isEmpty { flags = "N" }
         var events = ""
         if !c.pointee.flags.contains(.outputFull) { events += "r" }
@@ -98,7 +96,7 @@ extension Server {
             + "flags=\(flags) db=\(c.pointee.db) sub=\(c.pointee.channels.count) psub=\(c.pointee.patterns.count) ssub=\(c.pointee.shardChannels.count) multi=\(c.pointee.flags.contains(.multi) ? c.pointee.multiQueue.count : -1) qbuf=\(qbuf) "
             + "qbuf-free=\(c.pointee.queryCapacity - c.pointee.queryEnd) argv-mem=\(argvMem) multi-mem=0 rbs=\(c.pointee.reply.allocatedBytes) "
             + "rbp=\(c.pointee.reply.peak) obl=0 oll=0 omem=\(omem) tot-mem=\(totMem) events=\(events) cmd=\(cmd) "
-            + "user=default redir=-1 resp=\(c.pointee.resp3 ? 3 : 2)"
+            + "user=default redir=\(tracking.contains(.on) ? c.pointee.tracking.redirect : -1) resp=\(c.pointee.resp3 ? 3 : 2)"
     }
 
     mutating func clientList(_ c: ClientRef) {

@@ -30,6 +30,7 @@ extension Server {
     mutating func resetStats() {
         let keep = stats
         stats = ServerStats()
+        LazyFree.resetStats()
         stats.lastSampleMillis = keep.lastSampleMillis
         errorStats = [:]
         errorsAttributed = 0

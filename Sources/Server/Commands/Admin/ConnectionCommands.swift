@@ -150,6 +150,7 @@ extension Server {
     mutating func resetCommand(_ c: ClientRef) {
         if c.pointee.flags.contains(.multi) || !c.pointee.watched.isEmpty { discardTransaction(c) }
         unsubscribeAll(c)
+        disableTracking(c)
         c.pointee.flags.remove([.replyOff, .replySkip, .replySkipNext, .noEvict])
         if c.pointee.flags.contains(.monitor) {
             c.pointee.flags.remove(.monitor)

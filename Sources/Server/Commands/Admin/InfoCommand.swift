@@ -111,7 +111,7 @@ extension Server {
                 ("connected_clients", "\(clientCount - closeCount - repl.replicas.count)"), ("cluster_connections", "0"),
                 ("maxclients", "\(settings.maxclients)"), ("client_recent_max_input_buffer", "\(maxIn)"),
                 ("client_recent_max_output_buffer", "\(maxOut)"), ("blocked_clients", "\(blockedClients + allClients().filter { $0.pointee.flags.contains(.pausedInput) }.count)"),
-                ("tracking_clients", "0"), ("clients_in_timeout_table", "0"),
+                ("tracking_clients", "\(tracking.clients)"), ("clients_in_timeout_table", "0"),
             ])
         case "memory":
             let used = tandem_used_memory()
@@ -158,8 +158,8 @@ extension Server {
                 ("mem_replication_backlog", "\(replBuffers.backlog)"),
                 ("mem_total_replication_buffers", "\(replBuffers.total)"),
                 ("mem_clients_slaves", "\(replBuffers.replicas)"), ("mem_clients_normal", "0"), ("mem_aof_buffer", "0"),
-                ("mem_allocator", "libc"), ("active_defrag_running", "0"), ("lazyfree_pending_objects", "0"),
-                ("lazyfreed_objects", "0"),
+                ("mem_allocator", "libc"), ("active_defrag_running", "0"), ("lazyfree_pending_objects", "\(LazyFree.pendingObjects)"),
+                ("lazyfreed_objects", "\(LazyFree.freedObjects)"),
             ])
         case "persistence":
             let p = persistence
@@ -224,7 +224,8 @@ extension Server {
                 ("migrate_cached_sockets", "\(migrateSockets.count)"), ("slave_expires_tracked_keys", "0"), ("active_defrag_hits", "0"),
                 ("active_defrag_misses", "0"), ("active_defrag_key_hits", "0"), ("active_defrag_key_misses", "0"),
                 ("total_active_defrag_time", "0"), ("current_active_defrag_time", "0"),
-                ("tracking_total_keys", "0"), ("tracking_total_items", "0"), ("tracking_total_prefixes", "0"),
+                ("tracking_total_keys", "\(tracking.keys.count)"), ("tracking_total_items", "\(tracking.items)"),
+                ("tracking_total_prefixes", "\(tracking.prefixes.count)"),
                 ("unexpected_error_replies", "\(stats.unexpectedErrorReplies)"), ("total_error_replies", "\(stats.errorReplies)"),
                 ("dump_payload_sanitizations", "0"), ("total_reads_processed", "\(stats.readsProcessed)"),
                 ("total_writes_processed", "\(stats.writesProcessed)"), ("io_threaded_reads_processed", "0"),

@@ -154,7 +154,7 @@ extension Server {
         if ttl > 0 && !absTTL { ttl += commandTimeMillis }
         var deleted = false
         if replace, let slot = dbs[db].findSlot(key) {
-            dbs[db].delete(at: slot)
+            dbs[db].delete(at: slot, lazily: settings.lazyfreeLazyServerDel)
             deleted = true
         }
         if ttl > 0 && ttl <= commandTimeMillis {

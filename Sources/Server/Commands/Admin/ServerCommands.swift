@@ -14,18 +14,25 @@ extension Server {
             addSyntaxError(c)
             return
         }
+        // ASYNC (or lazyfree-lazy-user-flush without SYNC): the lazy-free thread frees the data.
+        var lazily = settings.lazyfreeLazyUserFlush
         if c.pointee.argc == 2 {
             let mode = c.pointee.arg(1)
-            if !mode.equalsLowercase("sync") && !mode.equalsLowercase("async") {
+            if mode.equalsLowercase("sync") {
+                lazily = false
+            } else if mode.equalsLowercase("async") {
+                lazily = true
+            } else {
                 addSyntaxError(c)
                 return
             }
         }
         if watchCount > 0 { touchWatchersOfExistingKeys(all ? -1 : c.pointee.db) }
+        trackingInvalidateAll()
         if all {
             for i in 0..<dbCount {
                 dirty += Int64(dbs[i].count)
-                dbs[i].removeAll()
+                dbs[i].removeAll(lazily: lazily)
             }
             // As Redis: a running snapshot is obsolete, and with save points the empty
             // dataset is saved at once (so a restart does not bring the keys back).
@@ -40,7 +47,7 @@ extension Server {
             forcePropagation()
         } else {
             dirty += Int64(dbs[c.pointee.db].count)
-            dbs[c.pointee.db].removeAll()
+            dbs[c.pointee.db].removeAll(lazily: lazily)
             forcePropagation()  // even of an empty database, as Redis 7.0
         }
         addOK(c)

@@ -12,9 +12,12 @@ extension Server {
     static let sameObject: StaticString = "-ERR source and destination objects are the same\r\n"
     static let dbOutOfRange: StaticString = "-ERR DB index is out of range\r\n"
 
-    mutating func delCommand(_ c: ClientRef) {
+    /// DEL and UNLINK (which always frees large values on the lazy-free thread; DEL does with
+    /// lazyfree-lazy-user-del).
+    mutating func delCommand(_ c: ClientRef, unlink: Bool) {
         var deleted: Int64 = 0
-        for i in 1..<c.pointee.argc where deleteKey(c.pointee.db, c.pointee.arg(i)) {
+        let lazily = unlink || settings.lazyfreeLazyUserDel
+        for i in 1..<c.pointee.argc where deleteKey(c.pointee.db, c.pointee.arg(i), lazily: lazily) {
             notifyKeyspaceEvent(.generic, "del", c.pointee.arg(i), c.pointee.db)
             deleted += 1
         }
@@ -58,7 +61,7 @@ extension Server {
                 c.pointee.reply.append(":0\r\n" as StaticString)
                 return
             }
-            dbs[db].delete(at: dslot)
+            dbs[db].delete(at: dslot, lazily: settings.lazyfreeLazyServerDel)
         }
         // Slots are invalidated by any change to the table: find the source again.
         guard let sslot = dbs[db].findSlot(src) else { return }
@@ -404,7 +407,7 @@ extension Server {
                 c.pointee.reply.append(":0\r\n" as StaticString)
                 return
             }
-            dbs[dst].delete(at: dslot)
+            dbs[dst].delete(at: dslot, lazily: settings.lazyfreeLazyServerDel)
         }
         // The delete may have freed nothing of the source, but re-read it to be safe.
         guard let source = lookupWrite(src, key) else { return }
