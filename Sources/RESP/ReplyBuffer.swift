@@ -29,6 +29,13 @@ public struct ReplyBuffer: ~Copyable {
     public var peak: Int = 0
     public var peakResetMillis: Int64 = 0
 
+    /// The client's hard output limit (client-output-buffer-limit; 0: none), set by the
+    /// server. Growing past it raises `overLimit`, which the server turns into closing the
+    /// client and which commands with unbounded output (KEYS, HRANDFIELD with a huge count)
+    /// check to stop early. Growth is where it is checked: free room costs nothing to fill.
+    public var hardLimit = 0
+    public var overLimit = false
+
     /// New clients start with Redis's 16 KB buffer; idle ones shrink to what they use (down to
     /// 1 KB), and after a bigger reply a client's buffer goes back to 16 KB once sent.
     public static let initialCapacity = 16 * 1024
@@ -99,6 +106,7 @@ public struct ReplyBuffer: ~Copyable {
     /// Grows by doubling. Never moves bytes within the buffer, so positions returned by
     /// `reserveDeferredHeader` stay valid.
     mutating func grow(_ needed: Int) {
+        if hardLimit > 0 && needed - sent > hardLimit { overLimit = true }
         var c = capacity * 2
         while c < needed { c *= 2 }
         base = tandem_realloc(base, c).assumingMemoryBound(to: UInt8.self)

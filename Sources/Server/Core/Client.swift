@@ -92,6 +92,8 @@ struct Client: ~Copyable {
     var block = BlockState()
     /// CLIENT TRACKING (Tracking.swift).
     var tracking = TrackingState()
+    /// When the unsent output went over its soft limit (0: it is not over; OutputLimits.swift).
+    var softLimitSinceMillis: Int64 = 0
 
     // Bookkeeping (not per command)
     var createdAtMillis: Int64

@@ -82,6 +82,7 @@ extension Server {
                 markClosing(c)
                 continue
             }
+            if c.pointee.softLimitSinceMillis != 0 && enforceOutputLimits(c, now: now) { continue }
             c.pointee.shrinkQueryIfIdle(idleMillis: now - c.pointee.lastInteractionMillis)
             if !c.pointee.isReplica {
                 c.pointee.reply.adjustToPeak(nowMillis: now, resetAfterMillis: replyBufferPeakResetMillis,

@@ -318,6 +318,7 @@ extension Server {
         if outermost {
             commandClient = nil
             if !tracking.pending.isEmpty { flushTrackingPending(c) }
+            checkOutputLimits(c)
             // CLIENT CACHING applies to the next command only (kept through MULTI and by CLIENT's
             // own subcommands, as Redis's resetClient).
             if c.pointee.tracking.flags.contains(.caching) && !c.pointee.flags.contains(.multi)

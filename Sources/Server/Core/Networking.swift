@@ -89,6 +89,7 @@ extension Server {
         }
         clientsByFD[fd] = c
         clientsByID[c.pointee.id] = c
+        c.pointee.reply.hardLimit = currentHardLimit(c)
         clientCount += 1
     }
 
@@ -205,6 +206,7 @@ extension Server {
 
     @inline(__always)
     mutating func queueWrite(_ c: ClientRef) {
+        checkOutputLimits(c)
         if c.pointee.flags.contains(.pendingWrite) || c.pointee.flags.contains(.writeRegistered) { return }
         c.pointee.flags.insert(.pendingWrite)
         if pendingCount == pendingCapacity {

@@ -403,12 +403,15 @@ extension Server {
             c.pointee.reply.appendArrayHeader(flat ? count * 2 : count)
             if e.encoding == .listpack {
                 let pairs = HashStore.pairs(e)
+                // A client past its output limit is closed: stop (a huge count would not end).
                 for _ in 0..<count {
+                    if c.pointee.reply.overLimit { break }
                     let (f, v) = pairs[HashStore.random(below: pairs.count)]
                     Self.addRandomPair(c, f, v, withValues: withValues)
                 }
             } else {
                 for _ in 0..<count {
+                    if c.pointee.reply.overLimit { break }
                     let (f, v) = HashStore.randomTablePair(e)
                     Self.addRandomPair(c, .bytes(f), .bytes(v), withValues: withValues)
                 }

@@ -82,6 +82,8 @@ extension Server {
         var n = 0
         let now = commandTimeMillis
         dbs[c.pointee.db].dict.forEach { e in
+            // Past the client's output limit it is closed anyway: stop producing (as Redis).
+            if c.pointee.reply.overLimit { return }
             if e.expireAt != 0 && e.expireAt <= now { return }
             if all || Glob.match(pattern, e.key) {
                 c.pointee.reply.appendBulk(e.key)

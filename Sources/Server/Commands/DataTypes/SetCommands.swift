@@ -428,7 +428,10 @@ extension Server {
         let count = Int(l.magnitude)
         if l < 0 {
             c.pointee.reply.appendArrayHeader(count)
-            for _ in 0..<count { addMember(c, s.randomMember()) }
+            for _ in 0..<count {
+                if c.pointee.reply.overLimit { break }  // closed for its output limit: stop
+                addMember(c, s.randomMember())
+            }
             return
         }
         let size = s.count

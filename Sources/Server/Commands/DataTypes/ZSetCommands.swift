@@ -816,6 +816,7 @@ extension Server {
         if !uniq || count == 1 {
             zArrayHeader(c, count, withScores: withScores)
             for _ in 0..<count {
+                if c.pointee.reply.overLimit { break }
                 ZSetStore.withElement(e, atRank: ZSetStore.randomRank(e)) { m, s in zEmit(c, m, s, withScores: withScores) }
             }
             return
