@@ -85,6 +85,16 @@ public struct RequestParser: ~Copyable {
         kind == 1 && bulkLength >= 0 ? position + bulkLength + 2 : 0
     }
 
+    /// Redis's PROTO_MBULK_BIG_ARG: bulks this long get a query buffer of their exact size.
+    public static let bigArgument = 32 * 1024
+
+    /// Inside a big bulk (at least `bigArgument` bytes): where its bytes start, relative to the
+    /// command start; 0 otherwise. Redis keeps only such a bulk in its query buffer (CLIENT
+    /// LIST's qbuf counts from here).
+    public var bigBulkStart: Int {
+        kind == 1 && bulkLength >= Self.bigArgument ? position : 0
+    }
+
     @inline(__always)
     mutating func appendArg(_ offset: Int, _ length: Int) {
         if argc == capacity {

@@ -94,6 +94,11 @@ struct Client: ~Copyable {
     var tracking = TrackingState()
     /// When the unsent output went over its soft limit (0: it is not over; OutputLimits.swift).
     var softLimitSinceMillis: Int64 = 0
+    /// This client's share of Server.clientsMemory (ClientEviction.swift), and the cached size
+    /// of its watched keys, subscriptions and prefixes with their number when it was measured.
+    var memoryCounted = 0
+    var collectionItems = 0
+    var collectionBytes = 0
 
     // Bookkeeping (not per command)
     var createdAtMillis: Int64
@@ -156,8 +161,9 @@ struct Client: ~Copyable {
 
     // MARK: - Query buffer
 
-    /// Makes room for at least `n` more bytes after `queryEnd`, compacting first.
-    mutating func reserveQuery(_ n: Int) {
+    /// Makes room for at least `n` more bytes after `queryEnd`, compacting first; `exact`: no
+    /// more than that (a big argument's bytes, as Redis sizes its query buffer for them).
+    mutating func reserveQuery(_ n: Int, exact: Bool = false) {
         if queryStart > 0 && (queryCapacity - queryEnd < n) {
             let live = queryEnd - queryStart
             if live > 0 { memmove(query, query + queryStart, live) }
@@ -166,6 +172,7 @@ struct Client: ~Copyable {
         }
         if queryCapacity - queryEnd < n {
             var c = max(queryCapacity * 2, Client.readChunk)
+            if exact { c = queryEnd + n }
             while c - queryEnd < n { c *= 2 }
             query = tandem_realloc(query, c).assumingMemoryBound(to: UInt8.self)
             queryCapacity = c

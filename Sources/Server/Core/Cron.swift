@@ -32,6 +32,7 @@ extension Server {
             return
         }
         if pendingShutdown != nil { checkPendingShutdown() }
+        refreshClientEvictionLimit()
         clientsCron(now)
         // Also before each command; here too so a CONFIG SET of tracking-table-max-keys takes
         // effect on an idle server (as Redis's serverCron).
@@ -83,6 +84,7 @@ extension Server {
                 continue
             }
             if c.pointee.softLimitSinceMillis != 0 && enforceOutputLimits(c, now: now) { continue }
+            updateClientMemory(c)
             c.pointee.shrinkQueryIfIdle(idleMillis: now - c.pointee.lastInteractionMillis)
             if !c.pointee.isReplica {
                 c.pointee.reply.adjustToPeak(nowMillis: now, resetAfterMillis: replyBufferPeakResetMillis,

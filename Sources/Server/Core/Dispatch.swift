@@ -111,6 +111,13 @@ extension Server {
         if scriptTimedOut && !spec.pointee.flags.contains(.allowBusy) && !c.pointee.isMaster {
             return reject(c, index, busyError)
         }
+        if clientEvictionLimit > 0 {
+            // Before key eviction, as Redis: the clients' memory may be over maxmemory-clients
+            // (this one's query buffer included); a client evicted here runs nothing more.
+            updateClientMemory(c)
+            evictClientsIfNeeded()
+            if c.pointee.flags.contains(.closeASAP) { return false }
+        }
         if settings.maxmemory > 0 {
             if !scriptTimedOut && refusedForMemory(c, spec) { return reject(c, index, Self.oomError) }
         } else if tandem_expand_limit() != 0 {
@@ -319,6 +326,7 @@ extension Server {
             commandClient = nil
             if !tracking.pending.isEmpty { flushTrackingPending(c) }
             checkOutputLimits(c)
+            updateClientMemory(c)
             // CLIENT CACHING applies to the next command only (kept through MULTI and by CLIENT's
             // own subcommands, as Redis's resetClient).
             if c.pointee.tracking.flags.contains(.caching) && !c.pointee.flags.contains(.multi)

@@ -28,8 +28,10 @@ struct CommandQueue: ~Copyable {
 
     mutating func reserve(_ n: Int) {
         if used + n <= capacity { return }
+        // Doubling, or exactly what a big command needs (a queue of a few large values must
+        // not hold twice their size: it counts toward maxmemory-clients).
         var cap = max(256, capacity * 2)
-        while cap < used + n { cap *= 2 }
+        if cap < used + n { cap = used + n }
         base = tandem_realloc(base, cap)
         capacity = cap
     }

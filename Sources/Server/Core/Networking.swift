@@ -115,8 +115,16 @@ extension Server {
         let needed = c.pointee.parser.bytesNeeded
         let buffered = c.pointee.queryEnd - c.pointee.queryStart
         var want = Client.readChunk
-        if needed > 0 && needed - buffered > want { want = needed - buffered }
-        c.pointee.reserveQuery(want)
+        var exact = false
+        if needed > 0 && c.pointee.parser.bigBulkStart > 0 {
+            // A big argument: read exactly the rest of it into a buffer of its size, as Redis
+            // does (even its last two bytes, so the buffer never doubles for them).
+            want = max(1, needed - buffered)
+            exact = true
+        } else if needed > 0 && needed - buffered > want {
+            want = needed - buffered
+        }
+        c.pointee.reserveQuery(want, exact: exact)
         // A tandem-lz4 master link reads compressed bytes and decompresses them into the query
         // buffer itself (advancing queryEnd); every other connection reads straight into it.
         let reader = c.pointee.isMaster ? link.lz4Reader : nil
@@ -154,6 +162,7 @@ extension Server {
             return
         }
         processInputBuffer(c)
+        updateClientMemory(c)
         if c.pointee.isMaster { acknowledgeBurst(c, drained: reader != nil || n < want) }
     }
 
@@ -199,6 +208,12 @@ extension Server {
             c.pointee.queryStart = 0
             c.pointee.queryEnd = 0
         }
+        // A big argument on its way: its whole buffer now, as Redis sizes it when it parses the
+        // header (the client's memory shows it at once).
+        if c.pointee.parser.bigBulkStart > 0 {
+            let missing = c.pointee.parser.bytesNeeded - (c.pointee.queryEnd - c.pointee.queryStart)
+            if missing > 0 { c.pointee.reserveQuery(missing, exact: true) }
+        }
         if c.pointee.reply.pending > 0 { queueWrite(c) }
     }
 
@@ -207,6 +222,7 @@ extension Server {
     @inline(__always)
     mutating func queueWrite(_ c: ClientRef) {
         checkOutputLimits(c)
+        updateClientMemory(c)
         if c.pointee.flags.contains(.pendingWrite) || c.pointee.flags.contains(.writeRegistered) { return }
         c.pointee.flags.insert(.pendingWrite)
         if pendingCount == pendingCapacity {
@@ -320,6 +336,7 @@ extension Server {
     mutating func markClosing(_ c: ClientRef) {
         if c.pointee.flags.contains(.closeASAP) { return }
         c.pointee.flags.insert(.closeASAP)
+        forgetClientMemory(c)
         loop.remove(c.pointee.fd)
         closeCount += 1
     }
@@ -340,6 +357,7 @@ extension Server {
         unblockClient(c)
         if c.pointee.flags.contains(.pubsub) { unsubscribeAll(c) }
         disableTracking(c)
+        forgetClientMemory(c)
         clientsByID[c.pointee.id] = nil
         clientsByFD[Int(fd)] = nil
         clientCount -= 1

@@ -32,6 +32,7 @@ struct ServerStats {
     var rejectedConnections: Int64 = 0
     var expiredKeys: Int64 = 0
     var evictedKeys: Int64 = 0
+    var evictedClients: Int64 = 0
     var expiredStalePercent: Double = 0
     var expiredTimeCapReached: Int64 = 0
     var expireCycleMicros: Int64 = 0
@@ -173,6 +174,10 @@ public struct Server {
         return p
     }()
     var evictionNextDB = 0
+    /// maxmemory-clients in bytes (0: off) and the memory of the clients it applies to
+    /// (ClientEviction.swift).
+    var clientEvictionLimit = 0
+    var clientsMemory = 0
     /// Bytes the deletions of the current eviction step released (Eviction.swift).
     var evictionFreedBytes = 0
     var preCommandOutOfMemory = false
@@ -362,6 +367,7 @@ public struct Server {
     /// Runs until SHUTDOWN or a termination signal. Returns the process exit code.
     public mutating func run() -> Int32 {
         nextCronMillis = Clock.monotonicMillis()
+        refreshClientEvictionLimit()
         while !shutdownRequested {
             beforeSleep()
             let now = Clock.monotonicMillis()
@@ -401,11 +407,14 @@ public struct Server {
         nextBlockTimeoutMillis = handleBlockedTimeouts()
         if repl.getAckPending { requestAcksFromReplicas() }
         if failover.state == .waitingForSync { updateFailoverStatus() }
+        // BCAST invalidations go out with this turn's replies (Redis sends them before writing).
+        if !tracking.prefixes.isEmpty { broadcastTrackingInvalidations() }
         flushPendingWrites()
+        // After the writes (which shrink reply buffers), before closed clients are freed.
+        if clientEvictionLimit > 0 { evictClientsIfNeeded() }
         if closeCount > 0 { freeClosingClients() }
         if link.reconnectNow { reconnectIfLinkLost() }
         if repl.wakeWorkers { wakeSenderWorkers() }
-        if !tracking.prefixes.isEmpty { broadcastTrackingInvalidations() }
         let used = tandem_used_memory()
         if used > memoryPeak { memoryPeak = used }
     }

@@ -5,8 +5,10 @@
  * gives the memory back (used_memory falls), and INFO counts what it freed; a small value is
  * freed on the spot. Output limits: a normal client whose reply breaks the hard limit is closed
  * without a reply, a subscriber that does not read is closed at the pubsub hard limit, and a
- * huge HRANDFIELD count stops early instead of building gigabytes. The same checks run on
- * redis-server, so the test states Redis's behaviour rather than ours.
+ * huge HRANDFIELD count stops early instead of building gigabytes. Client eviction: a client
+ * whose query buffer takes the clients' memory over maxmemory-clients is closed, one with CLIENT
+ * NO-EVICT is not. The same checks run on redis-server, so the test states Redis's behaviour
+ * rather than ours.
  */
 
 import Foundation
@@ -91,5 +93,36 @@ import Testing
             }
         }
         #expect(closed, "\(flavour)")
+    }
+
+    @Test(arguments: [ServerFlavour.tandem, .redis])
+    func clientEvictionClosesTheBiggestClient(_ flavour: ServerFlavour) throws {
+        let server = try ServerProcess.start(flavour)
+        defer { server.stop() }
+        let c = try server.connect()
+        _ = try c.call(["CLIENT", "NO-EVICT", "on"])
+        _ = try c.call(["CONFIG", "SET", "maxmemory-clients", "3000000"])
+        let size = 3_000_001
+        let partial = Array("*1\r\n$\(size)\r\n".utf8) + [UInt8](repeating: UInt8(ascii: "v"), count: size - 10)
+        // A client with NO-EVICT may go over the limit.
+        let kept = try server.connect()
+        _ = try kept.call(["CLIENT", "SETNAME", "kept"])
+        _ = try kept.call(["CLIENT", "NO-EVICT", "on"])
+        try kept.sendRaw(partial)
+        #expect(Harness.waitUntil(milliseconds: 5000) {
+            ((try? c.callValue(["CLIENT", "LIST"]).text) ?? "").contains("name=kept ")
+                && ((try? Self.info(c, "stats", "evicted_clients")) ?? -1) == 0
+        }, "\(flavour)")
+        kept.close()
+        #expect(Harness.waitUntil(milliseconds: 5000) {
+            !(((try? c.callValue(["CLIENT", "LIST"]).text) ?? "name=kept ").contains("name=kept "))
+        })
+        // Without it, the client is evicted.
+        let big = try server.connect()
+        _ = try big.call(["CLIENT", "SETNAME", "big"])
+        try? big.sendRaw(partial)  // the server may close it before the last byte is sent
+        #expect(big.waitForClose(milliseconds: 5000), "\(flavour)")
+        #expect(try Self.info(c, "stats", "evicted_clients") == 1, "\(flavour)")
+        #expect(try c.callValue(["PING"]) == .simple("PONG"))
     }
 }

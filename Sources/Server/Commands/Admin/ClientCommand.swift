@@ -83,14 +83,16 @@ extension Server {
         if !c.pointee.flags.contains(.outputFull) { events += "r" }
         if c.pointee.flags.contains(.writeRegistered) { events += "w" }
         let cmd = c.pointee.lastCommand >= 0 ? commands.specs[c.pointee.lastCommand].nameString : "NULL"
-        let qbuf = c.pointee.queryEnd - c.pointee.queryStart
+        // A big argument being received counts from its first byte, as Redis's query buffer
+        // then holds only it.
+        let qbuf = c.pointee.queryEnd - c.pointee.queryStart - c.pointee.parser.bigBulkStart
         // Redis counts the bytes of the arguments of the command being run, 0 when idle.
         var argvMem = 0
         if c.pointee.flags.contains(.executing) {
             for i in 0..<c.pointee.argc { argvMem += c.pointee.argv[i].count }
         }
         let omem = c.pointee.reply.pending > 0 ? c.pointee.reply.allocatedBytes : 0
-        let totMem = c.pointee.queryCapacity + c.pointee.reply.allocatedBytes + MemoryLayout<Client>.size
+        let totMem = clientMemory(c)
         return "id=\(c.pointee.id) addr=\(c.pointee.address) laddr=\(c.pointee.localAddress) fd=\(c.pointee.fd) name=\(c.pointee.nameString) "
             + "age=\((now - c.pointee.createdAtMillis) / 1000) idle=\((now - c.pointee.lastInteractionMillis) / 1000) "
             + "flags=\(flags) db=\(c.pointee.db) sub=\(c.pointee.channels.count) psub=\(c.pointee.patterns.count) ssub=\(c.pointee.shardChannels.count) multi=\(c.pointee.flags.contains(.multi) ? c.pointee.multiQueue.count : -1) qbuf=\(qbuf) "

@@ -126,6 +126,8 @@ extension Server {
             addErrorString(c, "ERR CONFIG SET failed (possibly related to argument '\(failure.0)') - \(failure.1)")
             return
         }
+        // maxmemory-clients (or maxmemory, for a percentage) applies at once.
+        refreshClientEvictionLimit()
         addOK(c)
     }
 

@@ -216,7 +216,7 @@ extension Server {
                 ("expired_stale_perc", String(format2: stats.expiredStalePercent * 100)),
                 ("expired_time_cap_reached_count", "\(stats.expiredTimeCapReached)"),
                 ("expire_cycle_cpu_milliseconds", "\(stats.expireCycleMicros / 1000)"), ("evicted_keys", "\(stats.evictedKeys)"),
-                ("evicted_clients", "0"), ("total_eviction_exceeded_time", "0"),
+                ("evicted_clients", "\(stats.evictedClients)"), ("total_eviction_exceeded_time", "0"),
                 ("current_eviction_exceeded_time", "0"), ("keyspace_hits", "\(stats.keyspaceHits)"),
                 ("keyspace_misses", "\(stats.keyspaceMisses)"), ("pubsub_channels", "0"), ("pubsub_patterns", "0"),
                 ("pubsubshard_channels", "\(shardChannelSubscribers.count)"), ("latest_fork_usec", "\(persistence.latestForkMicros)"),
