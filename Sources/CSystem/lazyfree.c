@@ -34,12 +34,19 @@ static pthread_cond_t queue_idle = PTHREAD_COND_INITIALIZER;
 static struct lazyfree_job *queue_head, *queue_tail;
 static int thread_started, job_running;
 static size_t pending_objects, freed_objects;
+static __thread int on_lazyfree_thread;
+
+void tandem_lazyfree_progress(void) {
+    if (on_lazyfree_thread)
+        __atomic_store_n(&tandem_lazyfree_memory_delta, (int64_t)tandem_used_memory_counter, __ATOMIC_RELAXED);
+}
 
 static void *lazyfree_main(void *unused) {
     (void)unused;
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals belong to the event loop */
+    on_lazyfree_thread = 1;
     pthread_mutex_lock(&queue_lock);
     for (;;) {
         while (queue_head == NULL) pthread_cond_wait(&queue_ready, &queue_lock);

@@ -164,6 +164,7 @@ public struct Dict: ~Copyable {
                 body(e)
             }
             i += 1
+            if i & 4095 == 0 { tandem_lazyfree_progress() }
         }
         tandem_free(table)
     }

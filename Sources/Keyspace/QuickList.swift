@@ -108,9 +108,12 @@ public struct QuickList {
     /// Frees every node and the header.
     public func free() {
         var n = header.pointee.head
+        var freed = 0
         while let node = n {
             n = node.pointee.next
             Self.freeNode(node)
+            freed += 1
+            if freed & 255 == 0 { tandem_lazyfree_progress() }
         }
         tandem_free(raw)
     }

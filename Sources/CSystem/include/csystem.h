@@ -172,6 +172,10 @@ size_t tandem_lazyfreed_objects(void);
 void tandem_lazyfree_reset_stats(void);
 /* Waits until every submitted job ran (tests, DEBUG). */
 void tandem_lazyfree_drain(void);
+/* Called now and then by long freeing loops: on the lazy-free thread it publishes what has been
+   freed so far (used_memory falls during a long job, not only at its end); elsewhere it does
+   nothing. */
+void tandem_lazyfree_progress(void);
 
 /* MARK: - hash table resizing */
 

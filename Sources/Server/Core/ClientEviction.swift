@@ -22,7 +22,7 @@ extension Server {
         let text = settings.storedValue("maxmemory-clients")
         if text.hasSuffix("%") {
             let percent = Int(text.dropLast()) ?? 0
-            return settings.maxmemory * percent / 100
+            return Int(Double(settings.maxmemory) * Double(percent) / 100)
         }
         return Int(text) ?? 0
     }
@@ -98,6 +98,9 @@ extension Server {
     mutating func evictClientsIfNeeded() {
         let limit = clientEvictionLimit
         if limit == 0 || clientsMemory < limit { return }
+        // Over the limit with nothing evictable (every client NO-EVICT): look again only when
+        // the total moved, not on every command.
+        if clientsMemory == clientEvictionNothingAt { return }
         // Refresh every estimate first: a client's memory may have moved since its last update.
         var candidates: [(bucket: Int, id: Int64, c: ClientRef)] = []
         for c in allClients() {
@@ -119,8 +122,9 @@ extension Server {
             c.pointee.reply.clear()
             c.pointee.reply.resize(to: ReplyBuffer.minimumCapacity)
         }
-        if clientsMemory >= limit && candidates.isEmpty == false {
-            Log.warning("Over client maxmemory after evicting all evictable clients")
+        if clientsMemory >= limit {
+            clientEvictionNothingAt = clientsMemory
+            if !candidates.isEmpty { Log.warning("Over client maxmemory after evicting all evictable clients") }
         }
     }
 }

@@ -100,15 +100,17 @@ extension Server {
     /// Deletes the entry at `slot` and announces `event` on its key (expired, evicted).
     mutating func deleteAnnounced(_ db: Int, _ slot: Slot, _ type: KeyspaceEventFlags, _ event: StaticString) {
         let lazily = type == .expired ? settings.lazyfreeLazyExpire : settings.lazyfreeLazyEviction
-        if tracking.active { trackingInvalidateKey(Entry(slot.pointee!).key, byCommand: false) }
-        if settings.keyspaceEvents.rawValue & type.rawValue == 0 {
+        if settings.keyspaceEvents.rawValue & type.rawValue == 0 && !tracking.active {
             dbs[db].delete(at: slot, lazily: lazily)
             return
         }
+        // Redis's order: the delete, the notification, then the tracking invalidation.
         let key = Entry(slot.pointee!).key.array
         dbs[db].delete(at: slot, lazily: lazily)
         key.withUnsafeBufferPointer { b in
-            notifyKeyspaceEvent(type, event, ByteView(b.baseAddress ?? UnsafePointer(bitPattern: 1)!, b.count), db)
+            let k = ByteView(b.baseAddress ?? UnsafePointer(bitPattern: 1)!, b.count)
+            notifyKeyspaceEvent(type, event, k, db)
+            if tracking.active { trackingInvalidateKey(k, byCommand: false) }
         }
     }
 

@@ -46,8 +46,11 @@ extension Server {
     @discardableResult
     mutating func enforceOutputLimits(_ c: ClientRef, now: Int64) -> Bool {
         if c.pointee.flags.contains(.closeASAP) { return false }
-        guard let limit = outputLimit(c) else { return false }
-        c.pointee.reply.hardLimit = limit.hard
+        c.pointee.reply.hardLimit = currentHardLimit(c)
+        guard let limit = outputLimit(c) else {
+            c.pointee.reply.overLimit = false
+            return false
+        }
         let used = c.pointee.reply.pending
         var broken = c.pointee.reply.overLimit || (limit.hard > 0 && used >= limit.hard)
         if !broken && limit.soft > 0 && used >= limit.soft {

@@ -178,6 +178,8 @@ public struct Server {
     /// (ClientEviction.swift).
     var clientEvictionLimit = 0
     var clientsMemory = 0
+    /// The total at which the last eviction pass found nothing more to evict.
+    var clientEvictionNothingAt = -1
     /// Bytes the deletions of the current eviction step released (Eviction.swift).
     var evictionFreedBytes = 0
     var preCommandOutOfMemory = false

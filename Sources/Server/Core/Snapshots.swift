@@ -17,7 +17,9 @@
  *  - Start-up loading reads `dir/dbfilename` after the listeners are open, answering
  *    -LOADING to clients meanwhile, as Redis does.
  *
- * The fork is safe at any moment because the primary process runs no other threads.
+ * The fork is safe at any moment: the primary's only other thread, the lazy-free thread, works
+ * on values already unlinked from the keyspace and holds no lock a child needs (glibc keeps
+ * malloc consistent across fork).
  */
 import CSystem
 import Glibc

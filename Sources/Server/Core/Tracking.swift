@@ -325,9 +325,9 @@ extension Server {
     /// (0: none), as Redis's raxInsert there.
     mutating func rememberKeyToBroadcast(_ key: ByteView, modifier: Int64) {
         let k = key.array
-        for p in tracking.prefixes.keys where k.count >= p.count && k[0..<p.count] == p[...] {
-            tracking.prefixes[p]?.keys[k] = modifier
-        }
+        // Matches first, writes after: writing while iterating the keys would copy the tables.
+        let hits = tracking.prefixes.keys.filter { k.count >= $0.count && k[0..<$0.count] == $0[...] }
+        for p in hits { tracking.prefixes[p]!.keys[k] = modifier }
     }
 
     /// FLUSHALL / FLUSHDB: every tracking client is told everything changed (a null), and the
@@ -427,9 +427,10 @@ extension Server {
             tracking.limitTimeouts = 0
             return
         }
-        var effort = 100 * (tracking.limitTimeouts + 1)
-        while effort > 0, let key = tracking.keys.keys.randomElement() {
-            effort -= 1
+        // Redis walks the table at random; a dictionary picks a random key in O(n), so the keys
+        // go in the table's own (hash) order instead, a batch taken in one pass.
+        let effort = 100 * (tracking.limitTimeouts + 1)
+        for key in Array(tracking.keys.keys.prefix(effort)) {
             key.withUnsafeBufferPointer { b in
                 trackingInvalidateKey(ByteView(b.baseAddress ?? UnsafePointer(bitPattern: 1)!, b.count), bcast: false)
             }

@@ -127,7 +127,7 @@ extension Server {
     /// destination was written or deleted.
     mutating func storeSetResult(_ c: ClientRef, _ dst: ByteView, _ result: SetValue, event: StaticString) {
         let db = c.pointee.db
-        let deleted = deleteKey(db, dst)
+        let deleted = deleteKey(db, dst, lazily: settings.lazyfreeLazyServerDel)
         let n = result.count
         if n > 0 {
             addAggregate(db, dst, .set, result.encoding, payload: result.payload, announceNew: !deleted)

@@ -291,7 +291,7 @@ extension Server {
             // setKey: replaces a value of any type and drops its TTL.
             var existed = false
             if let slot = lookupSlot(db, dst) {
-                dbs[db].delete(at: slot)
+                dbs[db].delete(at: slot, lazily: settings.lazyfreeLazyServerDel)
                 existed = true
             }
             addAggregate(db, dst, .list, .quicklist, payload: list.payload, announceNew: !existed)
