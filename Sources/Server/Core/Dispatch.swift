@@ -326,7 +326,6 @@ extension Server {
             commandClient = nil
             if !tracking.pending.isEmpty { flushTrackingPending(c) }
             checkOutputLimits(c)
-            updateClientMemory(c)
             // CLIENT CACHING applies to the next command only (kept through MULTI and by CLIENT's
             // own subcommands, as Redis's resetClient).
             if c.pointee.tracking.flags.contains(.caching) && !c.pointee.flags.contains(.multi)

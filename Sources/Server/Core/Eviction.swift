@@ -266,14 +266,7 @@ extension Server {
         if policy.isRandom {
             for i in 0..<dbCount {
                 let db = (evictionNextDB + i) % dbCount
-                let e: Entry?
-                if policy.isVolatile {
-                    let n = dbs[db].volatile.count
-                    e = n > 0 ? dbs[db].volatile.entry(at: Int(UInt32(bitPattern: scripting.pointee.nextRandom())) % n) : nil
-                } else {
-                    e = dbs[db].dict.randomEntry()
-                }
-                if let e {
+                if let e = randomCandidate(db, volatileOnly: policy.isVolatile) {
                     evictionNextDB = db + 1
                     evict(db, e.key)
                     return true
@@ -310,19 +303,19 @@ extension Server {
         return false
     }
 
+    /// A random key of `db` (of those with an expire for the volatile-* policies); nil if none.
+    mutating func randomCandidate(_ db: Int, volatileOnly: Bool) -> Entry? {
+        if !volatileOnly { return dbs[db].dict.randomEntry() }
+        let n = dbs[db].volatile.count
+        return n > 0 ? dbs[db].volatile.entry(at: Int(UInt32(bitPattern: scripting.pointee.nextRandom())) % n) : nil
+    }
+
     /// maxmemory-samples keys of `db` offered to the pool; returns how many were sampled.
     mutating func sampleIntoPool(_ db: Int, _ policy: EvictionPolicy, _ pool: UnsafeMutablePointer<EvictionPool>) -> Int {
         let samples = max(1, settings.maxmemorySamples)
         var n = 0
         for _ in 0..<samples {
-            let e: Entry?
-            if policy.isVolatile {
-                let count = dbs[db].volatile.count
-                e = count > 0 ? dbs[db].volatile.entry(at: Int(UInt32(bitPattern: scripting.pointee.nextRandom())) % count) : nil
-            } else {
-                e = dbs[db].dict.randomEntry()
-            }
-            guard let e else { break }
+            guard let e = randomCandidate(db, volatileOnly: policy.isVolatile) else { break }
             n += 1
             let score: UInt64
             switch policy {
