@@ -7,6 +7,7 @@
  *     hash  listpack  -> PackedList (f, v, ...)    hashtable -> Dict        (HashStore.swift)
  *     set   intset    -> IntSet                    hashtable -> Dict        (SetStore.swift)
  *     zset  listpack  -> PackedList (m, s, ...)    skiplist  -> SortedSet   (ZSetStore.swift)
+ *     stream stream   -> Stream header, nodes, groups                   (Stream/Stream.swift)
  *
  * Each store file implements `free(_:)` and `duplicate(_:)` for its type; these two
  * switches route to them so that Entry.free()/copy(withKey:) stay correct for every type.
@@ -20,6 +21,7 @@ extension Entry {
         case .hash: HashStore.free(self)
         case .set: SetStore.free(self)
         case .zset: ZSetStore.free(self)
+        case .stream: Stream.destroy(StreamStore.stream(self))
         }
     }
 
@@ -31,6 +33,7 @@ extension Entry {
         case .hash: return HashStore.duplicate(self)
         case .set: return SetStore.duplicate(self)
         case .zset: return ZSetStore.duplicate(self)
+        case .stream: return StreamStore.payload(Stream.duplicate(StreamStore.stream(self)))
         }
     }
 }

@@ -541,7 +541,7 @@ extension Entry {
     /// value in another encoding.
     public var hashTableStats: String? {
         switch (type, encoding) {
-        case (.string, _), (.list, _), (_, .listpack), (_, .intset): return nil
+        case (.string, _), (.list, _), (.stream, _), (_, .listpack), (_, .intset): return nil
         case (.zset, _): return valuePointer.assumingMemoryBound(to: SkipList.self).pointee.dict.statsReport()
         default: return valuePointer.assumingMemoryBound(to: Dict.self).pointee.statsReport()
         }

@@ -15,7 +15,7 @@
  *    24  keyLength      UInt32
  *    28  lru            seconds clock of the last access (OBJECT IDLETIME)
  *    32  volatileSlot   position in the database's VolatileIndex when expireAt != 0
- *    36  type           Redis's OBJ_* numbering: 0 string, 1 list, 2 set, 3 zset, 4 hash
+ *    36  type           Redis's OBJ_* numbering: 0 string, 1 list, 2 set, 3 zset, 4 hash, 6 stream
  *    37  encoding       ObjectEncoding raw value
  *    38  key bytes, then (for strings stored inline) the value bytes
  *
@@ -26,7 +26,7 @@ import CSystem
 import Platform
 
 public enum ObjectType: UInt8 {
-    case string = 0, list = 1, set = 2, zset = 3, hash = 4
+    case string = 0, list = 1, set = 2, zset = 3, hash = 4, stream = 6
 
     public var name: StaticString {
         switch self {
@@ -35,6 +35,7 @@ public enum ObjectType: UInt8 {
         case .set: "set"
         case .zset: "zset"
         case .hash: "hash"
+        case .stream: "stream"
         }
     }
 }
@@ -42,7 +43,7 @@ public enum ObjectType: UInt8 {
 /// What OBJECT ENCODING reports; values shared with Redis's OBJ_ENCODING_* where they exist.
 public enum ObjectEncoding: UInt8 {
     case raw = 0, int = 1, hashtable = 2, intset = 6, skiplist = 7, embstr = 8, quicklist = 9,
-        listpack = 11
+        stream = 10, listpack = 11
 
     public var name: StaticString {
         switch self {
@@ -53,6 +54,7 @@ public enum ObjectEncoding: UInt8 {
         case .skiplist: "skiplist"
         case .embstr: "embstr"
         case .quicklist: "quicklist"
+        case .stream: "stream"
         case .listpack: "listpack"
         }
     }

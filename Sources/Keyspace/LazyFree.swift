@@ -37,6 +37,7 @@ extension Entry {
         case .set: return encoding == .hashtable ? SetValue(self).count : 1
         case .hash: return encoding == .hashtable ? HashStore.count(self) : 1
         case .zset: return encoding == .skiplist ? ZSetStore.count(self) : 1
+        case .stream: return Stream.freeEffort(StreamStore.stream(self))
         }
     }
 

@@ -17,6 +17,8 @@ extension Entry {
             break
         case (_, .listpack), (_, .intset):
             total += tandem_usable_size(valuePointer)
+        case (.stream, _):
+            total += Stream.allocatedBytes(StreamStore.stream(self))
         case (.list, _):
             total += Self.quickListSize(valuePointer, samples: samples)
         case (.zset, _):

@@ -403,7 +403,10 @@ public enum RDBLoader {
         case RDBFormat.typeModule, RDBFormat.typeModule2:
             throw input.error("The RDB file contains module data I can't load: no matching module")
         case RDBFormat.typeStreamListpacks, RDBFormat.typeStreamListpacks2, RDBFormat.typeStreamListpacks3:
-            throw input.error("The RDB file contains a stream key (RDB type \(type)); Tandem does not support streams")
+            if type == RDBFormat.typeStreamListpacks3 {
+                throw input.error("Unknown RDB encoding type \(type)")
+            }
+            return try readStream(&input, type: type, key: key, scratch: &scratch)
         default:
             throw input.error("Unknown RDB encoding type \(type)")
         }

@@ -214,6 +214,7 @@ public struct RDBWriter: ~Copyable {
         case (.zset, _): RDBFormat.typeZSet2
         case (.hash, .listpack): RDBFormat.typeHashListpack
         case (.hash, _): RDBFormat.typeHash
+        case (.stream, _): RDBFormat.typeStreamListpacks2
         }
     }
 
@@ -226,6 +227,7 @@ public struct RDBWriter: ~Copyable {
         case .set: writeSet(e)
         case .zset: writeZSet(e)
         case .hash: writeHash(e)
+        case .stream: writeStream(e)
         }
     }
 

@@ -6,6 +6,7 @@
 // DUMP returns each object's listpack verbatim; the builder, fed the same elements in the same
 // order, must produce the same bytes. Each DUMP's CRC64 also checks tandem_crc64 against Redis.
 @testable import Persistence
+@testable import Keyspace
 import CSystem
 import Keyspace
 import Platform

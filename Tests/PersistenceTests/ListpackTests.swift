@@ -1,4 +1,4 @@
-// ListpackTests.swift — ListpackBuilder and Listpack (Sources/Persistence/Listpack.swift).
+// ListpackTests.swift — ListpackBuilder and Listpack (Sources/Keyspace/Listpack.swift).
 //
 // Covers: the exact bytes of one-element listpacks at every encoding boundary (integers at
 // the 7/13/16/24/32/64-bit edges, strings at the 6/12/32-bit length edges, strings that are
@@ -7,6 +7,7 @@
 // reset and growth; hand-damaged listpacks; and seeded fuzzing (every truncation, 20k
 // mutations) against guard pages, so any read outside a blob crashes the test.
 @testable import Persistence
+@testable import Keyspace
 import Keyspace
 import Platform
 import Testing

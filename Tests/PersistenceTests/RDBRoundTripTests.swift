@@ -109,6 +109,15 @@ final class TestKeyspace {
             var items: [String] = []
             HashStore.forEach(e) { f, v in items.append(f.withBytes { $0.string } + "=" + v.withBytes { $0.string }) }
             s += items.sorted().joined(separator: ",")
+        case .stream:
+            var it = StreamIterator(StreamStore.stream(e), start: nil, end: nil, reverse: false)
+            while let (id, fields) = it.nextID() {
+                s += "\(id.ms)-\(id.seq):"
+                for _ in 0..<fields {
+                    let (f, v) = it.nextField()
+                    s += f.withBytes { $0.string } + "=" + v.withBytes { $0.string } + ","
+                }
+            }
         }
         return s
     }

@@ -54,6 +54,7 @@ enum CommandID: Equatable {
     case hashes(HashCommand)
     case sets(SetCommand)
     case sortedSets(ZSetCommand)
+    case streams(StreamCommand)
     case scripting(ScriptingCommand)
     // Connection
     case ping, echo, quit, select, auth, hello, reset
@@ -124,7 +125,8 @@ enum CommandTable {
     static let kAll: (Int, Int, Int) = (1, -1, 1)
 
     static let all: [CommandSpec] =
-        core + ListCommands.specs + HashCommands.specs + SetCommands.specs + ZSetCommands.specs + ScriptingCommands.specs
+        core + ListCommands.specs + HashCommands.specs + SetCommands.specs + ZSetCommands.specs + StreamCommands.specs
+        + ScriptingCommands.specs
 
     static let core: [CommandSpec] = [
         // MARK: Connection

@@ -140,6 +140,8 @@ public struct Settings: Sendable {
     var setMaxIntsetEntries = 512
     var zsetMaxListpackEntries = 128
     var zsetMaxListpackValue = 64
+    var streamNodeMaxBytes = 4096
+    var streamNodeMaxEntries = 100
 
     // LFU/LRU tuning (accepted)
     var lfuLogFactor = 10

@@ -133,9 +133,7 @@ enum StoredDirectives {
         .init("maxmemory-clients", .memoryOrPercent, "0"),
         .init("maxmemory-eviction-tenacity", .int(min: 0, max: 100), "10"),
         .init("replica-ignore-maxmemory", .bool, "yes", aliases: ["slave-ignore-maxmemory"]),
-        // Data types of later issues (streams: 15; HyperLogLog: 18)
-        .init("stream-node-max-bytes", .memory(min: 0, max: maxLong), "4096"),
-        .init("stream-node-max-entries", .int(min: 0, max: maxLong), "100"),
+        // Data types of later issues (HyperLogLog: 18)
         .init("hll-sparse-max-bytes", .memory(min: 0, max: maxLong), "3000"),
         // The rest of Redis 7.0's table
         .init("sanitize-dump-payload", .enumeration(["no", "yes", "clients"]), "no"),

@@ -35,6 +35,8 @@ struct BlockState: ~Copyable {
     var waitReplicas = 0
     /// SHUTDOWN waiting for the replicas to catch up (Shutdown.swift).
     var isShutdown = false
+    /// XREAD: what each `$` argument (by its index) meant when the client blocked.
+    var streamIDs: [(argument: Int, id: StreamID)] = []
 }
 
 extension Server {
@@ -109,6 +111,16 @@ extension Server {
     mutating func signalKeyAsReady(_ db: Int, _ key: ByteView) {
         let k = WatchKey(db: db, key: key.array)
         if blockedByKey[k] != nil && !readyKeys.contains(k) { readyKeys.append(k) }
+    }
+
+    /// Marks every key clients wait on in database `db` (-1: all) as ready, after FLUSH* or
+    /// SWAPDB replaced the database under them: each waiter's re-run decides (a list waiter
+    /// keeps waiting on a missing key, XREADGROUP answers that its stream is gone).
+    mutating func signalBlockedKeys(inDatabase db: Int) {
+        if blockedClients == 0 { return }
+        for k in blockedByKey.keys where (db < 0 || k.db == db) && !readyKeys.contains(k) {
+            readyKeys.append(k)
+        }
     }
 
     /// Re-runs the commands of clients blocked on ready keys, oldest waiter first.

@@ -517,6 +517,7 @@ extension Server {
         case .hashes(let id): hashCommand(c, id)
         case .sets(let id): setTypeCommand(c, id)
         case .sortedSets(let id): zsetCommand(c, id)
+        case .streams(let id): streamCommand(c, id)
         case .container: addError(c, "-ERR unknown subcommand\r\n")
         }
     }

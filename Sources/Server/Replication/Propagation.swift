@@ -32,6 +32,12 @@ extension Server {
         propagateInstead(db, args.map { $0.array })
     }
 
+    /// Sends nothing for the running command beyond what it states with `propagateInstead`
+    /// (Redis's preventCommandPropagation: XREADGROUP, XCLAIM, XAUTOCLAIM).
+    mutating func preventCommandPropagation() {
+        if propagationEnabled { propagationOverridden = true }
+    }
+
     /// Propagates the running command even if it changed nothing.
     mutating func forcePropagation() {
         if propagationEnabled { propagationForced = true }

@@ -81,6 +81,7 @@ struct KeyspaceDump: Equatable {
         case "hash":
             let pairs = try read("HGETALL")
             value = ordered ? pairs : sortedPairs(pairs)
+        case "stream": value = .array([try read("XRANGE", "-", "+"), try read("XINFO", "GROUPS")])
         default: value = .null
         }
         guard case .integer(let expireAt) = try read("PEXPIRETIME") else {

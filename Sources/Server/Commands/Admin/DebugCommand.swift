@@ -206,6 +206,7 @@ extension Server {
         case .hash: Self.hashDigest(e, &digest)
         case .set: Self.setDigest(e, &digest)
         case .zset: Self.zsetDigest(e, &digest)
+        case .stream: Self.streamDigest(e, &digest)
         }
         if e.expireAt != 0 {
             let mark = Array("!!expire!!".utf8)

@@ -50,6 +50,7 @@ extension Server {
             dbs[c.pointee.db].removeAll(lazily: lazily)
             forcePropagation()  // even of an empty database, as Redis 7.0
         }
+        signalBlockedKeys(inDatabase: all ? -1 : c.pointee.db)
         addOK(c)
     }
 
@@ -103,16 +104,11 @@ extension Server {
             swap(&dbs[Int(a)], &dbs[Int(b)])
             dbs[Int(a)].id = Int(a)
             dbs[Int(b)].id = Int(b)
-            // Clients blocked on a key that now exists in their database may be served (Redis's
-            // scanDatabaseForReadyKeys).
-            if blockedClients > 0 {
-                for k in blockedByKey.keys where k.db == Int(a) || k.db == Int(b) {
-                    k.key.withUnsafeBufferPointer {
-                        let key = ByteView($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count)
-                        if dbs[k.db].findSlot(key) != nil { signalKeyAsReady(k.db, key) }
-                    }
-                }
-            }
+            // Clients blocked on a key of either database may be served, or (XREADGROUP on a
+            // stream that is gone) answered (Redis's scanDatabaseForReadyKeys and
+            // scanDatabaseForDeletedKeys).
+            signalBlockedKeys(inDatabase: Int(a))
+            signalBlockedKeys(inDatabase: Int(b))
         }
         dirty += 1  // SWAPDB n n too: Redis counts (and propagates) it
         addOK(c)

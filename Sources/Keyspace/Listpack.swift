@@ -1,12 +1,14 @@
 /*
  * Listpack: Redis's listpack serialization, byte for byte — what Redis 7.0 stores in an RDB
- * file for a small hash (type 16), a small sorted set (17) and each node of a list (18).
+ * file for a small hash (type 16), a small sorted set (17) and each node of a list (18), and
+ * the in-memory format of a stream's nodes (Stream/StreamNode.swift edits them in place).
  *
  * Why a second packed format next to Keyspace's PackedList: PackedList is Tandem's in-memory
  * layout, chosen for fast forward scans; an RDB file must carry Redis's exact bytes so that
  * redis-server and redis-check-rdb accept what Tandem writes, and Tandem loads what Redis
  * writes. The writer streams a PackedList's values into a `ListpackBuilder`; the loader runs
  * `Listpack.validate` on the untrusted blob, then `Listpack.forEach` to rebuild the value.
+ * It lives in Keyspace (not Persistence) because stream nodes keep these exact bytes in memory.
  *
  * Layout (all multi-byte fields little-endian):
  *
@@ -36,7 +38,7 @@
  * gets a 3-byte backlen; copying the thresholds, not the idea, is what makes output identical.
  */
 import CSystem
-import Keyspace
+
 import Platform
 
 // MARK: - Builder

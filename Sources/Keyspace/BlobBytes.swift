@@ -10,25 +10,25 @@
  * Callers bounds-check before they read; these functions do not.
  */
 
-enum BlobBytes {
+public enum BlobBytes {
     @inline(__always)
-    static func u16(_ p: UnsafePointer<UInt8>, _ off: Int) -> UInt16 {
+    public static func u16(_ p: UnsafePointer<UInt8>, _ off: Int) -> UInt16 {
         UInt16(littleEndian: UnsafeRawPointer(p + off).loadUnaligned(as: UInt16.self))
     }
 
     @inline(__always)
-    static func u32(_ p: UnsafePointer<UInt8>, _ off: Int) -> UInt32 {
+    public static func u32(_ p: UnsafePointer<UInt8>, _ off: Int) -> UInt32 {
         UInt32(littleEndian: UnsafeRawPointer(p + off).loadUnaligned(as: UInt32.self))
     }
 
     @inline(__always)
-    static func u64(_ p: UnsafePointer<UInt8>, _ off: Int) -> UInt64 {
+    public static func u64(_ p: UnsafePointer<UInt8>, _ off: Int) -> UInt64 {
         UInt64(littleEndian: UnsafeRawPointer(p + off).loadUnaligned(as: UInt64.self))
     }
 
     /// The 24-bit two's complement integer in the three bytes at `off`, sign-extended.
     @inline(__always)
-    static func i24(_ p: UnsafePointer<UInt8>, _ off: Int) -> Int64 {
+    public static func i24(_ p: UnsafePointer<UInt8>, _ off: Int) -> Int64 {
         let u = Int64(p[off]) | Int64(p[off + 1]) << 8 | Int64(p[off + 2]) << 16
         return u >= 1 << 23 ? u - (1 << 24) : u
     }
