@@ -14,9 +14,10 @@
  * Redis's serveClientsBlockedOnStreamKey; an XREAD re-run keeps waiting.
  *
  * Propagation (docs/dev/propagation.md): XREADGROUP never travels as itself. Each delivered
- * entry becomes `XCLAIM key group consumer 0 id TIME ms RETRYCOUNT n FORCE JUSTID LASTID id`,
- * a moved last ID `XGROUP SETID key group id ENTRIESREAD n`, an implicitly created consumer
- * `XGROUP CREATECONSUMER key group consumer`.
+ * entry becomes `XCLAIM key group consumer 0 id TIME ms RETRYCOUNT n FORCE JUSTID LASTID id`;
+ * with NOACK, `XGROUP CREATECONSUMER key group consumer` (when it was new) and
+ * `XGROUP SETID key group id ENTRIESREAD n`. Reading nothing, or a consumer's history,
+ * sends nothing (a consumer created then exists only on the master, as in Redis 7.0).
  */
 import Keyspace
 import Platform
@@ -188,14 +189,12 @@ extension Server {
                 serve = Stream.edgeID(s, first: false, skipTombstones: true) > gt
             }
             var consumer: UnsafeMutablePointer<Consumer>? = nil
+            var createdConsumer = false
             if let g = group, serve || !rerun {
                 consumer = ConsumerGroup.lookupConsumer(g, consumerName)
                 if consumer == nil {
                     consumer = createConsumer(g, consumerName, key: key, db: db)
-                    if propagationEnabled {
-                        propagateInstead(db, [Array("XGROUP".utf8), Array("CREATECONSUMER".utf8), key.array,
-                                              groupName.array, consumerName.array])
-                    }
+                    createdConsumer = true
                 }
                 consumer!.pointee.seenTime = commandTimeMillis
             }
@@ -210,7 +209,8 @@ extension Server {
                     replyFromConsumerPEL(c, s, start: start, count: count, consumer: consumer)
                 } else {
                     replyDeliveringToGroup(c, s, start: start, count: count, group: g, consumer: consumer,
-                                           noack: noack, key: key, groupName: groupName, db: db)
+                                           createdConsumer: createdConsumer, noack: noack, key: key,
+                                           groupName: groupName, db: db)
                 }
                 dirty += 1
             } else {
@@ -252,10 +252,12 @@ extension Server {
     }
 
     /// Entries after the group's last ID (from `start`): moves the group forward, records
-    /// them as pending for `consumer` unless `noack`, and propagates that (see the top).
+    /// them as pending for `consumer` unless `noack`, and propagates that as Redis 7.0 does:
+    /// an XCLAIM per pending entry (which also creates the consumer and moves the group on a
+    /// replica), or, with NOACK, the consumer's creation and the group's new last ID.
     mutating func replyDeliveringToGroup(_ c: ClientRef, _ s: UnsafeMutablePointer<Stream>, start: StreamID, count: Int,
                                          group g: UnsafeMutablePointer<ConsumerGroup>,
-                                         consumer: UnsafeMutablePointer<Consumer>, noack: Bool,
+                                         consumer: UnsafeMutablePointer<Consumer>, createdConsumer: Bool, noack: Bool,
                                          key: ByteView, groupName: ByteView, db: Int) {
         let header = c.pointee.reply.reserveDeferredHeader()
         var it = StreamIterator(s, start: start, end: nil, reverse: false)
@@ -290,7 +292,13 @@ extension Server {
             n += 1
             if count != 0 && n == count { break }
         }
-        if movedLastID { propagateGroupLastID(db, key, groupName, g) }
+        if noack && movedLastID && propagationEnabled {
+            if createdConsumer {
+                propagateInstead(db, [Array("XGROUP".utf8), Array("CREATECONSUMER".utf8), key.array, groupName.array,
+                                      Consumer.name(consumer).array])
+            }
+            propagateGroupLastID(db, key, groupName, g)
+        }
         c.pointee.reply.patchHeader(at: header, prefix: 42, n)
     }
 
