@@ -27,6 +27,7 @@ enum Fixtures {
     /// The RDB fixtures and the number of keys each holds (as redis-check-rdb counts them).
     static let rdbFiles: [(name: String, keys: Int)] = [
         ("all-types.rdb", 85), ("no-compression.rdb", 85), ("no-checksum.rdb", 85), ("compressed-list.rdb", 7),
+        ("streams.rdb", 6),
     ]
 
     static func path(_ name: String) -> String { rdbDir + "/" + name }

@@ -90,6 +90,37 @@ import Testing
         #expect(try r.call("DEBUG", "DIGEST") == t.call("DEBUG", "DIGEST"), "DEBUG DIGEST after the load")
     }
 
+    /// Streams (groups, PELs, consumers, tombstones) written by redis-server, loaded by Tandem and saved
+    /// again: redis-check-rdb accepts the file, redis-server loads it, and every key's DUMP payload (node
+    /// bytes, counters, groups, times) is byte for byte the one redis-server makes of the original.
+    @Test func redisStreamsSurviveTandemSaveByteForByte() throws {
+        let original = try Self.start(.redis, loading: "streams.rdb")
+        defer { original.stop() }
+        let tandem = try Self.start(.tandem, loading: "streams.rdb")
+        defer { tandem.stop() }
+        let t = try tandem.connect()
+        #expect(try t.callValue("SAVE") == .simple("OK"))
+        let path = tandem.dir + "/streams.rdb"
+        let check = try Harness.checkRDB(path, cwd: tandem.dir)
+        #expect(!check.timedOut && check.status.code == 0 && check.output.contains("RDB looks OK"),
+                "redis-check-rdb on Tandem's streams.rdb: \(check.status)\n\(check.output.suffix(3000))")
+        let file = try #require(Harness.readBytes(path))
+        let reloaded = try Self.start(.redis, dumpFile: file)
+        defer { reloaded.stop() }
+        let o = try original.connect(), r = try reloaded.connect()
+        KeyspaceDump.expectSame(try KeyspaceDump.take(r), try KeyspaceDump.take(o), "Tandem's streams.rdb in redis-server",
+                                name: "reloaded", referenceName: "original")
+        for (db, key) in [(0, "stream:big"), (0, "stream:small"), (0, "stream:empty"), (0, "stream:emptied"),
+                          (0, "stream:ttl"), (2, "stream:db2")] {
+            for c in [o, r, t] { _ = try c.call("SELECT", "\(db)") }
+            let reference = try o.callValue("DUMP", key)
+            #expect(try t.callValue("DUMP", key) == reference, "DUMP \(key) from Tandem")
+            #expect(try r.callValue("DUMP", key) == reference, "DUMP \(key) after Tandem's SAVE")
+            #expect(try t.callValue("XINFO", "STREAM", key, "FULL") == o.callValue("XINFO", "STREAM", key, "FULL"),
+                    "XINFO STREAM \(key) FULL")
+        }
+    }
+
     // MARK: - c. DEBUG RELOAD, DUMP and RESTORE
 
     @Test func debugReloadKeepsTheDataset() throws {

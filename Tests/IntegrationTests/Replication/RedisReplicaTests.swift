@@ -37,6 +37,19 @@ import Glibc
             default: _ = try c.call("DEL", "s:\((k + 11) % 97)")
             }
         }
+        // Streams: appends with approximate trims and auto IDs, a consumer group delivering, acknowledging
+        // (NOACK too) and claiming, deletions and ID trims (IDs made explicit on the way).
+        _ = try c.call("CONFIG", "SET", "stream-node-max-entries", "8")
+        _ = try c.call("XGROUP", "CREATE", "x:log", "g", "0", "MKSTREAM")  // BUSYGROUP after the first round
+        for i in 0..<40 {
+            _ = try c.call("XADD", "x:log", "MAXLEN", "~", "60", "*", "round", "\(round)", "i", "\(i)")
+            _ = try c.call("XADD", "x:ids", "\(round * 1000 + i + 1)-\(i % 3)", "f", "\(i)")
+        }
+        _ = try c.call("XREADGROUP", "GROUP", "g", "c\(round)", "COUNT", "7", "STREAMS", "x:log", ">")
+        _ = try c.call("XREADGROUP", "GROUP", "g", "n\(round)", "NOACK", "COUNT", "3", "STREAMS", "x:log", ">")
+        _ = try c.call("XAUTOCLAIM", "x:log", "g", "claimer", "0", "0", "COUNT", "2")
+        _ = try c.call("XDEL", "x:ids", "\(round * 1000 + 5)-1", "\(round * 1000 + 9)-2")
+        _ = try c.call("XTRIM", "x:ids", "MINID", "~", "\(round * 1000 - 500)")
         // Another database, so that the stream switches with SELECT.
         _ = try c.call("SELECT", "3")
         _ = try c.call("SET", "in-db-3:\(round)", "x")

@@ -20,6 +20,11 @@
 #   no-checksum.rdb      dataset.txt, rdbchecksum no (the CRC64 trailer is eight zero bytes)
 #   compressed-list.rdb  long lists (write_compressed_list), list-compress-depth 1,
 #                        maxmemory-policy allkeys-lru (IDLE opcodes)
+#   streams.rdb          streams (write_streams): many nodes, tombstones, trims, XSETID, consumer groups
+#                        with pending entries, consumers, NOACK reads, an empty stream with a group,
+#                        stream-node-max-entries 10 so that nodes are many
+#
+# GENERATE_ONLY=<name.rdb> regenerates that fixture alone.
 #
 # The data are deterministic (a fixed-seed LCG, no relative expire times: every TTL is an absolute time in
 # the year 2100 or 9999); only the aux fields ctime and used-mem differ from one run to the next.
@@ -202,6 +207,46 @@ HEAD
     echo 'SET str:neighbour value'
 }
 
+write_streams() {
+    cat <<'HEAD'
+# The script for streams.rdb, written by generate.sh and replayed into redis-server started with
+# --stream-node-max-entries 10. IDs are explicit; delivery and seen times are the generation time.
+SELECT 0
+HEAD
+    local i
+    for (( i = 1; i <= 300; i++ )); do
+        if (( i % 17 == 0 )); then
+            echo "XADD stream:big $i-$(( i % 3 )) other-field $i extra $(random_bytes $(( i % 40 )))"
+        else
+            echo "XADD stream:big $i-$(( i % 3 )) sensor $(( i * 7 )) reading value-$i"
+        fi
+    done
+    echo 'XDEL stream:big 5-2 6-0 50-2 51-0 52-1 53-2 54-0 55-1 56-2 57-0 58-1 59-2 299-2'
+    echo 'XTRIM stream:big MINID 20'
+    echo 'XGROUP CREATE stream:big workers 0'
+    echo 'XREADGROUP GROUP workers alice COUNT 25 STREAMS stream:big >'
+    echo 'XREADGROUP GROUP workers bob COUNT 40 STREAMS stream:big >'
+    echo 'XACK stream:big workers 20-2 21-0 22-1 70-1'
+    echo 'XGROUP CREATECONSUMER stream:big workers carol'
+    echo 'XCLAIM stream:big workers carol 0 100-1 101-2 RETRYCOUNT 5'
+    echo 'XGROUP CREATE stream:big auditors 100 ENTRIESREAD 80'
+    echo 'XREADGROUP GROUP auditors dave NOACK COUNT 10 STREAMS stream:big >'
+    echo 'XGROUP CREATE stream:big lagging $'
+    echo 'XGROUP CREATE stream:big unknown-read 150-0'
+    echo 'XADD stream:small 1-1 a 1 b 2'
+    echo 'XADD stream:small 1-2 a 3 b 4'
+    echo 'XADD stream:small 5-0 c "" d -17'
+    echo 'XSETID stream:small 9-9 ENTRIESADDED 10 MAXDELETEDID 3-0'
+    echo 'XGROUP CREATE stream:empty g $ MKSTREAM'
+    echo 'XADD stream:emptied 1-0 f v'
+    echo 'XDEL stream:emptied 1-0'
+    echo 'XADD stream:ttl 1-0 f v'
+    echo "PEXPIREAT stream:ttl $Y2100_MS"
+    echo 'SELECT 2'
+    echo 'XADD stream:db2 7-7 k v'
+    echo 'SELECT 0'
+}
+
 # ---------------------------------------------------------------------------------------------------------
 # Running redis-server
 # ---------------------------------------------------------------------------------------------------------
@@ -244,6 +289,7 @@ start_redis() {
 # make_fixture <name.rdb> <script> <option>...
 make_fixture() {
     local name=$1 script=$2; shift 2
+    if [[ -n "${GENERATE_ONLY:-}" && "$GENERATE_ONLY" != "$name" ]]; then return 0; fi
     start_redis "$@"
     local out
     out="$(grep -v '^#' "$script" | "$REDIS_CLI" -h 127.0.0.1 -p "$PORT")"
@@ -265,11 +311,14 @@ make_fixture() {
 }
 
 LIST_SCRIPT="$(mktemp /tmp/tandem-rdb-fixture-XXXXXX.txt)"
-trap 'cleanup; rm -f "$LIST_SCRIPT"' EXIT
+STREAM_SCRIPT="$(mktemp /tmp/tandem-rdb-fixture-XXXXXX.txt)"
+trap 'cleanup; rm -f "$LIST_SCRIPT" "$STREAM_SCRIPT"' EXIT
 write_dataset >"$HERE/dataset.txt"
 write_compressed_list >"$LIST_SCRIPT"
+write_streams >"$STREAM_SCRIPT"
 
 make_fixture all-types.rdb "$HERE/dataset.txt"
 make_fixture no-compression.rdb "$HERE/dataset.txt" --rdbcompression no --maxmemory-policy allkeys-lfu
 make_fixture no-checksum.rdb "$HERE/dataset.txt" --rdbchecksum no
 make_fixture compressed-list.rdb "$LIST_SCRIPT" --list-compress-depth 1 --maxmemory-policy allkeys-lru
+make_fixture streams.rdb "$STREAM_SCRIPT" --stream-node-max-entries 10
