@@ -190,7 +190,8 @@ extension Server {
             }
             var consumer: UnsafeMutablePointer<Consumer>? = nil
             var createdConsumer = false
-            if let g = group, serve || !rerun {
+            // As Redis 7.0, a consumer comes into being when something is served to it.
+            if let g = group, serve {
                 consumer = ConsumerGroup.lookupConsumer(g, consumerName)
                 if consumer == nil {
                     consumer = createConsumer(g, consumerName, key: key, db: db)
