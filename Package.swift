@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "Server", dependencies: ["CSystem", "CLua", "Platform", "RESP", "Keyspace", "Persistence", "Replication"]),
         .executableTarget(name: "tandem-server", dependencies: ["Server", "Platform", "CSystem"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "Platform"]),
-        .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "Platform"]),
+        .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "Platform", "CSystem"]),
         .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Keyspace", "Platform", "CSystem"]),
         .testTarget(name: "ReplicationTests", dependencies: ["Replication", "Platform", "CSystem"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Platform", "Keyspace"]),

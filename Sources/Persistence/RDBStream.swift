@@ -13,7 +13,9 @@
  * Nodes are Redis listpacks in memory too (Keyspace/Stream), so writing one is writing its
  * bytes and loading one is validating and keeping them. Every untrusted node is checked as
  * Redis's deep sanitization does (streamValidateListpackIntegrity): a valid listpack whose
- * elements form a master entry and exactly `count + deleted` well-formed entries.
+ * elements form a master entry and exactly `count + deleted` well-formed entries. Tandem also
+ * checks what Redis trusts and would later assert on: the node counters agree with the entries'
+ * flags and the stream's length with the nodes' live entries.
  */
 import CSystem
 import Keyspace
@@ -93,6 +95,7 @@ extension RDBLoader {
         let s = Stream.create()
         let e = try filling(newEntry(key, .stream, .stream, StreamStore.payload(s))) { (_) throws(RDBError) in
             let nodeCount = try readCount(&input)
+            var live: UInt64 = 0
             for _ in 0..<nodeCount {
                 let keyView = try readString(&input, &scratch)
                 if keyView.count != 16 {
@@ -101,9 +104,10 @@ extension RDBLoader {
                 let master = rawID(keyView.base)
                 let start = input.offset
                 let blob = try readString(&input, &scratch)
-                if !validateStreamNode(blob) {
+                guard let count = validateStreamNode(blob) else {
                     throw RDBError("Stream listpack integrity check failed.", offset: start)
                 }
+                live &+= UInt64(count)
                 let lp = tandem_malloc(blob.count)!.assumingMemoryBound(to: UInt8.self)
                 memcpy(lp, blob.base, blob.count)
                 if s.pointee.nodes.pointee.find(master) != nil {
@@ -124,6 +128,9 @@ extension RDBLoader {
             }
             if s.pointee.length > 0 && s.pointee.nodes.pointee.isEmpty {
                 throw input.error("Stream length inconsistent with rax entries")
+            }
+            if s.pointee.length != live {
+                throw input.error("Stream length inconsistent with its listpacks' entries")
             }
             let groupCount = try readCount(&input)
             for _ in 0..<groupCount {
@@ -146,13 +153,12 @@ extension RDBLoader {
                     let id = rawID(try input.read(16).base)
                     let time = try input.readLE(Int64.self)
                     let count = try readLength(&input)
-                    let nack = NACK.create(consumer: nil, now: time)
-                    nack.pointee.deliveryCount = count
-                    let (_, inserted) = g.pointee.pel.pointee.insert(id, UInt64(UInt(bitPattern: nack)))
-                    if !inserted {
-                        tandem_free(nack)
+                    if g.pointee.pel.pointee.find(id) != nil {
                         throw input.error("Duplicated global PEL entry loading stream consumer group")
                     }
+                    let nack = NACK.create(consumer: nil, now: time)
+                    nack.pointee.deliveryCount = count
+                    g.pointee.pel.pointee.insert(id, pointer: UnsafeMutableRawPointer(nack))
                 }
                 let consumerCount = try readCount(&input)
                 for _ in 0..<consumerCount {
@@ -167,9 +173,12 @@ extension RDBLoader {
                         guard let gn = g.pointee.pel.pointee.find(id) else {
                             throw input.error("Consumer entry not found in group global PEL")
                         }
+                        // A NACK belongs to one consumer: a second claim on it is corrupt.
+                        if NACK.at(gn).pointee.consumer != nil {
+                            throw input.error("Duplicated consumer PEL entry loading a stream consumer group")
+                        }
                         NACK.at(gn).pointee.consumer = c
-                        let (_, inserted) = c.pointee.pel.pointee.insert(id, IDMap.Node.value(gn))
-                        if !inserted { throw input.error("Duplicated consumer PEL entry loading a stream consumer group") }
+                        c.pointee.pel.pointee.insert(id, IDMap.Node.value(gn))
                     }
                 }
                 var orphan = g.pointee.pel.pointee.first
@@ -188,11 +197,12 @@ extension RDBLoader {
                         seq: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
     }
 
-    /// Redis's streamValidateListpackIntegrity in deep mode (see the file comment).
-    static func validateStreamNode(_ blob: ByteView) -> Bool {
-        guard Listpack.validate(blob) else { return false }
+    /// Redis's streamValidateListpackIntegrity in deep mode, and the node's counters agreeing with
+    /// its entries' flags (see the file comment). Returns the node's live entries, nil when invalid.
+    static func validateStreamNode(_ blob: ByteView) -> Int64? {
+        guard Listpack.validate(blob) else { return nil }
         let p = UnsafeMutablePointer(mutating: blob.base)
-        guard var at = StreamNode.first(p) else { return false }
+        guard var at = StreamNode.first(p) else { return nil }
         func integer(_ off: Int) -> Int64? {
             switch StreamNode.value(p, off) {
             case .int(let i): return i
@@ -204,30 +214,33 @@ extension RDBLoader {
             off = n
             return true
         }
-        guard let count = integer(at), advance(&at), let deleted = integer(at), advance(&at),
-            let masterFields = integer(at), masterFields >= 0
-        else { return false }
-        for _ in 0...masterFields { if !advance(&at) { return false } }
-        guard integer(at) == 0 else { return false }
-        var remaining = count + deleted
+        guard let count = integer(at), count >= 0, advance(&at), let deleted = integer(at), deleted >= 0,
+            advance(&at), let masterFields = integer(at), masterFields >= 0
+        else { return nil }
+        for _ in 0...masterFields { if !advance(&at) { return nil } }
+        guard integer(at) == 0 else { return nil }
+        var remaining = count &+ deleted
+        var flaggedDeleted: Int64 = 0
         var more = StreamNode.next(p, at)
         while remaining > 0 {
             remaining -= 1
             guard var q = more, let flags = integer(q), advance(&q), integer(q) != nil, advance(&q),
                 integer(q) != nil, advance(&q)
-            else { return false }
+            else { return nil }
+            if flags & 1 != 0 { flaggedDeleted += 1 }
             var fields = masterFields
             var extra: Int64 = 3
             if flags & 2 == 0 {
-                guard let f = integer(q), f >= 0, advance(&q) else { return false }
+                guard let f = integer(q), f >= 0, advance(&q) else { return nil }
                 fields = f
-                for _ in 0..<f { if !advance(&q) { return false } }
+                for _ in 0..<f { if !advance(&q) { return nil } }
                 extra += f + 1
             }
-            for _ in 0..<fields { if !advance(&q) { return false } }
-            guard integer(q) == fields + extra else { return false }
+            for _ in 0..<fields { if !advance(&q) { return nil } }
+            guard integer(q) == fields + extra else { return nil }
             more = StreamNode.next(p, q)
         }
-        return more == nil
+        guard more == nil, flaggedDeleted == deleted else { return nil }
+        return count
     }
 }

@@ -183,7 +183,8 @@ public struct IDMap: ~Copyable {
         return x
     }
 
-    /// Sets `id` to `value`, inserting it when absent. Returns the node and whether it is new.
+    /// Sets `id` to `value`, inserting it when absent (an existing node's value is replaced:
+    /// the caller owns what it pointed to). Returns the node and whether it is new.
     @discardableResult
     public mutating func insert(_ id: StreamID, _ value: UInt64) -> (node: UnsafeMutableRawPointer, inserted: Bool) {
         withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer.self, capacity: Self.maxLevel) { update in

@@ -197,7 +197,7 @@ public struct Stream: ~Copyable {
         IDMap.Node.setValue(node, IDMap.pointerBits(UnsafeMutableRawPointer(lp)))
 
         length += 1
-        entriesAdded += 1
+        entriesAdded &+= 1
         lastID = id
         if length == 1 { firstID = id }
         return .success(id)
@@ -227,12 +227,14 @@ public struct Stream: ~Copyable {
     /// `invalidEntriesRead` when it cannot be known.
     public func estimateDistanceFromFirstEverEntry(_ id: StreamID) -> Int64 {
         if entriesAdded == 0 { return 0 }
-        if length == 0 && id <= lastID { return Int64(entriesAdded) }
-        if id == lastID { return Int64(entriesAdded) }
+        // Counters come from RDB files and XSETID: wrapping arithmetic, never a trap.
+        let added = Int64(bitPattern: entriesAdded)
+        if length == 0 && id <= lastID { return added }
+        if id == lastID { return added }
         if id > lastID { return Self.invalidEntriesRead }
         if maxDeletedID.isZero || maxDeletedID < firstID {
-            if id < firstID { return Int64(entriesAdded) - Int64(length) }
-            if id == firstID { return Int64(entriesAdded) - Int64(length) + 1 }
+            if id < firstID { return added &- Int64(bitPattern: length) }
+            if id == firstID { return added &- Int64(bitPattern: length) &+ 1 }
         }
         return Self.invalidEntriesRead
     }
@@ -241,10 +243,10 @@ public struct Stream: ~Copyable {
     public func lag(of g: UnsafeMutablePointer<ConsumerGroup>) -> Int64? {
         if entriesAdded == 0 { return 0 }
         if g.pointee.entriesRead != Self.invalidEntriesRead && !rangeHasTombstones(g.pointee.lastID, nil) {
-            return Int64(entriesAdded) - g.pointee.entriesRead
+            return Int64(bitPattern: entriesAdded) &- g.pointee.entriesRead
         }
         let read = estimateDistanceFromFirstEverEntry(g.pointee.lastID)
-        if read != Self.invalidEntriesRead { return Int64(entriesAdded) - read }
+        if read != Self.invalidEntriesRead { return Int64(bitPattern: entriesAdded) &- read }
         return nil
     }
 

@@ -121,6 +121,47 @@ import Testing
         }
     }
 
+    /// A stream in Redis 5/6's RDB type (STREAM_LISTPACKS, 15), made from a 7.0 DUMP by removing what 7.0
+    /// added (first ID, max deleted ID, entries added, each group's entries read): both servers RESTORE it
+    /// and derive the same counters (XINFO STREAM FULL equal).
+    @Test func aRedis6StreamPayloadRestores() throws {
+        let redis = try ServerProcess.start(.redis)
+        defer { redis.stop() }
+        let tandem = try ServerProcess.start(.tandem)
+        defer { tandem.stop() }
+        let r = try redis.connect(), t = try tandem.connect()
+        // Every counter below 64, so each length is one byte and the surgery below is exact.
+        for command in [["XADD", "s", "1-1", "a", "1"], ["XADD", "s", "2-2", "b", "2"], ["XDEL", "s", "1-1"],
+                        ["XGROUP", "CREATE", "s", "g", "0", "ENTRIESREAD", "0"]] {
+            _ = try r.call(command)
+        }
+        guard case .bulk(let v19) = try r.callValue("DUMP", "s") else {
+            Issue.record("no DUMP from redis-server")
+            return
+        }
+        #expect(v19.first == 19)
+        // type, node count, node key (16 bytes), listpack string, then length, last ms, last seq,
+        // [first ms, first seq, max-del ms, max-del seq, entries added], group count 1, "g", last ms,
+        // last seq, [entries read], PEL 0, consumers 0, then version (2) and CRC (8).
+        var i = 1 + 1 + 17
+        if v19[i] == 0xC3 {
+            i += 3 + Int(v19[i + 1])  // LZF: 0xC3, compressed length, plain length, data
+        } else {
+            i += 1 + Int(v19[i])
+        }
+        var v15: [UInt8] = [15] + v19[1..<i] + v19[i..<(i + 3)]
+        i += 3 + 5
+        v15 += v19[i..<(i + 5)]  // group count, name length, "g", last ms, last seq
+        i += 5 + 1
+        v15 += v19[i..<(v19.count - 8)]
+        v15 += [0, 0, 0, 0, 0, 0, 0, 0]
+        let payload = RDBFile.withFixedChecksum(v15)
+        #expect(try r.callValue(bytes: [Array("RESTORE".utf8), Array("old".utf8), Array("0".utf8), payload]) == .simple("OK"))
+        #expect(try t.callValue(bytes: [Array("RESTORE".utf8), Array("old".utf8), Array("0".utf8), payload]) == .simple("OK"))
+        #expect(try t.callValue("XINFO", "STREAM", "old", "FULL") == r.callValue("XINFO", "STREAM", "old", "FULL"))
+        #expect(try t.callValue("XINFO", "GROUPS", "old") == r.callValue("XINFO", "GROUPS", "old"))
+    }
+
     // MARK: - c. DEBUG RELOAD, DUMP and RESTORE
 
     @Test func debugReloadKeepsTheDataset() throws {

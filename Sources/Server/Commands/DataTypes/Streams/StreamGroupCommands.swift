@@ -291,13 +291,13 @@ extension Server {
         while count > 0, let x = node, IDMap.Node.id(x) <= end {
             node = list.pointee.next(x)
             let nack = NACK.at(x)
-            if minIdle != 0 && now - nack.pointee.deliveryTime < minIdle { continue }
+            if minIdle != 0 && now &- nack.pointee.deliveryTime < minIdle { continue }
             n += 1
             count -= 1
             c.pointee.reply.appendArrayHeader(4)
             addStreamID(c, IDMap.Node.id(x))
             c.pointee.reply.appendBulk(nack.pointee.consumer.map { Consumer.name($0) } ?? ByteView(""))
-            c.pointee.reply.appendInteger(max(now - nack.pointee.deliveryTime, 0))
+            c.pointee.reply.appendInteger(max(now &- nack.pointee.deliveryTime, 0))
             c.pointee.reply.appendInteger(Int64(bitPattern: nack.pointee.deliveryCount))
         }
         c.pointee.reply.patchHeader(at: header, prefix: 42, n)
@@ -411,7 +411,7 @@ extension Server {
             } else {
                 continue
             }
-            if nack.pointee.consumer != nil && minIdle != 0 && now - nack.pointee.deliveryTime < minIdle { continue }
+            if nack.pointee.consumer != nil && minIdle != 0 && now &- nack.pointee.deliveryTime < minIdle { continue }
             if consumer == nil {
                 consumer = ConsumerGroup.lookupConsumer(g, consumerName)
                     ?? createConsumer(g, consumerName, key: key, db: db)
@@ -448,7 +448,7 @@ extension Server {
         if retryCount >= 0 {
             nack.pointee.deliveryCount = UInt64(bitPattern: retryCount)
         } else if !justID {
-            nack.pointee.deliveryCount += 1
+            nack.pointee.deliveryCount &+= 1
         }
         if nack.pointee.consumer != owner {
             owner.pointee.pel.pointee.insert(id, pointer: UnsafeMutableRawPointer(nack))
@@ -533,7 +533,7 @@ extension Server {
                 count -= 1
                 continue
             }
-            if minIdle != 0 && now - nack.pointee.deliveryTime < minIdle { continue }
+            if minIdle != 0 && now &- nack.pointee.deliveryTime < minIdle { continue }
             if consumer == nil {
                 consumer = ConsumerGroup.lookupConsumer(g, consumerName)
                     ?? createConsumer(g, consumerName, key: key, db: db)

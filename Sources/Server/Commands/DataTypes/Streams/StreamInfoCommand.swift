@@ -59,7 +59,7 @@ extension Server {
                 c.pointee.reply.appendBulk("pending")
                 c.pointee.reply.appendInteger(Int64(consumer.pointee.pel.pointee.count))
                 c.pointee.reply.appendBulk("idle")
-                c.pointee.reply.appendInteger(max(now - consumer.pointee.seenTime, 0))
+                c.pointee.reply.appendInteger(max(now &- consumer.pointee.seenTime, 0))
             }
         case .xinfoGroups:
             let n = s.pointee.groupCount

@@ -267,7 +267,7 @@ extension Server {
         while let (id, fields) = it.nextID() {
             if id > g.pointee.lastID {
                 if g.pointee.entriesRead != Stream.invalidEntriesRead && !s.pointee.rangeHasTombstones(id, nil) {
-                    g.pointee.entriesRead += 1
+                    g.pointee.entriesRead &+= 1
                 } else if s.pointee.entriesAdded > 0 {
                     g.pointee.entriesRead = s.pointee.estimateDistanceFromFirstEverEntry(id)
                 }
@@ -317,7 +317,7 @@ extension Server {
                 Self.appendEntry(c, &it, found, fields)
                 let nack = NACK.at(x)
                 nack.pointee.deliveryTime = commandTimeMillis
-                nack.pointee.deliveryCount += 1
+                nack.pointee.deliveryCount &+= 1
             } else {
                 c.pointee.reply.appendArrayHeader(2)
                 addStreamID(c, id)
