@@ -74,6 +74,8 @@ struct ReplicaLink {
     var ackedOffset: Int64 = 0
     var nextConnectMillis: Int64 = 0
     var reconnectNow = false
+    /// The reconnection follows a failed transfer (logged "after failure", as Redis).
+    var reconnectAfterFailure = false
     /// The handshake must be over by then (repl-timeout), and the replies it still expects.
     var handshakeDeadlineMillis: Int64 = 0
     var expectedReplies: [HandshakeReply] = []
@@ -425,7 +427,15 @@ extension Server {
         Log.warning(why)
         freePayloadReader()
         dropMasterLink()
+        reconnectAfterFailedTransfer()
+    }
+
+    /// A transfer or load that failed tries again at once rather than at the next cron tick, as
+    /// Redis's cancelReplicationHandshake(reconnect) does (from beforeSleep, out of the handler).
+    mutating func reconnectAfterFailedTransfer() {
         link.state = .connect
+        link.reconnectNow = true
+        link.reconnectAfterFailure = true
     }
 
     /// The whole snapshot is on disk: replace the dataset with it, then follow the stream.
@@ -455,7 +465,7 @@ extension Server {
         case .failure(let error):
             Log.warning("Failed trying to load the MASTER synchronization DB from disk: \(error)")
             Socket.close(fd)
-            link.state = .connect
+            reconnectAfterFailedTransfer()
             return
         case .success(let summary):
             adoptMasterHistory(summary)
@@ -539,10 +549,16 @@ extension Server {
         }
         switch result {
         case .failure(let error):
+            // Redis's rdbReportError wording for diskless loading: a short read is a lost
+            // connection (resume and sync again), anything else a corrupt payload.
+            let shortRead = error.message.hasPrefix("Unexpected EOF") || error.message.hasPrefix("Timeout reading")
+            Log.warning("Internal error in RDB reading offset \(error.offset), function at rdb.c:0 -> \(error.message). "
+                        + (shortRead ? "Failure loading rdb format from socket, assuming connection error, resuming operation."
+                                     : "Failure loading rdb format"))
             Log.warning("Failed trying to load the MASTER synchronization DB from socket: \(error)")
             if intoFreshSet { Log.notice("MASTER <-> REPLICA sync: the previous dataset is kept") }
             Socket.close(fd)
-            link.state = .connect
+            reconnectAfterFailedTransfer()
             return
         case .success(let summary):
             adoptMasterHistory(summary)
@@ -669,8 +685,10 @@ extension Server {
     mutating func reconnectIfLinkLost() {
         guard link.reconnectNow else { return }
         link.reconnectNow = false
+        let afterFailure = link.reconnectAfterFailure
+        link.reconnectAfterFailure = false
         if link.state == .connect {
-            Log.notice("Reconnecting to MASTER \(link.host):\(link.port)")
+            Log.notice("Reconnecting to MASTER \(link.host):\(link.port)" + (afterFailure ? " after failure" : ""))
             link.nextConnectMillis = Clock.unixMillis() + 1000
             connectToMaster()
         }
