@@ -61,13 +61,13 @@ extension RDBWriter {
         }
     }
 
-    private mutating func writePEL(_ pel: UnsafeMutablePointer<IDMap>, withNACKs: Bool) {
+    private mutating func writePEL(_ pel: UnsafeMutablePointer<PendingList>, withNACKs: Bool) {
         writeLength(UInt64(pel.pointee.count))
         var n = pel.pointee.first
         while let x = n {
-            writeRawID(IDMap.Node.id(x), asString: false)
+            writeRawID(pel.pointee.id(x), asString: false)
             if withNACKs {
-                let nack = NACK.at(x)
+                let nack = NACK.at(pel, x)
                 writeMillis(nack.pointee.deliveryTime)
                 writeLength(nack.pointee.deliveryCount)
             }
@@ -156,9 +156,7 @@ extension RDBLoader {
                     if g.pointee.pel.pointee.find(id) != nil {
                         throw input.error("Duplicated global PEL entry loading stream consumer group")
                     }
-                    let nack = NACK.create(consumer: nil, now: time)
-                    nack.pointee.deliveryCount = count
-                    g.pointee.pel.pointee.insert(id, pointer: UnsafeMutableRawPointer(nack))
+                    NACK.add(g.pointee.pel, id, consumer: nil, now: time).pointee.deliveryCount = count
                 }
                 let consumerCount = try readCount(&input)
                 for _ in 0..<consumerCount {
@@ -170,20 +168,20 @@ extension RDBLoader {
                     let n = try readCount(&input)
                     for _ in 0..<n {
                         let id = rawID(try input.read(16).base)
-                        guard let gn = g.pointee.pel.pointee.find(id) else {
+                        guard let nack = NACK.find(g.pointee.pel, id) else {
                             throw input.error("Consumer entry not found in group global PEL")
                         }
                         // A NACK belongs to one consumer: a second claim on it is corrupt.
-                        if NACK.at(gn).pointee.consumer != nil {
+                        if nack.pointee.consumer != nil {
                             throw input.error("Duplicated consumer PEL entry loading a stream consumer group")
                         }
-                        NACK.at(gn).pointee.consumer = c
-                        c.pointee.pel.pointee.insert(id, IDMap.Node.value(gn))
+                        nack.pointee.consumer = c
+                        c.pointee.pel.pointee.insert(id)
                     }
                 }
                 var orphan = g.pointee.pel.pointee.first
                 while let x = orphan {
-                    if NACK.at(x).pointee.consumer == nil { throw input.error("Stream CG PEL entry without consumer") }
+                    if NACK.at(g.pointee.pel, x).pointee.consumer == nil { throw input.error("Stream CG PEL entry without consumer") }
                     orphan = g.pointee.pel.pointee.next(x)
                 }
             }

@@ -79,6 +79,54 @@ import Testing
         }
     }
 
+    @Test func pendingListMatchesASortedArray() {
+        var rng = RNG(state: 0xFEED)
+        let list = PendingList.create(valueSize: 8)
+        defer { PendingList.destroy(list) }
+        var model: [(StreamID, UInt64)] = []
+        for step in 0..<30_000 {
+            // Mostly in-order appends (as XREADGROUP makes them), some anywhere, some removals.
+            let id: StreamID
+            if rng.below(4) != 0, let last = model.last?.0 {
+                id = StreamID(ms: last.ms + UInt64(rng.below(3)), seq: UInt64(rng.below(3)))
+            } else {
+                id = StreamID(ms: UInt64(rng.below(2000)), seq: UInt64(rng.below(3)))
+            }
+            if rng.below(3) == 0, !model.isEmpty {
+                let victim = model[rng.below(model.count)].0
+                var out: UInt64 = 0
+                let removed = list.pointee.remove(victim, valueInto: &out)
+                #expect(removed)
+                let index = model.firstIndex { $0.0 == victim }!
+                #expect(out == model[index].1)
+                model.remove(at: index)
+                let again = list.pointee.remove(victim)
+                #expect(!again)
+            } else if list.pointee.find(id) == nil {
+                list.pointee.insert(id).storeBytes(of: UInt64(step), as: UInt64.self)
+                model.append((id, UInt64(step)))
+                model.sort { $0.0 < $1.0 }
+            }
+            if step % 1000 == 0 || step == 29_999 {
+                #expect(list.pointee.count == model.count)
+                var seen: [(StreamID, UInt64)] = []
+                var p = list.pointee.first
+                while let x = p {
+                    seen.append((list.pointee.id(x), list.pointee.value(x).load(as: UInt64.self)))
+                    p = list.pointee.next(x)
+                }
+                #expect(seen.map(\.0) == model.map(\.0) && seen.map(\.1) == model.map(\.1), "walk at step \(step)")
+                let last = list.pointee.last.map { list.pointee.id($0) }
+                #expect(last == model.last?.0)
+                for _ in 0..<40 {
+                    let probe = StreamID(ms: UInt64(rng.below(2100)), seq: UInt64(rng.below(4)))
+                    let found = list.pointee.firstNotBefore(probe).map { list.pointee.id($0) }
+                    #expect(found == model.first { $0.0 >= probe }?.0)
+                }
+            }
+        }
+    }
+
     @Test func nodeEditsKeepAValidListpack() {
         var rng = RNG(state: 77)
         var lp = StreamNode.create(capacity: 16)
@@ -222,16 +270,16 @@ import Testing
         for i in 1...10 {
             let id = StreamID(ms: UInt64(i), seq: 0)
             let owner = i % 2 == 0 ? alice : bob
-            let nack = NACK.create(consumer: owner, now: Int64(i))
-            g.pointee.pel.pointee.insert(id, pointer: UnsafeMutableRawPointer(nack))
-            owner.pointee.pel.pointee.insert(id, pointer: UnsafeMutableRawPointer(nack))
+            NACK.add(g.pointee.pel, id, consumer: owner, now: Int64(i))
+            owner.pointee.pel.pointee.insert(id)
         }
         let copy = Stream.duplicate(s)
         let g2 = Self.view("mid") { copy.pointee.lookupGroup($0) }!
         #expect(g2.pointee.pel.pointee.count == 10)
         let alice2 = Self.view("alice") { ConsumerGroup.lookupConsumer(g2, $0) }!
         #expect(alice2.pointee.pel.pointee.count == 5)
-        #expect(NACK.at(g2.pointee.pel.pointee.find(StreamID(ms: 2, seq: 0))!).pointee.consumer == alice2)
+        #expect(NACK.find(g2.pointee.pel, StreamID(ms: 2, seq: 0))!.pointee.consumer == alice2)
+        #expect(NACK.find(g2.pointee.pel, StreamID(ms: 3, seq: 0))!.pointee.deliveryTime == 3)
         Stream.destroy(copy)
         #expect(ConsumerGroup.deleteConsumer(g, alice) == 5)
         #expect(g.pointee.pel.pointee.count == 5)

@@ -3,9 +3,9 @@
  * stream type (t_stream.c's streamCG, streamConsumer, streamNACK).
  *
  * A group has a last-delivered ID, a logical read counter (`entries-read`, -1 when unknown),
- * its pending entries list (PEL: ID -> NACK, ordered) and its consumers by name. Each
- * consumer has its own PEL of the same NACKs (the NACK names its owner), so XPENDING per
- * consumer and XCLAIM's ownership change are O(log n). Groups and consumers are kept in
+ * its pending entries list (PEL: ID -> NACK record, ordered; PendingList.swift) and its
+ * consumers by name. Each consumer has its own PEL of IDs; the NACK in the group's names its
+ * owner, so XPENDING per consumer and XCLAIM's ownership change are O(log n). Groups and consumers are kept in
  * NameIndex, a sorted array of blocks searched by name — Redis's rax keyed by name gives the
  * same (byte-wise) order, which XINFO GROUPS / CONSUMERS and RDB files show.
  *
@@ -92,29 +92,42 @@ public struct NameIndex: ~Copyable {
     public var allocatedBytes: Int { tandem_usable_size(items) + MemoryLayout<NameIndex>.stride }
 }
 
-/// A pending entry: delivered to `consumer`, not yet acknowledged.
+/// A pending entry: delivered to `consumer`, not yet acknowledged. It is the record of the
+/// group's PendingList (24 bytes after the ID); pointers to it last until the list changes.
 public struct NACK {
     public var deliveryTime: Int64
     public var deliveryCount: UInt64
     public var consumer: UnsafeMutablePointer<Consumer>?
 
-    public static func create(consumer: UnsafeMutablePointer<Consumer>?, now: Int64) -> UnsafeMutablePointer<NACK> {
-        let p = tandem_malloc(MemoryLayout<NACK>.stride)!.bindMemory(to: NACK.self, capacity: 1)
+    static let size = 24
+
+    /// The NACK at a position of a group's PEL.
+    @inline(__always)
+    public static func at(_ pel: UnsafeMutablePointer<PendingList>, _ p: PendingList.Position) -> UnsafeMutablePointer<NACK> {
+        pel.pointee.value(p).assumingMemoryBound(to: NACK.self)
+    }
+
+    /// Adds `id` to the group's PEL (absent) as delivered now to `consumer`.
+    @discardableResult
+    public static func add(_ pel: UnsafeMutablePointer<PendingList>, _ id: StreamID, consumer: UnsafeMutablePointer<Consumer>?,
+                           now: Int64) -> UnsafeMutablePointer<NACK> {
+        let p = pel.pointee.insert(id).bindMemory(to: NACK.self, capacity: 1)
         p.initialize(to: NACK(deliveryTime: now, deliveryCount: 1, consumer: consumer))
         return p
     }
 
+    /// The NACK of `id` in the group's PEL.
     @inline(__always)
-    public static func at(_ node: UnsafeMutableRawPointer) -> UnsafeMutablePointer<NACK> {
-        IDMap.Node.pointer(node).assumingMemoryBound(to: NACK.self)
+    public static func find(_ pel: UnsafeMutablePointer<PendingList>, _ id: StreamID) -> UnsafeMutablePointer<NACK>? {
+        pel.pointee.find(id).map { at(pel, $0) }
     }
 }
 
 public struct Consumer {
     var nameLength: Int
     public var seenTime: Int64
-    /// ID -> NACK (the same blocks as the group's PEL).
-    public var pel: UnsafeMutablePointer<IDMap>
+    /// The IDs it has pending (their NACKs are in the group's PEL).
+    public var pel: UnsafeMutablePointer<PendingList>
 
     public static func name(_ c: UnsafeMutablePointer<Consumer>) -> ByteView {
         ByteView(UnsafePointer(UnsafeMutableRawPointer(c).assumingMemoryBound(to: UInt8.self) + MemoryLayout<Consumer>.stride),
@@ -124,13 +137,13 @@ public struct Consumer {
     static func create(_ name: ByteView, seenTime: Int64) -> UnsafeMutablePointer<Consumer> {
         let raw = tandem_malloc(MemoryLayout<Consumer>.stride + name.count)!
         let p = raw.bindMemory(to: Consumer.self, capacity: 1)
-        p.initialize(to: Consumer(nameLength: name.count, seenTime: seenTime, pel: IDMap.create()))
+        p.initialize(to: Consumer(nameLength: name.count, seenTime: seenTime, pel: PendingList.create(valueSize: 0)))
         if name.count > 0 { memcpy(raw + MemoryLayout<Consumer>.stride, name.base, name.count) }
         return p
     }
 
     static func destroy(_ c: UnsafeMutablePointer<Consumer>) {
-        IDMap.destroy(c.pointee.pel)
+        PendingList.destroy(c.pointee.pel)
         c.deinitialize(count: 1)
         tandem_free(c)
     }
@@ -141,7 +154,7 @@ public struct ConsumerGroup {
     public var lastID: StreamID
     public var entriesRead: Int64
     /// ID -> NACK.
-    public var pel: UnsafeMutablePointer<IDMap>
+    public var pel: UnsafeMutablePointer<PendingList>
     public var consumers: UnsafeMutablePointer<NameIndex>
 
     public static func name(_ g: UnsafeMutablePointer<ConsumerGroup>) -> ByteView {
@@ -153,7 +166,7 @@ public struct ConsumerGroup {
         let raw = tandem_malloc(MemoryLayout<ConsumerGroup>.stride + name.count)!
         let p = raw.bindMemory(to: ConsumerGroup.self, capacity: 1)
         p.initialize(to: ConsumerGroup(nameLength: name.count, lastID: lastID, entriesRead: entriesRead,
-                                       pel: IDMap.create(),
+                                       pel: PendingList.create(valueSize: NACK.size),
                                        consumers: NameIndex.create(nameOffset: MemoryLayout<Consumer>.stride)))
         if name.count > 0 { memcpy(raw + MemoryLayout<ConsumerGroup>.stride, name.base, name.count) }
         return p
@@ -161,12 +174,7 @@ public struct ConsumerGroup {
 
     /// Frees the group, its NACKs and its consumers.
     static func destroy(_ g: UnsafeMutablePointer<ConsumerGroup>) {
-        var n = g.pointee.pel.pointee.first
-        while let x = n {
-            tandem_free(IDMap.Node.pointer(x))
-            n = g.pointee.pel.pointee.next(x)
-        }
-        IDMap.destroy(g.pointee.pel)
+        PendingList.destroy(g.pointee.pel)
         let cs = g.pointee.consumers
         for i in 0..<cs.pointee.count { Consumer.destroy(cs.pointee.item(i).assumingMemoryBound(to: Consumer.self)) }
         NameIndex.destroy(cs)
@@ -176,13 +184,13 @@ public struct ConsumerGroup {
 
     /// Copies PEL and consumers of `src` into the empty group `dst` (COPY).
     static func copyContents(from src: UnsafeMutablePointer<ConsumerGroup>, to dst: UnsafeMutablePointer<ConsumerGroup>) {
-        var n = src.pointee.pel.pointee.first
+        let pel = src.pointee.pel
+        var n = pel.pointee.first
         while let x = n {
-            let old = NACK.at(x)
-            let nack = NACK.create(consumer: nil, now: old.pointee.deliveryTime)
+            let old = NACK.at(pel, x)
+            let nack = NACK.add(dst.pointee.pel, pel.pointee.id(x), consumer: nil, now: old.pointee.deliveryTime)
             nack.pointee.deliveryCount = old.pointee.deliveryCount
-            dst.pointee.pel.pointee.insert(IDMap.Node.id(x), pointer: UnsafeMutableRawPointer(nack))
-            n = src.pointee.pel.pointee.next(x)
+            n = pel.pointee.next(x)
         }
         let cs = src.pointee.consumers
         for i in 0..<cs.pointee.count {
@@ -190,10 +198,10 @@ public struct ConsumerGroup {
             let nc = createConsumer(dst, Consumer.name(c), now: c.pointee.seenTime)!
             var m = c.pointee.pel.pointee.first
             while let x = m {
-                let id = IDMap.Node.id(x)
-                if let gn = dst.pointee.pel.pointee.find(id) {
-                    NACK.at(gn).pointee.consumer = nc
-                    nc.pointee.pel.pointee.insert(id, IDMap.Node.value(gn))
+                let id = c.pointee.pel.pointee.id(x)
+                if let nack = NACK.find(dst.pointee.pel, id) {
+                    nack.pointee.consumer = nc
+                    nc.pointee.pel.pointee.insert(id)
                 }
                 m = c.pointee.pel.pointee.next(x)
             }
@@ -220,8 +228,7 @@ public struct ConsumerGroup {
         let pending = c.pointee.pel.pointee.count
         var n = c.pointee.pel.pointee.first
         while let x = n {
-            let id = IDMap.Node.id(x)
-            if let v = g.pointee.pel.pointee.remove(id) { tandem_free(UnsafeMutableRawPointer(bitPattern: UInt(v))) }
+            g.pointee.pel.pointee.remove(c.pointee.pel.pointee.id(x))
             n = c.pointee.pel.pointee.next(x)
         }
         _ = g.pointee.consumers.pointee.remove(Consumer.name(c))
@@ -231,7 +238,6 @@ public struct ConsumerGroup {
 
     static func allocatedBytes(_ g: UnsafeMutablePointer<ConsumerGroup>) -> Int {
         var total = tandem_usable_size(g) + g.pointee.pel.pointee.allocatedBytes + g.pointee.consumers.pointee.allocatedBytes
-        total += g.pointee.pel.pointee.count * MemoryLayout<NACK>.stride
         let cs = g.pointee.consumers
         for i in 0..<cs.pointee.count {
             let c = cs.pointee.item(i).assumingMemoryBound(to: Consumer.self)

@@ -73,9 +73,10 @@ import Testing
                 guard case .bulk(let b) = item else { return "?" }
                 let s = String(decoding: b, as: UTF8.self)
                 if let n = Int64(s), n > 1_000_000_000_000 { return "<ms>" }
-                // An auto-generated stream ID: its time part varies.
+                // An auto-generated stream ID: its time varies, and so does its sequence (0 when
+                // the millisecond changed between two XADDs, the next number when it did not).
                 if let dash = s.firstIndex(of: "-"), let ms = Int64(s[..<dash]), ms > 1_000_000_000_000 {
-                    return "<ms>" + s[dash...]
+                    return "<ms>-<seq>"
                 }
                 return s
             }

@@ -259,8 +259,8 @@ extension Server {
                 c.pointee.reply.appendNullArray(resp3: c.pointee.resp3)
                 return
             }
-            addStreamID(c, IDMap.Node.id(first))
-            addStreamID(c, IDMap.Node.id(last))
+            addStreamID(c, pel.pointee.id(first))
+            addStreamID(c, pel.pointee.id(last))
             let header = c.pointee.reply.reserveDeferredHeader()
             var n = 0
             let cs = g.pointee.consumers
@@ -288,14 +288,15 @@ extension Server {
         let header = c.pointee.reply.reserveDeferredHeader()
         var n = 0
         var node = list.pointee.firstNotBefore(start)
-        while count > 0, let x = node, IDMap.Node.id(x) <= end {
+        while count > 0, let x = node, list.pointee.id(x) <= end {
             node = list.pointee.next(x)
-            let nack = NACK.at(x)
+            let id = list.pointee.id(x)
+            guard let nack = NACK.find(pel, id) else { continue }
             if minIdle != 0 && now &- nack.pointee.deliveryTime < minIdle { continue }
             n += 1
             count -= 1
             c.pointee.reply.appendArrayHeader(4)
-            addStreamID(c, IDMap.Node.id(x))
+            addStreamID(c, id)
             c.pointee.reply.appendBulk(nack.pointee.consumer.map { Consumer.name($0) } ?? ByteView(""))
             c.pointee.reply.appendInteger(max(now &- nack.pointee.deliveryTime, 0))
             c.pointee.reply.appendInteger(Int64(bitPattern: nack.pointee.deliveryCount))
@@ -388,13 +389,12 @@ extension Server {
         let header = c.pointee.reply.reserveDeferredHeader()
         var n = 0
         for id in ids {
-            let node = g.pointee.pel.pointee.find(id)
+            let pending = NACK.find(g.pointee.pel, id)
             var it = StreamIterator(s, start: id, end: id, reverse: false)
             let entry = it.nextID()
             if entry == nil {
                 // The entry is gone: drop it from the PEL too, and say so to the replicas.
-                if let node {
-                    let nack = NACK.at(node)
+                if let nack = pending {
                     propagateXclaim(db, key, groupName, g, id, nack)
                     propagateLastID = false
                     dirty += 1
@@ -402,12 +402,12 @@ extension Server {
                 }
                 continue
             }
+            // Valid until the group's PEL changes: only consumers' lists change below.
             var nack: UnsafeMutablePointer<NACK>
-            if let node {
-                nack = NACK.at(node)
+            if let pending {
+                nack = pending
             } else if force {
-                nack = NACK.create(consumer: nil, now: now)
-                g.pointee.pel.pointee.insert(id, pointer: UnsafeMutableRawPointer(nack))
+                nack = NACK.add(g.pointee.pel, id, consumer: nil, now: now)
             } else {
                 continue
             }
@@ -451,18 +451,18 @@ extension Server {
             nack.pointee.deliveryCount &+= 1
         }
         if nack.pointee.consumer != owner {
-            owner.pointee.pel.pointee.insert(id, pointer: UnsafeMutableRawPointer(nack))
+            owner.pointee.pel.pointee.insert(id)
             nack.pointee.consumer = owner
         }
     }
 
-    /// Removes `id` from the group's PEL and its owner's, freeing the NACK; false when absent.
+    /// Removes `id` from the group's PEL and its owner's; false when absent.
     @discardableResult
     func removePending(_ g: UnsafeMutablePointer<ConsumerGroup>, _ id: StreamID) -> Bool {
-        guard let v = g.pointee.pel.pointee.remove(id) else { return false }
-        let nack = UnsafeMutablePointer<NACK>(bitPattern: UInt(v))!
-        nack.pointee.consumer?.pointee.pel.pointee.remove(id)
-        tandem_free(nack)
+        guard let nack = NACK.find(g.pointee.pel, id) else { return false }
+        let owner = nack.pointee.consumer
+        g.pointee.pel.pointee.remove(id)
+        owner?.pointee.pel.pointee.remove(id)
         return true
     }
 
@@ -518,12 +518,15 @@ extension Server {
         // The cursor comes first in the reply but is known last: claim first, then reply
         // (claiming changes pending lists, never the entries themselves).
         var claimed: [StreamID] = []
-        var node = g.pointee.pel.pointee.firstNotBefore(start)
-        while attempts > 0 && count > 0, let x = node {
+        // Walked by ID: removing a pending entry moves the others in the list.
+        let pel = g.pointee.pel
+        func pendingID(from id: StreamID?) -> StreamID? {
+            id.flatMap { pel.pointee.firstNotBefore($0) }.map { pel.pointee.id($0) }
+        }
+        var nextID = pendingID(from: start)
+        while attempts > 0 && count > 0, let id = nextID, let nack = NACK.find(pel, id) {
             attempts -= 1
-            node = g.pointee.pel.pointee.next(x)
-            let id = IDMap.Node.id(x)
-            let nack = NACK.at(x)
+            nextID = pendingID(from: id.successor)
             var it = StreamIterator(s, start: id, end: id, reverse: false)
             guard it.nextID() != nil else {
                 propagateXclaim(db, key, groupName, g, id, nack)
@@ -545,7 +548,7 @@ extension Server {
             dirty += 1
         }
         c.pointee.reply.appendArrayHeader(3)
-        addStreamID(c, node.map { IDMap.Node.id($0) } ?? .zero)
+        addStreamID(c, nextID ?? .zero)
         c.pointee.reply.appendArrayHeader(claimed.count)
         for id in claimed {
             if justID {

@@ -163,11 +163,12 @@ extension Server {
             reply("pending")
             var header = c.pointee.reply.reserveDeferredHeader()
             var n = 0
-            var node = g.pointee.pel.pointee.first
+            let pel = g.pointee.pel
+            var node = pel.pointee.first
             while let x = node, count == 0 || n < count {
-                let nack = NACK.at(x)
+                let nack = NACK.at(pel, x)
                 c.pointee.reply.appendArrayHeader(4)
-                addStreamID(c, IDMap.Node.id(x))
+                addStreamID(c, pel.pointee.id(x))
                 c.pointee.reply.appendBulk(nack.pointee.consumer.map { Consumer.name($0) } ?? ByteView(""))
                 c.pointee.reply.appendInteger(nack.pointee.deliveryTime)
                 c.pointee.reply.appendInteger(Int64(bitPattern: nack.pointee.deliveryCount))
@@ -192,11 +193,12 @@ extension Server {
                 n = 0
                 var cn = consumer.pointee.pel.pointee.first
                 while let x = cn, count == 0 || n < count {
-                    let nack = NACK.at(x)
+                    let id = consumer.pointee.pel.pointee.id(x)
+                    let nack = NACK.find(pel, id)
                     c.pointee.reply.appendArrayHeader(3)
-                    addStreamID(c, IDMap.Node.id(x))
-                    c.pointee.reply.appendInteger(nack.pointee.deliveryTime)
-                    c.pointee.reply.appendInteger(Int64(bitPattern: nack.pointee.deliveryCount))
+                    addStreamID(c, id)
+                    c.pointee.reply.appendInteger(nack?.pointee.deliveryTime ?? 0)
+                    c.pointee.reply.appendInteger(Int64(bitPattern: nack?.pointee.deliveryCount ?? 0))
                     n += 1
                     cn = consumer.pointee.pel.pointee.next(x)
                 }

@@ -207,7 +207,7 @@ extension Server {
             let start = gt.successor ?? .max
             if let g = group, let consumer {
                 if history {
-                    replyFromConsumerPEL(c, s, start: start, count: count, consumer: consumer)
+                    replyFromConsumerPEL(c, s, start: start, count: count, group: g, consumer: consumer)
                 } else {
                     replyDeliveringToGroup(c, s, start: start, count: count, group: g, consumer: consumer,
                                            createdConsumer: createdConsumer, noack: noack, key: key,
@@ -277,17 +277,17 @@ extension Server {
             Self.appendEntry(c, &it, id, fields)
             if !noack {
                 let nack: UnsafeMutablePointer<NACK>
-                if let existing = g.pointee.pel.pointee.find(id) {
-                    nack = NACK.at(existing)
+                if let existing = NACK.find(g.pointee.pel, id) {
+                    // Already pending (the group's last ID was set back): it changes hands.
+                    nack = existing
                     if let old = nack.pointee.consumer { old.pointee.pel.pointee.remove(id) }
                     nack.pointee.consumer = consumer
                     nack.pointee.deliveryTime = commandTimeMillis
                     nack.pointee.deliveryCount = 1
                 } else {
-                    nack = NACK.create(consumer: consumer, now: commandTimeMillis)
-                    g.pointee.pel.pointee.insert(id, pointer: UnsafeMutableRawPointer(nack))
+                    nack = NACK.add(g.pointee.pel, id, consumer: consumer, now: commandTimeMillis)
                 }
-                consumer.pointee.pel.pointee.insert(id, pointer: UnsafeMutableRawPointer(nack))
+                if consumer.pointee.pel.pointee.find(id) == nil { consumer.pointee.pel.pointee.insert(id) }
                 propagateXclaim(db, key, groupName, g, id, nack)
             }
             n += 1
@@ -306,18 +306,20 @@ extension Server {
     /// A consumer's own pending entries from `start` (XREADGROUP with an ID): each delivery
     /// counts again; an entry deleted meanwhile answers `[id, nil]`.
     mutating func replyFromConsumerPEL(_ c: ClientRef, _ s: UnsafeMutablePointer<Stream>, start: StreamID, count: Int,
-                                       consumer: UnsafeMutablePointer<Consumer>) {
+                                       group g: UnsafeMutablePointer<ConsumerGroup>, consumer: UnsafeMutablePointer<Consumer>) {
         let header = c.pointee.reply.reserveDeferredHeader()
-        var node = consumer.pointee.pel.pointee.firstNotBefore(start)
+        let pel = consumer.pointee.pel
+        var node = pel.pointee.firstNotBefore(start)
         var n = 0
         while let x = node, count == 0 || n < count {
-            let id = IDMap.Node.id(x)
+            let id = pel.pointee.id(x)
             var it = StreamIterator(s, start: id, end: id, reverse: false)
             if let (found, fields) = it.nextID() {
                 Self.appendEntry(c, &it, found, fields)
-                let nack = NACK.at(x)
-                nack.pointee.deliveryTime = commandTimeMillis
-                nack.pointee.deliveryCount &+= 1
+                if let nack = NACK.find(g.pointee.pel, id) {
+                    nack.pointee.deliveryTime = commandTimeMillis
+                    nack.pointee.deliveryCount &+= 1
+                }
             } else {
                 c.pointee.reply.appendArrayHeader(2)
                 addStreamID(c, id)
