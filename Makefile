@@ -40,7 +40,7 @@ APT_PACKAGES := build-essential pkg-config \
 # Use sudo for apt-get only when not already root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test static images compose-test netns-test walkthrough-test compat bench bench-persistence bench-replication bench-fanout fuzz clean
+.PHONY: all deps build run test static images compose-test netns-test walkthrough-test compat bench bench-persistence bench-replication bench-fanout bench-streams fuzz clean
 
 all: build
 
@@ -130,6 +130,9 @@ bench-replication: build
 
 bench-fanout: build
 	./bench/fanout
+
+bench-streams: build
+	./bench/streams
 
 clean:
 	rm -rf .build .build-static
