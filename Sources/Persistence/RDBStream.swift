@@ -132,6 +132,14 @@ extension RDBLoader {
             if s.pointee.length != live {
                 throw input.error("Stream length inconsistent with its listpacks' entries")
             }
+            // The last ID is at least the last live entry and the last node's master ID (XADD
+            // would otherwise re-create an existing node or an entry out of order).
+            if let tail = s.pointee.nodes.pointee.last, s.pointee.lastID < IDMap.Node.id(tail) {
+                throw input.error("Stream last ID smaller than its last node")
+            }
+            if s.pointee.length > 0 && s.pointee.lastID < Stream.edgeID(s, first: false, skipTombstones: true) {
+                throw input.error("Stream last ID smaller than its last entry")
+            }
             let groupCount = try readCount(&input)
             for _ in 0..<groupCount {
                 let nameView = try readString(&input, &scratch)

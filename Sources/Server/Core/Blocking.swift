@@ -51,8 +51,23 @@ extension Server {
             addError(c, "-ERR timeout is negative\r\n")
             return nil
         }
+        // Seconds whose milliseconds do not fit in 64 bits: redis-server's conversion yields a
+        // negative number, and so its answer.
+        if seconds * 1000 >= 9.223372036854775807e18 {
+            addError(c, "-ERR timeout is negative\r\n")
+            return nil
+        }
+        let now = Clock.unixMillis()
+        // A deadline past the 64-bit range waits forever (as redis-server does).
+        if seconds * 1000 >= Double(Int64.max - now) { return .max }
         let ms = Int64(seconds * 1000)
-        return ms == 0 ? 0 : Clock.unixMillis() + ms
+        return ms == 0 ? 0 : now + ms
+    }
+
+    /// The Unix ms `ms` from now, saturated (a huge timeout means forever, never a trap).
+    static func deadline(afterMillis ms: Int64) -> Int64 {
+        let (at, overflow) = Clock.unixMillis().addingReportingOverflow(ms)
+        return overflow ? .max : at
     }
 
     /// Parses a timeout in integer milliseconds (WAIT, CLIENT PAUSE), replying Redis's errors
@@ -133,9 +148,20 @@ extension Server {
             for k in batch {
                 guard let waiters = blockedByKey[k] else { continue }
                 for w in waiters where w.pointee.flags.contains(.blocked) {
-                    if !rerunBlockedCommand(w) { break }
+                    // A pop that finds nothing means the key is drained for everyone after it;
+                    // stream readers are independent (each wants entries after its own ID), so
+                    // every one of them gets its turn, as Redis's serveClientsBlockedOnStreamKey.
+                    if !rerunBlockedCommand(w) && !isStreamRead(w.pointee.block.commandIndex) { break }
                 }
             }
+        }
+    }
+
+    func isStreamRead(_ index: Int) -> Bool {
+        guard index >= 0 else { return false }
+        switch commands.specs[index].id {
+        case .streams(.xread), .streams(.xreadgroup): return true
+        default: return false
         }
     }
 

@@ -777,7 +777,7 @@ extension Server {
             c.pointee.reply.appendInteger(Int64(acked))
             return
         }
-        blockClient(c, keys: [], timeoutAt: timeout == 0 ? 0 : Clock.unixMillis() + timeout, nullArray: false)
+        blockClient(c, keys: [], timeoutAt: timeout == 0 ? 0 : Self.deadline(afterMillis: timeout), nullArray: false)
         c.pointee.block.isWait = true
         c.pointee.block.waitOffset = target
         c.pointee.block.waitReplicas = Int(min(wanted, Int64(Int.max)))

@@ -435,6 +435,18 @@ enum StreamScripts {
         .read(),
         .use(1),
         .read(),
+        // A waiter that nothing serves yet must not hold back the ones after it.
+        .use(3),
+        .noReply("XREAD", "BLOCK", "0", "STREAMS", "w", "99999999999999-0"),
+        .use(4),
+        .noReply("XREAD", "BLOCK", "9223372036854775807", "STREAMS", "w", "$"),
+        .use(2),
+        ["XADD", "w", "7-0", "f", "v"],
+        .use(4),
+        .read(),
+        // Timeouts too large for 64 bits: an error (seconds) as redis-server answers, never a trap.
+        ["BLPOP", "nolist", "1e300"],
+        ["PING"],
     ])
 
     static let blockingGroups = Script("stream-blocking-groups", [

@@ -248,7 +248,7 @@ extension Server {
             addSyntaxError(c)
             return
         }
-        let end = Clock.unixMillis() + ms
+        let end = Self.deadline(afterMillis: ms)
         // A stricter pause wins; a longer one extends (Redis's pauseClients).
         if pauseMode == 0 || mode > pauseMode { pauseMode = mode }
         if end > pauseEndMillis { pauseEndMillis = end }

@@ -231,7 +231,7 @@ extension Server {
             }
             var keys: [ByteView] = []
             for k in 0..<streamsCount { keys.append(c.pointee.arg(streamsArg + k)) }
-            let at = timeoutMs == 0 ? 0 : Clock.unixMillis() + timeoutMs
+            let at = timeoutMs == 0 ? 0 : Self.deadline(afterMillis: timeoutMs)
             blockClient(c, keys: keys, timeoutAt: at, nullArray: true)
             for k in 0..<streamsCount where resolvedDollar[k] {
                 c.pointee.block.streamIDs.append((streamsArg + streamsCount + k, ids[k]))
