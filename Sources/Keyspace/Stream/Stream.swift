@@ -262,9 +262,16 @@ public struct Stream: ~Copyable {
 
     /// XDEL's bookkeeping around deleteEntry: the max deleted ID and the first ID.
     public static func deleteEntries(_ s: UnsafeMutablePointer<Stream>, _ ids: [StreamID]) -> Int {
+        deleteEntries(s, count: ids.count) { ids[$0] }
+    }
+
+    /// The same for `count` IDs read through `id` (XDEL reads them from its arguments).
+    public static func deleteEntries(_ s: UnsafeMutablePointer<Stream>, count: Int, _ idAt: (Int) -> StreamID) -> Int {
         var deleted = 0
         var firstDeleted = false
-        for id in ids where deleteEntry(s, id) {
+        for i in 0..<count {
+            let id = idAt(i)
+            if !deleteEntry(s, id) { continue }
             if id == s.pointee.firstID { firstDeleted = true }
             if id > s.pointee.maxDeletedID { s.pointee.maxDeletedID = id }
             deleted += 1

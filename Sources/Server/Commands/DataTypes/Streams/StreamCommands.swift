@@ -498,13 +498,13 @@ extension Server {
             c.pointee.reply.appendInteger(0)
             return
         }
-        var ids: [StreamID] = []
-        ids.reserveCapacity(c.pointee.argc - 2)
-        for j in 2..<c.pointee.argc {
-            guard let id = streamIDOrReply(c, c.pointee.arg(j), strict: true) else { return }
-            ids.append(id)
+        // All or nothing: every ID is checked before any entry goes (parsed twice rather than
+        // kept in an array).
+        for j in 2..<c.pointee.argc where streamIDOrReply(c, c.pointee.arg(j), strict: true) == nil { return }
+        let argv = c.pointee.argv
+        let deleted = Stream.deleteEntries(Self.streamOf(e), count: c.pointee.argc - 2) {
+            Self.parseStreamID(argv[2 + $0], missingSeq: 0, strict: true)!.id
         }
-        let deleted = Stream.deleteEntries(Self.streamOf(e), ids)
         if deleted > 0 {
             let db = c.pointee.db
             keyModified(db, key)

@@ -178,6 +178,20 @@ extension Server {
         }
     }
 
+    /// The stream at argument 1 and its group named by argument 2, replying WRONGTYPE or Redis's
+    /// NOGROUP error (XPENDING, XCLAIM, XAUTOCLAIM).
+    mutating func streamAndGroupOrReply(_ c: ClientRef) -> (UnsafeMutablePointer<Stream>, UnsafeMutablePointer<ConsumerGroup>)? {
+        let key = c.pointee.arg(1)
+        let groupName = c.pointee.arg(2)
+        let (found, ok) = lookupTyped(c, key, .stream, forWrite: false)
+        guard ok else { return nil }
+        guard let e = found, let g = Self.streamOf(e).pointee.lookupGroup(groupName) else {
+            addErrorString(c, "-NOGROUP No such key '\(key.string)' or consumer group '\(groupName.string)'")
+            return nil
+        }
+        return (Self.streamOf(e), g)
+    }
+
     // MARK: - XACK
 
     /// XACK key group id [id ...]
@@ -188,15 +202,16 @@ extension Server {
             c.pointee.reply.appendInteger(0)
             return
         }
-        var ids: [StreamID] = []
-        for j in 3..<c.pointee.argc {
-            guard let id = streamIDOrReply(c, c.pointee.arg(j), strict: true) else { return }
-            ids.append(id)
-        }
+        // All or nothing: every ID is checked before any is acknowledged (parsed twice rather
+        // than kept in an array).
+        for j in 3..<c.pointee.argc where streamIDOrReply(c, c.pointee.arg(j), strict: true) == nil { return }
         var acknowledged = 0
-        for id in ids where removePending(g, id) {
-            acknowledged += 1
-            dirty += 1
+        for j in 3..<c.pointee.argc {
+            let id = Self.parseStreamID(c.pointee.arg(j), missingSeq: 0, strict: true)!.id
+            if removePending(g, id) {
+                acknowledged += 1
+                dirty += 1
+            }
         }
         c.pointee.reply.appendInteger(Int64(acknowledged))
     }
@@ -241,14 +256,7 @@ extension Server {
             end = e
             if startIndex + 3 < argc { consumerArg = startIndex + 3 }
         }
-        let key = c.pointee.arg(1)
-        let groupName = c.pointee.arg(2)
-        let (found, ok) = lookupTyped(c, key, .stream, forWrite: false)
-        guard ok else { return }
-        guard let e = found, let g = Self.streamOf(e).pointee.lookupGroup(groupName) else {
-            addErrorString(c, "-NOGROUP No such key '\(key.string)' or consumer group '\(groupName.string)'")
-            return
-        }
+        guard let (_, g) = streamAndGroupOrReply(c) else { return }
         let pel = g.pointee.pel
         if summary {
             c.pointee.reply.appendArrayHeader(4)
@@ -311,13 +319,7 @@ extension Server {
     mutating func xclaimCommand(_ c: ClientRef) {
         let key = c.pointee.arg(1)
         let groupName = c.pointee.arg(2)
-        let (found, ok) = lookupTyped(c, key, .stream, forWrite: false)
-        guard ok else { return }
-        guard let e = found, let g = Self.streamOf(e).pointee.lookupGroup(groupName) else {
-            addErrorString(c, "-NOGROUP No such key '\(key.string)' or consumer group '\(groupName.string)'")
-            return
-        }
-        let s = Self.streamOf(e)
+        guard let (s, g) = streamAndGroupOrReply(c) else { return }
         guard var minIdle = c.pointee.arg(4).int64 else {
             addError(c, "-ERR Invalid min-idle-time argument for XCLAIM\r\n")
             return
@@ -502,13 +504,7 @@ extension Server {
         }
         let key = c.pointee.arg(1)
         let groupName = c.pointee.arg(2)
-        let (found, ok) = lookupTyped(c, key, .stream, forWrite: false)
-        guard ok else { return }
-        guard let e = found, let g = Self.streamOf(e).pointee.lookupGroup(groupName) else {
-            addErrorString(c, "-NOGROUP No such key '\(key.string)' or consumer group '\(groupName.string)'")
-            return
-        }
-        let s = Self.streamOf(e)
+        guard let (s, g) = streamAndGroupOrReply(c) else { return }
         let db = c.pointee.db
         let now = commandTimeMillis
         let consumerName = c.pointee.arg(3)
