@@ -1,7 +1,8 @@
 /*
  * AOFManifest: the manifest of Redis 7.0's multi-part append-only file (`appendonly.aof.manifest`
  * in `appenddirname`), read and written as redis-server reads and writes it — the first piece of
- * issue 16 (AOF); nothing uses it yet (docs/dev/aof.md has the plan).
+ * the server's append-only file (Sources/Server/AppendOnly/) keeps one and edits it with the
+ * helpers at the end, which follow Redis's naming and sequence rules.
  *
  * One line per file, key/value pairs split as Redis's sdssplitargs splits them:
  *
@@ -38,6 +39,10 @@ public struct AOFManifest: Equatable, Sendable {
     public var base: File?
     public var history: [File] = []
     public var incremental: [File] = []
+    /// The sequence numbers the last base and incremental files were given (Redis's
+    /// curr_base_file_seq / curr_incr_file_seq): a new file takes the next one.
+    public var baseSequence: Int64 = 0
+    public var incrementalSequence: Int64 = 0
 
     public init() {}
 
@@ -114,11 +119,13 @@ public struct AOFManifest: Equatable, Sendable {
             case .base:
                 if manifest.base != nil { return fail("Found duplicate base file information") }
                 manifest.base = file
+                manifest.baseSequence = sequence
             case .history:
                 manifest.history.append(file)
             case .incremental:
                 if sequence <= maxSequence { return fail("Found a non-monotonic sequence number") }
                 manifest.incremental.append(file)
+                manifest.incrementalSequence = sequence
                 maxSequence = sequence
             }
         }
@@ -135,6 +142,41 @@ public struct AOFManifest: Equatable, Sendable {
         }
         return out
     }
+
+    // MARK: - Editing, as Redis 7.0 names and numbers files
+
+    /// A new base file `<filename>.<seq>.base.rdb|aof`; the previous base becomes history
+    /// (first in the history list). Returns its name.
+    public mutating func startNewBase(filename: String, rdbFormat: Bool) -> String {
+        if var old = base {
+            old.type = .history
+            history.insert(old, at: 0)
+        }
+        baseSequence += 1
+        let name = "\(filename).\(baseSequence).base.\(rdbFormat ? "rdb" : "aof")"
+        base = File(name: Array(name.utf8), sequence: baseSequence, type: .base)
+        return name
+    }
+
+    /// A new incremental file `<filename>.<seq>.incr.aof` at the end of the list. Returns its name.
+    public mutating func startNewIncremental(filename: String) -> String {
+        incrementalSequence += 1
+        let name = "\(filename).\(incrementalSequence).incr.aof"
+        incremental.append(File(name: Array(name.utf8), sequence: incrementalSequence, type: .incremental))
+        return name
+    }
+
+    /// After a rewrite: the incremental files it covers become history (newest first, as
+    /// Redis lists them); with `keepingLast` the file being written now stays.
+    public mutating func markRewrittenIncrementalsAsHistory(keepingLast: Bool) {
+        var moved = keepingLast && !incremental.isEmpty ? Array(incremental.dropLast()) : incremental
+        incremental = keepingLast && !incremental.isEmpty ? [incremental.last!] : []
+        for i in moved.indices { moved[i].type = .history }
+        history.insert(contentsOf: moved.reversed(), at: 0)
+    }
+
+    /// The base and incremental files, in loading order.
+    public var filesToLoad: [File] { (base.map { [$0] } ?? []) + incremental }
 
     // MARK: - Redis's string helpers
 

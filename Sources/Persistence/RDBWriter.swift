@@ -57,6 +57,8 @@ public struct RDBAuxInfo: Sendable {
     public var replStreamDB: Int
     public var replID: String?
     public var replOffset: Int64
+    /// The file is an AOF base (Redis's aof-base aux field is 1; no replication fields).
+    public var aofBase = false
 
     public init(redisVersion: String, createdAt: Int64, usedMemory: Int, replStreamDB: Int, replID: String?,
                 replOffset: Int64) {
@@ -123,7 +125,7 @@ public struct RDBWriter: ~Copyable {
             writeAux("repl-id", replID)
             writeAux("repl-offset", aux.replOffset)
         }
-        writeAux("aof-base", 0)
+        writeAux("aof-base", aux.aofBase ? 1 : 0)
     }
 
     /// Each function library's code after a FUNCTION2 opcode (before the databases, as Redis).
@@ -165,7 +167,7 @@ public struct RDBWriter: ~Copyable {
     /// 1 microsecond for one key in -n on average (even the shortest sleep costs a system call).
     /// Long delays are honoured in full (the test suite sets INT_MAX to keep a child alive until
     /// it kills it); usleep refuses a second or more, so this sleeps with nanosleep.
-    static func debugDelay(_ micros: Int) {
+    public static func debugDelay(_ micros: Int) {
         let sleep = micros > 0 ? micros : (Int.random(in: 0..<(-max(micros, -1_000_000))) == 0 ? 1 : 0)
         if sleep <= 0 { return }
         var request = timespec(tv_sec: sleep / 1_000_000, tv_nsec: (sleep % 1_000_000) * 1000)

@@ -177,6 +177,22 @@ void tandem_lazyfree_drain(void);
    nothing. */
 void tandem_lazyfree_progress(void);
 
+/* MARK: - append-only file I/O (aof_io.c)
+
+   One background thread, started on first use, for the AOF's slow calls (Redis's bio fsync
+   and close jobs): fdatasync with appendfsync everysec, fsync-and-close of the incremental
+   file a rewrite switched away from, unlink of history files. */
+void tandem_aof_fsync_async(int fd);
+void tandem_aof_fsync_and_close_async(int fd);
+void tandem_unlink_async(const char *path);
+/* An fsync job is queued or running (the event loop postpones its next AOF write). */
+int tandem_aof_fsync_in_progress(void);
+/* 0, or the errno of the last background fsync, which failed. */
+int tandem_aof_fsync_errno(void);
+void tandem_aof_fsync_clear_errno(void);
+/* Waits until every queued job ran (DEBUG, shutdown, tests). */
+void tandem_aof_io_drain(void);
+
 /* MARK: - hash table resizing */
 
 /* Cleared while a fork child exists: every hash table (keyspace and the tables inside hashes,

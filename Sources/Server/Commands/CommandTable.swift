@@ -60,7 +60,7 @@ enum CommandID: Equatable {
     case ping, echo, quit, select, auth, hello, reset
     // Server
     case dbsize, flushdb, flushall, time, swapdb, shutdown, monitor, info, debug, lastsave
-    case save, bgsave, dump, restore, migrate
+    case save, bgsave, bgrewriteaof, dump, restore, migrate
     case replconf, psync, sync, wait, role, replicaof, failover
     case command, commandCount, commandInfo, commandDocs, commandList, commandGetkeys, commandGetkeysandflags, commandHelp
     case clientID, clientSetname, clientGetname, clientList, clientInfo, clientKill, clientPause
@@ -212,6 +212,8 @@ enum CommandTable {
               "Synchronously save the dataset to disk"),
         .init("bgsave", .bgsave, -1, [.admin, .noscript, .noAsyncLoading], "server", "1.0.0",
               "Asynchronously save the dataset to disk"),
+        .init("bgrewriteaof", .bgrewriteaof, 1, [.admin, .noscript, .noAsyncLoading], "server", "1.0.0",
+              "Asynchronously rewrite the append-only file"),
         .init("dump", .dump, 2, [.readonly], keys: (1, 1, 1), "generic", "2.6.0",
               "Return a serialized version of the value stored at the specified key."),
         .init("migrate", .migrate, -6, [.write, .movableKeys], keys: (3, 3, 1), "generic", "2.6.0",

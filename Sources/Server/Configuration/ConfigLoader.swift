@@ -198,6 +198,10 @@ public enum ConfigLoader {
     }
 
     static func readFile(_ path: String) -> String? {
+        readFileBytes(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    static func readFileBytes(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd == -1 { return nil }
         defer { close(fd) }
@@ -209,7 +213,7 @@ public enum ConfigLoader {
             if n <= 0 { break }
             bytes.append(contentsOf: buf[0..<n])
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 
     static func absolute(_ path: String) -> String {

@@ -101,6 +101,15 @@ enum ConfigTable {
         .init("appendonly", .special),
         .init("appendfsync", .enumeration(\.appendfsync, ["always", "everysec", "no"])),
         .init("no-appendfsync-on-rewrite", .bool(\.noAppendfsyncOnRewrite)),
+        .init("appendfilename", .special, mutable: false),
+        .init("appenddirname", .special, mutable: false),
+        .init("auto-aof-rewrite-percentage", .int(\.autoAofRewritePercentage, min: 0, max: maxInt)),
+        .init("auto-aof-rewrite-min-size", .memory(\.autoAofRewriteMinSize, min: 0, max: maxLong)),
+        .init("aof-load-truncated", .bool(\.aofLoadTruncated)),
+        .init("aof-use-rdb-preamble", .bool(\.aofUseRdbPreamble)),
+        .init("aof-timestamp-enabled", .bool(\.aofTimestampEnabled)),
+        .init("aof-rewrite-incremental-fsync", .bool(\.aofRewriteIncrementalFsync)),
+        .init("aof-disable-auto-gc", .bool(\.aofDisableAutoGC), hidden: true),
         .init("rdb-key-save-delay", .int(\.rdbKeySaveDelay, min: Int(Int32.min), max: maxInt), hidden: true),
         .init("loading-process-events-interval-bytes",
               .int(\.loadingProcessEventsIntervalBytes, min: 1024, max: maxInt), hidden: true),
@@ -334,8 +343,17 @@ enum ConfigTable {
             if chdir(args[0]) == -1 { throw ConfigError(String(cString: strerror(errno))) }
         case "appendonly":
             guard args.count == 1, let b = parseBool(args[0]) else { throw ConfigError("argument must be 'yes' or 'no'") }
-            if b { throw ConfigError("appendonly yes is not supported: Tandem has no AOF yet") }
-            s.appendonly = false
+            s.appendonly = b
+        case "appendfilename", "appenddirname":
+            // Both live inside `dir` (Redis 7.0's isValidAOFfilename / isValidAOFdirname).
+            guard args.count == 1 else { throw ConfigError("wrong number of arguments") }
+            let what = name == "appendfilename" ? "appendfilename" : "appenddirname"
+            if args[0].isEmpty { throw ConfigError("\(what) can't be empty") }
+            if args[0].contains("/") || args[0] == "." || args[0] == ".." {
+                throw ConfigError(name == "appendfilename" ? "appendfilename can't be a path, just a filename"
+                                  : "appenddirname can't be a path, just a dirname")
+            }
+            if name == "appendfilename" { s.appendfilename = args[0] } else { s.appenddirname = args[0] }
         case "notify-keyspace-events":
             guard args.count == 1, let flags = KeyspaceEventFlags(parsing: args[0]) else {
                 throw ConfigError("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
@@ -391,6 +409,8 @@ enum ConfigTable {
                 var buf = [CChar](repeating: 0, count: 4096)
                 return getcwd(&buf, buf.count) != nil ? String(cString: buf) : ""
             case "appendonly": return s.appendonly ? "yes" : "no"
+            case "appendfilename": return s.appendfilename
+            case "appenddirname": return s.appenddirname
             case "notify-keyspace-events": return s.notifyKeyspaceEvents
             case "replicaof": return s.replicaOf.map { "\($0.host) \($0.port)" } ?? ""
             case "client-output-buffer-limit":

@@ -72,6 +72,16 @@ public struct Settings: Sendable {
     /// Set once a config file gave its own `save` lines (they replace the defaults).
     var saveFromFileSeen = false
     var appendonly = false
+    // The append-only file (Sources/Server/AppendOnly/)
+    var appendfilename = "appendonly.aof"
+    var appenddirname = "appendonlydir"
+    var autoAofRewritePercentage = 100
+    var autoAofRewriteMinSize = 64 * 1024 * 1024
+    var aofLoadTruncated = true
+    var aofUseRdbPreamble = true
+    var aofTimestampEnabled = false
+    var aofRewriteIncrementalFsync = true
+    var aofDisableAutoGC = false
     var rdbKeySaveDelay = 0
     /// watchdog-period in milliseconds (0: off).
     var watchdogPeriod = 0

@@ -67,16 +67,7 @@ enum StoredDirectives {
         .init("active-defrag-threshold-lower", .int(min: 0, max: 1000), "10"),
         .init("active-defrag-threshold-upper", .int(min: 0, max: 1000), "100"),
         .init("jemalloc-bg-thread", .bool, "yes"),
-        // AOF (issue 16)
-        .init("appendfilename", .string, "appendonly.aof", mutable: false),
-        .init("appenddirname", .string, "appendonlydir", mutable: false),
-        .init("auto-aof-rewrite-percentage", .int(min: 0, max: maxInt), "100"),
-        .init("auto-aof-rewrite-min-size", .memory(min: 0, max: maxLong), "67108864"),
-        .init("aof-load-truncated", .bool, "yes"),
-        .init("aof-use-rdb-preamble", .bool, "yes"),
-        .init("aof-timestamp-enabled", .bool, "no"),
-        .init("aof-rewrite-incremental-fsync", .bool, "yes"),
-        .init("aof-disable-auto-gc", .bool, "no"),
+        // Snapshots fsync once at the end (accepted; RDB writes are not fsynced every 4 MB).
         .init("rdb-save-incremental-fsync", .bool, "yes"),
         // CPU affinity of threads and children Tandem does not have in that form.
         .init("server_cpulist", .string, "", mutable: false),

@@ -39,6 +39,7 @@ extension Server {
         if tracking.clients > 0 { trackingLimitUsedSlots() }
         if !migrateSockets.isEmpty { closeIdleMigrateSockets(now) }
         checkChildDone()
+        appendOnlyCron()
         checkSavePoints()
         replicationCron()
         senderWorkersCron()

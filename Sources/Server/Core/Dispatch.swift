@@ -2,8 +2,9 @@
  * Dispatch: from a parsed command to its implementation — Redis's processCommand() and
  * call().
  *
- * Order of checks, as Redis: unknown command, arity, authentication, then state gates
- * (CLIENT PAUSE), then the call itself, timed for INFO commandstats and the slow log, and
+ * Order of checks, as Redis: unknown command, arity, authentication, memory, disk errors
+ * (-MISCONF for RDB, then AOF) and replication state, pub/sub context, -LOADING, -BUSY, MULTI
+ * queueing, CLIENT PAUSE, then the call itself, timed for INFO commandstats and the slow log, and
  * echoed to MONITOR clients. A rejected command counts as `rejected_calls`; one that ran and
  * replied with an error counts as `failed_calls`.
  *
@@ -108,9 +109,6 @@ extension Server {
         if !c.pointee.authenticated && !spec.pointee.flags.contains(.noAuth) {
             return reject(c, index, "-NOAUTH Authentication required.\r\n" as StaticString)
         }
-        if scriptTimedOut && !spec.pointee.flags.contains(.allowBusy) && !c.pointee.isMaster {
-            return reject(c, index, busyError)
-        }
         if clientEvictionLimit > 0 {
             // Before key eviction, as Redis: the clients' memory may be over maxmemory-clients
             // (this one's query buffer included); a client evicted here runs nothing more.
@@ -125,6 +123,7 @@ extension Server {
         }
         if tracking.clients > 0 { trackingLimitUsedSlots() }
         if let refusal = replicationStateRefusal(c, spec) { return reject(c, index, refusal) }
+        if aof.status != .off, let refusal = aofDiskErrorRefusal(c, spec) { return reject(c, index, refusal) }
         if c.pointee.isReplica && (spec.pointee.flags.contains(.write) || spec.pointee.flags.contains(.readonly)
             || spec.pointee.id == .publish || spec.pointee.id == .spublish)
         {
@@ -137,6 +136,11 @@ extension Server {
             && (persistence.asyncLoading ? spec.pointee.flags.contains(.noAsyncLoading) : !spec.pointee.flags.contains(.loading))
         {
             return reject(c, index, "-LOADING Redis is loading the dataset in memory\r\n" as StaticString)
+        }
+        // After -LOADING, as Redis orders them: a slow script replayed from the AOF answers
+        // -LOADING, a client's slow script -BUSY.
+        if scriptTimedOut && !spec.pointee.flags.contains(.allowBusy) && !c.pointee.isMaster {
+            return reject(c, index, busyError)
         }
         if c.pointee.flags.contains(.multi) && queueIfInMulti(c, index) { return true }
         if pauseMode != 0 && mustHold(c, spec) {
@@ -188,6 +192,18 @@ extension Server {
             return "-NOREPLICAS Not enough good replicas to write.\r\n"
         }
         return nil
+    }
+
+    /// -MISCONF while the AOF cannot be written (after the RDB's check, as Redis orders them).
+    mutating func aofDiskErrorRefusal(_ c: ClientRef, _ spec: UnsafeMutablePointer<CommandSpec>) -> String? {
+        let exec = spec.pointee.id == .exec && c.pointee.flags.contains(.multi)
+        let write = spec.pointee.flags.contains(.write) || (exec && c.pointee.multiQueuedWrite)
+        guard write || spec.pointee.id == .ping, let refusal = aofWriteRefusal() else { return nil }
+        if c.pointee.isMaster {
+            if write { masterWriteDespiteDiskError() }
+            return nil
+        }
+        return refusal
     }
 
     /// The master's stream writes while this replica cannot save: with
@@ -482,6 +498,7 @@ extension Server {
         case .sync: syncCommand(c, psync: false)
         case .save: saveCommand(c)
         case .bgsave: bgsaveCommand(c)
+        case .bgrewriteaof: bgrewriteaofCommand(c)
         case .dump: dumpCommand(c)
         case .restore: restoreCommand(c)
         case .migrate: migrateCommand(c)

@@ -20,7 +20,8 @@ extension Server {
     /// writable replica running a client's write command deletes the expired keys it meets
     /// (locally, nothing propagates): the write must not see a value its master considers
     /// gone (Redis's EXPIRE_FORCE_DELETE_EXPIRED).
-    var expiresLocally: Bool { settings.replicaOf == nil || replicaClientWrite }
+    /// Nothing expires while an AOF replays (its later commands may refer to the key).
+    var expiresLocally: Bool { (settings.replicaOf == nil || replicaClientWrite) && !aof.loadingCommands }
 
     @inline(__always)
     func isExpired(_ e: Entry) -> Bool {

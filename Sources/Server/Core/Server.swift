@@ -221,6 +221,8 @@ public struct Server {
     var dirty: Int64 = 0
     var lastSaveTime: Int64
     var persistence = PersistenceState()
+    /// The append-only file (AppendOnly/).
+    var aof = AOFState()
     var shutdownRequested = false
     /// A shutdown waiting for replicas to catch up (Shutdown.swift).
     var pendingShutdown: PendingShutdown? = nil
@@ -411,6 +413,9 @@ public struct Server {
         if failover.state == .waitingForSync { updateFailoverStatus() }
         // BCAST invalidations go out with this turn's replies (Redis sends them before writing).
         if !tracking.prefixes.isEmpty { broadcastTrackingInvalidations() }
+        // The AOF before the replies: an acknowledged write is in the file (appendfsync always:
+        // on disk).
+        if aof.status != .off { flushAppendOnlyFile(force: false) }
         flushPendingWrites()
         // After the writes (which shrink reply buffers), before closed clients are freed.
         if clientEvictionLimit > 0 { evictClientsIfNeeded() }

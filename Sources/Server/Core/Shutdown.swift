@@ -137,10 +137,11 @@ extension Server {
     /// The final save before exiting: with SAVE, or by default when save points exist.
     /// Returns false when the save failed and the server must keep running.
     mutating func prepareForShutdown(_ mode: ShutdownSaveMode, force: Bool) -> Bool {
-        if hasActiveChild {
+        if hasActiveChild && !aof.rewriteChildRunning {
             Log.warning("There is a child saving an .rdb. Killing it!")
             killSnapshotChild()
         }
+        if !prepareAppendOnlyForShutdown(force: force) { return false }
         let wantSave = mode == .save || (mode == .auto && !settings.save.isEmpty)
         if wantSave {
             Log.notice("Saving the final RDB snapshot before exiting.")

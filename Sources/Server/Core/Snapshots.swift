@@ -182,20 +182,37 @@ extension Server {
             close(fds.1)
             pid = child
         }
+        childStarted(pid, reports: fds.0, forkStartMicros: start)
+        persistence.childToSockets = sockets != nil
+        Log.notice(sockets == nil ? "Background saving started by pid \(pid)" : "Background RDB transfer started by pid \(pid)")
+        return true
+    }
+
+    /// The parent's bookkeeping for a child just forked (a snapshot or an AOF rewrite): INFO's
+    /// fork and progress fields, its report pipe, no table resizing while it lives.
+    mutating func childStarted(_ pid: pid_t, reports: Int32, forkStartMicros start: Int64) {
         persistence.latestForkMicros = Clock.monotonicMicros() - start
         addLatencySampleIfNeeded("fork", milliseconds: persistence.latestForkMicros / 1000)
         persistence.totalForks += 1
-        persistence.childPipe = fds.0
+        persistence.childPipe = reports
         persistence.childStartMillis = Clock.unixMillis()
         persistence.currentCowBytes = 0
         persistence.currentCowPeak = 0
         persistence.currentSaveKeysProcessed = 0
         persistence.currentSaveKeysTotal = (0..<dbCount).reduce(0) { $0 + dbs[$1].count }
         childPID = pid
-        persistence.childToSockets = sockets != nil
         pauseResizing(true)
-        Log.notice(sockets == nil ? "Background saving started by pid \(pid)" : "Background RDB transfer started by pid \(pid)")
-        return true
+    }
+
+    /// The parent's bookkeeping when any child is gone.
+    mutating func endChild() {
+        if persistence.childPipe >= 0 {
+            close(persistence.childPipe)
+            persistence.childPipe = -1
+        }
+        childPID = -1
+        persistence.currentCowBytes = 0
+        pauseResizing(false)
     }
 
     /// In a fork child, first: log as a child, and let go of the listening sockets.
@@ -229,17 +246,9 @@ extension Server {
     /// In the child: write, report, exit. Never returns.
     func runSnapshotChild(reportFD: Int32) -> Never {
         becomeSnapshotChild()
-        // About once a second: keys written and copy-on-write so far, for INFO persistence.
-        var lastReport = Clock.monotonicMillis()
-        var samples = CowSamples()
-        let result = writeSnapshotFile { keys in
-            let now = Clock.monotonicMillis()
-            if now - lastReport < 1000 { return }
-            lastReport = now
-            var report = ChildReport(kind: ChildReport.progress, keys: Int64(keys),
-                                     cowBytes: Int64(samples.take()), bytesWritten: 0)
-            _ = withUnsafeBytes(of: &report) { write(reportFD, $0.baseAddress, $0.count) }
-        }
+        var progress = ChildProgress(reportFD: reportFD)
+        let result = writeSnapshotFile { progress.keysWritten($0) }
+        let samples = progress.samples
         if let error = result.error {
             Log.warning(error)
             _exit(1)
@@ -324,7 +333,11 @@ extension Server {
         readChildReports()
         guard let exit = ChildProcess.reap(childPID) else { return }
         readChildReports()
-        finishBackgroundSave(pid: childPID, ok: exit.succeeded, signal: Int(exit.signal))
+        if aof.rewriteChildRunning {
+            finishAOFRewrite(pid: childPID, ok: exit.succeeded, signal: Int(exit.signal))
+        } else {
+            finishBackgroundSave(pid: childPID, ok: exit.succeeded, signal: Int(exit.signal))
+        }
     }
 
     mutating func readChildReports() {
@@ -370,13 +383,7 @@ extension Server {
             persistence.lastBgsaveOK = false
         }
         persistence.lastBgsaveSeconds = (Clock.unixMillis() - persistence.childStartMillis + 500) / 1000
-        if persistence.childPipe >= 0 {
-            close(persistence.childPipe)
-            persistence.childPipe = -1
-        }
-        childPID = -1
-        persistence.currentCowBytes = 0
-        pauseResizing(false)
+        endChild()
         if repl.syncForkOffset >= 0 || repl.replicas.contains(where: { $0.pointee.replicaInfo.state == .waitBgsaveStart }) {
             syncSnapshotFinished(ok: ok)
         }
@@ -384,7 +391,7 @@ extension Server {
 
     /// Stops a running snapshot child (FLUSHALL, SHUTDOWN) and waits for it.
     mutating func killSnapshotChild() {
-        guard childPID >= 0 else { return }
+        guard childPID >= 0, !aof.rewriteChildRunning else { return }
         let pid = childPID
         kill(pid, SIGUSR1)
         ChildProcess.wait(pid)
@@ -419,6 +426,11 @@ extension Server {
     /// Loads `dbfilename` at start-up. A missing file is an empty dataset; any other
     /// failure is fatal and leaves the file as it is.
     public mutating func loadDataFromDisk() -> Bool {
+        // The manifest is read whatever appendonly says (BGREWRITEAOF with the AOF off continues
+        // its numbering), as Redis 7.0; with appendonly yes the AOF is the dataset.
+        loadAOFManifestFromDisk()
+        if settings.appendonly { return loadAppendOnlyFilesOnStart() }
+        defer { deleteAOFHistoryFiles() }
         let fd = open(settings.dbfilename, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             if errno == ENOENT { return true }
@@ -601,6 +613,25 @@ extension String {
         let scaled = Int64((v * 1000).rounded())
         let frac = String(scaled % 1000)
         self = "\(scaled / 1000)." + String(repeating: "0", count: 3 - frac.count) + frac
+    }
+}
+
+/// A fork child's progress reports to its parent, about once a second: keys written and
+/// copy-on-write so far, for INFO persistence.
+struct ChildProgress {
+    let reportFD: Int32
+    var samples = CowSamples()
+    var lastReportMillis = Clock.monotonicMillis()
+
+    init(reportFD: Int32) { self.reportFD = reportFD }
+
+    mutating func keysWritten(_ keys: Int) {
+        let now = Clock.monotonicMillis()
+        if now - lastReportMillis < 1000 { return }
+        lastReportMillis = now
+        var report = ChildReport(kind: ChildReport.progress, keys: Int64(keys),
+                                 cowBytes: Int64(samples.take()), bytesWritten: 0)
+        _ = withUnsafeBytes(of: &report) { write(reportFD, $0.baseAddress, $0.count) }
     }
 }
 

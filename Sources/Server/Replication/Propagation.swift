@@ -9,9 +9,10 @@
  * transaction's writes are wrapped in MULTI/EXEC as a unit. Keys found expired are sent as DEL
  * at the moment they are deleted.
  *
- * The stream is RESP with SELECT whenever the database changes. Until the replication backlog
- * exists it is only recorded on request, for tests (`DEBUG REPLSTREAM START|READ`), so normal
- * operation pays one flag test per command.
+ * The stream is RESP with SELECT whenever the database changes. It is built while a backlog
+ * exists (a master), while the AOF is on (any node: the AOF gets each complete batch, see
+ * AppendOnly/AppendOnlyFile.swift), or on request for tests (`DEBUG REPLSTREAM START|READ`);
+ * otherwise normal operation pays one flag test per command.
  */
 import Keyspace
 import Platform
@@ -87,6 +88,8 @@ extension Server {
 
     /// Writes SELECT when the database changes; returns where the command itself starts.
     mutating func prepareToEmit(_ db: Int) -> Int {
+        // The batch's first command: the AOF copies the stream from here (SELECT included).
+        if batchCommands == 0 { aof.batchStart = replicationStream.pointee.count }
         if db != propagatedDB {
             propagatedDB = db
             replicationStream.pointee.appendArrayHeader(2)
@@ -103,7 +106,7 @@ extension Server {
     @inline(__always)
     mutating func commandEmitted(_ at: Int) {
         if callDepth == 0 {
-            if repl.backlog != nil { feedReplicationStream() }
+            feedPropagatedBatch()
             return
         }
         if batchCommands == 0 { batchFirstCommandAt = at }
@@ -120,7 +123,20 @@ extension Server {
         }
         batchCommands = 0
         batchFirstCommandAt = -1
-        if repl.backlog != nil { feedReplicationStream() }
+        feedPropagatedBatch()
+    }
+
+    /// A complete batch goes to the AOF, then to the backlog and replicas (a master's), or is
+    /// dropped (a replica forwards its master's bytes instead; its own stream feeds its AOF).
+    @inline(__always)
+    mutating func feedPropagatedBatch() {
+        if aof.status != .off { feedAppendOnlyFile() }
+        if replStreamRecording { return }
+        if repl.backlog != nil && !isReplicaNode {
+            feedReplicationStream()
+        } else {
+            replicationStream.pointee.clear()
+        }
     }
 
     /// DEBUG REPLSTREAM START | READ: the testing window onto the stream.

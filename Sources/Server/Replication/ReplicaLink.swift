@@ -433,6 +433,7 @@ extension Server {
     /// A transfer or load that failed tries again at once rather than at the next cron tick, as
     /// Redis's cancelReplicationHandshake(reconnect) does (from beforeSleep, out of the handler).
     mutating func reconnectAfterFailedTransfer() {
+        restartAppendOnlyAfterSync()
         link.state = .connect
         link.reconnectNow = true
         link.reconnectAfterFailure = true
@@ -482,6 +483,9 @@ extension Server {
     /// the old one is useless), and the old history can no longer be continued.
     mutating func prepareForNewHistory() {
         killSnapshotChild()
+        // The AOF restarts from the new dataset (a rewrite) once it is loaded, as Redis's
+        // restartAOFAfterSYNC.
+        if aof.status != .off { stopAppendOnly() }
         disconnectReplicas()
         link.hasCachedMaster = false
     }
@@ -493,6 +497,15 @@ extension Server {
         repl.offset = link.fullSyncOffset
         clearReplicationID2()
         resetBacklog()
+        restartAppendOnlyAfterSync()
+    }
+
+    /// After a full sync (loaded or failed): the AOF stopped for it starts again, from a
+    /// rewrite of the dataset now in memory.
+    mutating func restartAppendOnlyAfterSync() {
+        if settings.appendonly && aof.status == .off && !startAppendOnly() {
+            Log.warning("Failed to enable AOF! It will be retried when the AOF is next enabled.")
+        }
     }
 
     // MARK: - Diskless load

@@ -195,7 +195,7 @@ extension Server {
     /// DEBUG REPLSTREAM records); a replica forwards its master's bytes instead.
     mutating func updatePropagation() {
         let wasEnabled = propagationEnabled
-        propagationEnabled = replStreamRecording || (repl.backlog != nil && !isReplicaNode)
+        propagationEnabled = replStreamRecording || (repl.backlog != nil && !isReplicaNode) || aof.status != .off
         if propagationEnabled && !wasEnabled { propagatedDB = -1 }
     }
 

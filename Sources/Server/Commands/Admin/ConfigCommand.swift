@@ -152,6 +152,11 @@ extension Server {
                 for cl in allClients() { cl.pointee.parser.maxBulkLength = settings.protoMaxBulkLen }
             case "requirepass":
                 break
+            case "appendonly":
+                if !applyAppendOnlyConfig() { return (name, "Unable to turn on AOF. Check server logs.") }
+            case "aof-disable-auto-gc":
+                // Turning the collection back on removes the history kept meanwhile, as Redis.
+                if !settings.aofDisableAutoGC { deleteAOFHistoryFiles() }
             case "proc-title-template":
                 updateProcessTitle()
             case "oom-score-adj", "oom-score-adj-values":

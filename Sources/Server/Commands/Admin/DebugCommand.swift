@@ -32,6 +32,11 @@ extension Server {
             addOK(c)
         } else if sub.equalsLowercase("reload") {
             debugReload(c)
+        } else if sub.equalsLowercase("loadaof") {
+            debugLoadAOF(c)
+        } else if sub.equalsLowercase("aof-flush-sleep") && argc == 3 {
+            aof.flushSleepMicros = Int(c.pointee.arg(2).int64 ?? 0)
+            addOK(c)
         } else if sub.equalsLowercase("replicate") && argc >= 3 {
             // Sends the rest of the arguments to the replicas as a command (tests use it to
             // feed them one they will refuse).
@@ -404,6 +409,8 @@ extension Server {
         "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,", "    true, false.",
         "QUICKLIST-PACKED-THRESHOLD <size>", "    Sets the threshold for elements to be inserted as plain vs packed nodes",
         "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
+        "LOADAOF", "    Flush the AOF buffers on disk and reload the AOF in memory.",
+        "AOF-FLUSH-SLEEP <microsec>", "    Server will sleep before flushing the AOF, this is used for testing.",
         "RELOAD [option ...]", "    Save the RDB on disk and reload it back to memory.",
         "REPLICATE <command> [<arg> ...]", "    Send the command to the replicas as part of the replication stream.",
         "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",

@@ -157,7 +157,7 @@ extension Server {
                 ("mem_fragmentation_bytes", "\(rss - used)"), ("mem_not_counted_for_evict", "\(memoryNotCountedForEviction)"),
                 ("mem_replication_backlog", "\(replBuffers.backlog)"),
                 ("mem_total_replication_buffers", "\(replBuffers.total)"),
-                ("mem_clients_slaves", "\(replBuffers.replicas)"), ("mem_clients_normal", "0"), ("mem_aof_buffer", "0"),
+                ("mem_clients_slaves", "\(replBuffers.replicas)"), ("mem_clients_normal", "0"), ("mem_aof_buffer", "\(aof.buffer.pointee.capacity)"),
                 ("mem_allocator", "libc"), ("active_defrag_running", "0"), ("lazyfree_pending_objects", "\(LazyFree.pendingObjects)"),
                 ("lazyfreed_objects", "\(LazyFree.freedObjects)"),
             ])
@@ -187,18 +187,15 @@ extension Server {
                 ("current_save_keys_processed", "\(inProgress ? p.currentSaveKeysProcessed : 0)"),
                 ("current_save_keys_total", "\(inProgress ? p.currentSaveKeysTotal : 0)"),
                 ("rdb_changes_since_last_save", "\(dirty)"),
-                ("rdb_bgsave_in_progress", inProgress ? "1" : "0"), ("rdb_last_save_time", "\(lastSaveTime)"),
+                ("rdb_bgsave_in_progress", inProgress && !aof.rewriteChildRunning ? "1" : "0"),
+                ("rdb_last_save_time", "\(lastSaveTime)"),
                 ("rdb_last_bgsave_status", p.lastBgsaveOK ? "ok" : "err"),
                 ("rdb_last_bgsave_time_sec", "\(p.lastBgsaveSeconds)"),
-                ("rdb_current_bgsave_time_sec", inProgress ? "\((now - p.childStartMillis) / 1000)" : "-1"),
+                ("rdb_current_bgsave_time_sec", inProgress && !aof.rewriteChildRunning ? "\((now - p.childStartMillis) / 1000)" : "-1"),
                 ("rdb_saves", "\(p.saves)"), ("rdb_last_cow_size", "\(p.lastCowBytes)"),
                 ("rdb_last_load_keys_expired", "\(p.lastLoadKeysExpired)"),
-                ("rdb_last_load_keys_loaded", "\(p.lastLoadKeysLoaded)"), ("aof_enabled", "0"),
-                ("aof_rewrite_in_progress", "0"), ("aof_rewrite_scheduled", "0"),
-                ("aof_last_rewrite_time_sec", "-1"), ("aof_current_rewrite_time_sec", "-1"),
-                ("aof_last_bgrewrite_status", "ok"), ("aof_rewrites", "0"), ("aof_last_write_status", "ok"),
-                ("aof_last_cow_size", "0"), ("module_fork_in_progress", "0"), ("module_fork_last_cow_size", "0"),
-            ])
+                ("rdb_last_load_keys_loaded", "\(p.lastLoadKeysLoaded)"),
+            ] + appendOnlyInfoFields())
         case "stats":
             let ops = stats.opsSamples.reduce(0, +) / 16
             let inKbps = Double(stats.inputSamples.reduce(0, +)) / 16 / 1024

@@ -12,7 +12,7 @@ import RESP
 
 extension Server {
     mutating func saveCommand(_ c: ClientRef) {
-        if hasActiveChild {
+        if hasActiveChild && !aof.rewriteChildRunning {
             addError(c, "-ERR Background save already in progress\r\n")
             return
         }
@@ -29,10 +29,18 @@ extension Server {
                 return
             }
         }
-        if hasActiveChild {
-            // Only an AOF rewrite can be waited for with SCHEDULE; Tandem's children are RDB.
-            _ = schedule
+        if hasActiveChild && !aof.rewriteChildRunning {
             addError(c, "-ERR Background save already in progress\r\n")
+            return
+        }
+        if hasActiveChild || inExec {
+            // An AOF rewrite runs (or a transaction): the save can wait for it.
+            if schedule || inExec {
+                persistence.bgsaveScheduled = true
+                c.pointee.reply.appendStatus("Background saving scheduled")
+            } else {
+                addError(c, "-ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.\r\n")
+            }
             return
         }
         if startBackgroundSave() {
