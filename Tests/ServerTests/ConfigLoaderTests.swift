@@ -448,7 +448,7 @@ func printed(_ name: String, _ s: Settings) -> String? {
     let bad = configError("notify-keyspace-events Kq\n", lines: [])
     #expect(bad?.message == "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
     #expect(configError("appendfsync sometimes\n", lines: [])?.message
-        == "argument(s) must be one of the following: always, everysec, no")
+        == "argument(s) must be one of the following: everysec, always, no")
 }
 
 /// A bare `save` line (what Redis's test suite writes for `save ""` overrides) clears the save

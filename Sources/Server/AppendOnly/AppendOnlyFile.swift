@@ -106,7 +106,17 @@ extension Server {
                 aof.buffer.pointee.append("#TS:\(now)\r\n")
             }
         }
-        aof.buffer.pointee.append(replicationStream.pointee.base + start, count - start)
+        if excludedFromAOF.isEmpty {
+            aof.buffer.pointee.append(replicationStream.pointee.base + start, count - start)
+            return
+        }
+        // A script's REPL_REPLICA commands are not for the file.
+        var at = start
+        for r in excludedFromAOF.sorted(by: { $0.lowerBound < $1.lowerBound }) where r.lowerBound >= start {
+            if r.lowerBound > at { aof.buffer.pointee.append(replicationStream.pointee.base + at, r.lowerBound - at) }
+            at = max(at, r.upperBound)
+        }
+        if count > at { aof.buffer.pointee.append(replicationStream.pointee.base + at, count - at) }
     }
 
     /// The AOF starts a new file: its first write must select its database.

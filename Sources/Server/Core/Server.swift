@@ -116,6 +116,13 @@ public struct Server {
     var propagationForced = false
     var pendingPropagation: [(Int, [[UInt8]])] = []
     var propagatedDB = -1
+    /// Where the running command's effects go: the AOF (1), replicas (2), both (3). Only a
+    /// script's redis.set_repl narrows it; the byte ranges meant for one side only are kept in
+    /// the excluded lists of the other until the batch is fed (Propagation.swift).
+    var propagationTargets = 3
+    var partialCommandStart = 0
+    var excludedFromAOF: [Range<Int>] = []
+    var excludedFromReplicas: [Range<Int>] = []
     /// The propagation batch of the outermost call() (Redis's also_propagate): how deep call()
     /// is nested (EXEC calls its commands), how many commands the batch emitted, and where the
     /// first one starts in replicationStream (a MULTI goes there when a second one follows).
@@ -234,6 +241,8 @@ public struct Server {
     var replyBufferResizing = true
     /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE accepts payloads with a wrong CRC.
     var skipChecksumValidation = false
+    /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call commands flagged noscript (tests).
+    var scriptDenyDisabled = false
     /// total_error_replies when the last command finished: a command fails (failed_calls) only
     /// by errors after that, so EXEC is not blamed for its queued commands' errors.
     var errorsAttributed: Int64 = 0

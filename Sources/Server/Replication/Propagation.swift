@@ -90,6 +90,11 @@ extension Server {
     mutating func prepareToEmit(_ db: Int) -> Int {
         // The batch's first command: the AOF copies the stream from here (SELECT included).
         if batchCommands == 0 { aof.batchStart = replicationStream.pointee.count }
+        if propagationTargets != 3 {
+            // A command for one side only carries its own SELECT, and the next one selects again.
+            propagatedDB = -1
+            partialCommandStart = replicationStream.pointee.count
+        }
         if db != propagatedDB {
             propagatedDB = db
             replicationStream.pointee.appendArrayHeader(2)
@@ -105,6 +110,7 @@ extension Server {
     /// Outside (the expire cycle, PING, GETACK) it goes at once.
     @inline(__always)
     mutating func commandEmitted(_ at: Int) {
+        if propagationTargets != 3 { excludeFromOneSide() }
         if callDepth == 0 {
             feedPropagatedBatch()
             return
@@ -120,6 +126,7 @@ extension Server {
         if batchCommands > 1 {
             replicationStream.pointee.insert("*1\r\n$5\r\nMULTI\r\n", at: batchFirstCommandAt)
             replicationStream.pointee.append("*1\r\n$4\r\nEXEC\r\n" as StaticString)
+            if !excludedFromAOF.isEmpty || !excludedFromReplicas.isEmpty { shiftExcludedRanges(after: batchFirstCommandAt, by: 15) }
         }
         batchCommands = 0
         batchFirstCommandAt = -1
@@ -131,12 +138,44 @@ extension Server {
     @inline(__always)
     mutating func feedPropagatedBatch() {
         if aof.status != .off { feedAppendOnlyFile() }
+        if !excludedFromReplicas.isEmpty || !excludedFromAOF.isEmpty { dropExcludedFromReplicas() }
         if replStreamRecording { return }
         if repl.backlog != nil && !isReplicaNode {
             feedReplicationStream()
         } else {
             replicationStream.pointee.clear()
         }
+    }
+
+    // MARK: - redis.set_repl (REPL_AOF, REPL_REPLICA)
+
+    /// The command just emitted goes to one side only: remember its bytes for the other.
+    mutating func excludeFromOneSide() {
+        let range = partialCommandStart..<replicationStream.pointee.count
+        if propagationTargets & 1 == 0 { excludedFromAOF.append(range) }
+        if propagationTargets & 2 == 0 { excludedFromReplicas.append(range) }
+        propagatedDB = -1
+    }
+
+    mutating func shiftExcludedRanges(after position: Int, by n: Int) {
+        func shifted(_ r: Range<Int>) -> Range<Int> { r.lowerBound >= position ? (r.lowerBound + n)..<(r.upperBound + n) : r }
+        excludedFromAOF = excludedFromAOF.map(shifted)
+        excludedFromReplicas = excludedFromReplicas.map(shifted)
+    }
+
+    /// After the AOF took its copy: the bytes meant for the AOF only leave the stream.
+    mutating func dropExcludedFromReplicas() {
+        let base = replicationStream.pointee.base
+        var removed = 0
+        for r in excludedFromReplicas.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            let from = r.lowerBound - removed, to = r.upperBound - removed
+            let tail = replicationStream.pointee.count - to
+            (base + from).update(from: base + to, count: tail)
+            replicationStream.pointee.count -= to - from
+            removed += to - from
+        }
+        excludedFromReplicas.removeAll(keepingCapacity: true)
+        excludedFromAOF.removeAll(keepingCapacity: true)
     }
 
     /// DEBUG REPLSTREAM START | READ: the testing window onto the stream.

@@ -126,8 +126,9 @@ struct ScriptRun {
     var killRequested = false
     /// redis.setresp: the protocol commands answer the script in.
     var resp3 = false
-    /// redis.set_repl: where the script's writes go (REPL_ALL by default).
-    var replicate = true
+    /// redis.set_repl: where the script's writes go, Redis's PROPAGATE_AOF (1) and
+    /// PROPAGATE_REPL (2) bits (REPL_ALL by default).
+    var replicationTargets = 3
 
     var isFunction: Bool { functionName != nil }
 

@@ -221,8 +221,7 @@ enum LuaRedisAPI {
         if lua_gettop(L) != 1 { return raise(L, "redis.set_repl() requires one argument.") }
         let flags = Int(lua_tonumber(L, 1))
         if flags & ~3 != 0 { return raise(L, "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.") }
-        // Without AOF, only the replica bit matters.
-        server?.pointee.scriptRun.pointee.replicate = flags & 2 != 0
+        server?.pointee.scriptRun.pointee.replicationTargets = flags
         return 0
     }
 

@@ -321,7 +321,9 @@ extension Server {
             return "ERR Wrong number of args calling Redis command from script"
         }
         let flags = spec.pointee.flags
-        if flags.contains(.noscript) || flags.contains(.container) { return "ERR This Redis command is not allowed from script" }
+        if (flags.contains(.noscript) && !scriptDenyDisabled) || flags.contains(.container) {
+            return "ERR This Redis command is not allowed from script"
+        }
         let run = scriptRun
         if isReplicaNode && link.state != .connected && !settings.replicaServeStaleData && !flags.contains(.stale) {
             return "ERR Can not execute the command on a stale replica."
@@ -353,13 +355,19 @@ extension Server {
             run.pointee.wrote = true
         }
         lc.pointee.resp3 = run.pointee.resp3
-        if run.pointee.replicate {
+        switch run.pointee.replicationTargets {
+        case 3:
             call(lc, index)
-        } else {
+        case 0:
             let saved = propagationEnabled
             propagationEnabled = false
             call(lc, index)
             propagationEnabled = saved
+        default:
+            // REPL_AOF or REPL_REPLICA: the command's bytes are marked for one side only.
+            propagationTargets = run.pointee.replicationTargets
+            call(lc, index)
+            propagationTargets = 3
         }
         return nil
     }

@@ -119,7 +119,6 @@ import Glibc
         ("user alice on >pw ~* +@all", "ACL users are not supported yet"),
         ("sentinel monitor m 127.0.0.1 6379 1", "sentinel directive while not in sentinel mode"),
         ("activedefrag yes", "Active defragmentation cannot be enabled"),
-        ("appendonly yes", "Tandem has no AOF yet"),
     ])
     func missingFeaturesAreRefusedAtStartUp(_ line: String, _ reason: String) throws {
         do {

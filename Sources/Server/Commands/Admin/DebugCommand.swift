@@ -34,6 +34,9 @@ extension Server {
             debugReload(c)
         } else if sub.equalsLowercase("loadaof") {
             debugLoadAOF(c)
+        } else if sub.equalsLowercase("set-disable-deny-scripts") && argc == 3 {
+            scriptDenyDisabled = (c.pointee.arg(2).int64 ?? 0) != 0
+            addOK(c)
         } else if sub.equalsLowercase("aof-flush-sleep") && argc == 3 {
             aof.flushSleepMicros = Int(c.pointee.arg(2).int64 ?? 0)
             addOK(c)
@@ -411,6 +414,7 @@ extension Server {
         "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
         "LOADAOF", "    Flush the AOF buffers on disk and reload the AOF in memory.",
         "AOF-FLUSH-SLEEP <microsec>", "    Server will sleep before flushing the AOF, this is used for testing.",
+        "SET-DISABLE-DENY-SCRIPTS <0|1>", "    Allow scripts to call commands flagged noscript (for tests).",
         "RELOAD [option ...]", "    Save the RDB on disk and reload it back to memory.",
         "REPLICATE <command> [<arg> ...]", "    Send the command to the replicas as part of the replication stream.",
         "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
