@@ -104,7 +104,7 @@ COMPAT_UNITS ?= unit/printver unit/dump unit/auth unit/protocol unit/keyspace un
     unit/type/stream unit/type/stream-cgroups \
     integration/redis-cli integration/redis-benchmark \
     integration/logging integration/shutdown integration/corrupt-dump integration/corrupt-dump-fuzzer \
-    integration/dismiss-mem
+    integration/dismiss-mem integration/aof integration/aof-multi-part unit/aofrw
 compat: build
 	REDIS_TESTS_DIR=$(REDIS_TESTS_DIR) TCL_TOTAL_TIMEOUT=$${TCL_TOTAL_TIMEOUT:-3600} \
 	    $(REDIS_TCL_SUITE) spawn $(CURDIR)/.build/release/tandem-server $(COMPAT_UNITS)

@@ -334,7 +334,7 @@ extension Server {
         if propagationEnabled {
             let offsetBefore = repl.offset
             finishPropagation(c, index, db: db, dirtyBefore: dirtyBefore)
-            if callDepth == 1 { closePropagationBatch() }
+            if callDepth == 1 { closePropagationBatch(wrap: !commands.specs[index].flags.contains(.readonly)) }
             if repl.offset != offsetBefore { c.pointee.writeOffset = repl.offset }
         }
         callDepth -= 1

@@ -119,11 +119,13 @@ extension Server {
         batchCommands += 1
     }
 
-    /// From call(), after the outermost command: wraps its batch if needed and feeds it.
+    /// From call(), after the outermost command: wraps its batch if needed and feeds it. A
+    /// read-only command's batch holds only the DELs of keys it found expired: those go out
+    /// one by one, as Redis 7.0 sends them (SCAN, RANDOMKEY, MGET).
     @inline(__always)
-    mutating func closePropagationBatch() {
+    mutating func closePropagationBatch(wrap: Bool = true) {
         if batchCommands == 0 { return }
-        if batchCommands > 1 {
+        if batchCommands > 1 && wrap {
             replicationStream.pointee.insert("*1\r\n$5\r\nMULTI\r\n", at: batchFirstCommandAt)
             replicationStream.pointee.append("*1\r\n$4\r\nEXEC\r\n" as StaticString)
             if !excludedFromAOF.isEmpty || !excludedFromReplicas.isEmpty { shiftExcludedRanges(after: batchFirstCommandAt, by: 15) }
