@@ -61,8 +61,10 @@ enum LuaConversion {
             if type == 61 && count >= 4 {
                 lua_createtable(L, 0, 1)
                 lua_createtable(L, 0, 2)
-                field(L, "format") { pushBytes(L, ByteView(next, 3)) }
-                field(L, "string") { pushBytes(L, ByteView(next + 4, count - 4)) }
+                pushBytes(L, ByteView(next, 3))
+                lua_setfield(L, -2, "format")
+                pushBytes(L, ByteView(next + 4, count - 4))
+                lua_setfield(L, -2, "string")
                 lua_setfield(L, -2, "verbatim_string")
             } else {
                 pushBytes(L, ByteView(next, count))
@@ -318,8 +320,10 @@ enum LuaConversion {
     }
 
     /// Status and error texts cannot hold line breaks (Redis turns them into spaces).
+    /// CR and LF each become a space (Redis's sdsmapchars), byte by byte: as a Swift Character
+    /// "\r\n" is one, and would become one space instead of two.
     static func sanitized(_ s: String) -> String {
-        s.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\r\n" })
-            ? String(s.map { $0 == "\r" || $0 == "\n" || $0 == "\r\n" ? " " : $0 }) : s
+        guard s.utf8.contains(where: { $0 == 13 || $0 == 10 }) else { return s }
+        return String(decoding: s.utf8.map { $0 == 13 || $0 == 10 ? 32 : $0 }, as: UTF8.self)
     }
 }

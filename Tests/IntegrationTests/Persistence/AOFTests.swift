@@ -9,7 +9,8 @@
  *   c. Crash safety: a client writes numbered keys and records every acknowledged reply; the server is killed
  *      with SIGKILL at a random moment; after a restart (aof-load-truncated yes) every acknowledged write is
  *      there with appendfsync always and with everysec (a killed process loses nothing the kernel has: the AOF
- *      is written before replies leave).
+ *      is written before replies leave). 20 runs each (TANDEM_AOF_CRASH_RUNS), and a quarter as many against
+ *      redis-server, which must pass the same test.
  *   d. A replica with appendonly yes writes what it applies: restarted alone from its AOF it has its master's
  *      dataset.
  *   e. A full disk (a small tmpfs, when the test may mount one) fails the rewrite and the writes with Redis's
@@ -177,15 +178,17 @@ import Testing
 
     enum FsyncPolicy: String, CaseIterable, Sendable { case always, everysec }
 
-    @Test(arguments: FsyncPolicy.allCases)
-    func noAcknowledgedWriteIsLostToSIGKILL(_ policy: FsyncPolicy) throws {
-        let runs = Int(ProcessInfo.processInfo.environment["TANDEM_AOF_CRASH_RUNS"] ?? "") ?? 10
+    /// redis-server runs the same kills (fewer of them): the test holds for the reference too.
+    @Test(arguments: FsyncPolicy.allCases, [ServerFlavour.tandem, ServerFlavour.redis])
+    func noAcknowledgedWriteIsLostToSIGKILL(_ policy: FsyncPolicy, _ flavour: ServerFlavour) throws {
+        let configured = Int(ProcessInfo.processInfo.environment["TANDEM_AOF_CRASH_RUNS"] ?? "") ?? 20
+        let runs = flavour == .tandem ? configured : max(1, configured / 4)
         let dir = try Harness.makeTempDir("tandem-aof-crash")
         defer { Harness.removeDir(dir) }
         var total = 0
         for run in 0..<runs {
             let args = ["--appendonly", "yes", "--appendfsync", policy.rawValue, "--aof-load-truncated", "yes"]
-            let server = try ServerProcess.start(.tandem, extraArgs: args, dir: dir)
+            let server = try ServerProcess.start(flavour, extraArgs: args, dir: dir)
             try server.waitUntilLoaded()
             let pid = server.pid
             // Kill it from another thread after a random 50–400 ms while this one writes.
@@ -199,7 +202,7 @@ import Testing
             _ = server.waitForExit(milliseconds: 5000)
             server.stop(keepDir: true)
 
-            let restarted = try ServerProcess.start(.tandem, extraArgs: args, dir: dir)
+            let restarted = try ServerProcess.start(flavour, extraArgs: args, dir: dir)
             try restarted.waitUntilLoaded()
             let c = try restarted.connect()
             // Every acknowledged key, in one MGET per thousand.
@@ -213,7 +216,7 @@ import Testing
                 }
                 start = end + 1
             }
-            #expect(missing.isEmpty, "run \(run) (\(policy)): \(missing.count) acknowledged writes lost, first \(missing.prefix(5))")
+            #expect(missing.isEmpty, "\(flavour) run \(run) (\(policy)): \(missing.count) acknowledged writes lost, first \(missing.prefix(5))")
             total += acknowledged + 1
             _ = try c.call("FLUSHALL")
             restarted.stop(keepDir: true)

@@ -62,7 +62,7 @@ extension Server {
             ("peak.allocated", max(used, Int64(memoryPeak))), ("total.allocated", used),
             ("startup.allocated", 0),
             ("replication.backlog", Int64(replicationBufferBytes())), ("clients.slaves", 0),
-            ("clients.normal", 0), ("cluster.links", 0), ("aof.buffer", 0),
+            ("clients.normal", 0), ("cluster.links", 0), ("aof.buffer", Int64(aof.buffer.pointee.capacity)),
             ("lua.caches", 0), ("functions.caches", 0),
         ]
         var keys: Int64 = 0
