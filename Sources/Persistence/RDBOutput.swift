@@ -36,6 +36,11 @@ public struct RDBOutput: ~Copyable {
     public private(set) var bytesWritten: Int64 = 0
     /// The first write error's errno, 0 when none.
     public private(set) var errorNumber: Int32 = 0
+    /// rdb-save-incremental-fsync / aof-rewrite-incremental-fsync: fdatasync the file every this
+    /// many bytes (Redis's REDIS_AUTOSYNC_BYTES, 4 MB), so a big dump does not pile up in the page
+    /// cache and stall the final fsync. 0: only the caller's fsync at the end.
+    public var autoSyncBytes = 0
+    private var unsyncedBytes = 0
 
     /// An output writing to `fd` (blocking or not; EAGAIN waits in poll()).
     public init(fd: Int32, bufferSize: Int = 64 * 1024) {
@@ -149,8 +154,21 @@ public struct RDBOutput: ~Copyable {
             return
         }
         let failure = Self.writeFully(fd, p, n, timeoutMillis: -1)
-        if failure != 0 { errorNumber = failure }
+        if failure != 0 {
+            errorNumber = failure
+            return
+        }
+        if autoSyncBytes > 0 {
+            unsyncedBytes += n
+            if unsyncedBytes >= autoSyncBytes {
+                unsyncedBytes = 0
+                if fdatasync(fd) == -1 && errno != EINVAL { errorNumber = errno }
+            }
+        }
     }
+
+    /// Redis's REDIS_AUTOSYNC_BYTES.
+    public static let incrementalFsyncBytes = 4 * 1024 * 1024
 
     private mutating func writeToSockets(_ p: UnsafeRawPointer, _ n: Int) {
         Self.writeToAll(&sockets, p, n, timeoutMillis: socketTimeoutMillis)

@@ -150,11 +150,13 @@ extension Server {
             aux.replID = nil
             aux.aofBase = true
             var w = RDBWriter(out: RDBOutput(fd: fd), options: rdbWriteOptions)
+            if settings.aofRewriteIncrementalFsync { w.out.autoSyncBytes = RDBOutput.incrementalFsyncBytes }
             w.onProgress = progress
             w.writeSnapshot(dbs: dbs, count: dbCount, aux: aux, functions: functionsEngine.pointee.libraryCodes)
             errorNumber = w.out.errorNumber
         } else {
             var w = AOFDatasetWriter(out: RDBOutput(fd: fd), keySaveDelayMicros: settings.rdbKeySaveDelay)
+            if settings.aofRewriteIncrementalFsync { w.out.autoSyncBytes = RDBOutput.incrementalFsyncBytes }
             w.onProgress = progress
             w.writeDataset(dbs: dbs, count: dbCount, functions: functionsEngine.pointee.libraryCodes,
                            timestamp: settings.aofTimestampEnabled ? Clock.unixMillis() / 1000 : nil)

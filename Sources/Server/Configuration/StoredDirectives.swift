@@ -67,7 +67,7 @@ enum StoredDirectives {
         .init("active-defrag-threshold-lower", .int(min: 0, max: 1000), "10"),
         .init("active-defrag-threshold-upper", .int(min: 0, max: 1000), "100"),
         .init("jemalloc-bg-thread", .bool, "yes"),
-        // Snapshots fsync once at the end (accepted; RDB writes are not fsynced every 4 MB).
+        // Snapshots fsync every 4 MB while writing (Snapshots.swift reads it).
         .init("rdb-save-incremental-fsync", .bool, "yes"),
         // CPU affinity of threads and children Tandem does not have in that form.
         .init("server_cpulist", .string, "", mutable: false),

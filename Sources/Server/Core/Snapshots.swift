@@ -112,6 +112,7 @@ extension Server {
             return ("Failed opening the temp RDB file \(temp) (in server root dir \(dir)) for saving: \(reason)", 0, 0)
         }
         var w = RDBWriter(out: RDBOutput(fd: fd), options: rdbWriteOptions)
+        if settings.storedValue("rdb-save-incremental-fsync") == "yes" { w.out.autoSyncBytes = RDBOutput.incrementalFsyncBytes }
         w.onProgress = progress
         w.writeSnapshot(dbs: dbs, count: dbCount, aux: auxInfo(), functions: functionsEngine.pointee.libraryCodes)
         let bytes = w.out.bytesWritten

@@ -197,6 +197,15 @@ extension Server {
         let wasEnabled = propagationEnabled
         propagationEnabled = replStreamRecording || (repl.backlog != nil && !isReplicaNode) || aof.status != .off
         if propagationEnabled && !wasEnabled { propagatedDB = -1 }
+        if wasEnabled && !propagationEnabled {
+            // Turned off inside a command (CONFIG SET appendonly no in a transaction): the open
+            // batch has nowhere to go, and must not reach a stream turned on later.
+            batchCommands = 0
+            batchFirstCommandAt = -1
+            excludedFromAOF.removeAll()
+            excludedFromReplicas.removeAll()
+            replicationStream.pointee.clear()
+        }
     }
 
     /// From the cron: follow CONFIG SET repl-backlog-size, and free a master's backlog after

@@ -141,7 +141,8 @@ import Glibc
         let server = try ServerProcess.start(flavour, extraArgs: ["--oom-score-adj", "absolute", "--oom-score-adj-values", "10 20 30"])
         defer { server.stop() }
         let c = try server.connect()
-        #expect(Self.oomScore(server.pid) == "10", "\(flavour)")
+        // redis-server sets it after it starts listening (after loading): wait for it.
+        #expect(Harness.waitUntil(milliseconds: 3000) { Self.oomScore(server.pid) == "10" }, "\(flavour): \(Self.oomScore(server.pid))")
         _ = try c.call("CONFIG", "SET", "oom-score-adj-values", "15 25 35")
         #expect(Self.oomScore(server.pid) == "15", "\(flavour)")
         _ = try c.call("REPLICAOF", "127.0.0.1", "1")
