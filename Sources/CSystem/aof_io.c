@@ -7,7 +7,9 @@
  * loop asks `tandem_aof_io_pending()` before its next write and postpones it (up to two
  * seconds, as Redis) while an fsync runs, because on Linux a write(2) to a file being synced
  * blocks anyway. The thread also closes an old incremental file after syncing it (a rewrite
- * switched files) and unlinks history files, whose removal can take long for big files.
+ * switched files), and the last descriptor of a removed file: tandem_unlink_async removes the
+ * name at once (so a file created under the same name next is never touched) and leaves the
+ * slow part, freeing a big file's blocks on its last close, to the thread (Redis's bg_unlink).
  *
  * A failed fsync is recorded (its errno) for the event loop, which then refuses writes with
  * -MISCONF as Redis does, until a later fsync succeeds.
@@ -19,18 +21,18 @@
 #include "csystem.h"
 #include <pthread.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-enum { JOB_FSYNC = 1, JOB_FSYNC_AND_CLOSE = 2, JOB_UNLINK = 3 };
+enum { JOB_FSYNC = 1, JOB_FSYNC_AND_CLOSE = 2, JOB_CLOSE = 3 };
 
 struct aof_io_job {
     struct aof_io_job *next;
     int kind;
     int fd;
-    char *path;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -61,13 +63,12 @@ static void *aof_io_main(void *unused) {
                tests); Redis ignores those too. */
             if (fdatasync(job->fd) == -1 && errno != EBADF && errno != EINVAL) err = errno;
             if (job->kind == JOB_FSYNC_AND_CLOSE) close(job->fd);
-        } else if (job->kind == JOB_UNLINK) {
-            unlink(job->path);
-            free(job->path);
+        } else if (job->kind == JOB_CLOSE) {
+            close(job->fd);
         }
 
         pthread_mutex_lock(&lock);
-        if (job->kind != JOB_UNLINK) {
+        if (job->kind != JOB_CLOSE) {
             pending_fsyncs--;
             __atomic_store_n(&fsync_errno, err, __ATOMIC_RELAXED);
         }
@@ -79,13 +80,12 @@ static void *aof_io_main(void *unused) {
 }
 
 /* Queues a job, starting the thread on first use. Without a thread the job runs here. */
-static void submit(int kind, int fd, const char *path) {
+static void submit(int kind, int fd) {
     struct aof_io_job *job = malloc(sizeof(*job));
     if (job == NULL) abort();
     job->next = NULL;
     job->kind = kind;
     job->fd = fd;
-    job->path = path ? strdup(path) : NULL;
     pthread_mutex_lock(&lock);
     if (!started) {
         pthread_t tid;
@@ -95,12 +95,8 @@ static void submit(int kind, int fd, const char *path) {
         if (pthread_create(&tid, &attr, aof_io_main, NULL) != 0) {
             pthread_attr_destroy(&attr);
             pthread_mutex_unlock(&lock);
-            if (kind == JOB_UNLINK) unlink(path);
-            else {
-                if (fdatasync(fd) == -1 && errno != EBADF && errno != EINVAL) fsync_errno = errno;
-                if (kind == JOB_FSYNC_AND_CLOSE) close(fd);
-            }
-            free(job->path);
+            if (kind != JOB_CLOSE && fdatasync(fd) == -1 && errno != EBADF && errno != EINVAL) fsync_errno = errno;
+            if (kind != JOB_FSYNC) close(fd);
             free(job);
             return;
         }
@@ -108,16 +104,24 @@ static void submit(int kind, int fd, const char *path) {
         pthread_setname_np(tid, "tandem-aof-io");
         started = 1;
     }
-    if (kind != JOB_UNLINK) pending_fsyncs++;
+    if (kind != JOB_CLOSE) pending_fsyncs++;
     if (tail) tail->next = job; else head = job;
     tail = job;
     pthread_cond_signal(&ready);
     pthread_mutex_unlock(&lock);
 }
 
-void tandem_aof_fsync_async(int fd) { submit(JOB_FSYNC, fd, NULL); }
-void tandem_aof_fsync_and_close_async(int fd) { submit(JOB_FSYNC_AND_CLOSE, fd, NULL); }
-void tandem_unlink_async(const char *path) { submit(JOB_UNLINK, -1, path); }
+void tandem_aof_fsync_async(int fd) { submit(JOB_FSYNC, fd); }
+void tandem_aof_fsync_and_close_async(int fd) { submit(JOB_FSYNC_AND_CLOSE, fd); }
+
+void tandem_unlink_async(const char *path) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (unlink(path) == -1 || fd == -1) {
+        if (fd != -1) close(fd);
+        return;
+    }
+    submit(JOB_CLOSE, fd);
+}
 
 int tandem_aof_fsync_in_progress(void) {
     pthread_mutex_lock(&lock);

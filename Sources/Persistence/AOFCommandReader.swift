@@ -101,7 +101,7 @@ public struct AOFCommandReader: ~Copyable {
                 if buffer[line.start] != UInt8(ascii: "$") { return .formatError }
                 let length = Self.atoi(buffer + line.start + 1, line.length - 1)
                 // Redis would try to allocate a negative (huge unsigned) length and fail.
-                if length < 0 { return .formatError }
+                if length < 0 || length > Int.max - 2 { return .formatError }
                 // The argument, then the two bytes Redis discards.
                 guard fill(length + 2) else { return endOfInput(midCommand: true) }
                 argOffsets.append(position - commandStart)

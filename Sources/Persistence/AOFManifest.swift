@@ -101,7 +101,8 @@ public struct AOFManifest: Equatable, Sendable {
                     }
                     name = value
                 case "seq":
-                    guard let n = Int64(String(decoding: value, as: UTF8.self)) else {
+                    // (A number that leaves no room for the next file's is refused too.)
+                    guard let n = Int64(String(decoding: value, as: UTF8.self)), n < Int64.max else {
                         return fail("Invalid AOF manifest file format")
                     }
                     sequence = n

@@ -181,7 +181,8 @@ void tandem_lazyfree_progress(void);
 
    One background thread, started on first use, for the AOF's slow calls (Redis's bio fsync
    and close jobs): fdatasync with appendfsync everysec, fsync-and-close of the incremental
-   file a rewrite switched away from, unlink of history files. */
+   file a rewrite switched away from, and the last close of a file whose name
+   tandem_unlink_async removed at once (history files: freeing a big file's blocks is slow). */
 void tandem_aof_fsync_async(int fd);
 void tandem_aof_fsync_and_close_async(int fd);
 void tandem_unlink_async(const char *path);

@@ -177,6 +177,10 @@ extension Server {
                 case .unknown:
                     Log.warning("Unknown command '\(reader.argv[0].string)' reading the append only file \(name)")
                     return .failed
+                case .wrongArity:
+                    // Redis would run it and read past its arguments; Tandem refuses the file.
+                    Log.warning("Wrong number of arguments for '\(reader.argv[0].string)' reading the append only file \(name)")
+                    return .failed
                 case .multi:
                     validBeforeMulti = before
                 case .ran:
@@ -194,7 +198,7 @@ extension Server {
         return .ok
     }
 
-    enum LoadedCommandOutcome { case ran, multi, unknown }
+    enum LoadedCommandOutcome { case ran, multi, unknown, wrongArity }
 
     /// Runs (or queues, inside MULTI) one command read from a file.
     mutating func runLoadedCommand(_ c: ClientRef, _ reader: inout AOFCommandReader) -> LoadedCommandOutcome {
@@ -216,6 +220,8 @@ extension Server {
             let sub = commands.findSubcommand(parent: index, c.pointee.arg(1))
             if sub >= 0 { index = sub }
         }
+        let arity = commands.specs[index].arity
+        if (arity > 0 && argc != arity) || argc < -arity { return .wrongArity }
         let id = commands.specs[index].id
         if c.pointee.flags.contains(.multi) && id != .exec {
             c.pointee.multiQueue.append(argc: argc) { c.pointee.argv[$0] }

@@ -50,6 +50,13 @@ extension Server {
         }
         forgetSelectedDatabase()
         flushAppendOnlyFile(force: true)
+        if aof.status != .off && aof.buffer.pointee.count > 0 {
+            // The writes that failed to reach the old file would go to the new one after the
+            // fork, and the new base holds them already: loading would apply them twice.
+            Log.warning("Can't rewrite append only file in background: the AOF buffer could not be written")
+            aof.lastBgrewriteOK = false
+            return false
+        }
         if !openNewIncrementalForRewrite() {
             aof.lastBgrewriteOK = false
             return false
@@ -93,11 +100,13 @@ extension Server {
         if aof.status == .off { return true }
         var manifest = aof.manifest
         let name = aof.status == .waitRewrite ? aofTempIncrName : manifest.startNewIncremental(filename: settings.appendfilename)
-        let fd = open(aofPath(name), O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0o644)
+        // O_APPEND: after a short write is cut back (ftruncate), the next write lands at the end.
+        let fd = open(aofPath(name), O_WRONLY | O_APPEND | O_TRUNC | O_CREAT | O_CLOEXEC, 0o644)
         if fd == -1 {
             Log.warning("Can't open the append-only file \(name): \(String(cString: strerror(errno)))")
             return false
         }
+        aof.tempIncrOpen = aof.status == .waitRewrite
         if aof.status == .on && !persistAOFManifest(manifest) {
             close(fd)
             unlink(aofPath(name))
@@ -196,11 +205,12 @@ extension Server {
         }
         unlink("temp-rewriteaof-bg-\(pid).aof")
         unlink("temp-rewriteaof-\(pid).aof")
-        if aof.status == .waitRewrite {
+        if aof.status == .waitRewrite && aof.tempIncrOpen {
             // The temporary incremental file served this attempt only.
             aof.buffer.pointee.clear()
             Log.notice("Removing the temp incr aof file \(aofTempIncrName) in the background")
             tandem_unlink_async(aofPath(aofTempIncrName))
+            aof.tempIncrOpen = false
         }
         aof.lastRewriteSeconds = aof.rewriteStartSeconds >= 0 ? Clock.unixMillis() / 1000 - aof.rewriteStartSeconds : -1
         aof.rewriteStartSeconds = -1
@@ -229,7 +239,7 @@ extension Server {
         }
         Log.notice("Successfully renamed the temporary AOF base file \(temp) into \(baseName)")
         var incrName: String? = nil
-        if aof.status == .waitRewrite {
+        if aof.status == .waitRewrite && aof.tempIncrOpen {
             let name = manifest.startNewIncremental(filename: settings.appendfilename)
             if rename(aofPath(aofTempIncrName), aofPath(name)) == -1 {
                 Log.warning("Error trying to rename the temporary AOF incr file \(aofPath(aofTempIncrName)) into \(aofPath(name)): \(String(cString: strerror(errno)))")
@@ -258,8 +268,9 @@ extension Server {
         aof.lastBgrewriteOK = true
         aof.consecutiveFailures = 0
         Log.notice("Background AOF rewrite finished successfully")
-        if aof.status == .waitRewrite {
+        if aof.status == .waitRewrite && aof.tempIncrOpen {
             aof.status = .on
+            aof.tempIncrOpen = false
             updatePropagation()
         }
     }
@@ -336,6 +347,10 @@ extension Server {
         aof.fd = -1
         aof.status = .off
         aof.rewriteScheduled = false
+        if aof.tempIncrOpen {
+            unlink(aofPath(aofTempIncrName))
+            aof.tempIncrOpen = false
+        }
         aof.lastIncrSize = 0
         aof.lastIncrFsyncOffset = 0
         killAppendOnlyChild()

@@ -72,6 +72,9 @@ struct AOFState {
     var currentTimestamp: Int64 = 0
     // Rewrites
     var rewriteChildRunning = false
+    /// The running rewrite writes the first base of a just-enabled AOF: writes go to the
+    /// temporary incremental file, which becomes the next incremental file when it succeeds.
+    var tempIncrOpen = false
     var rewriteScheduled = false
     var rewriteStartSeconds: Int64 = -1
     var lastRewriteSeconds: Int64 = -1
@@ -95,7 +98,7 @@ extension Server {
 
     /// From Propagation.swift when a batch is complete: its bytes, from `aof.batchStart` on.
     mutating func feedAppendOnlyFile() {
-        guard aof.status == .on || (aof.status == .waitRewrite && aof.rewriteChildRunning) else { return }
+        guard aof.fd >= 0, aof.status == .on || (aof.status == .waitRewrite && aof.rewriteChildRunning) else { return }
         let count = replicationStream.pointee.count
         let start = min(aof.batchStart, count)
         if count == start { return }
@@ -277,14 +280,13 @@ extension Server {
 
     /// -MISCONF for the AOF: the last write failed, or a background fsync did (Redis's
     /// writeCommandsDeniedByDiskError, DISK_ERROR_TYPE_AOF). nil: writes may go on.
-    mutating func aofWriteRefusal() -> String? {
+    func aofWriteRefusal() -> String? {
         guard aof.status != .off else { return nil }
         if !aof.lastWriteOK {
             return "MISCONF Errors writing to the AOF file: \(String(cString: strerror(aof.lastWriteErrno)))"
         }
         let fsyncErrno = tandem_aof_fsync_errno()
         if fsyncErrno != 0 {
-            aof.lastWriteErrno = fsyncErrno
             return "MISCONF Errors writing to the AOF file: \(String(cString: strerror(fsyncErrno)))"
         }
         return nil

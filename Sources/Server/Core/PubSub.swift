@@ -157,7 +157,7 @@ extension Server {
             receivers = subs.count
         }
         c.pointee.reply.appendInteger(Int64(receivers))
-        forcePropagation()
+        forcePropagation(replicasOnly: true)
     }
 
     /// `*3 kind channel message` (`>3` in RESP3) to each subscriber.
@@ -200,7 +200,7 @@ extension Server {
     mutating func publishCommand(_ c: ClientRef) {
         let n = publish(channel: c.pointee.arg(1), message: c.pointee.arg(2))
         c.pointee.reply.appendInteger(Int64(n))
-        forcePropagation()  // subscribers of replicas hear it too, as in Redis
+        forcePropagation(replicasOnly: true)  // subscribers of replicas hear it too, as in Redis
     }
 
     mutating func pubsubCommand(_ c: ClientRef, _ id: CommandID) {

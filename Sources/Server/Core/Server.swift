@@ -114,6 +114,7 @@ public struct Server {
     /// The running command propagates even though it changed nothing (Redis's
     /// forceCommandPropagation: PUBLISH, FLUSHDB of an empty database).
     var propagationForced = false
+    var propagationForcedReplicasOnly = false
     var pendingPropagation: [(Int, [[UInt8]])] = []
     var propagatedDB = -1
     /// Where the running command's effects go: the AOF (1), replicas (2), both (3). Only a

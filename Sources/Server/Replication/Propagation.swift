@@ -39,27 +39,43 @@ extension Server {
         if propagationEnabled { propagationOverridden = true }
     }
 
-    /// Propagates the running command even if it changed nothing.
-    mutating func forcePropagation() {
-        if propagationEnabled { propagationForced = true }
+    /// Propagates the running command even if it changed nothing; `replicasOnly`: to replicas
+    /// and not into the AOF (Redis's PROPAGATE_REPL for PUBLISH: old messages must not be
+    /// published again when the file loads).
+    mutating func forcePropagation(replicasOnly: Bool = false) {
+        if propagationEnabled {
+            propagationForced = true
+            propagationForcedReplicasOnly = replicasOnly
+        }
     }
 
     /// Sends DEL for a key deleted because it expired (on access or by the expire cycle) or was
     /// evicted; UNLINK when its value went to the lazy-free thread, as Redis's propagateDeletion.
     mutating func propagateExpiredDeletion(_ db: Int, _ key: ByteView, lazily: Bool) {
         if !propagationEnabled { return }
+        // Both sides, even inside a script's REPL_AOF / REPL_REPLICA command.
+        let targets = propagationTargets
+        propagationTargets = 3
         emitPropagated(db, [Array((lazily ? "UNLINK" : "DEL").utf8), key.array])
+        propagationTargets = targets
     }
 
     /// Called by `call()` after every command when propagation is on.
     mutating func finishPropagation(_ c: ClientRef, _ index: Int, db: Int, dirtyBefore: Int64) {
         let spec = commands.specs[index]
         let forced = propagationForced
+        let replicasOnly = propagationForcedReplicasOnly
         propagationForced = false
+        propagationForcedReplicasOnly = false
         if dirty == dirtyBefore && !forced {
             // Nothing changed (an error, a refused condition): nothing to send.
         } else if propagationOverridden {
             for (d, args) in pendingPropagation { emitPropagated(d, args) }
+        } else if replicasOnly && !spec.flags.contains(.write) {
+            let targets = propagationTargets
+            propagationTargets = oneSided(2)
+            emitCommandArguments(c, db)
+            propagationTargets = targets
         } else if spec.flags.contains(.write) || forced {
             emitCommandArguments(c, db)
         }
@@ -126,9 +142,15 @@ extension Server {
     mutating func closePropagationBatch(wrap: Bool = true) {
         if batchCommands == 0 { return }
         if batchCommands > 1 && wrap {
-            replicationStream.pointee.insert("*1\r\n$5\r\nMULTI\r\n", at: batchFirstCommandAt)
+            var at = batchFirstCommandAt
+            if !excludedFromAOF.isEmpty || !excludedFromReplicas.isEmpty {
+                // A one-sided first command owns its SELECT: MULTI goes before the whole range,
+                // so both sides get it.
+                for r in excludedFromAOF + excludedFromReplicas where r.lowerBound < at && r.upperBound > at { at = r.lowerBound }
+                shiftExcludedRanges(after: at, by: 15)
+            }
+            replicationStream.pointee.insert("*1\r\n$5\r\nMULTI\r\n", at: at)
             replicationStream.pointee.append("*1\r\n$4\r\nEXEC\r\n" as StaticString)
-            if !excludedFromAOF.isEmpty || !excludedFromReplicas.isEmpty { shiftExcludedRanges(after: batchFirstCommandAt, by: 15) }
         }
         batchCommands = 0
         batchFirstCommandAt = -1
@@ -150,6 +172,15 @@ extension Server {
     }
 
     // MARK: - redis.set_repl (REPL_AOF, REPL_REPLICA)
+
+    /// `targets` (1: AOF, 2: replicas), or 3 when the other side is not live: then nothing needs
+    /// excluding, and the stream stays exactly Redis's (no extra SELECTs around the command).
+    func oneSided(_ targets: Int) -> Int {
+        let replicasLive = replStreamRecording || (repl.backlog != nil && !isReplicaNode)
+        if targets == 1 && !replicasLive { return 3 }
+        if targets == 2 && aof.status == .off { return 3 }
+        return targets
+    }
 
     /// The command just emitted goes to one side only: remember its bytes for the other.
     mutating func excludeFromOneSide() {

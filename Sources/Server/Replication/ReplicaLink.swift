@@ -134,7 +134,11 @@ extension Server {
         shiftReplicationID()
         disconnectReplicas()
         if repl.backlog == nil { createBacklog() }
+        // The stream we now write ourselves starts with a SELECT (Redis resets slaveseldb); with
+        // the AOF on, propagation was on already and would not reset it.
+        propagatedDB = -1
         updatePropagation()
+        restartAppendOnlyAfterSync()
     }
 
     /// Arms the link to `host:port`; the cron connects. A master turning replica offers its own
@@ -433,7 +437,8 @@ extension Server {
     /// A transfer or load that failed tries again at once rather than at the next cron tick, as
     /// Redis's cancelReplicationHandshake(reconnect) does (from beforeSleep, out of the handler).
     mutating func reconnectAfterFailedTransfer() {
-        restartAppendOnlyAfterSync()
+        // The AOF stays off after a failed load, as Redis: a rewrite now would replace the last
+        // good files with a partial dataset. A later full sync or a promotion restarts it.
         link.state = .connect
         link.reconnectNow = true
         link.reconnectAfterFailure = true
@@ -500,8 +505,8 @@ extension Server {
         restartAppendOnlyAfterSync()
     }
 
-    /// After a full sync (loaded or failed): the AOF stopped for it starts again, from a
-    /// rewrite of the dataset now in memory.
+    /// After a full sync's load, or a promotion: the AOF stopped for the sync starts again, from
+    /// a rewrite of the dataset now in memory.
     mutating func restartAppendOnlyAfterSync() {
         if settings.appendonly && aof.status == .off && !startAppendOnly() {
             Log.warning("Failed to enable AOF! It will be retried when the AOF is next enabled.")

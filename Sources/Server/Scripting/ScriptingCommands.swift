@@ -189,6 +189,7 @@ extension Server {
             return "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
                 + "Writable scripts are blocked. Use 'no-writes' flag for read only scripts."
         }
+        if !fromMaster, let refusal = aofWriteRefusal() { return refusal }
         if readOnly { return "ERR Can not execute a script with write flag using *_ro command." }
         if !isReplicaNode && settings.minReplicasToWrite > 0 && settings.minReplicasMaxLag > 0
             && goodReplicaCount() < settings.minReplicasToWrite
@@ -347,6 +348,7 @@ extension Server {
             if refusesWritesAfterSaveError && !(caller?.pointee.isMaster ?? false) {
                 return String(Self.misconfError.description.dropFirst().dropLast(2))
             }
+            if !(caller?.pointee.isMaster ?? false), let refusal = aofWriteRefusal() { return refusal }
             if !isReplicaNode && settings.minReplicasToWrite > 0 && settings.minReplicasMaxLag > 0
                 && goodReplicaCount() < settings.minReplicasToWrite
             {
@@ -365,7 +367,7 @@ extension Server {
             propagationEnabled = saved
         default:
             // REPL_AOF or REPL_REPLICA: the command's bytes are marked for one side only.
-            propagationTargets = run.pointee.replicationTargets
+            propagationTargets = oneSided(run.pointee.replicationTargets)
             call(lc, index)
             propagationTargets = 3
         }
