@@ -62,7 +62,10 @@ extension Server {
         return (0..<commands.count).filter { commands.specs[$0].nameString.hasPrefix(prefix) }
     }
 
+    /// A command's ACL categories with their @, as COMMAND INFO lists them: Redis's own sets
+    /// (ACLCategories.swift); for a command Redis does not have, what its flags and group imply.
     func aclCategories(_ spec: CommandSpec) -> [String] {
+        if let known = ACLCategories.byCommand[spec.nameString] { return known.map { "@" + $0 } }
         var out: [String] = []
         let scripting = spec.group.description == "scripting"
         // The EVAL and FCALL families are in neither @read nor @write (what a script does is its own).
@@ -331,7 +334,8 @@ extension Server {
                 names = []
             } else if kind.equalsLowercase("aclcat") {
                 let category = "@" + value.lowercased()
-                names = all.filter { !$0.flags.contains(.container) && aclCategories($0).contains(category) }.map(\.nameString)
+                // Containers have categories too (@slow), and are listed, as in Redis.
+                names = all.filter { aclCategories($0).contains(category) }.map(\.nameString)
             } else if kind.equalsLowercase("pattern") {
                 names = all.filter { Glob.match(value, $0.nameString, nocase: true) }.map(\.nameString)
             } else {
