@@ -16,6 +16,7 @@
  * Written back: the base first, then history, then incremental files, a name that needs quoting
  * written as Redis's sdscatrepr writes it.
  */
+import Platform
 
 public struct AOFManifest: Equatable, Sendable {
     public enum FileType: UInt8, Sendable {
@@ -84,7 +85,7 @@ public struct AOFManifest: Equatable, Sendable {
                 .failure(LoadError(message: message, line: lineNumber, text: line))
             }
             if line.isEmpty { return fail("Invalid AOF manifest file format") }
-            guard let args = splitArgs(line), args.count >= 6, args.count % 2 == 0 else {
+            guard let args = SplitArgs.split(line), args.count >= 6, args.count % 2 == 0 else {
                 return fail("Invalid AOF manifest file format")
             }
             var name: [UInt8]? = nil
@@ -188,79 +189,6 @@ public struct AOFManifest: Equatable, Sendable {
         while lo < hi && ws.contains(b[lo]) { lo += 1 }
         while hi > lo && ws.contains(b[hi - 1]) { hi -= 1 }
         return Array(b[lo..<hi])
-    }
-
-    /// sdssplitargs: words separated by blanks; "double quotes" with \n \r \t \b \a \\ \" and \xHH,
-    /// 'single quotes' with \'; a closing quote must be followed by a blank. nil when unbalanced.
-    static func splitArgs(_ line: [UInt8]) -> [[UInt8]]? {
-        func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 10 || c == 13 || c == 11 || c == 12 }
-        func hex(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 48...57: return c - 48
-            case 97...102: return c - 87
-            case 65...70: return c - 55
-            default: return nil
-            }
-        }
-        var args: [[UInt8]] = []
-        var i = 0
-        while true {
-            while i < line.count && isSpace(line[i]) { i += 1 }
-            if i == line.count { return args }
-            var current: [UInt8] = []
-            var inDouble = false, inSingle = false, done = false
-            while !done {
-                if inDouble {
-                    guard i < line.count else { return nil }
-                    let c = line[i]
-                    if c == 92 && i + 3 < line.count && line[i + 1] == 120, let h = hex(line[i + 2]), let l = hex(line[i + 3]) {
-                        current.append(h << 4 | l)
-                        i += 3
-                    } else if c == 92 && i + 1 < line.count {
-                        i += 1
-                        switch line[i] {
-                        case 110: current.append(10)
-                        case 114: current.append(13)
-                        case 116: current.append(9)
-                        case 98: current.append(8)
-                        case 97: current.append(7)
-                        default: current.append(line[i])
-                        }
-                    } else if c == 34 {
-                        if i + 1 < line.count && !isSpace(line[i + 1]) { return nil }
-                        done = true
-                    } else {
-                        current.append(c)
-                    }
-                } else if inSingle {
-                    guard i < line.count else { return nil }
-                    let c = line[i]
-                    if c == 92 && i + 1 < line.count && line[i + 1] == 39 {
-                        i += 1
-                        current.append(39)
-                    } else if c == 39 {
-                        if i + 1 < line.count && !isSpace(line[i + 1]) { return nil }
-                        done = true
-                    } else {
-                        current.append(c)
-                    }
-                } else {
-                    if i == line.count { break }
-                    let c = line[i]
-                    if isSpace(c) {
-                        done = true
-                    } else if c == 34 {
-                        inDouble = true
-                    } else if c == 39 {
-                        inSingle = true
-                    } else {
-                        current.append(c)
-                    }
-                }
-                if i < line.count { i += 1 }
-            }
-            args.append(current)
-        }
     }
 
     /// The name as is, or quoted as sdscatrepr quotes when it holds a blank, a double quote, a
