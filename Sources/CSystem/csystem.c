@@ -94,6 +94,11 @@ void tandem_sha1(const void *data, size_t len, unsigned char out[20]) {
     EVP_Digest(data, len, out, &outlen, EVP_sha1(), NULL);
 }
 
+void tandem_sha256(const void *data, size_t len, unsigned char out[32]) {
+    unsigned int outlen = 32;
+    EVP_Digest(data, len, out, &outlen, EVP_sha256(), NULL);
+}
+
 #define MAX_LONG_DOUBLE_CHARS 5 * 1024
 
 int tandem_string2ld(const char *s, size_t slen, long double *dp) {

@@ -136,6 +136,8 @@ server.pointee.installCrashHandlerIfEnabled()
 server.pointee.disableTransparentHugePagesIfNeeded()
 server.pointee.applyOOMScoreAdj()
 Log.notice("Server initialized")
+// ACL users from the config file and the aclfile (exits on errors, as Redis).
+server.pointee.loadUsersAtStartup()
 
 do {
     try server.pointee.listen()

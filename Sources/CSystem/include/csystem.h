@@ -10,7 +10,7 @@
  *    so that Swift code reaching it pays no runtime exclusivity check.
  *  - xxHash (XXH3, from Debian's libxxhash-dev, inlined) for the keyspace hash table.
  *  - long double parsing and formatting, which INCRBYFLOAT needs to match Redis exactly.
- *  - SHA-1 (OpenSSL's libcrypto) for DEBUG DIGEST.
+ *  - SHA-1 (OpenSSL's libcrypto) for DEBUG DIGEST, SHA-256 for ACL passwords.
  *  - CRC64 (Redis's variant, crc64.c) for RDB files and DUMP payloads.
  *  - A SIGTERM/SIGINT flag that the event loop polls.
  *  - Acquire/release loads, stores and fences on 64-bit words in shared memory, for the
@@ -216,6 +216,8 @@ uint64_t tandem_hash(const void *data, size_t len, uint64_t seed);
 
 /* SHA-1 of a buffer into out[20]. */
 void tandem_sha1(const void *data, size_t len, unsigned char out[20]);
+/* SHA-256 for ACL password hashes. */
+void tandem_sha256(const void *data, size_t len, unsigned char out[32]);
 
 /* Redis's CRC64 (Jones polynomial, reflected, no final xor) of `len` bytes, continuing from
    `crc` (0 to start). crc64(crc64(0, a), b) == crc64(0, a + b). See crc64.c. */

@@ -383,4 +383,32 @@ enum ACLCategories {
         "zunion": ["read", "sortedset", "slow"],
         "zunionstore": ["write", "sortedset", "slow"],
     ]
+
+    /// A command's ACL categories with their @, as COMMAND INFO lists them: Redis's own sets
+    /// (ACLCategories.swift); for a command Redis does not have, what its flags and group imply.
+    static func of(_ spec: CommandSpec) -> [String] {
+        if let known = byCommand[spec.nameString] { return known.map { "@" + $0 } }
+        var out: [String] = []
+        let scripting = spec.group.description == "scripting"
+        // The EVAL and FCALL families are in neither @read nor @write (what a script does is its own).
+        let evalFamily = scripting && (spec.nameString.hasPrefix("eval") || spec.nameString.hasPrefix("fcall"))
+        if spec.flags.contains(.write) && !evalFamily { out.append("@write") }
+        if spec.flags.contains(.readonly) && !evalFamily { out.append("@read") }
+        switch spec.group.description {
+        case "string": out.append("@string")
+        case "generic": out.append("@keyspace")
+        case "connection": out.append("@connection")
+        case "list": out.append("@list")
+        case "hash": out.append("@hash")
+        case "set": out.append("@set")
+        case "sorted-set": out.append("@sortedset")
+        case "pubsub": out.append("@pubsub")
+        case "transactions": out.append("@transaction")
+        default: break
+        }
+        if spec.flags.contains(.admin) { out += ["@admin", "@dangerous"] }
+        out.append(spec.flags.contains(.fast) ? "@fast" : "@slow")
+        if scripting { out.append("@scripting") }
+        return out
+    }
 }

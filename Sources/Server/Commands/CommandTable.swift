@@ -58,6 +58,8 @@ enum CommandID: Equatable {
     case scripting(ScriptingCommand)
     // Connection
     case ping, echo, quit, select, auth, hello, reset
+    // Cluster (standalone answers)
+    case readonly, readwrite
     // Server
     case dbsize, flushdb, flushall, time, swapdb, shutdown, monitor, info, debug, lastsave
     case save, bgsave, bgrewriteaof, dump, restore, migrate
@@ -67,6 +69,8 @@ enum CommandID: Equatable {
     case clientUnpause, clientNoEvict, clientReply, clientHelp, clientUnblock, clientTrackinginfo, clientGetredir
     case clientTracking, clientCaching
     case configGet, configSet, configResetstat, configRewrite, configHelp
+    case aclCat, aclDeluser, aclDryrun, aclGenpass, aclGetuser, aclHelp, aclList, aclLoad, aclLog, aclSave
+    case aclSetuser, aclUsers, aclWhoami
     case slowlogGet, slowlogLen, slowlogReset, slowlogHelp
     case sort, sortRO
     // Transactions and pub/sub
@@ -142,6 +146,10 @@ enum CommandTable {
               "connection", "6.0.0", "Handshake with Redis"),
         .init("reset", .reset, 1, [.noscript, .loading, .stale, .fast, .noAuth, .allowBusy], "connection", "6.2.0",
               "Reset the connection"),
+        .init("readonly", .readonly, 1, [.loading, .stale, .fast], "cluster", "3.0.0",
+              "Enables read queries for a connection to a cluster replica node"),
+        .init("readwrite", .readwrite, 1, [.loading, .stale, .fast], "cluster", "3.0.0",
+              "Disables read queries for a connection to a cluster replica node"),
         .init("client", .container, -2, [.container], "connection", "2.4.0", "A container for client connection commands"),
         .init("client|id", .clientID, 2, [.noscript, .loading, .stale], "connection", "5.0.0",
               "Returns the client ID for the current connection"),
@@ -234,6 +242,32 @@ enum CommandTable {
         .init("command|getkeys", .commandGetkeys, -4, [.loading, .stale], "server", "2.8.13",
               "Extract keys given a full Redis command"),
         .init("command|help", .commandHelp, 2, [.loading, .stale], "server", "5.0.0", "Show helpful text about the different subcommands"),
+        .init("acl", .container, -2, [.container], "server", "6.0.0", "A container for Access List Control commands "),
+        .init("acl|cat", .aclCat, -2, [.noscript, .loading, .stale], "server", "6.0.0",
+              "List the ACL categories or the commands inside a category"),
+        .init("acl|deluser", .aclDeluser, -3, [.admin, .noscript, .loading, .stale], "server", "6.0.0",
+              "Remove the specified ACL users and the associated rules"),
+        .init("acl|dryrun", .aclDryrun, -4, [.admin, .noscript, .loading, .stale], "server", "7.0.0",
+              "Returns whether the user can execute the given command without executing the command."),
+        .init("acl|genpass", .aclGenpass, -2, [.noscript, .loading, .stale], "server", "6.0.0",
+              "Generate a pseudorandom secure password to use for ACL users"),
+        .init("acl|getuser", .aclGetuser, 3, [.admin, .noscript, .loading, .stale], "server", "6.0.0",
+              "Get the rules for a specific ACL user"),
+        .init("acl|help", .aclHelp, 2, [.loading, .stale], "server", "6.0.0", "Show helpful text about the different subcommands"),
+        .init("acl|list", .aclList, 2, [.admin, .noscript, .loading, .stale], "server", "6.0.0",
+              "List the current ACL rules in ACL config file format"),
+        .init("acl|load", .aclLoad, 2, [.admin, .noscript, .loading, .stale], "server", "6.0.0",
+              "Reload the ACLs from the configured ACL file"),
+        .init("acl|log", .aclLog, -2, [.admin, .noscript, .loading, .stale], "server", "6.0.0",
+              "List latest events denied because of ACLs in place"),
+        .init("acl|save", .aclSave, 2, [.admin, .noscript, .loading, .stale], "server", "6.0.0",
+              "Save the current ACL rules in the configured ACL file"),
+        .init("acl|setuser", .aclSetuser, -3, [.admin, .noscript, .loading, .stale], "server", "6.0.0",
+              "Modify or create the rules for a specific ACL user"),
+        .init("acl|users", .aclUsers, 2, [.admin, .noscript, .loading, .stale], "server", "6.0.0",
+              "List the username of all the configured ACL rules"),
+        .init("acl|whoami", .aclWhoami, 2, [.noscript, .loading, .stale], "server", "6.0.0",
+              "Return the name of the user associated to the current connection"),
         .init("config", .container, -2, [.container], "server", "2.0.0", "A container for server configuration commands"),
         .init("config|get", .configGet, -3, [.admin, .noscript, .loading, .stale], "server", "2.0.0",
               "Get the values of configuration parameters"),

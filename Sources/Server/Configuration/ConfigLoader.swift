@@ -131,7 +131,7 @@ public enum ConfigLoader {
             if let refusal = applyNonConfigDirective(name, args, to: &settings) {
                 throw ConfigFatal(line: n + 1, text: line, message: refusal)
             }
-            if name == "rename-command" { continue }
+            if name == "rename-command" || name == "user" { continue }
             guard let d = ConfigTable.find(name) else {
                 throw ConfigFatal(line: n + 1, text: line, message: "Bad directive or wrong number of arguments")
             }
@@ -153,8 +153,9 @@ public enum ConfigLoader {
         }
     }
 
-    /// The redis.conf lines that are not configs (no CONFIG GET): rename-command is applied;
-    /// modules, ACL users and sentinel lines are refused with the reason (nil: nothing to say).
+    /// The redis.conf lines that are not configs (no CONFIG GET): rename-command is applied,
+    /// `user` lines kept for start-up; modules and sentinel lines are refused with the reason
+    /// (nil: nothing to say).
     static func applyNonConfigDirective(_ name: String, _ args: [String], to settings: inout Settings) -> String? {
         switch name {
         case "rename-command":
@@ -167,7 +168,7 @@ public enum ConfigLoader {
         case "loadmodule":
             return "Tandem does not support Redis modules: remove the loadmodule line"
         case "user":
-            return "ACL users are not supported yet: remove the user line (or use requirepass)"
+            return ACLConfigUsers.append(args, to: &settings)
         case "sentinel":
             return "sentinel directive while not in sentinel mode"
         default:

@@ -120,6 +120,9 @@ enum ConfigTable {
         .init("use-exit-on-panic", .bool(\.useExitOnPanic), mutable: false, hidden: true),
         // Security
         .init("requirepass", .string(\.requirepass)),
+        .init("aclfile", .string(\.aclfile), mutable: false),
+        .init("acllog-max-len", .int(\.acllogMaxLen, min: 0, max: maxLong)),
+        .init("acl-pubsub-default", .enumeration(\.aclPubsubDefault, ["allchannels", "resetchannels"])),
         // Replication
         .init("replicaof", .special, aliases: ["slaveof"]),
         .init("masteruser", .string(\.masteruser)),

@@ -89,6 +89,12 @@ public struct Settings: Sendable {
 
     // Security
     var requirepass = ""
+    var aclfile = ""
+    var acllogMaxLen = 128
+    var aclPubsubDefault = "resetchannels"
+    /// `user` lines of the config file: the name, then its rules (selectors merged), loaded at
+    /// start-up (Security/ACLFile.swift).
+    var users: [[[UInt8]]] = []
 
     // Replication
     public var replicaOf: (host: String, port: Int)? = nil

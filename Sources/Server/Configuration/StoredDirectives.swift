@@ -52,10 +52,6 @@ enum StoredDirectives {
     static let maxLong = ConfigTable.maxLong
 
     nonisolated(unsafe) static let all: [StoredDirective] = [
-        // ACL (issue 17)
-        .init("aclfile", .string, "", mutable: false, refusal: { $0.isEmpty ? nil : "ACL files are not supported yet" }),
-        .init("acllog-max-len", .int(min: 0, max: maxLong), "128"),
-        .init("acl-pubsub-default", .enumeration(["allchannels", "resetchannels"]), "resetchannels"),
         // Active defragmentation needs jemalloc; Tandem uses glibc's allocator (Redis refuses it the same way).
         .init("activedefrag", .bool, "no", refusal: {
             $0 == "yes" ? "Active defragmentation cannot be enabled: it requires a Redis server compiled with a modified Jemalloc like the one shipped by default with the Redis source distribution" : nil

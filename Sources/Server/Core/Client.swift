@@ -61,6 +61,11 @@ struct Client: ~Copyable {
     var flags: ClientFlags = []
     var resp3 = false
     var authenticated: Bool
+    /// The ACL user (an index into Server.acl.users); -1 for internal clients, which run
+    /// anything (AccessControl.swift).
+    var user: Int32 = -1
+    /// Not authenticated or restricted: dispatch runs the access checks (one byte when not).
+    var checkAccess = false
 
     // Input
     var query: UnsafeMutablePointer<UInt8>

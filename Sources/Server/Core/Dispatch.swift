@@ -106,9 +106,8 @@ extension Server {
         if (arity > 0 && c.pointee.argc != arity) || c.pointee.argc < -arity {
             return reject(c, index, "ERR wrong number of arguments for '\(spec.pointee.nameString)' command")
         }
-        if !c.pointee.authenticated && !spec.pointee.flags.contains(.noAuth) {
-            return reject(c, index, "-NOAUTH Authentication required.\r\n" as StaticString)
-        }
+        // Authentication and ACLs: one byte for the default user with no password (AccessControl.swift).
+        if c.pointee.checkAccess && !passesAccessChecks(c, index) { return true }
         if clientEvictionLimit > 0 {
             // Before key eviction, as Redis: the clients' memory may be over maxmemory-clients
             // (this one's query buffer included); a client evicted here runs nothing more.
@@ -474,6 +473,7 @@ extension Server {
         case .auth: authCommand(c)
         case .hello: helloCommand(c)
         case .reset: resetCommand(c)
+        case .readonly, .readwrite: addError(c, "-ERR This instance has cluster support disabled\r\n")
         case .clientID, .clientSetname, .clientGetname, .clientList, .clientInfo, .clientKill, .clientPause,
             .clientUnpause, .clientNoEvict, .clientReply, .clientHelp, .clientUnblock, .clientTrackinginfo, .clientGetredir,
             .clientTracking, .clientCaching:
@@ -506,6 +506,9 @@ extension Server {
             .commandHelp:
             commandCommand(c, id)
         case .configGet, .configSet, .configResetstat, .configRewrite, .configHelp: configCommand(c, id)
+        case .aclCat, .aclDeluser, .aclDryrun, .aclGenpass, .aclGetuser, .aclHelp, .aclList, .aclLoad, .aclLog, .aclSave,
+            .aclSetuser, .aclUsers, .aclWhoami:
+            aclCommand(c, id)
         case .slowlogGet, .slowlogLen, .slowlogReset, .slowlogHelp: slowlogCommand(c, id)
         case .latencyLatest, .latencyReset, .latencyHelp, .latencyHistory, .latencyDoctor, .latencyGraph,
             .latencyHistogram:

@@ -197,7 +197,12 @@ extension Server {
                 if sub >= 0 { index = sub }
             }
             if index >= 0 {
-                call(c, index)
+                // The rules may have changed since the command was queued (Redis re-checks too).
+                if let refusal = execDenial(c, index) {
+                    addErrorString(c, refusal)
+                } else {
+                    call(c, index)
+                }
             } else {
                 addError(c, "-ERR unknown command\r\n")
             }

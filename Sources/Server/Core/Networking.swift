@@ -50,7 +50,8 @@ extension Server {
             let c = Client.create(
                 fd: fd, id: nextClientID, address: isUnix ? "\(settings.unixSocket):0" : peer,
                 localAddress: isUnix ? "\(settings.unixSocket):0" : Socket.localAddress(fd), isLoopback: loopback,
-                authenticated: settings.requirepass.isEmpty, now: Clock.unixMillis())
+                authenticated: false, now: Clock.unixMillis())
+            setDefaultAuth(c)
             if isUnix { c.pointee.flags.insert(.unixSocket) }
             c.pointee.parser.maxBulkLength = settings.protoMaxBulkLen
             nextClientID += 1
@@ -69,7 +70,7 @@ extension Server {
     /// Redis 7's rule: with protected mode on and no password for the default user, only
     /// loopback and Unix-socket clients are served, whatever `bind` says.
     func refusedByProtectedMode(loopback: Bool) -> Bool {
-        settings.protectedMode && settings.requirepass.isEmpty && !loopback
+        settings.protectedMode && acl.defaultUser.flags.contains(.nopass) && !loopback
     }
 
     static let protectedModeMessage =

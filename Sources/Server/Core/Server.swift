@@ -195,6 +195,8 @@ public struct Server {
 
     // Commands
     let commands: CommandRegistry
+    /// ACL users and log (Security/).
+    var acl = ACLState()
     var stats = ServerStats()
     var errorStats: [String: Int64] = [:]
     var slowlog: [SlowlogEntry] = []

@@ -225,16 +225,27 @@ enum LuaRedisAPI {
         return 0
     }
 
-    /// redis.acl_check_cmd: true for an existing command while there is no ACL (issue 17).
+    /// redis.acl_check_cmd(command, args...): whether the script's caller may run it.
     static func aclCheck(_ L: OpaquePointer) -> Int32 {
         guard let server else { return 0 }
-        if lua_gettop(L) < 1 { return raise(L, "Please specify at least one argument for this redis lib call") }
-        var n = 0
-        guard let p = lua_tolstring(L, 1, &n) else { return raise(L, "Lua redis lib command arguments must be strings or integers") }
-        if server.pointee.commands.find(ByteView(UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), n)) < 0 {
-            return raise(L, "Invalid command passed to redis.acl_check_cmd()")
+        let argc = Int(lua_gettop(L))
+        if argc < 1 { return raise(L, "Please specify at least one argument for this redis lib call") }
+        var args: [ByteView] = []
+        for i in 1...argc {
+            var n = 0
+            guard lua_type(L, Int32(i)) == LUA_TSTRING || lua_type(L, Int32(i)) == LUA_TNUMBER,
+                let p = lua_tolstring(L, Int32(i), &n)
+            else { return raise(L, "Lua redis lib command arguments must be strings or integers") }
+            args.append(ByteView(UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), n))
         }
-        lua_pushboolean(L, 1)
+        var index = server.pointee.commands.find(args[0])
+        if index >= 0 && server.pointee.commands.isSubcommandEntry[index] { index = -1 }
+        if index >= 0 && server.pointee.commands.hasSubcommands[index] && argc >= 2 {
+            index = server.pointee.commands.findSubcommand(parent: index, args[1])
+        }
+        if index < 0 { return raise(L, "Invalid command passed to redis.acl_check_cmd()") }
+        let allowed = server.pointee.scriptCallerMay(index, argc: argc) { args[$0] }
+        lua_pushboolean(L, allowed ? 1 : 0)
         return 1
     }
 

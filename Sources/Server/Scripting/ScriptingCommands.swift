@@ -220,6 +220,13 @@ extension Server {
     mutating func callScript(_ c: ClientRef, _ L: OpaquePointer, arguments: Int32) {
         scriptClient.pointee.db = c.pointee.db
         scriptClient.pointee.resp3 = false
+        // The script's commands run as its caller's ACL user (Redis's scriptCall).
+        scriptClient.pointee.user = c.pointee.user
+        scriptClient.pointee.checkAccess = needsAccessCheck(scriptClient)
+        defer {
+            scriptClient.pointee.user = -1
+            scriptClient.pointee.checkAccess = false
+        }
         tandem_lua_enable_count_hook(L, 100_000)
         let status = withUnsafeMutablePointer(to: &self) { server -> Int32 in
             LuaRedisAPI.server = server
@@ -329,6 +336,7 @@ extension Server {
         if isReplicaNode && link.state != .connected && !settings.replicaServeStaleData && !flags.contains(.stale) {
             return "ERR Can not execute the command on a stale replica."
         }
+        if let refusal = scriptDenial(lc, index) { return refusal }
         // Over maxmemory when the script began: no command that may grow memory, unless the
         // script wrote already (it cannot be stopped half way) or may (allow-oom).
         if settings.maxmemory > 0 && preCommandOutOfMemory && flags.contains(.denyoom) && !run.pointee.wrote

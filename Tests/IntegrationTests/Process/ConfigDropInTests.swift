@@ -116,7 +116,7 @@ import Glibc
         ("cluster-enabled yes", "cluster mode is not supported yet"),
         ("tls-port 6390", "TLS is not supported yet"),
         ("loadmodule /usr/lib/redis/modules/x.so", "Tandem does not support Redis modules"),
-        ("user alice on >pw ~* +@all", "ACL users are not supported yet"),
+        ("user alice on badrule", "Error in user declaration 'alice': Syntax error"),
         ("sentinel monitor m 127.0.0.1 6379 1", "sentinel directive while not in sentinel mode"),
         ("activedefrag yes", "Active defragmentation cannot be enabled"),
     ])

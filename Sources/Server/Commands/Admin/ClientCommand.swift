@@ -98,7 +98,7 @@ extension Server {
             + "flags=\(flags) db=\(c.pointee.db) sub=\(c.pointee.channels.count) psub=\(c.pointee.patterns.count) ssub=\(c.pointee.shardChannels.count) multi=\(c.pointee.flags.contains(.multi) ? c.pointee.multiQueue.count : -1) qbuf=\(qbuf) "
             + "qbuf-free=\(c.pointee.queryCapacity - c.pointee.queryEnd) argv-mem=\(argvMem) multi-mem=0 rbs=\(c.pointee.reply.allocatedBytes) "
             + "rbp=\(c.pointee.reply.peak) obl=0 oll=0 omem=\(omem) tot-mem=\(totMem) events=\(events) cmd=\(cmd) "
-            + "user=default redir=\(tracking.contains(.on) ? c.pointee.tracking.redirect : -1) resp=\(c.pointee.resp3 ? 3 : 2)"
+            + "user=\(userName(c)) redir=\(tracking.contains(.on) ? c.pointee.tracking.redirect : -1) resp=\(c.pointee.resp3 ? 3 : 2)"
     }
 
     mutating func clientList(_ c: ClientRef) {
@@ -159,7 +159,7 @@ extension Server {
         var type: String? = nil
         var addr: String? = nil
         var laddr: String? = nil
-        var user: String? = nil
+        var user: Int? = nil
         var skipMe = true
         var i = 2
         while i < argc {
@@ -188,11 +188,11 @@ extension Server {
             } else if opt.equalsLowercase("laddr") {
                 laddr = value.string
             } else if opt.equalsLowercase("user") {
-                if value.string != "default" {
+                guard let u = acl.index(of: value.array) else {
                     addErrorString(c, "ERR No such user '\(value.string)'")
                     return
                 }
-                user = value.string
+                user = u
             } else if opt.equalsLowercase("skipme") {
                 if value.equalsLowercase("yes") {
                     skipMe = true
@@ -208,13 +208,13 @@ extension Server {
             }
             i += 2
         }
-        _ = user
         var killed: Int64 = 0
         for other in allClients() {
             if let id, other.pointee.id != id { continue }
             if let type, type != clientType(other) { continue }
             if let addr, other.pointee.address != addr { continue }
             if let laddr, other.pointee.localAddress != laddr { continue }
+            if let user, Int(other.pointee.user) != user { continue }
             if skipMe && other == c { continue }
             killClient(other, current: c)
             killed += 1

@@ -62,32 +62,9 @@ extension Server {
         return (0..<commands.count).filter { commands.specs[$0].nameString.hasPrefix(prefix) }
     }
 
-    /// A command's ACL categories with their @, as COMMAND INFO lists them: Redis's own sets
-    /// (ACLCategories.swift); for a command Redis does not have, what its flags and group imply.
+    /// A command's ACL categories with their @, as COMMAND INFO lists them (ACLCategories.of).
     func aclCategories(_ spec: CommandSpec) -> [String] {
-        if let known = ACLCategories.byCommand[spec.nameString] { return known.map { "@" + $0 } }
-        var out: [String] = []
-        let scripting = spec.group.description == "scripting"
-        // The EVAL and FCALL families are in neither @read nor @write (what a script does is its own).
-        let evalFamily = scripting && (spec.nameString.hasPrefix("eval") || spec.nameString.hasPrefix("fcall"))
-        if spec.flags.contains(.write) && !evalFamily { out.append("@write") }
-        if spec.flags.contains(.readonly) && !evalFamily { out.append("@read") }
-        switch spec.group.description {
-        case "string": out.append("@string")
-        case "generic": out.append("@keyspace")
-        case "connection": out.append("@connection")
-        case "list": out.append("@list")
-        case "hash": out.append("@hash")
-        case "set": out.append("@set")
-        case "sorted-set": out.append("@sortedset")
-        case "pubsub": out.append("@pubsub")
-        case "transactions": out.append("@transaction")
-        default: break
-        }
-        if spec.flags.contains(.admin) { out += ["@admin", "@dangerous"] }
-        out.append(spec.flags.contains(.fast) ? "@fast" : "@slow")
-        if scripting { out.append("@scripting") }
-        return out
+        ACLCategories.of(spec)
     }
 
     func addCommandInfo(_ c: ClientRef, _ i: Int) {
@@ -273,6 +250,27 @@ extension Server {
             // numkeys may be 0 here (no_mandatory_keys).
             guard argc > 2, let count = arg(2).int64, count >= 0, 2 + Int(count) < argc else { return nil }
             return count == 0 ? [] : Array(3...2 + Int(count))
+        case .streams(.xread), .streams(.xreadgroup):
+            // The first half of what follows STREAMS (the rest are IDs), as Redis's xreadGetKeys.
+            var j = 1
+            var streamsAt = -1
+            while j < argc {
+                let a = arg(j)
+                if a.equalsLowercase("block") || a.equalsLowercase("count") {
+                    j += 1
+                } else if a.equalsLowercase("group") {
+                    j += 2
+                } else if a.equalsLowercase("streams") {
+                    streamsAt = j
+                    break
+                } else if !a.equalsLowercase("noack") {
+                    break
+                }
+                j += 1
+            }
+            let n = argc - streamsAt - 1
+            if streamsAt < 0 || n == 0 || n % 2 != 0 { return [] }
+            return Array(streamsAt + 1...streamsAt + n / 2)
         case .migrate:
             // The key argument, or the keys after KEYS (AUTH takes one argument, AUTH2 two).
             var j = 6

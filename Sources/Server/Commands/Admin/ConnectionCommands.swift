@@ -1,9 +1,10 @@
 /*
  * Connection commands: PING, QUIT, SELECT, AUTH, HELLO, RESET.
  *
- * Authentication follows Redis's default user: with no `requirepass` every connection is
- * authenticated and AUTH <password> is an error; with one, a connection must AUTH (or HELLO
- * ... AUTH) as "default" with that password before any command not flagged no_auth.
+ * AUTH and HELLO AUTH bind the connection to an ACL user (Security/AccessControl.swift). The
+ * default user with no password (no `requirepass`) lets every connection in, and AUTH
+ * <password> is then an error; otherwise a connection must authenticate before any command
+ * not flagged no_auth.
  */
 import Keyspace
 import Platform
@@ -50,13 +51,6 @@ extension Server {
         addOK(c)
     }
 
-    /// Checks a username/password pair against the default user.
-    func credentialsValid(_ user: ByteView, _ password: ByteView) -> Bool {
-        guard user.equals(ByteView("default")) else { return false }
-        if settings.requirepass.isEmpty { return true }
-        return password.string == settings.requirepass
-    }
-
     mutating func authCommand(_ c: ClientRef) {
         if c.pointee.argc > 3 {
             addSyntaxError(c)
@@ -65,7 +59,8 @@ extension Server {
         let user: ByteView
         let password: ByteView
         if c.pointee.argc == 2 {
-            if settings.requirepass.isEmpty {
+            // The old form with no password configured is an error, as Redis.
+            if acl.defaultUser.flags.contains(.nopass) {
                 addError(c, "-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?\r\n")
                 return
             }
@@ -75,18 +70,11 @@ extension Server {
             user = c.pointee.arg(1)
             password = c.pointee.arg(2)
         }
-        if credentialsValid(user, password) {
-            setAuthenticated(c, true)
+        if authenticateClient(c, user, password) {
             addOK(c)
         } else {
-            Log.verbose("Authentication failed for client \(clientDescription(c))")
             addError(c, "-WRONGPASS invalid username-password pair or user is disabled.\r\n")
         }
-    }
-
-    func setAuthenticated(_ c: ClientRef, _ value: Bool) {
-        c.pointee.authenticated = value
-        c.pointee.parser.authenticated = value
     }
 
     mutating func helloCommand(_ c: ClientRef) {
@@ -105,18 +93,16 @@ extension Server {
             version = v
             j = 2
         }
+        var credentials: (ByteView, ByteView)? = nil
+        var clientName: ByteView? = nil
         while j < argc {
             let opt = c.pointee.arg(j)
             let more = argc - 1 - j
             if opt.equalsLowercase("auth") && more >= 2 {
-                if !credentialsValid(c.pointee.arg(j + 1), c.pointee.arg(j + 2)) {
-                    addError(c, "-WRONGPASS invalid username-password pair or user is disabled.\r\n")
-                    return
-                }
-                setAuthenticated(c, true)
+                credentials = (c.pointee.arg(j + 1), c.pointee.arg(j + 2))
                 j += 2
             } else if opt.equalsLowercase("setname") && more >= 1 {
-                if !setClientName(c, c.pointee.arg(j + 1)) { return }
+                clientName = c.pointee.arg(j + 1)
                 j += 1
             } else {
                 addErrorString(c, "ERR Syntax error in HELLO option '\(opt.string)'")
@@ -124,10 +110,15 @@ extension Server {
             }
             j += 1
         }
+        if let (user, password) = credentials, !authenticateClient(c, user, password) {
+            addError(c, "-WRONGPASS invalid username-password pair or user is disabled.\r\n")
+            return
+        }
         if !c.pointee.authenticated {
             addError(c, "-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\r\n")
             return
         }
+        if let clientName, !setClientName(c, clientName) { return }
         if version != 0 { c.pointee.resp3 = version == 3 }
         let r3 = c.pointee.resp3
         c.pointee.reply.appendMapHeader(7, resp3: r3)
@@ -160,7 +151,7 @@ extension Server {
         c.pointee.resp3 = false
         c.pointee.db = 0
         c.pointee.name = []
-        setAuthenticated(c, settings.requirepass.isEmpty)
+        setDefaultAuth(c)
         c.pointee.reply.append("+RESET\r\n" as StaticString)
     }
 

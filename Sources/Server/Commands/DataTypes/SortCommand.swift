@@ -62,7 +62,15 @@ extension Server {
         var storeIndex = -1
         var getIndexes: [Int] = []
 
-        // 1. Options.
+        // 1. Options. BY and GET read keys their patterns name: the user needs read access to
+        // every key (Redis's user_has_full_key_access).
+        var fullAccess: Bool? = nil
+        func fullReadAccess() -> Bool {
+            if let fullAccess { return fullAccess }
+            let known = !c.pointee.checkAccess || hasUnrestrictedKeyAccess(c, c.pointee.lastCommand, .read)
+            fullAccess = known
+            return known
+        }
         var j = 2
         while j < argc {
             let a = c.pointee.arg(j)
@@ -87,9 +95,18 @@ extension Server {
             } else if a.equalsLowercase("by") && left >= 1 {
                 sortByIndex = j + 1
                 // Redis never clears dontsort: "BY nosort BY w_*" does not sort.
-                if Self.sortFindStar(c.pointee.arg(j + 1)) == nil { dontsort = true }
+                if Self.sortFindStar(c.pointee.arg(j + 1)) == nil {
+                    dontsort = true
+                } else if !fullReadAccess() {
+                    addErrorString(c, "ERR BY option of SORT denied due to insufficient ACL permissions.")
+                    return
+                }
                 j += 1
             } else if a.equalsLowercase("get") && left >= 1 {
+                if !fullReadAccess() {
+                    addErrorString(c, "ERR GET option of SORT denied due to insufficient ACL permissions.")
+                    return
+                }
                 getIndexes.append(j + 1)
                 j += 1
             } else {
