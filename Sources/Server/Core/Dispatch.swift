@@ -639,13 +639,16 @@ extension Server {
     }
 
     /// The arguments MONITOR and SLOWLOG show as "(redacted)", as Redis 7.0: passwords of AUTH,
-    /// HELLO ... AUTH, MIGRATE ... AUTH/AUTH2 and the values of CONFIG SET's sensitive configs.
+    /// HELLO ... AUTH, ACL SETUSER's rules, MIGRATE ... AUTH/AUTH2 and the values of CONFIG SET's sensitive configs.
     func redactedArguments(_ c: ClientRef, _ id: CommandID) -> Set<Int> {
         let argc = c.pointee.argc
         var out = Set<Int>()
         switch id {
         case .auth:
             out = Set(1..<max(1, argc))
+        case .aclSetuser:
+            // Rules may hold passwords: all of them, the user name too, as Redis.
+            out = Set(2..<max(2, argc))
         case .hello:
             for i in 1..<max(1, argc) where c.pointee.arg(i).equalsLowercase("auth") {
                 out.formUnion([i + 1, i + 2].filter { $0 < argc })
