@@ -195,8 +195,13 @@ public struct Server {
 
     // Commands
     let commands: CommandRegistry
-    /// ACL users and log (Security/).
+    /// ACL users and log (Security/), and the users compiled for the per-command check.
     var acl = ACLState()
+    let aclCompiled: UnsafeMutablePointer<ACLCompiledUsers> = {
+        let p = UnsafeMutablePointer<ACLCompiledUsers>.allocate(capacity: 1)
+        p.initialize(to: ACLCompiledUsers())
+        return p
+    }()
     var stats = ServerStats()
     var errorStats: [String: Int64] = [:]
     var slowlog: [SlowlogEntry] = []

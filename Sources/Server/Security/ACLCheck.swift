@@ -83,9 +83,7 @@ extension Server {
 
     /// redis.acl_check_cmd: may the running script's caller run this command?
     func scriptCallerMay(_ index: Int, argc: Int, arg: (Int) -> ByteView) -> Bool {
-        let u = Int(scriptClient.pointee.user)
-        guard u >= 0, u < acl.users.count, let user = acl.users[u] else { return true }
-        return aclDenial(user, index, argc: argc, arg: arg) == nil
+        aclDenial(user: Int(scriptClient.pointee.user), index, argc: argc, arg: arg) == nil
     }
 
     /// getAclErrorMessage.
@@ -104,21 +102,25 @@ extension Server {
     }
 
     /// The client's user's verdict on its current command.
+    @inline(__always)
     func aclDenial(_ c: ClientRef, _ index: Int) -> (ACLDenial, Int)? {
-        let u = Int(c.pointee.user)
-        guard u >= 0, u < acl.users.count, let user = acl.users[u] else { return nil }
-        return aclDenial(user, index, argc: c.pointee.argc) { c.pointee.arg($0) }
+        aclDenial(user: Int(c.pointee.user), index, argc: c.pointee.argc) { c.pointee.arg($0) }
     }
 
     // MARK: - The check
 
-    /// ACLCheckAllUserCommandPerm: nil when some selector allows the command, else the reason
-    /// and the argument it concerns.
-    func aclDenial(_ user: ACLUser, _ index: Int, argc: Int, arg: (Int) -> ByteView) -> (ACLDenial, Int)? {
+    /// ACLCheckAllUserCommandPerm over the compiled rules (ACLCompiled.swift): nil when some
+    /// selector allows the command, else the reason and the argument it concerns.
+    func aclDenial(user u: Int, _ index: Int, argc: Int, arg: (Int) -> ByteView) -> (ACLDenial, Int)? {
+        guard let user = aclCompiled.pointee[u] else {
+            // Internal clients (-1) run anything; a user not compiled yet is refused, never let through.
+            return u < 0 || u >= acl.users.count || acl.users[u] == nil ? nil : (.command, 0)
+        }
         var worst = ACLDenial.command
         var worstAt = 0
-        for selector in user.selectors {
-            guard let (denial, at) = selectorDenial(selector, index, argc: argc, arg: arg) else { return nil }
+        for i in 0..<user.count {
+            guard let (denial, at) = selectorDenial(user.selectors[i], user: u, selector: i, index, argc: argc, arg: arg)
+            else { return nil }
             if denial.rawValue > worst.rawValue || (denial == worst && at > worstAt) {
                 worst = denial
                 worstAt = at
@@ -127,17 +129,19 @@ extension Server {
         return (worst, worstAt)
     }
 
-    func selectorDenial(_ s: ACLSelector, _ index: Int, argc: Int, arg: (Int) -> ByteView) -> (ACLDenial, Int)? {
+    func selectorDenial(_ s: ACLCompiledSelector, user: Int, selector: Int, _ index: Int, argc: Int,
+                        arg: (Int) -> ByteView) -> (ACLDenial, Int)? {
         let spec = commands.specs + index
-        if !spec.pointee.flags.contains(.noAuth)
-            && !s.allowsCommand(index, parent: acl.table.parent[index], firstArg: argc >= 2 ? arg(1) : nil)
-        {
-            return (.command, 0)
+        if !s.flags.contains(.allCommands) && !s.allows(index) && !spec.pointee.flags.contains(.noAuth) {
+            // Only first-arg rules (+select|0) can still allow it; they live in the model.
+            guard s.hasFirstArgs, argc >= 2, let model = acl.users[user],
+                model.selectors[selector].allowsCommand(index, parent: acl.table.parent[index], firstArg: arg(1))
+            else { return (.command, 0) }
         }
         if !s.flags.contains(.allKeys) {
             var denied = -1
             forEachKey(index, argc: argc, arg: arg) { position, access in
-                if Self.keyAllowed(s, arg(position), access) { return true }
+                if s.allowsKey(arg(position), access) { return true }
                 denied = position
                 return false
             }
@@ -145,32 +149,21 @@ extension Server {
         }
         if !s.flags.contains(.allChannels) {
             let id = spec.pointee.id
-            let pattern = id == .psubscribe
             let range: Range<Int>
             switch id {
             case .publish, .spublish: range = 1..<min(2, argc)
             case .subscribe, .ssubscribe, .psubscribe: range = 1..<argc
             default: range = 0..<0
             }
-            for i in range where !Self.channelAllowed(s.channels, arg(i), isPattern: pattern) {
+            for i in range where !s.allowsChannel(arg(i), isPattern: id == .psubscribe) {
                 return (.channel, i)
             }
         }
         return nil
     }
 
-    /// ACLSelectorCheckKey: a pattern granting at least the access needed matches the key.
-    static func keyAllowed(_ s: ACLSelector, _ key: ByteView, _ needed: ACLKeyAccess) -> Bool {
-        for p in s.keys where p.access.isSuperset(of: needed) {
-            let hit = p.pattern.withUnsafeBufferPointer { b in
-                Glob.match(ByteView(b.baseAddress ?? key.base, b.count), key)
-            }
-            if hit { return true }
-        }
-        return false
-    }
-
-    /// ACLCheckChannelAgainstList: channels match patterns; a PSUBSCRIBE pattern must equal one.
+    /// Whether the channels of PUBLISH/SUBSCRIBE... fit `patterns` (used when ACL SETUSER
+    /// narrows a user's channels: which subscribers must go).
     static func channelAllowed(_ patterns: [[UInt8]], _ channel: ByteView, isPattern: Bool) -> Bool {
         for p in patterns {
             let hit = p.withUnsafeBufferPointer { b -> Bool in
@@ -186,11 +179,15 @@ extension Server {
     /// SORT's BY and GET read keys named by patterns, so they need `%R~*` or `~*`.
     func hasUnrestrictedKeyAccess(_ c: ClientRef, _ index: Int, _ access: ACLKeyAccess) -> Bool {
         let u = Int(c.pointee.user)
-        guard u >= 0, u < acl.users.count, let user = acl.users[u] else { return true }
-        for s in user.selectors {
-            guard selectorDenial(s, index, argc: c.pointee.argc, arg: { c.pointee.arg($0) }) == nil else { continue }
+        guard let user = aclCompiled.pointee[u] else { return true }
+        for i in 0..<user.count {
+            let s = user.selectors[i]
+            guard selectorDenial(s, user: u, selector: i, index, argc: c.pointee.argc, arg: { c.pointee.arg($0) }) == nil
+            else { continue }
             if s.flags.contains(.allKeys) { return true }
-            if s.keys.contains(where: { $0.access.isSuperset(of: access) && $0.pattern == [UInt8(ascii: "*")] }) { return true }
+            for k in 0..<s.keyCount where s.keys[k].access.isSuperset(of: access) && s.keys[k].shape == 2 && s.keys[k].length == 0 {
+                return true
+            }
         }
         return false
     }
@@ -199,16 +196,16 @@ extension Server {
 
     /// Calls `body` with each key position of the command and the access it needs, until
     /// `body` returns false. Fixed key ranges are walked without allocating.
+    @inline(__always)
     func forEachKey(_ index: Int, argc: Int, arg: (Int) -> ByteView, _ body: (Int, ACLKeyAccess) -> Bool) {
         let spec = commands.specs + index
         switch spec.pointee.id {
         case .ssubscribe, .sunsubscribe, .spublish: return  // shard channels are not keys
         default: break
         }
-        let specs = acl.table.keySpecs[index]
         if spec.pointee.flags.contains(.movableKeys) {
             for position in keyPositions(spec.pointee, argc: argc, arg: arg) ?? [] {
-                if !body(position, Self.keyAccess(specs, position)) { return }
+                if !body(position, keyAccess(index, position)) { return }
             }
             return
         }
@@ -221,18 +218,27 @@ extension Server {
             setAccess = (3..<max(3, argc)).contains { arg($0).equalsLowercase("get") } ? .all : .write
         }
         while k <= last && k < argc {
-            if !body(k, setAccess ?? Self.keyAccess(specs, k)) { return }
+            if !body(k, setAccess ?? keyAccess(index, k)) { return }
             k += spec.pointee.keyStep
         }
     }
 
-    /// The access the key spec covering `position` needs (KeySpecFlags.flags' rule).
-    static func keyAccess(_ specs: [ACLCommandTable.KeySpec], _ position: Int) -> ACLKeyAccess {
-        if specs.isEmpty { return .read }
-        if let exact = specs.first(where: { $0.begin == position }) { return exact.access }
-        if let keyword = specs.last(where: { $0.begin < 0 }), position > (specs.map(\.begin).max() ?? 0) {
-            return keyword.access
+    /// The access the key spec covering `position` needs (KeySpecFlags.flags' rule): the spec
+    /// that begins there; past every fixed spec, the keyword one; else the last one before it.
+    @inline(__always)
+    func keyAccess(_ index: Int, _ position: Int) -> ACLKeyAccess {
+        let start = acl.table.keySpecStart[index], end = acl.table.keySpecStart[index + 1]
+        if start == end { return .read }
+        var maxBegin = Int.min
+        var keyword: ACLKeyAccess? = nil
+        var before: ACLKeyAccess? = nil
+        for i in start..<end {
+            let s = acl.table.keySpecList[i]
+            if s.begin == position { return s.access }
+            maxBegin = max(maxBegin, s.begin)
+            if s.begin < 0 { keyword = s.access } else if s.begin <= position { before = s.access }
         }
-        return specs.last(where: { $0.begin >= 0 && $0.begin <= position })?.access ?? specs[0].access
+        if let keyword, position > maxBegin { return keyword }
+        return before ?? acl.table.keySpecList[start].access
     }
 }

@@ -110,6 +110,7 @@ extension Server {
             disconnectClients(ofUser: i, current: c)
             deleted += 1
         }
+        refreshAccessForAllClients()
         c.pointee.reply.appendInteger(deleted)
     }
 
@@ -210,7 +211,7 @@ extension Server {
     mutating func aclDryrunCommand(_ c: ClientRef) {
         let argc = c.pointee.argc
         let userName = c.pointee.arg(2)
-        guard let user = acl.user(userName.array) else {
+        guard let user = acl.index(of: userName.array) else {
             addErrorString(c, "ERR User '\(userName.string)' not found")
             return
         }
@@ -230,7 +231,7 @@ extension Server {
             addErrorString(c, "ERR wrong number of arguments for '\(spec.nameString)' command")
             return
         }
-        guard let (denial, position) = aclDenial(user, index, argc: n, arg: { c.pointee.arg($0 + 3) }) else {
+        guard let (denial, position) = aclDenial(user: user, index, argc: n, arg: { c.pointee.arg($0 + 3) }) else {
             addOK(c)
             return
         }

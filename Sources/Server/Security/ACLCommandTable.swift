@@ -30,7 +30,10 @@ struct ACLCommandTable {
     /// Each entry's key specifications as the checks need them: where each begins (-1: found by
     /// keyword) and the access it needs (KeySpecFlags: `access` reads, `insert`, `delete` and
     /// `update` write; RO without `access`, as EXISTS, needs neither).
-    let keySpecs: [[KeySpec]]
+    /// Entry i's specs are keySpecList[keySpecStart[i] ..< keySpecStart[i + 1]] (flat, so the
+    /// check reads them without retaining an inner array).
+    let keySpecStart: [Int]
+    let keySpecList: [KeySpec]
 
     struct KeySpec {
         let begin: Int
@@ -54,9 +57,11 @@ struct ACLCommandTable {
         var subcommands = [[Int]](repeating: [], count: count)
         var topLevel: [Int] = []
         var categories = [UInt32](repeating: 0, count: count)
-        var keySpecs = [[KeySpec]](repeating: [], count: count)
+        var keySpecStart: [Int] = []
+        var keySpecList: [KeySpec] = []
         for i in 0..<count {
-            keySpecs[i] = Self.keySpecs(specs[i])
+            keySpecStart.append(keySpecList.count)
+            keySpecList += Self.keySpecs(specs[i])
             let name = names[i]
             if let bar = name.firstIndex(of: "|"), let p = byName[String(name[..<bar])] {
                 parent[i] = p
@@ -76,7 +81,9 @@ struct ACLCommandTable {
         self.topLevel = topLevel
         self.categories = categories
         self.indexByName = byName
-        self.keySpecs = keySpecs
+        keySpecStart.append(keySpecList.count)
+        self.keySpecStart = keySpecStart
+        self.keySpecList = keySpecList
     }
 
     static func keySpecs(_ spec: CommandSpec) -> [KeySpec] {

@@ -89,6 +89,7 @@ extension Server {
             Log.warning("Aborting Redis startup because of ACL errors: \(errors)")
             exit(1)
         }
+        refreshAccessForAllClients()
     }
 
     /// ACL LOAD (ACLLoadFromFile): nil on success, else every error found, and nothing changed.

@@ -86,8 +86,12 @@ extension Server {
         c.pointee.parser.authenticated = c.pointee.authenticated || acl.defaultNeedsNoAuth
     }
 
-    /// After a user's rules changed (or users were replaced): every connection's check bit.
+    /// After a user's rules changed (or users were replaced): the compiled rules the checks
+    /// read (ACLCompiled.swift), then every connection's check bit.
     func refreshAccessForAllClients() {
+        for i in 0..<max(acl.users.count, aclCompiled.pointee.capacity) {
+            aclCompiled.pointee.set(i, i < acl.users.count ? acl.users[i] : nil, words: acl.table.words)
+        }
         for fd in 0..<clientsCapacity {
             if let c = clientsByFD[fd] { refreshAccess(c) }
         }

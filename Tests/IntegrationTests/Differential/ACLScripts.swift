@@ -357,8 +357,9 @@ enum ACLScripts {
         ["SUBSCRIBE", "zap:3"],
         ["PSUBSCRIBE", "bar:*"],
         ["PSUBSCRIBE", "bar:baz"],
-        ["UNSUBSCRIBE"],
-        ["PUNSUBSCRIBE"],
+        ["UNSUBSCRIBE", "foo:1"],
+        ["UNSUBSCRIBE", "bar:x"],
+        ["PUNSUBSCRIBE", "bar:*"],
         ["AUTH", "default", ""],
         // A subscriber whose channel permission goes away is disconnected; one that keeps it is not.
         ["ACL", "SETUSER", "ps2", "on", "nopass", "+@all", "resetchannels", "&keep", "&lose*"],
