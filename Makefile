@@ -95,7 +95,7 @@ walkthrough-test: static
 # starts its servers itself, so replication and persistence units run too).
 REDIS_TESTS_DIR ?= $(abspath ../shared/redis-tests)
 REDIS_TCL_SUITE ?= $(abspath ../shared/tools/redis-tcl-suite.sh)
-COMPAT_UNITS ?= unit/printver unit/dump unit/auth unit/protocol unit/keyspace unit/scan unit/info \
+COMPAT_UNITS ?= unit/printver unit/dump unit/auth unit/acl unit/acl-v2 unit/protocol unit/keyspace unit/scan unit/info \
     unit/info-command unit/type/string unit/type/incr unit/type/list unit/type/list-2 unit/type/list-3 \
     unit/type/set unit/type/zset unit/type/hash unit/sort unit/expire unit/other unit/multi unit/quit \
     unit/pubsub unit/pubsubshard unit/introspection unit/introspection-2 unit/latency-monitor \
