@@ -34,7 +34,7 @@ CONF ?= conf/tandem.conf
 # CLua target).
 APT_PACKAGES := build-essential pkg-config \
                 redis-server redis-tools redis-sentinel prometheus-redis-exporter curl \
-                liblz4-dev liblzf-dev libxxhash-dev libssl-dev \
+                liblz4-dev liblzf-dev libxxhash-dev libssl-dev openssl tcl-tls \
                 liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
 
 # Use sudo for apt-get only when not already root.

@@ -5,6 +5,7 @@
 // One target per concern (see docs/architecture.md):
 //   CSystem     C shims for what Swift cannot import directly (epoll, accept4, eventfd,
 //               accounted malloc, xxHash, shared-memory atomics) — tiny static inline functions only.
+//   CTLS        the OpenSSL calls TLS needs (contexts, non-blocking handshake, read, write).
 //   CLZ4, CLZF  module maps for Debian's liblz4 and liblzf.
 //   CLua        Debian's Lua 5.1 with lua-cjson and lua-bitop, and the `struct` and `cmsgpack`
 //               modules Redis scripts expect (written here: Debian has none with Redis's API).
@@ -25,6 +26,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "CSystem", linkerSettings: [.linkedLibrary("m"), .linkedLibrary("crypto")]),
+        .target(name: "CTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CLZF", pkgConfig: "liblzf", providers: [.apt(["liblzf-dev"])]),
         .target(name: "CLua", linkerSettings: [
@@ -35,7 +37,7 @@ let package = Package(
         .target(name: "Keyspace", dependencies: ["CSystem", "Platform"]),
         .target(name: "Persistence", dependencies: ["CSystem", "Platform", "Keyspace", "CLZF"]),
         .target(name: "Replication", dependencies: ["CSystem", "Platform", "CLZ4"]),
-        .target(name: "Server", dependencies: ["CSystem", "CLua", "Platform", "RESP", "Keyspace", "Persistence", "Replication"]),
+        .target(name: "Server", dependencies: ["CSystem", "CTLS", "CLua", "Platform", "RESP", "Keyspace", "Persistence", "Replication"]),
         .executableTarget(name: "tandem-server", dependencies: ["Server", "Platform", "CSystem"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "Platform"]),
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "Platform", "CSystem"]),

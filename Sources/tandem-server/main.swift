@@ -139,6 +139,9 @@ Log.notice("Server initialized")
 // ACL users from the config file and the aclfile (exits on errors, as Redis).
 server.pointee.loadUsersAtStartup()
 
+// tls-port: the contexts from the tls-* directives, then its listeners (exits on errors) —
+// before the plain port, so that whoever sees the plain port answer finds the TLS one ready.
+server.pointee.startTLS()
 do {
     try server.pointee.listen()
 } catch {

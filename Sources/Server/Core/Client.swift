@@ -52,6 +52,8 @@ struct ClientFlags: OptionSet, Sendable {
     static let pubsub = ClientFlags(rawValue: 1 << 16)
     /// Waiting on keys in a blocking command.
     static let blocked = ClientFlags(rawValue: 1 << 17)
+    /// OpenSSL needs the socket writable to go on (a handshake step): EPOLLOUT is wanted.
+    static let tlsWantsWrite = ClientFlags(rawValue: 1 << 18)
 }
 
 struct Client: ~Copyable {
@@ -66,6 +68,10 @@ struct Client: ~Copyable {
     var user: Int32 = -1
     /// Not authenticated or restricted: dispatch runs the access checks (one byte when not).
     var checkAccess = false
+    /// The OpenSSL connection of a client of the TLS port (Security/TLS.swift), and whether its
+    /// handshake is still going on.
+    var tlsConnection: UnsafeMutableRawPointer? = nil
+    var tlsHandshaking = false
 
     // Input
     var query: UnsafeMutablePointer<UInt8>

@@ -52,6 +52,11 @@ extension Server {
                 localAddress: isUnix ? "\(settings.unixSocket):0" : Socket.localAddress(fd), isLoopback: loopback,
                 authenticated: false, now: Clock.unixMillis())
             setDefaultAuth(c)
+            if tls.listeners.contains(listener) && !attachTLS(c) {
+                Client.destroy(c)
+                Socket.close(fd)
+                continue
+            }
             if isUnix { c.pointee.flags.insert(.unixSocket) }
             c.pointee.parser.maxBulkLength = settings.protoMaxBulkLen
             nextClientID += 1
@@ -101,6 +106,12 @@ extension Server {
         if c.pointee.flags.contains(.closeASAP) { return }
         // The client whose script is running (BusyScripts.swift): its buffers are in use.
         if c.pointee.flags.contains(.executing) { return }
+        if c.pointee.tlsHandshaking {
+            if !continueTLSHandshake(c) { return }
+            // Input may have come with the handshake's last flight: read it now.
+            if !c.pointee.flags.contains(.outputFull) { readFromClient(c) }
+            return
+        }
         if events & EventLoop.writable != 0 {
             writeToClient(c)
             if c.pointee.flags.contains(.closeASAP) { return }
@@ -132,6 +143,8 @@ extension Server {
         let n: Int
         if let reader {
             n = readCompressedFromMaster(c, reader)
+        } else if let conn = c.pointee.tlsConnection {
+            n = tlsRead(c, conn, into: c.pointee.query + c.pointee.queryEnd, count: c.pointee.queryCapacity - c.pointee.queryEnd)
         } else {
             n = Socket.read(c.pointee.fd, into: c.pointee.query + c.pointee.queryEnd,
                             count: c.pointee.queryCapacity - c.pointee.queryEnd)
@@ -140,7 +153,7 @@ extension Server {
         if n <= 0 {
             if n == 0 {
                 Log.verbose("Client closed connection \(clientDescription(c))")
-            } else {
+            } else if c.pointee.tlsConnection == nil {
                 Log.verbose("Reading from client: \(String(cString: strerror(errno)))")
             }
             markClosing(c)
@@ -165,6 +178,7 @@ extension Server {
         processInputBuffer(c)
         updateClientMemory(c)
         if c.pointee.isMaster { acknowledgeBurst(c, drained: reader != nil || n < want) }
+        if c.pointee.tlsConnection != nil { noteTLSPending(c) }
     }
 
     /// Runs every complete command in the query buffer. See the contract of RequestParser.
@@ -271,8 +285,9 @@ extension Server {
     mutating func drainReply(_ c: ClientRef) -> (written: Int, ok: Bool) {
         var total = 0
         while c.pointee.reply.pending > 0 {
-            let n = Socket.write(c.pointee.fd, from: c.pointee.reply.base + c.pointee.reply.sent,
-                                 count: c.pointee.reply.pending)
+            let from = c.pointee.reply.base + c.pointee.reply.sent
+            let n = c.pointee.tlsConnection.map { tlsWrite($0, from: from, count: c.pointee.reply.pending) }
+                ?? Socket.write(c.pointee.fd, from: from, count: c.pointee.reply.pending)
             if n == -1 { break }
             if n < 0 {
                 Log.verbose("Error writing to client: \(String(cString: strerror(errno)))")
@@ -307,7 +322,10 @@ extension Server {
             let resume = c.pointee.flags.contains(.outputFull)
             c.pointee.flags.remove(.outputFull)
             updateInterest(c)
-            if resume { processInputBuffer(c) }
+            if resume {
+                processInputBuffer(c)
+                if c.pointee.tlsConnection != nil { noteTLSPending(c) }
+            }
         }
     }
 
@@ -327,7 +345,7 @@ extension Server {
     func updateInterest(_ c: ClientRef) {
         var events: UInt32 = 0
         if !c.pointee.flags.contains(.outputFull) { events |= EventLoop.readable }
-        if c.pointee.flags.contains(.writeRegistered) { events |= EventLoop.writable }
+        if c.pointee.flags.contains(.writeRegistered) || c.pointee.flags.contains(.tlsWantsWrite) { events |= EventLoop.writable }
         loop.modify(c.pointee.fd, events: events, token: UInt64(UInt32(bitPattern: c.pointee.fd)))
     }
 
@@ -362,6 +380,7 @@ extension Server {
         clientsByID[c.pointee.id] = nil
         clientsByFD[Int(fd)] = nil
         clientCount -= 1
+        freeTLS(c)
         if c.pointee.flags.contains(.monitor) {
             monitors.removeAll { $0 == c }
             monitorCount = monitors.count

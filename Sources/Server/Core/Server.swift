@@ -195,6 +195,8 @@ public struct Server {
 
     // Commands
     let commands: CommandRegistry
+    /// TLS contexts, listeners and buffered input (Security/TLS.swift).
+    var tls = TLSState()
     /// ACL users and log (Security/), and the users compiled for the per-command check.
     var acl = ACLState()
     let aclCompiled: UnsafeMutablePointer<ACLCompiledUsers> = {
@@ -319,13 +321,14 @@ public struct Server {
     /// Opens every `bind` address on `port` (and the Unix socket). Addresses prefixed with
     /// "-" are optional: failing to bind them is not fatal, as in Redis.
     public mutating func listen() throws(SystemError) {
-        try listenTCP()
+        // The Unix socket first: a client that sees the TCP port answer finds it there too.
         if !settings.unixSocket.isEmpty {
             let fd = try Socket.listenUnix(path: settings.unixSocket, perm: mode_t(settings.unixSocketPerm),
                                            backlog: Int32(settings.tcpBacklog))
             try loop.add(fd, events: EventLoop.readable, token: Self.listenerToken(fd))
             unixListener = fd
         }
+        try listenTCP()
     }
 
     /// The TCP listeners of `bind` on `port` (none for an empty bind or port 0).
@@ -433,6 +436,7 @@ public struct Server {
         // The AOF before the replies: an acknowledged write is in the file (appendfsync always:
         // on disk).
         if aof.status != .off { flushAppendOnlyFile(force: false) }
+        if !tls.pendingReads.isEmpty { readTLSPending() }
         flushPendingWrites()
         // After the writes (which shrink reply buffers), before closed clients are freed.
         if clientEvictionLimit > 0 { evictClientsIfNeeded() }
@@ -452,6 +456,7 @@ public struct Server {
             unlink(settings.pidfile)
         }
         for fd in listeners { Socket.close(fd) }
+        for fd in tls.listeners { Socket.close(fd) }
         stopSenderWorkers()
         if unixListener >= 0 {
             Socket.close(unixListener)

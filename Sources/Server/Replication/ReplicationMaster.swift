@@ -196,6 +196,12 @@ extension Server {
     /// PSYNC <replid> <offset> and SYNC.
     mutating func syncCommand(_ c: ClientRef, psync: Bool) {
         if c.pointee.isReplica { return }
+        // Snapshots and the stream go out with sendfile, forked children and sender workers,
+        // none of which can write into a TLS session yet (issue 17 goes on).
+        if c.pointee.tlsConnection != nil {
+            addError(c, "-ERR Replication over TLS is not supported yet: replicas must use the plain port\r\n")
+            return
+        }
         if psync && c.pointee.argc > 3 && c.pointee.arg(3).equalsLowercase("failover") {
             guard acceptFailoverRequest(c) else { return }
         }

@@ -152,6 +152,10 @@ extension Server {
                 for cl in allClients() { cl.pointee.parser.maxBulkLength = settings.protoMaxBulkLen }
             case "requirepass":
                 setDefaultUserPassword(settings.requirepass)
+            case "tls-port", "tls-auth-clients":
+                if let failure = applyTLSChange(name) { return (name, failure) }
+            case _ where Self.tlsDirectives.contains(name):
+                if let failure = applyTLSChange(name) { return (name, failure) }
             case "acl-pubsub-default":
                 acl.pubsubDefault = settings.aclPubsubDefault == "allchannels" ? .allChannels : []
             case "appendonly":

@@ -1,0 +1,153 @@
+/*
+ * TLSTests.swift — TLS client connections (issue 17): the TLS port beside the plain one with
+ * redis-cli --tls, and what must be refused without harm — a plain client on the TLS port, a
+ * client with no certificate or an untrusted one, garbage, a handshake left half way (others
+ * are served meanwhile) — plus CONFIG SET of the TLS directives (tls-auth-clients, a bad
+ * certificate kept out, an encrypted key with its password, tls-port on and off). Certificates
+ * are made once per run with the openssl tool. redis-server runs the same checks where they
+ * apply, as the reference.
+ */
+
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct TLSTests {
+    /// A CA, server and client certificates it signed, a self-signed "rogue" client, and the
+    /// server key encrypted with the password 1234.
+    static let certs: String = {
+        let dir = (try? Harness.makeTempDir("tandem-tls-certs")) ?? "/tmp"
+        func openssl(_ args: String...) {
+            _ = try? Harness.run("/usr/bin/openssl", args, cwd: dir, timeoutSeconds: 60)
+        }
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
+                "-subj", "/O=Tandem Test/CN=Certificate Authority")
+        for name in ["server", "client"] {
+            openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(name).key", "-out", "\(name).csr",
+                    "-subj", "/O=Tandem Test/CN=\(name)")
+            openssl("x509", "-req", "-in", "\(name).csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                    "-out", "\(name).crt", "-days", "2")
+        }
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "rogue.key", "-out", "rogue.crt", "-days", "2",
+                "-subj", "/O=Rogue/CN=rogue")
+        openssl("rsa", "-in", "server.key", "-out", "server-encrypted.key", "-aes256", "-passout", "pass:1234")
+        return dir
+    }()
+
+    static func serverArgs(tlsPort: UInt16) -> [String] {
+        let d = certs
+        return ["--tls-port", String(tlsPort), "--tls-cert-file", d + "/server.crt", "--tls-key-file", d + "/server.key",
+                "--tls-ca-cert-file", d + "/ca.crt", "--loglevel", "verbose"]
+    }
+
+    /// redis-cli over TLS with the given client certificate ("" for none); its output.
+    static func cli(_ port: UInt16, cert: String? = "client", _ args: String...) -> String {
+        let d = certs
+        var a = ["-h", "127.0.0.1", "-p", String(port), "--tls", "--cacert", d + "/ca.crt"]
+        if let cert { a += ["--cert", d + "/\(cert).crt", "--key", d + "/\(cert).key"] }
+        // Its own directory: Harness.run keeps the output in files there, and tests run in parallel.
+        guard let cwd = try? Harness.makeTempDir("tandem-tls-cli") else { return "" }
+        defer { Harness.removeDir(cwd) }
+        guard let r = try? Harness.run("/usr/bin/redis-cli", a + args, cwd: cwd, timeoutSeconds: 10) else { return "" }
+        return (r.stdout + r.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func start(_ flavour: ServerFlavour) throws -> (ServerProcess, UInt16) {
+        let tlsPort = try Harness.freePort()
+        return (try ServerProcess.start(flavour, extraArgs: serverArgs(tlsPort: tlsPort)), tlsPort)
+    }
+
+    @Test(arguments: ServerFlavour.allCases)
+    func tlsPortBesideThePlainPort(_ flavour: ServerFlavour) throws {
+        let (server, tlsPort) = try Self.start(flavour)
+        defer { server.stop() }
+        #expect(Self.cli(tlsPort, "SET", "k", "over-tls") == "OK")
+        #expect(Self.cli(tlsPort, "GET", "k") == "over-tls")
+        let plain = try server.connect()
+        #expect(try plain.call("GET", "k") == Array("$8\r\nover-tls\r\n".utf8))
+        // A big value both ways (several TLS records, partial writes).
+        let big = String(repeating: "x", count: 3_000_000)
+        #expect(try plain.call("SET", "big", big) == Array("+OK\r\n".utf8))
+        #expect(Self.cli(tlsPort, "STRLEN", "big") == "3000000")
+        // A pipelined batch over TLS: everything answered, in order.
+        let pipe = String(repeating: "INCR counter\\n", count: 200)
+        let d = Self.certs
+        let cwd = try Harness.makeTempDir("tandem-tls-pipe")
+        defer { Harness.removeDir(cwd) }
+        let piped = try Harness.run("/bin/sh", ["-c", "printf '\(pipe)' | /usr/bin/redis-cli -h 127.0.0.1 -p \(tlsPort) --tls --cacert \(d)/ca.crt --cert \(d)/client.crt --key \(d)/client.key"],
+                                    cwd: cwd, timeoutSeconds: 20)
+        #expect(piped.stdout.split(separator: "\n").last == "200", "\(piped.stdout.suffix(200))")
+    }
+
+    /// What the TLS port refuses, each without harm to the server or to other clients.
+    @Test(arguments: ServerFlavour.allCases)
+    func refusedConnections(_ flavour: ServerFlavour) throws {
+        let (server, tlsPort) = try Self.start(flavour)
+        defer { server.stop() }
+        // A plain-text client on the TLS port: closed.
+        let plain = try RawClient(port: tlsPort, timeoutSeconds: 2)
+        try plain.send(["PING"])
+        #expect(plain.waitForClose(milliseconds: 3000), "\(flavour): a plain client was served on the TLS port")
+        // No client certificate, or one the CA did not sign (tls-auth-clients yes): refused.
+        #expect(!Self.cli(tlsPort, cert: nil, "PING").contains("PONG"))
+        #expect(!Self.cli(tlsPort, cert: "rogue", "PING").contains("PONG"))
+        // Garbage where a ClientHello should be.
+        let garbage = try RawClient(port: tlsPort, timeoutSeconds: 2)
+        try garbage.sendRaw(Array(repeating: 0x16, count: 3) + Array("\u{03}\u{01}\u{ff}\u{ff}garbage".utf8) + Array(repeating: 0xAB, count: 4000))
+        #expect(garbage.waitForClose(milliseconds: 3000), "\(flavour): garbage left the connection open")
+        // A handshake left half way holds only its own socket.
+        let half = try RawClient(port: tlsPort, timeoutSeconds: 2)
+        try half.sendRaw([0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
+        let start = Date()
+        #expect(Self.cli(tlsPort, "PING") == "PONG")
+        #expect(Date().timeIntervalSince(start) < 5)
+        let c = try server.connect()
+        #expect(try c.call("PING") == Array("+PONG\r\n".utf8))
+        if flavour == .tandem {
+            #expect(Harness.waitUntil(milliseconds: 3000) { server.log.contains("Error accepting a client connection") }, "\(server.log)")
+        }
+    }
+
+    @Test(arguments: ServerFlavour.allCases)
+    func configSetOfTLSDirectives(_ flavour: ServerFlavour) throws {
+        let (server, tlsPort) = try Self.start(flavour)
+        defer { server.stop() }
+        let c = try server.connect()
+        let d = Self.certs
+        #expect(try c.call("CONFIG", "SET", "tls-auth-clients", "no") == Array("+OK\r\n".utf8))
+        #expect(Self.cli(tlsPort, cert: nil, "PING") == "PONG")
+        #expect(try c.call("CONFIG", "SET", "tls-auth-clients", "optional") == Array("+OK\r\n".utf8))
+        #expect(Self.cli(tlsPort, cert: nil, "PING") == "PONG")
+        #expect(!Self.cli(tlsPort, cert: "rogue", "PING").contains("PONG"))
+        #expect(try c.call("CONFIG", "SET", "tls-auth-clients", "yes") == Array("+OK\r\n".utf8))
+        #expect(!Self.cli(tlsPort, cert: nil, "PING").contains("PONG"))
+        // A certificate that cannot be loaded is refused and the old one stays.
+        let bad = String(decoding: try c.call("CONFIG", "SET", "tls-cert-file", d + "/nonexistent.crt"), as: UTF8.self)
+        #expect(bad.contains("Unable to update TLS configuration"), "\(bad)")
+        #expect(Self.cli(tlsPort, "PING") == "PONG")
+        // An encrypted key needs its password.
+        let locked = String(decoding: try c.call("CONFIG", "SET", "tls-key-file", d + "/server-encrypted.key"), as: UTF8.self)
+        #expect(locked.contains("Unable to update TLS configuration"), "\(locked)")
+        #expect(try c.call("CONFIG", "SET", "tls-key-file-pass", "1234") == Array("+OK\r\n".utf8))
+        #expect(try c.call("CONFIG", "SET", "tls-key-file", d + "/server-encrypted.key") == Array("+OK\r\n".utf8))
+        #expect(Self.cli(tlsPort, "PING") == "PONG")
+        // Protocols: TLS 1.3 only still serves redis-cli.
+        #expect(try c.call("CONFIG", "SET", "tls-protocols", "TLSv1.3") == Array("+OK\r\n".utf8))
+        #expect(Self.cli(tlsPort, "PING") == "PONG")
+        #expect(String(decoding: try c.call("CONFIG", "SET", "tls-protocols", "SSLv2"), as: UTF8.self).hasPrefix("-ERR"))
+        // tls-port off and on again.
+        #expect(try c.call("CONFIG", "SET", "tls-port", "0") == Array("+OK\r\n".utf8))
+        #expect(!Self.cli(tlsPort, "PING").contains("PONG"))
+        #expect(try c.call("CONFIG", "SET", "tls-port", String(tlsPort)) == Array("+OK\r\n".utf8))
+        #expect(Self.cli(tlsPort, "PING") == "PONG")
+    }
+
+    /// Start-up refuses a TLS port without a usable certificate, as redis-server.
+    @Test func startUpNeedsACertificate() throws {
+        let dir = try Harness.makeTempDir("tandem-tls-start")
+        let exit = try ServerProcess.startExpectingExit(.tandem, extraArgs: ["--tls-port", "0"] + ["--tls-port", String(try Harness.freePort())], dir: dir)
+        #expect(exit?.output.contains("Failed to configure TLS") == true, "\(exit?.output ?? "")")
+    }
+}
