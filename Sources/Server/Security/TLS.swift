@@ -181,22 +181,27 @@ extension Server {
     /// SSL_read into the query buffer: bytes, 0 at end of stream, -1 would block, -2 error.
     mutating func tlsRead(_ c: ClientRef, _ conn: UnsafeMutableRawPointer, into buffer: UnsafeMutablePointer<UInt8>,
                           count: Int) -> Int {
-        var error = [CChar](repeating: 0, count: 256)
-        let n = tandem_tls_read(conn, buffer, count, &error, error.count)
-        if n >= 0 { return n }
-        if n == TANDEM_TLS_WANT_READ || n == TANDEM_TLS_WANT_WRITE { return -1 }
-        Log.verbose("Reading from client: \(Self.text(error))")
-        return -2
+        // The error text is written only on errors, into a stack buffer (nothing allocated per read).
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 256) { error in
+            error[0] = 0
+            let n = tandem_tls_read(conn, buffer, count, error.baseAddress, 256)
+            if n >= 0 { return n }
+            if n == TANDEM_TLS_WANT_READ || n == TANDEM_TLS_WANT_WRITE { return -1 }
+            Log.verbose("Reading from client: \(String(cString: error.baseAddress!))")
+            return -2
+        }
     }
 
     /// SSL_write of pending output: bytes, -1 would block, -2 error.
     func tlsWrite(_ conn: UnsafeMutableRawPointer, from buffer: UnsafePointer<UInt8>, count: Int) -> Int {
-        var error = [CChar](repeating: 0, count: 256)
-        let n = tandem_tls_write(conn, buffer, count, &error, error.count)
-        if n >= 0 { return n }
-        if n == TANDEM_TLS_WANT_READ || n == TANDEM_TLS_WANT_WRITE { return -1 }
-        Log.verbose("Error writing to client: \(Self.text(error))")
-        return -2
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 256) { error in
+            error[0] = 0
+            let n = tandem_tls_write(conn, buffer, count, error.baseAddress, 256)
+            if n >= 0 { return n }
+            if n == TANDEM_TLS_WANT_READ || n == TANDEM_TLS_WANT_WRITE { return -1 }
+            Log.verbose("Error writing to client: \(String(cString: error.baseAddress!))")
+            return -2
+        }
     }
 
     /// After a read: if OpenSSL still holds decrypted input, read it before sleeping.
