@@ -105,7 +105,7 @@ enum StoredDirectives {
         .init("tls-ca-cert-file", .string, ""),
         .init("tls-ca-cert-dir", .string, ""),
         .init("tls-auth-clients", .enumeration(["no", "yes", "optional"]), "yes"),
-        .init("tls-replication", .bool, "no", refusal: { $0 == "yes" ? "TLS is not supported yet: replication links are plain TCP" : nil }),
+        .init("tls-replication", .bool, "no"),
         .init("tls-cluster", .bool, "no"),
         .init("tls-protocols", .string, ""),
         .init("tls-ciphers", .string, ""),

@@ -19,6 +19,7 @@
  * the cron tries again a second later.
  */
 import CSystem
+import CTLS
 import Glibc
 import Platform
 import Replication
@@ -50,8 +51,11 @@ extension Server {
     /// An event on the link's socket, whatever the state.
     mutating func linkEvent(_ events: UInt32) {
         switch link.state {
-        case .connecting: connectionEstablished()
-        case .handshake: readHandshakeReplies()
+        case .connecting: link.tlsHandshaking ? continueLinkTLSHandshake() : connectionEstablished()
+        case .handshake:
+            readHandshakeReplies()
+            // OpenSSL may hold the payload's first bytes already: epoll will not say so.
+            if link.state == .transfer && link.tls != nil { readSyncPayload() }
         case .transfer: readSyncPayload()
         default: break
         }
@@ -67,7 +71,7 @@ extension Server {
     mutating func abandonHandshake() {
         if link.fd >= 0 {
             loop.remove(link.fd)
-            Socket.close(link.fd)
+            closeLinkSocket(link.fd)
             link.fd = -1
         }
         link.state = .connect
@@ -84,6 +88,43 @@ extension Server {
         }
         Log.notice("Non blocking connect for SYNC fired the event.")
         Socket.setNoDelay(link.fd)
+        if settings.storedValue("tls-replication") == "yes" {
+            guard let ctx = tls.clientContext, let conn = tandem_tls_connect_new(ctx, link.fd) else {
+                Log.warning("Error condition on socket for SYNC: TLS is not configured")
+                abandonHandshake()
+                return
+            }
+            link.tls = conn
+            link.tlsHandshaking = true
+            continueLinkTLSHandshake()
+            return
+        }
+        sendReplicationHandshake()
+    }
+
+    /// The TLS handshake with the master, one step per event; then the replication handshake.
+    mutating func continueLinkTLSHandshake() {
+        guard let conn = link.tls else { return }
+        let token = Self.linkBit | UInt64(UInt32(bitPattern: link.fd))
+        let r = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 256) { error -> (Int32, String) in
+            error[0] = 0
+            let r = tandem_tls_handshake(conn, error.baseAddress, 256)
+            return (r, String(cString: error.baseAddress!))
+        }
+        switch r.0 {
+        case 1:
+            link.tlsHandshaking = false
+            sendReplicationHandshake()
+        case TANDEM_TLS_WANT_READ: loop.modify(link.fd, events: EventLoop.readable, token: token)
+        case TANDEM_TLS_WANT_WRITE: loop.modify(link.fd, events: EventLoop.writable, token: token)
+        default:
+            Log.warning("Error condition on socket for SYNC: \(r.1)")
+            abandonHandshake()
+        }
+    }
+
+    /// PING, AUTH, REPLCONF: the replication handshake, on a connected (and secured) socket.
+    mutating func sendReplicationHandshake() {
         var commands: [[String]] = [["PING"]]
         link.expectedReplies = [.ping]
         if !settings.masterauth.isEmpty {
@@ -103,7 +144,7 @@ extension Server {
         // temp file: the socket parser (repl-diskless-load) reads plain RDB.
         commands.append(["REPLCONF", "capa", "eof", "capa", "psync2"]
                         + (settings.replCompression == "lz4" ? ["capa", "tandem-lz4"] : [])
-                        + (settings.replCompression == "lz4" && settings.replDisklessLoad == "disabled"
+                        + (settings.replCompression == "lz4" && disklessLoadMode == "disabled"
                            ? ["capa", "tandem-lz4-rdb"] : []))
         link.expectedReplies.append(.capa)
         guard sendHandshakeCommands(commands) else { return }
@@ -135,7 +176,7 @@ extension Server {
             for a in args { out += "$\(a.utf8.count)\r\n\(a)\r\n" }
         }
         let bytes = Array(out.utf8)
-        let sent = bytes.withUnsafeBytes { Socket.write(link.fd, from: $0.baseAddress!, count: $0.count) }
+        let sent = bytes.withUnsafeBytes { linkWrite(link.fd, from: $0.baseAddress!, count: $0.count) }
         if sent != bytes.count {
             Log.warning("Error writing the handshake to MASTER")
             abandonHandshake()
@@ -148,7 +189,7 @@ extension Server {
     mutating func readHandshakeReplies() {
         var byte: UInt8 = 0
         while link.state == .handshake {
-            let n = Socket.read(link.fd, into: &byte, count: 1)
+            let n = linkRead(link.fd, into: &byte, count: 1)
             if n == -1 { return }
             if n <= 0 {
                 Log.warning("Master closed the connection during the handshake")

@@ -50,6 +50,9 @@ struct ReplicaLink {
     public var port = 0
     /// The socket during the snapshot transfer (then owned by the master client).
     var fd: Int32 = -1
+    /// The link's TLS session (tls-replication yes), until the master client takes it over.
+    var tls: UnsafeMutableRawPointer? = nil
+    var tlsHandshaking = false
     /// The id and offset of a +FULLRESYNC: our history once its snapshot is loaded.
     var fullSyncReplID = ""
     var fullSyncOffset: Int64 = 0
@@ -186,7 +189,7 @@ extension Server {
         }
         if link.fd >= 0 {
             loop.remove(link.fd)
-            Socket.close(link.fd)
+            closeLinkSocket(link.fd)
             link.fd = -1
         }
         if link.tempFD >= 0 {
@@ -236,7 +239,7 @@ extension Server {
         if link.transferSize < 0 {
             var byte: UInt8 = 0
             while true {
-                let n = Socket.read(link.fd, into: &byte, count: 1)
+                let n = linkRead(link.fd, into: &byte, count: 1)
                 if n == -1 { return }
                 if n <= 0 {
                     transferFailed("I/O error reading bulk count from MASTER")
@@ -309,7 +312,7 @@ extension Server {
         guard let reader = link.payloadReader else { return }
         let input = reader.pointee.input
         while link.state == .transfer && link.payloadReader != nil {
-            let n = Socket.read(link.fd, into: input.baseAddress!, count: input.count)
+            let n = linkRead(link.fd, into: input.baseAddress!, count: input.count)
             if n == -1 { return }
             if n <= 0 {
                 transferFailed("I/O error trying to sync with MASTER: connection lost")
@@ -412,7 +415,7 @@ extension Server {
     /// nil when the socket has nothing more for now or the transfer failed (then it is logged
     /// and the link reset).
     mutating func receivePayloadChunk(_ buffer: inout [UInt8], max: Int) -> Int? {
-        let n = buffer.withUnsafeMutableBytes { Socket.read(link.fd, into: $0.baseAddress!, count: max) }
+        let n = buffer.withUnsafeMutableBytes { linkRead(link.fd, into: $0.baseAddress!, count: max) }
         if n == -1 { return nil }
         if n <= 0 {
             transferFailed("I/O error trying to sync with MASTER: connection lost")
@@ -455,7 +458,7 @@ extension Server {
         if rename(link.tempName, settings.dbfilename) != 0 {
             unlink(link.tempName)
             Log.warning("Failed trying to rename the temp DB into \(settings.dbfilename) in MASTER <-> REPLICA synchronization")
-            Socket.close(fd)
+            closeLinkSocket(fd)
             link.state = .connect
             return
         }
@@ -470,7 +473,7 @@ extension Server {
         switch result {
         case .failure(let error):
             Log.warning("Failed trying to load the MASTER synchronization DB from disk: \(error)")
-            Socket.close(fd)
+            closeLinkSocket(fd)
             reconnectAfterFailedTransfer()
             return
         case .success(let summary):
@@ -518,7 +521,7 @@ extension Server {
     /// repl-diskless-load: swapdb always parses the payload from the socket; on-empty-db only
     /// when there is nothing to lose.
     var loadsFromSocket: Bool {
-        switch settings.replDisklessLoad {
+        switch disklessLoadMode {
         case "swapdb": return true
         case "on-empty-db": return (0..<dbCount).allSatisfy { dbs[$0].count == 0 }
         default: return false
@@ -575,7 +578,7 @@ extension Server {
                                      : "Failure loading rdb format"))
             Log.warning("Failed trying to load the MASTER synchronization DB from socket: \(error)")
             if intoFreshSet { Log.notice("MASTER <-> REPLICA sync: the previous dataset is kept") }
-            Socket.close(fd)
+            closeLinkSocket(fd)
             reconnectAfterFailedTransfer()
             return
         case .success(let summary):
@@ -592,7 +595,7 @@ extension Server {
         while got.count < 40 {
             var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             if poll(&pfd, 1, Int32(clamping: max(1, settings.replTimeout) * 1000)) != 1 { return false }
-            let n = Socket.read(fd, into: &byte, count: 1)
+            let n = linkRead(fd, into: &byte, count: 1)
             if n == -1 { continue }
             if n != 1 { return false }
             got.append(byte)
@@ -607,6 +610,8 @@ extension Server {
                               now: Clock.unixMillis())
         nextClientID += 1
         m.pointee.isMaster = true
+        m.pointee.tlsConnection = link.tls
+        link.tls = nil
         m.pointee.db = link.masterDB
         freeLZ4Reader()
         if link.lz4Negotiated {
@@ -633,7 +638,7 @@ extension Server {
         let off = String(repl.offset)
         let text = "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$\(off.utf8.count)\r\n\(off)\r\n"
         let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { Socket.write(fd, from: $0.baseAddress!, count: $0.count) }
+        _ = bytes.withUnsafeBytes { linkWrite(fd, from: $0.baseAddress!, count: $0.count) }
     }
 
     /// After applying what the master sent: once a burst is applied (the socket drained, the
@@ -684,7 +689,8 @@ extension Server {
     /// or a damaged stream).
     mutating func readCompressedFromMaster(_ c: ClientRef, _ reader: UnsafeMutablePointer<LZ4FrameReader>) -> Int {
         let input = reader.pointee.input
-        let n = Socket.read(c.pointee.fd, into: input.baseAddress!, count: input.count)
+        let n = c.pointee.tlsConnection.map { Self.tlsReadRaw($0, input.baseAddress!, input.count) }
+            ?? Socket.read(c.pointee.fd, into: input.baseAddress!, count: input.count)
         if n <= 0 { return n }
         do {
             try reader.pointee.read(input.baseAddress!, n) { p, count in

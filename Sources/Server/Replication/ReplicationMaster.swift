@@ -196,12 +196,6 @@ extension Server {
     /// PSYNC <replid> <offset> and SYNC.
     mutating func syncCommand(_ c: ClientRef, psync: Bool) {
         if c.pointee.isReplica { return }
-        // Snapshots and the stream go out with sendfile, forked children and sender workers,
-        // none of which can write into a TLS session yet (issue 17 goes on).
-        if c.pointee.tlsConnection != nil {
-            addError(c, "-ERR Replication over TLS is not supported yet: replicas must use the plain port\r\n")
-            return
-        }
         if psync && c.pointee.argc > 3 && c.pointee.arg(3).equalsLowercase("failover") {
             guard acceptFailoverRequest(c) else { return }
         }
@@ -297,7 +291,7 @@ extension Server {
             c.pointee.reply.append("+CONTINUE\r\n" as StaticString)
         }
         let sent: Int
-        if feedsThroughWorkers() {
+        if c.pointee.tlsConnection == nil && feedsThroughWorkers() {
             // A worker sends the backlog from the ring once +CONTINUE has left.
             sent = Int(repl.offset - offset + 1)
             c.pointee.replicaInfo.handoffOffset = offset - 1
@@ -361,7 +355,8 @@ extension Server {
     mutating func startStreaming(_ r: ClientRef) {
         r.pointee.replicaInfo.streaming = true
         let from = r.pointee.replicaInfo.syncOffset + 1
-        if feedsThroughWorkers() {
+        // A TLS replica stays with the primary, which owns its session (docs/dev/acl.md).
+        if r.pointee.tlsConnection == nil && feedsThroughWorkers() {
             // Its worker starts at the first write after the snapshot, straight from the ring.
             r.pointee.replicaInfo.handoffOffset = from - 1
             endCompressedFrame(r)
@@ -379,6 +374,9 @@ extension Server {
     /// repl-diskless-sync applies to the replicas waiting now: all of them take `$EOF:`.
     var wantsDisklessSync: Bool {
         let waiting = repl.replicas.filter { $0.pointee.replicaInfo.state == .waitBgsaveStart }
+        // A TLS session lives in this process: a forked child cannot write into it, so replicas
+        // on the TLS port take the snapshot from disk (Security/TLS.swift).
+        if waiting.contains(where: { $0.pointee.tlsConnection != nil }) { return false }
         // A filtered snapshot is never the shared dump on disk (Redis forces a socket target).
         if let first = waiting.first, !first.pointee.replicaInfo.filter.isEverything { return true }
         return settings.replDisklessSync && waiting.allSatisfy { $0.pointee.replicaInfo.capaEOF }
@@ -539,6 +537,11 @@ extension Server {
                 if !compressBulkChunk(r) { return }
                 continue
             }
+            if r.pointee.tlsConnection != nil {
+                // sendfile cannot encrypt: the dump goes through the output buffer.
+                if !copyBulkChunk(r) { return }
+                continue
+            }
             if !sendBulk(r) {
                 if !r.pointee.flags.contains(.closeASAP) { registerForWrite(r) }
                 return
@@ -629,6 +632,32 @@ extension Server {
         }
         r.pointee.replicaInfo.ackMillis = Clock.unixMillis()
         r.pointee.replicaInfo.streamOnFirstAck = true
+        return true
+    }
+
+    /// For a replica on the TLS port: the next chunk of the dump into its output buffer (the TLS
+    /// session encrypts it there); after the last one, the stream follows as after sendBulk.
+    /// False when the replica was dropped.
+    mutating func copyBulkChunk(_ r: ClientRef) -> Bool {
+        let left = r.pointee.replicaInfo.bulkSize - r.pointee.replicaInfo.bulkOffset
+        if left > 0 {
+            let count = Int(min(left, Int64(Self.bulkChunk)))
+            let before = r.pointee.reply.count
+            r.pointee.reply.reserve(count)
+            let n = pread(r.pointee.replicaInfo.bulkFD, r.pointee.reply.base + before, count, off_t(r.pointee.replicaInfo.bulkOffset))
+            guard n > 0 else {
+                Log.warning("Write error sending DB to replica: \(n < 0 ? String(cString: strerror(errno)) : "unexpected end of file")")
+                markClosing(r)
+                return false
+            }
+            r.pointee.reply.count = before + n
+            r.pointee.replicaInfo.bulkOffset += Int64(n)
+            return true
+        }
+        closeBulk(r)
+        r.pointee.replicaInfo.ackMillis = Clock.unixMillis()
+        startStreaming(r)
+        Log.notice("Synchronization with replica \(replicaName(r)) succeeded")
         return true
     }
 

@@ -130,6 +130,7 @@ extension Server {
         guard feedsThroughWorkers() else { return }
         for r in repl.replicas where r.pointee.replicaInfo.streaming && r.pointee.replicaInfo.slot < 0
             && r.pointee.replicaInfo.handoffOffset < 0 && !r.pointee.flags.contains(.closeASAP)
+            && r.pointee.tlsConnection == nil
         {
             r.pointee.replicaInfo.handoffOffset = repl.offset
             endCompressedFrame(r)

@@ -13,8 +13,12 @@
  *     the loop sleeps (`tls.pendingReads`);
  *   - renegotiation is refused (SSL_OP_NO_RENEGOTIATION).
  *
- * Not built yet (issue 17 goes on): replication over TLS (`tls-replication`, and replicas
- * connecting to the TLS port are refused with an error).
+ * Replication: a replica on the TLS port stays with the primary, which owns its session (no
+ * sender worker; its disk snapshot goes through the output buffer, and a diskless sync is done
+ * from disk for it). With tls-replication yes, our link to a master does the TLS handshake
+ * after connecting, and its reads and writes go through the session (`linkRead`/`linkWrite`),
+ * which the master client takes over once the transfer is done; the snapshot then goes to a
+ * file first.
  */
 import CTLS
 import Glibc
@@ -78,9 +82,10 @@ extension Server {
         return true
     }
 
-    /// At start-up: the contexts and the listeners of tls-port (exits on errors, as Redis).
+    /// At start-up: the contexts (for tls-port or tls-replication) and the listeners of
+    /// tls-port (exits on errors, as Redis).
     public mutating func startTLS() {
-        guard tlsEnabled else { return }
+        guard tlsEnabled || settings.storedValue("tls-replication") == "yes" else { return }
         if !configureTLS() {
             Log.warning("Failed to configure TLS. Check logs for more info.")
             exit(1)
@@ -125,6 +130,12 @@ extension Server {
             do { try listenTLS() } catch { return "Unable to listen on this port" }
             return nil
         }
+        if name == "tls-replication" {
+            if settings.storedValue("tls-replication") == "yes" && tls.clientContext == nil && !configureTLS() {
+                return "Unable to update TLS configuration. Check server logs."
+            }
+            return nil
+        }
         if name == "tls-auth-clients" {
             switch settings.storedValue("tls-auth-clients") {
             case "no": tls.authClients = 0
@@ -134,7 +145,7 @@ extension Server {
             return nil
         }
         // Contexts are only needed (and checked) once TLS is on.
-        if !tlsEnabled { return nil }
+        if !tlsEnabled && settings.storedValue("tls-replication") != "yes" { return nil }
         return configureTLS() ? nil : "Unable to update TLS configuration. Check server logs."
     }
 
@@ -230,6 +241,45 @@ extension Server {
     static func text(_ buffer: [CChar]) -> String {
         String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
+
+    // MARK: - The replication link (tls-replication yes)
+
+    /// SSL_read without a client: bytes, 0 at end of stream, -1 would block, -2 error.
+    static func tlsReadRaw(_ conn: UnsafeMutableRawPointer, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 256) { error in
+            let n = tandem_tls_read(conn, buffer, count, error.baseAddress, 256)
+            if n >= 0 { return n }
+            return n == TANDEM_TLS_WANT_READ || n == TANDEM_TLS_WANT_WRITE ? -1 : -2
+        }
+    }
+
+    /// The master link's session: the link's during the handshake and transfer, then the
+    /// master client's.
+    var linkSession: UnsafeMutableRawPointer? { link.tls ?? link.masterClient?.pointee.tlsConnection }
+
+    /// Socket.read on the master link, through its TLS session when there is one.
+    func linkRead(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) -> Int {
+        if let conn = linkSession { return Self.tlsReadRaw(conn, buffer, count) }
+        return Socket.read(fd, into: buffer, count: count)
+    }
+
+    /// Socket.write on the master link, through its TLS session when there is one.
+    func linkWrite(_ fd: Int32, from buffer: UnsafeRawPointer, count: Int) -> Int {
+        if let conn = linkSession { return tlsWrite(conn, from: buffer.assumingMemoryBound(to: UInt8.self), count: count) }
+        return Socket.write(fd, from: buffer, count: count)
+    }
+
+    /// Closes the master link's socket and its session (not yet handed to the master client).
+    mutating func closeLinkSocket(_ fd: Int32) {
+        if let conn = link.tls { tandem_tls_free(conn) }
+        link.tls = nil
+        link.tlsHandshaking = false
+        Socket.close(fd)
+    }
+
+    /// repl-diskless-load as it applies to this link: a snapshot read through TLS goes to a
+    /// file first (the socket loader reads the socket itself).
+    var disklessLoadMode: String { link.tls != nil ? "disabled" : settings.replDisklessLoad }
 
     func freeTLS(_ c: ClientRef) {
         if let conn = c.pointee.tlsConnection {

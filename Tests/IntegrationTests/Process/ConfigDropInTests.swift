@@ -114,7 +114,6 @@ import Glibc
     /// What Tandem cannot do yet stops start-up with the reason instead of running without it.
     @Test(arguments: [
         ("cluster-enabled yes", "cluster mode is not supported yet"),
-        ("tls-replication yes", "TLS is not supported yet: replication links are plain TCP"),
         ("loadmodule /usr/lib/redis/modules/x.so", "Tandem does not support Redis modules"),
         ("user alice on badrule", "Error in user declaration 'alice': Syntax error"),
         ("sentinel monitor m 127.0.0.1 6379 1", "sentinel directive while not in sentinel mode"),

@@ -3,7 +3,8 @@
  * redis-cli --tls, and what must be refused without harm — a plain client on the TLS port, a
  * client with no certificate or an untrusted one, garbage, a handshake left half way (others
  * are served meanwhile) — plus CONFIG SET of the TLS directives (tls-auth-clients, a bad
- * certificate kept out, an encrypted key with its password, tls-port on and off). Certificates
+ * certificate kept out, an encrypted key with its password, tls-port on and off), and replication
+ * over TLS both ways with redis-server. Certificates
  * are made once per run with the openssl tool. redis-server runs the same checks where they
  * apply, as the reference.
  */
@@ -142,6 +143,32 @@ import Glibc
         #expect(!Self.cli(tlsPort, "PING").contains("PONG"))
         #expect(try c.call("CONFIG", "SET", "tls-port", String(tlsPort)) == Array("+OK\r\n".utf8))
         #expect(Self.cli(tlsPort, "PING") == "PONG")
+    }
+
+    /// Replication over TLS, each way with redis-server and between Tandem nodes (LZ4 inside
+    /// TLS): a full sync of a populated master, the stream, a partial resync after the link is cut.
+    @Test(arguments: [(ServerFlavour.tandem, ServerFlavour.tandem), (.tandem, .redis), (.redis, .tandem)])
+    func replicationOverTLS(_ masterFlavour: ServerFlavour, _ replicaFlavour: ServerFlavour) throws {
+        let d = Self.certs
+        let clientCert = ["--tls-client-cert-file", d + "/client.crt", "--tls-client-key-file", d + "/client.key"]
+        let (master, tlsPort) = try Self.start(masterFlavour)
+        defer { master.stop() }
+        let m = try master.connect()
+        _ = try m.call("DEBUG", "POPULATE", "5000", "key", "200")
+        _ = try m.call("RPUSH", "list", "a", "b")
+        let replica = try ServerProcess.start(replicaFlavour, extraArgs: Self.serverArgs(tlsPort: try Harness.freePort()) + clientCert
+            + ["--tls-replication", "yes", "--replicaof", "127.0.0.1", String(tlsPort)])
+        defer { replica.stop() }
+        let r = try replica.connect()
+        #expect(ChainAndFailoverTests.waitForLink(r), "\(replica.log)")
+        for i in 0..<100 { _ = try m.call("INCR", "counter\(i % 7)") }
+        try RedisReplicaTests.expectConverged(master: m, replica: r, "over TLS")
+        _ = try m.call("CLIENT", "KILL", "TYPE", "replica")
+        _ = try m.call("SET", "after-cut", "1")
+        #expect(Harness.waitUntil(milliseconds: 10_000) { (try? r.call("GET", "after-cut")) == Array("$1\r\n1\r\n".utf8) })
+        try RedisReplicaTests.expectConverged(master: m, replica: r, "over TLS after a cut")
+        let info = try InfoReply.fetch(m, "stats").fields
+        #expect(info["sync_partial_ok"] == "1", "\(info)")
     }
 
     /// Start-up refuses a TLS port without a usable certificate, as redis-server.

@@ -152,7 +152,7 @@ extension Server {
                 for cl in allClients() { cl.pointee.parser.maxBulkLength = settings.protoMaxBulkLen }
             case "requirepass":
                 setDefaultUserPassword(settings.requirepass)
-            case "tls-port", "tls-auth-clients":
+            case "tls-port", "tls-auth-clients", "tls-replication":
                 if let failure = applyTLSChange(name) { return (name, failure) }
             case _ where Self.tlsDirectives.contains(name):
                 if let failure = applyTLSChange(name) { return (name, failure) }
