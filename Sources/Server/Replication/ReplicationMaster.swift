@@ -575,12 +575,17 @@ extension Server {
                 return false
             }
         }
+        finishBulk(r)
+        return true
+    }
+
+    /// The whole dump is out: the stream follows.
+    mutating func finishBulk(_ r: ClientRef) {
         closeBulk(r)
         // It loads the dump now and acknowledges afterwards: the timeout counts from here.
         r.pointee.replicaInfo.ackMillis = Clock.unixMillis()
         startStreaming(r)
         Log.notice("Synchronization with replica \(replicaName(r)) succeeded")
-        return true
     }
 
     /// A disk snapshot for a replica that takes it compressed: `$EOF:<mark>` opens its LZ4 frame
@@ -654,10 +659,7 @@ extension Server {
             r.pointee.replicaInfo.bulkOffset += Int64(n)
             return true
         }
-        closeBulk(r)
-        r.pointee.replicaInfo.ackMillis = Clock.unixMillis()
-        startStreaming(r)
-        Log.notice("Synchronization with replica \(replicaName(r)) succeeded")
+        finishBulk(r)
         return true
     }
 
