@@ -132,7 +132,9 @@ extension Server {
                             : ["AUTH", settings.masteruser, settings.masterauth])
             link.expectedReplies.append(.auth)
         }
-        let port = settings.replicaAnnouncePort > 0 ? settings.replicaAnnouncePort : settings.port
+        // As Redis: the announced port, else the TLS port when replicating over TLS, else the port.
+        let port = settings.replicaAnnouncePort > 0 ? settings.replicaAnnouncePort
+            : settings.storedValue("tls-replication") == "yes" && tlsPort != 0 ? tlsPort : settings.port
         commands.append(["REPLCONF", "listening-port", String(port)])
         link.expectedReplies.append(.port)
         if !settings.replicaAnnounceIP.isEmpty {

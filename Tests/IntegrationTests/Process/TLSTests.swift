@@ -156,11 +156,15 @@ import Glibc
         let m = try master.connect()
         _ = try m.call("DEBUG", "POPULATE", "5000", "key", "200")
         _ = try m.call("RPUSH", "list", "a", "b")
-        let replica = try ServerProcess.start(replicaFlavour, extraArgs: Self.serverArgs(tlsPort: try Harness.freePort()) + clientCert
+        let replicaTLSPort = try Harness.freePort()
+        let replica = try ServerProcess.start(replicaFlavour, extraArgs: Self.serverArgs(tlsPort: replicaTLSPort) + clientCert
             + ["--tls-replication", "yes", "--replicaof", "127.0.0.1", String(tlsPort)])
         defer { replica.stop() }
         let r = try replica.connect()
         #expect(ChainAndFailoverTests.waitForLink(r), "\(replica.log)")
+        // The replica announces its TLS port (what sentinels and INFO show), as Redis.
+        let slave0 = try InfoReply.fetch(m, "replication").fields["slave0"] ?? ""
+        #expect(slave0.contains("port=\(replicaTLSPort),"), "\(slave0)")
         for i in 0..<100 { _ = try m.call("INCR", "counter\(i % 7)") }
         try RedisReplicaTests.expectConverged(master: m, replica: r, "over TLS")
         _ = try m.call("CLIENT", "KILL", "TYPE", "replica")
