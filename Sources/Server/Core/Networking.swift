@@ -144,7 +144,8 @@ extension Server {
         if let reader {
             n = readCompressedFromMaster(c, reader)
         } else if let conn = c.pointee.tlsConnection {
-            n = tlsRead(c, conn, into: c.pointee.query + c.pointee.queryEnd, count: c.pointee.queryCapacity - c.pointee.queryEnd)
+            n = Self.tlsRead(conn, into: c.pointee.query + c.pointee.queryEnd, count: c.pointee.queryCapacity - c.pointee.queryEnd,
+                             logging: "Reading from client: ")
         } else {
             n = Socket.read(c.pointee.fd, into: c.pointee.query + c.pointee.queryEnd,
                             count: c.pointee.queryCapacity - c.pointee.queryEnd)
@@ -286,7 +287,7 @@ extension Server {
         var total = 0
         while c.pointee.reply.pending > 0 {
             let from = c.pointee.reply.base + c.pointee.reply.sent
-            let n = c.pointee.tlsConnection.map { tlsWrite($0, from: from, count: c.pointee.reply.pending) }
+            let n = c.pointee.tlsConnection.map { Self.tlsWrite($0, from: from, count: c.pointee.reply.pending) }
                 ?? Socket.write(c.pointee.fd, from: from, count: c.pointee.reply.pending)
             if n == -1 { break }
             if n < 0 {

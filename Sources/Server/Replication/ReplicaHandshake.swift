@@ -106,11 +106,7 @@ extension Server {
     mutating func continueLinkTLSHandshake() {
         guard let conn = link.tls else { return }
         let token = Self.linkBit | UInt64(UInt32(bitPattern: link.fd))
-        let r = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 256) { error -> (Int32, String) in
-            error[0] = 0
-            let r = tandem_tls_handshake(conn, error.baseAddress, 256)
-            return (r, String(cString: error.baseAddress!))
-        }
+        let r = Self.tlsHandshakeStep(conn)
         switch r.0 {
         case 1:
             link.tlsHandshaking = false

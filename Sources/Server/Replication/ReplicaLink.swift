@@ -689,7 +689,7 @@ extension Server {
     /// or a damaged stream).
     mutating func readCompressedFromMaster(_ c: ClientRef, _ reader: UnsafeMutablePointer<LZ4FrameReader>) -> Int {
         let input = reader.pointee.input
-        let n = c.pointee.tlsConnection.map { Self.tlsReadRaw($0, input.baseAddress!, input.count) }
+        let n = c.pointee.tlsConnection.map { Self.tlsRead($0, into: input.baseAddress!, count: input.count) }
             ?? Socket.read(c.pointee.fd, into: input.baseAddress!, count: input.count)
         if n <= 0 { return n }
         do {

@@ -135,7 +135,7 @@ extension Server {
         if !s.flags.contains(.allCommands) && !s.allows(index) && !spec.pointee.flags.contains(.noAuth) {
             // Only first-arg rules (+select|0) can still allow it; they live in the model.
             guard s.hasFirstArgs, argc >= 2, let model = acl.users[user],
-                model.selectors[selector].allowsCommand(index, parent: acl.table.parent[index], firstArg: arg(1))
+                model.selectors[selector].allowsCommand(index, firstArg: arg(1))
             else { return (.command, 0) }
         }
         if !s.flags.contains(.allKeys) {

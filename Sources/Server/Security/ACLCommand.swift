@@ -158,13 +158,12 @@ extension Server {
         if kept { return }
         for fd in 0..<clientsCapacity {
             guard let cl = clientsByFD[fd], Int(cl.pointee.user) == index, cl.pointee.flags.contains(.pubsub) else { continue }
-            var kill = false
             func denied(_ name: [UInt8], pattern: Bool) -> Bool {
                 name.withUnsafeBufferPointer { b in
                     !Self.channelAllowed(upcoming, ByteView(b.baseAddress ?? UnsafePointer(bitPattern: 1)!, b.count), isPattern: pattern)
                 }
             }
-            kill = cl.pointee.patterns.contains { denied($0, pattern: true) }
+            let kill = cl.pointee.patterns.contains { denied($0, pattern: true) }
                 || cl.pointee.channels.contains { denied($0, pattern: false) }
                 || cl.pointee.shardChannels.contains { denied($0, pattern: false) }
             if kill { markClosing(cl) }

@@ -95,7 +95,7 @@ extension Server {
     /// ACL LOAD (ACLLoadFromFile): nil on success, else every error found, and nothing changed.
     mutating func loadACLFile(current: ClientRef?) -> String? {
         let file = settings.aclfile
-        guard let text = Self.readWholeFile(file) else {
+        guard let text = ConfigLoader.readFileBytes(file) else {
             return "Error loading ACLs, opening file '\(file)': \(String(cString: strerror(errno)))"
         }
         var errors = ""
@@ -189,21 +189,6 @@ extension Server {
     /// CONFIG REWRITE's `user` lines: all users, or none when they live in an aclfile.
     var configUserLines: [String] {
         settings.aclfile.isEmpty ? acl.describedUsers : []
-    }
-
-    static func readWholeFile(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd == -1 { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            out += buf[0..<n]
-        }
-        return out
     }
 
     static func trim(_ s: [UInt8], _ chars: String) -> [UInt8] {

@@ -226,7 +226,7 @@ struct ACLSelector {
 
     /// Whether this selector's bitmap lets the command run (ALLCOMMANDS, the bit, or an
     /// allowed first argument).
-    func allowsCommand(_ index: Int, parent: Int, firstArg: ByteView?) -> Bool {
+    func allowsCommand(_ index: Int, firstArg: ByteView?) -> Bool {
         if flags.contains(.allCommands) || allows(index) { return true }
         guard let firstArg, let list = firstArgs[index] else { return false }
         return list.contains { ACLUser.equalsIgnoringCase($0, firstArg) }
@@ -397,23 +397,11 @@ struct ACLUser {
         default:
             let first = op[0]
             if first == UInt8(ascii: ">") || first == UInt8(ascii: "#") {
-                let hash: String
-                if first == UInt8(ascii: ">") {
-                    hash = Self.hashPassword(op.dropFirst())
-                } else {
-                    guard Self.isValidHash(op.dropFirst()) else { throw .badHash }
-                    hash = String(decoding: op.dropFirst(), as: UTF8.self)
-                }
+                let hash = try Self.passwordHash(op, clear: first == UInt8(ascii: ">"))
                 if !passwords.contains(hash) { passwords.append(hash) }
                 flags.remove(.nopass)
             } else if first == UInt8(ascii: "<") || first == UInt8(ascii: "!") {
-                let hash: String
-                if first == UInt8(ascii: "<") {
-                    hash = Self.hashPassword(op.dropFirst())
-                } else {
-                    guard Self.isValidHash(op.dropFirst()) else { throw .badHash }
-                    hash = String(decoding: op.dropFirst(), as: UTF8.self)
-                }
+                let hash = try Self.passwordHash(op, clear: first == UInt8(ascii: "<"))
                 guard let i = passwords.firstIndex(of: hash) else { throw .noSuchPassword }
                 passwords.remove(at: i)
             } else if first == UInt8(ascii: "(") && op.last == UInt8(ascii: ")") {
@@ -455,6 +443,13 @@ struct ACLUser {
     }
 
     // MARK: - Helpers
+
+    /// The hash a password rule names: of the clear text after `>`/`<`, or the hex after `#`/`!`.
+    static func passwordHash(_ op: [UInt8], clear: Bool) throws(ACLRuleError) -> String {
+        if clear { return hashPassword(op.dropFirst()) }
+        guard isValidHash(op.dropFirst()) else { throw .badHash }
+        return String(decoding: op.dropFirst(), as: UTF8.self)
+    }
 
     static func hashPassword<C: Collection>(_ clear: C) -> String where C.Element == UInt8 {
         let bytes = Array(clear)

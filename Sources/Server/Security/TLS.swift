@@ -67,7 +67,7 @@ extension Server {
             session_cache_timeout: Int32(clamping: Int(v("tls-session-cache-timeout")) ?? 300))
         let server = tandem_tls_context_new(&config, &client, &error, error.count)
         guard let server else {
-            Log.warning(Self.text(error))
+            Log.warning(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
             return false
         }
         tandem_tls_context_free(tls.serverContext)
@@ -164,8 +164,7 @@ extension Server {
     /// Advances the handshake; true once it is done (the connection then reads as any other).
     mutating func continueTLSHandshake(_ c: ClientRef) -> Bool {
         guard let conn = c.pointee.tlsConnection else { return true }
-        var error = [CChar](repeating: 0, count: 512)
-        let r = tandem_tls_handshake(conn, &error, error.count)
+        let (r, error) = Self.tlsHandshakeStep(conn)
         switch r {
         case 1:
             c.pointee.tlsHandshaking = false
@@ -183,28 +182,28 @@ extension Server {
             }
             return false
         default:
-            Log.verbose("Error accepting a client connection: \(Self.text(error)) (addr=\(c.pointee.address) laddr=\(c.pointee.localAddress))")
+            Log.verbose("Error accepting a client connection: \(error) (addr=\(c.pointee.address) laddr=\(c.pointee.localAddress))")
             markClosing(c)
             return false
         }
     }
 
-    /// SSL_read into the query buffer: bytes, 0 at end of stream, -1 would block, -2 error.
-    mutating func tlsRead(_ c: ClientRef, _ conn: UnsafeMutableRawPointer, into buffer: UnsafeMutablePointer<UInt8>,
-                          count: Int) -> Int {
-        // The error text is written only on errors, into a stack buffer (nothing allocated per read).
+    /// SSL_read: bytes, 0 at end of stream, -1 would block, -2 error (logged at verbose level
+    /// after `what` when given). The error text goes to a stack buffer: nothing is allocated per call.
+    static func tlsRead(_ conn: UnsafeMutableRawPointer, into buffer: UnsafeMutableRawPointer, count: Int,
+                        logging what: StaticString? = nil) -> Int {
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: 256) { error in
             error[0] = 0
             let n = tandem_tls_read(conn, buffer, count, error.baseAddress, 256)
             if n >= 0 { return n }
             if n == TANDEM_TLS_WANT_READ || n == TANDEM_TLS_WANT_WRITE { return -1 }
-            Log.verbose("Reading from client: \(String(cString: error.baseAddress!))")
+            if let what { Log.verbose("\(what)\(String(cString: error.baseAddress!))") }
             return -2
         }
     }
 
-    /// SSL_write of pending output: bytes, -1 would block, -2 error.
-    func tlsWrite(_ conn: UnsafeMutableRawPointer, from buffer: UnsafePointer<UInt8>, count: Int) -> Int {
+    /// SSL_write: bytes, -1 would block, -2 error (logged at verbose level).
+    static func tlsWrite(_ conn: UnsafeMutableRawPointer, from buffer: UnsafeRawPointer, count: Int) -> Int {
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: 256) { error in
             error[0] = 0
             let n = tandem_tls_write(conn, buffer, count, error.baseAddress, 256)
@@ -237,21 +236,16 @@ extension Server {
         }
     }
 
-    /// A C error buffer as text.
-    static func text(_ buffer: [CChar]) -> String {
-        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    /// One step of a handshake: 1 done, TANDEM_TLS_WANT_READ/_WRITE, or an error and its text.
+    static func tlsHandshakeStep(_ conn: UnsafeMutableRawPointer) -> (Int32, String) {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 512) { error in
+            error[0] = 0
+            let r = tandem_tls_handshake(conn, error.baseAddress, 512)
+            return (r, r == 1 || r == TANDEM_TLS_WANT_READ || r == TANDEM_TLS_WANT_WRITE ? "" : String(cString: error.baseAddress!))
+        }
     }
 
     // MARK: - The replication link (tls-replication yes)
-
-    /// SSL_read without a client: bytes, 0 at end of stream, -1 would block, -2 error.
-    static func tlsReadRaw(_ conn: UnsafeMutableRawPointer, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
-        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 256) { error in
-            let n = tandem_tls_read(conn, buffer, count, error.baseAddress, 256)
-            if n >= 0 { return n }
-            return n == TANDEM_TLS_WANT_READ || n == TANDEM_TLS_WANT_WRITE ? -1 : -2
-        }
-    }
 
     /// The master link's session: the link's during the handshake and transfer, then the
     /// master client's.
@@ -259,13 +253,13 @@ extension Server {
 
     /// Socket.read on the master link, through its TLS session when there is one.
     func linkRead(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) -> Int {
-        if let conn = linkSession { return Self.tlsReadRaw(conn, buffer, count) }
+        if let conn = linkSession { return Self.tlsRead(conn, into: buffer, count: count) }
         return Socket.read(fd, into: buffer, count: count)
     }
 
     /// Socket.write on the master link, through its TLS session when there is one.
     func linkWrite(_ fd: Int32, from buffer: UnsafeRawPointer, count: Int) -> Int {
-        if let conn = linkSession { return tlsWrite(conn, from: buffer.assumingMemoryBound(to: UInt8.self), count: count) }
+        if let conn = linkSession { return Self.tlsWrite(conn, from: buffer, count: count) }
         return Socket.write(fd, from: buffer, count: count)
     }
 
