@@ -419,6 +419,8 @@ public struct Server {
                 linkEvent(events)
             } else if token & Self.senderBit != 0 {
                 senderWorkerNotified(Int(token & 0xFFFF))
+            } else if token & Self.relayBit != 0 {
+                relayPayload(Int(token & 0xFFFF))
             } else {
                 handleClientEvent(fd: Int32(truncatingIfNeeded: token), events: events)
             }

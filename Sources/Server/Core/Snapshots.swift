@@ -46,6 +46,8 @@ struct PersistenceState {
     var lastCowBytes = 0
     /// What the last child reported writing (a diskless transfer's payload, per replica).
     var childBytesWritten: Int64 = 0
+    /// What the last diskless child reported of its relay pipes (ChildReport.relaysDelivered).
+    var childRelaysDelivered: Int64 = 0
     var currentSaveKeysProcessed = 0
     var currentSaveKeysTotal = 0
     var latestForkMicros: Int64 = 0
@@ -70,6 +72,8 @@ struct ChildReport {
     var keys: Int64 = 0
     var cowBytes: Int64 = 0
     var bytesWritten: Int64 = 0
+    /// A diskless sync's child: which relay pipes got the whole payload (1: plain, 2: LZ4).
+    var relaysDelivered: Int64 = 0
 }
 
 extension Server {
@@ -154,7 +158,8 @@ extension Server {
     /// Forks a child that writes the snapshot to `dbfilename`, or, given `sockets`, streams it
     /// to those replica sockets as a diskless payload. Returns false (and logs) when fork fails.
     @discardableResult
-    mutating func startBackgroundSave(toSockets sockets: [Int32]? = nil, compressed: [Int32] = []) -> Bool {
+    mutating func startBackgroundSave(toSockets sockets: [Int32]? = nil, compressed: [Int32] = [],
+                                      relays: (plain: Int32, compressed: Int32) = (-1, -1)) -> Bool {
         let reports: Pipe
         do {
             reports = try Pipe.make(nonBlockingRead: true)
@@ -166,12 +171,13 @@ extension Server {
         persistence.lastBgsaveTryMillis = Clock.unixMillis()
         persistence.childDirtyAtStart = dirty
         persistence.childBytesWritten = 0
+        persistence.childRelaysDelivered = 0
         let start = Clock.monotonicMicros()
         let pid: pid_t
         switch ChildProcess.fork() {
         case .child:
             close(fds.0)
-            if let sockets { runStreamingChild(sockets, compressed: compressed, reportFD: fds.1) }
+            if let sockets { runStreamingChild(sockets, compressed: compressed, relays: relays, reportFD: fds.1) }
             runSnapshotChild(reportFD: fds.1)
         case .failed(let error):
             close(fds.0)
@@ -229,18 +235,23 @@ extension Server {
         // The sender workers exit when the primary's end of their control socket closes: a
         // child holding a copy would keep them alive after the primary died.
         for w in repl.workers where w.control >= 0 { close(w.control) }
+        // The primary's ends of the relay pipes: once the primary closes its end, a write to
+        // the pipe must fail here rather than wait.
+        for r in repl.relays where r.fd >= 0 { close(r.fd) }
     }
 
     /// In a fork child, last: log the copy-on-write it caused (the last sample, the largest and
     /// their average, as Redis) and send the final report.
-    func reportChildDone(keys: Int, bytesWritten: Int64, reportFD: Int32, samples: CowSamples = CowSamples()) {
+    func reportChildDone(keys: Int, bytesWritten: Int64, reportFD: Int32, samples: CowSamples = CowSamples(),
+                         relaysDelivered: Int64 = 0) {
         var samples = samples
         let cow = samples.take()
         if cow > 0 {
             let mb = 1024 * 1024
             Log.notice("Fork CoW for RDB: current \(cow / mb) MB, peak \(samples.peak / mb) MB, average \(samples.average / mb) MB")
         }
-        var report = ChildReport(kind: ChildReport.done, keys: Int64(keys), cowBytes: Int64(cow), bytesWritten: bytesWritten)
+        var report = ChildReport(kind: ChildReport.done, keys: Int64(keys), cowBytes: Int64(cow), bytesWritten: bytesWritten,
+                                 relaysDelivered: relaysDelivered)
         _ = withUnsafeBytes(of: &report) { write(reportFD, $0.baseAddress, $0.count) }
     }
 
@@ -261,8 +272,11 @@ extension Server {
 
     /// In the child of a diskless sync: `$EOF:<mark>`, the RDB and the mark to every socket at
     /// once. A replica that fails or stalls for repl-timeout is shut down (the parent sees its
-    /// connection end) and the others go on. Exits 0 when at least one replica got it all.
-    func runStreamingChild(_ sockets: [Int32], compressed: [Int32], reportFD: Int32) -> Never {
+    /// connection end) and the others go on. `relays` are pipes the parent relays to replicas
+    /// on the TLS port (PayloadRelay), written like sockets. Exits 0 when at least one replica
+    /// (or relay) got it all.
+    func runStreamingChild(_ sockets: [Int32], compressed: [Int32], relays: (plain: Int32, compressed: Int32),
+                           reportFD: Int32) -> Never {
         becomeSnapshotChild(title: "redis-rdb-to-slaves")
         let timeout = Int32(clamping: max(1, settings.replTimeout) * 1000)
         let mark = Array(Self.randomHex(40).utf8)
@@ -275,6 +289,8 @@ extension Server {
             _ = lz4.pointee.write(p, n, to: sink)
         }
         var plain = sockets, encoded = compressed
+        if relays.plain >= 0 { plain.append(relays.plain) }
+        if relays.compressed >= 0 { encoded.append(relays.compressed) }
         header.withUnsafeBytes { h in
             RDBOutput.writeToAll(&plain, h.baseAddress!, h.count, timeoutMillis: timeout)
             if !encoded.isEmpty { encode(h.baseAddress!, h.count) { RDBOutput.writeToAll(&encoded, $0, $1, timeoutMillis: timeout) } }
@@ -297,14 +313,20 @@ extension Server {
                 lz4.pointee.end { RDBOutput.writeToAll(&encoded, $0, $1, timeoutMillis: timeout) }
             }
         }
-        let plainDelivered = plain.filter { $0 >= 0 }.count, encodedDelivered = encoded.filter { $0 >= 0 }.count
+        // The relays' bytes are counted by the parent as it writes them to the replicas.
+        let relayFDs = [relays.plain, relays.compressed].filter { $0 >= 0 }
+        let plainDelivered = plain.filter { $0 >= 0 && !relayFDs.contains($0) }.count
+        let encodedDelivered = encoded.filter { $0 >= 0 && !relayFDs.contains($0) }.count
+        let relaysDelivered = Int64((relays.plain >= 0 && plain.contains(relays.plain) ? 1 : 0)
+            | (relays.compressed >= 0 && encoded.contains(relays.compressed) ? 2 : 0))
         // Redis's parent logs this when its pipe from the child ends; here the child writes the
         // sockets itself and knows best which are still up.
         Log.notice("Diskless rdb transfer, done reading from pipe, \(plainDelivered + encodedDelivered) replicas still up.")
+        for fd in relayFDs { close(fd) }
         let payload = w.out.bytesWritten + Int64(header.count + mark.count)
         let wire = payload * Int64(plainDelivered) + lz4.pointee.bytesOut * Int64(encodedDelivered)
-        reportChildDone(keys: w.keysWritten, bytesWritten: wire, reportFD: reportFD)
-        _exit(plainDelivered + encodedDelivered > 0 ? 0 : 1)
+        reportChildDone(keys: w.keysWritten, bytesWritten: wire, reportFD: reportFD, relaysDelivered: relaysDelivered)
+        _exit(plainDelivered + encodedDelivered > 0 || relaysDelivered != 0 ? 0 : 1)
     }
 
     /// This process's private dirty memory: what copy-on-write has duplicated so far.
@@ -353,6 +375,7 @@ extension Server {
             if report.kind == ChildReport.done {
                 persistence.lastCowBytes = Int(report.cowBytes)
                 persistence.childBytesWritten = report.bytesWritten
+                persistence.childRelaysDelivered = report.relaysDelivered
             }
         }
     }

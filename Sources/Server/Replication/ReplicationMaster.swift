@@ -374,9 +374,6 @@ extension Server {
     /// repl-diskless-sync applies to the replicas waiting now: all of them take `$EOF:`.
     var wantsDisklessSync: Bool {
         let waiting = repl.replicas.filter { $0.pointee.replicaInfo.state == .waitBgsaveStart }
-        // A TLS session lives in this process: a forked child cannot write into it, so replicas
-        // on the TLS port take the snapshot from disk (Security/TLS.swift).
-        if waiting.contains(where: { $0.pointee.tlsConnection != nil }) { return false }
         // A filtered snapshot is never the shared dump on disk (Redis forces a socket target).
         if let first = waiting.first, !first.pointee.replicaInfo.filter.isEverything { return true }
         return settings.replDisklessSync && waiting.allSatisfy { $0.pointee.replicaInfo.capaEOF }
@@ -416,21 +413,26 @@ extension Server {
         var sockets: [Int32] = []
         for r in repl.replicas where r.pointee.replicaInfo.state == .waitBgsaveStart && r.pointee.replicaInfo.filter == filter {
             attachToSyncSnapshot(r)
-            if toSockets { sockets.append(r.pointee.fd) }
+        }
+        // The child writes the sockets of plain-TCP replicas itself; replicas on the TLS port
+        // take the payload through a pipe the primary relays into their sessions (PayloadRelay).
+        let childWrites: (ClientRef) -> Bool = {
+            !$0.pointee.flags.contains(.closeASAP) && $0.pointee.replicaInfo.state == .waitBgsaveEnd && $0.pointee.tlsConnection == nil
         }
         if toSockets {
             // The child owns these sockets until it exits: +FULLRESYNC must have left first.
-            for r in repl.replicas where r.pointee.replicaInfo.state == .waitBgsaveEnd {
+            for r in repl.replicas where childWrites(r) {
                 writeToClient(r)
                 if r.pointee.reply.pending > 0 { markClosing(r) }
             }
-            sockets = repl.replicas.filter { !$0.pointee.flags.contains(.closeASAP) && $0.pointee.replicaInfo.state == .waitBgsaveEnd
-                && !$0.pointee.replicaInfo.lz4Payload }.map { $0.pointee.fd }
+            sockets = repl.replicas.filter { childWrites($0) && !$0.pointee.replicaInfo.lz4Payload }.map { $0.pointee.fd }
         }
-        let compressed = repl.replicas.filter { !$0.pointee.flags.contains(.closeASAP) && $0.pointee.replicaInfo.state == .waitBgsaveEnd
-            && $0.pointee.replicaInfo.lz4Payload }.map { $0.pointee.fd }
-        let started = toSockets ? startBackgroundSave(toSockets: sockets, compressed: compressed) : startBackgroundSave()
+        let compressed = repl.replicas.filter { childWrites($0) && $0.pointee.replicaInfo.lz4Payload }.map { $0.pointee.fd }
+        let relays = toSockets ? openPayloadRelays() : (plain: -1, compressed: -1)
+        let started = toSockets ? startBackgroundSave(toSockets: sockets, compressed: compressed, relays: relays) : startBackgroundSave()
+        for fd in [relays.plain, relays.compressed] where fd >= 0 { close(fd) }
         if !started {
+            closePayloadRelays()
             repl.syncForkOffset = -1
             for r in repl.replicas where r.pointee.replicaInfo.state != .online { markClosing(r) }
         }
@@ -465,10 +467,21 @@ extension Server {
         let toSockets = repl.syncToSockets
         repl.syncForkOffset = -1
         repl.syncToSockets = false
+        // What the child left in the relay pipes goes to the TLS replicas before they count as
+        // served (their output buffers keep it in order).
+        if ok { drainPayloadRelays() }
+        closePayloadRelays()
         guard !repl.replicas.isEmpty else { return }
         for r in repl.replicas where r.pointee.replicaInfo.state == .waitBgsaveEnd && !r.pointee.flags.contains(.closeASAP) {
             if !ok || forkOffset < 0 || (!toSockets && !openDumpForBulk(r)) {
                 Log.warning("SYNC failed. BGSAVE child returned an error")
+                markClosing(r)
+                continue
+            }
+            if toSockets && r.pointee.tlsConnection != nil
+                && persistence.childRelaysDelivered & (r.pointee.replicaInfo.lz4Payload ? 2 : 1) == 0
+            {
+                Log.warning("Diskless rdb transfer to replica \(replicaName(r)) failed: the pipe from the child broke")
                 markClosing(r)
                 continue
             }
@@ -548,6 +561,7 @@ extension Server {
             }
             // The dump is out: the writes held during the sync are in the buffer now.
         }
+        if !repl.relays.isEmpty && r.pointee.replicaInfo.state == .waitBgsaveEnd { resumePayloadRelays() }
         if r.pointee.reply.pending == 0 && r.pointee.replicaInfo.handoffOffset >= 0 {
             stats.writesProcessed += 1
             handOff(r)
@@ -870,6 +884,7 @@ extension Server {
                 kill(childPID, SIGUSR1)
             }
         }
+        if !repl.relays.isEmpty { resumePayloadRelays() }
         if c.pointee.replicaInfo.state == .waitBgsaveEnd && !repl.syncToSockets && childPID >= 0
             && repl.syncForkOffset >= 0 && settings.save.isEmpty
             && !repl.replicas.contains(where: { $0.pointee.replicaInfo.state != .online })

@@ -68,6 +68,8 @@ struct ReplicationState {
     var syncDumpOnDisk = false
     /// The running snapshot for sync streams straight to the replicas' sockets (diskless).
     var syncToSockets = false
+    /// Pipes from a diskless sync's child that the primary relays to TLS replicas (PayloadRelay).
+    var relays: [PayloadRelay] = []
     /// What the running snapshot for replicas holds (everything but for rdb-filter-only).
     var syncFilter = SnapshotFilter.everything
     var lastPingMillis: Int64 = 0

@@ -175,6 +175,69 @@ import Glibc
         #expect(info["sync_partial_ok"] == "1", "\(info)")
     }
 
+    /// A diskless full sync to a replica on the TLS port and a plain one at once: the child
+    /// writes the plain one's socket and a pipe the primary relays into the TLS session (a
+    /// dataset of several MB, so the relay pauses and resumes on its high-water mark).
+    @Test(arguments: [(ServerFlavour.tandem, ServerFlavour.tandem), (.tandem, .redis), (.redis, .tandem)])
+    func disklessSyncOverTLS(_ masterFlavour: ServerFlavour, _ replicaFlavour: ServerFlavour) throws {
+        let d = Self.certs
+        let clientCert = ["--tls-client-cert-file", d + "/client.crt", "--tls-client-key-file", d + "/client.key"]
+        let tlsPort = try Harness.freePort()
+        let master = try ServerProcess.start(masterFlavour, extraArgs: Self.serverArgs(tlsPort: tlsPort)
+            + ["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "1"])
+        defer { master.stop() }
+        let m = try master.connect()
+        _ = try m.call("DEBUG", "POPULATE", "60000", "key", "100")
+        let tlsReplica = try ServerProcess.start(replicaFlavour, extraArgs: Self.serverArgs(tlsPort: try Harness.freePort())
+            + clientCert + ["--tls-replication", "yes", "--replicaof", "127.0.0.1", String(tlsPort)])
+        defer { tlsReplica.stop() }
+        let plainReplica = try ServerProcess.start(replicaFlavour, extraArgs: ["--replicaof", "127.0.0.1", String(master.port)])
+        defer { plainReplica.stop() }
+        let t = try tlsReplica.connect(), p = try plainReplica.connect()
+        #expect(ChainAndFailoverTests.waitForLink(t), "\(tlsReplica.log)")
+        #expect(ChainAndFailoverTests.waitForLink(p), "\(plainReplica.log)")
+        #expect(master.log.contains("target: replicas sockets"), "\(master.log)")
+        for i in 0..<100 { _ = try m.call("INCR", "counter\(i % 7)") }
+        try RedisReplicaTests.expectConverged(master: m, replica: t, "diskless over TLS")
+        try RedisReplicaTests.expectConverged(master: m, replica: p, "diskless beside a TLS replica")
+        #expect(try t.call("DBSIZE") == Array(":60007\r\n".utf8))
+    }
+
+    /// A TLS replica that stalls during a diskless sync (its link throttled to nothing) is dropped
+    /// after repl-timeout, and the relay goes on for the other TLS replica, which syncs.
+    @Test(arguments: ServerFlavour.allCases)
+    func stalledTLSReplicaDuringDisklessSync(_ masterFlavour: ServerFlavour) throws {
+        let d = Self.certs
+        let clientCert = ["--tls-client-cert-file", d + "/client.crt", "--tls-client-key-file", d + "/client.key"]
+        let tlsPort = try Harness.freePort()
+        let master = try ServerProcess.start(masterFlavour, extraArgs: Self.serverArgs(tlsPort: tlsPort)
+            + ["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "1", "--repl-timeout", "3"])
+        defer { master.stop() }
+        let m = try master.connect()
+        _ = try m.call("DEBUG", "POPULATE", "100000", "key", "200")
+        let throttle = try ThrottledRelay(to: tlsPort, bytesPerSecond: 0)
+        defer { throttle.stop() }
+        var replicas: [ServerProcess] = []
+        defer { for r in replicas { r.stop() } }
+        for port in [throttle.port, tlsPort] {
+            replicas.append(try ServerProcess.start(.redis, extraArgs: Self.serverArgs(tlsPort: try Harness.freePort())
+                + clientCert + ["--tls-replication", "yes", "--repl-timeout", "3"]))
+            _ = try replicas.last!.connect().call("REPLICAOF", "127.0.0.1", String(port))
+            if port == throttle.port {
+                // The handshake goes through; then (before the fork, a second later) the link
+                // nearly stops: the socket buffers take a few MB and the transfer stalls.
+                #expect(Harness.waitUntil(milliseconds: 5_000) { master.log.contains("asks for synchronization") })
+                throttle.setRate(bytesPerSecond: 1)
+            }
+        }
+        let fast = try replicas[1].connect()
+        #expect(Harness.waitUntil(milliseconds: 30_000) {
+            (try? InfoReply.fetch(fast, "replication").fields["master_link_status"]) == "up"
+        }, "\(master.log)")
+        #expect(try fast.call("DBSIZE") == Array(":100000\r\n".utf8))
+        #expect(try m.call("PING") == Array("+PONG\r\n".utf8))
+    }
+
     /// Start-up refuses a TLS port without a usable certificate, as redis-server.
     @Test func startUpNeedsACertificate() throws {
         let dir = try Harness.makeTempDir("tandem-tls-start")
