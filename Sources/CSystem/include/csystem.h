@@ -289,6 +289,20 @@ static inline double tandem_cpu_seconds(int who_children, int sys) {
     return (double)tv.tv_sec + (double)tv.tv_usec / 1000000.0;
 }
 
+/* MARK: - bit operations (bitops.c) */
+
+/* Set bits in `len` bytes, a word at a time (POPCNT where the CPU has it). */
+uint64_t tandem_popcount(const void *data, size_t len);
+
+/* The index of the first byte in [from, len) that differs from `skip`; `len` when none does. */
+size_t tandem_find_byte_not(const void *data, size_t from, size_t len, uint8_t skip);
+
+enum { TANDEM_BITOP_AND = 0, TANDEM_BITOP_OR = 1, TANDEM_BITOP_XOR = 2, TANDEM_BITOP_NOT = 3 };
+
+/* dst[0..<len] = the operation over `count` sources, each read as zero past its own length
+   (NOT: one source). */
+void tandem_bitop(int op, uint8_t *dst, size_t len, const uint8_t *const *src, const size_t *srclen, size_t count);
+
 #endif
 
 /* MARK: - process tuning */

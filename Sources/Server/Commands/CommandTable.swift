@@ -55,6 +55,7 @@ enum CommandID: Equatable {
     case sets(SetCommand)
     case sortedSets(ZSetCommand)
     case streams(StreamCommand)
+    case bitmaps(BitmapCommand)
     case scripting(ScriptingCommand)
     // Connection
     case ping, echo, quit, select, auth, hello, reset
@@ -130,7 +131,7 @@ enum CommandTable {
 
     static let all: [CommandSpec] =
         core + ListCommands.specs + HashCommands.specs + SetCommands.specs + ZSetCommands.specs + StreamCommands.specs
-        + ScriptingCommands.specs
+        + ScriptingCommands.specs + BitmapCommands.specs
 
     static let core: [CommandSpec] = [
         // MARK: Connection

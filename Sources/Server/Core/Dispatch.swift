@@ -538,6 +538,7 @@ extension Server {
         case .sets(let id): setTypeCommand(c, id)
         case .sortedSets(let id): zsetCommand(c, id)
         case .streams(let id): streamCommand(c, id)
+        case .bitmaps(let id): bitmapCommand(c, id)
         case .container: addError(c, "-ERR unknown subcommand\r\n")
         }
     }

@@ -216,6 +216,9 @@ extension Server {
         var setAccess: ACLKeyAccess? = nil
         if spec.pointee.id == .set {
             setAccess = (3..<max(3, argc)).contains { arg($0).equalsLowercase("get") } ? .all : .write
+        } else if spec.pointee.id == .bitmaps(.bitfield) {
+            // BITFIELD with only GETs reads (Redis's bitfieldGetKeys).
+            setAccess = BitmapCommands.bitfieldOnlyReads(argc: argc, arg: arg) ? .read : .all
         }
         while k <= last && k < argc {
             if !body(k, setAccess ?? keyAccess(index, k)) { return }

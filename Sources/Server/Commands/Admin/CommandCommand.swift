@@ -221,7 +221,12 @@ extension Server {
                 c.pointee.reply.appendArrayHeader(2)
                 c.pointee.reply.appendBulk(c.pointee.arg(k + 2))
                 let hasGet = spec.id == .set && (3..<argc).contains { c.pointee.arg($0 + 2).equalsLowercase("get") }
-                let flags = keyFlags(spec, position: k, hasGetOption: hasGet)
+                var flags = keyFlags(spec, position: k, hasGetOption: hasGet)
+                if spec.id == .bitmaps(.bitfield) {
+                    // Variable flags: only GETs read (Redis's bitfieldGetKeys).
+                    let reads = BitmapCommands.bitfieldOnlyReads(argc: argc) { c.pointee.arg($0 + 2) }
+                    flags = reads ? ["RO", "access"] : ["RW", "access", "update"]
+                }
                 c.pointee.reply.appendArrayHeader(flags.count)
                 for f in flags { c.pointee.reply.appendStatus(f) }
             } else {

@@ -331,8 +331,10 @@ extension Server {
     }
 
     /// Replaces `key`'s string entry with one holding `total` bytes (zero-filled past the
-    /// old value), raw-encoded, keeping the TTL; returns the new entry. For APPEND/SETRANGE.
-    mutating func unshareString(_ db: Int, _ slot: Slot, capacity total: Int) -> Entry {
+    /// old value), raw-encoded, keeping the TTL; returns the new entry. For APPEND/SETRANGE
+    /// and bit writes; `greedy` (bit writes) leaves room to grow, as Redis's sdsMakeRoomFor:
+    /// twice the size up to 1 MB, 1 MB more beyond.
+    mutating func unshareString(_ db: Int, _ slot: Slot, capacity total: Int, greedy: Bool = false) -> Entry {
         let old = Entry(slot.pointee!)
         var scratch = (UInt64(0), UInt64(0), UInt64(0))
         return withUnsafeMutableBytes(of: &scratch) { raw -> Entry in
@@ -344,7 +346,8 @@ extension Server {
                 old.encoding = .raw
                 return old
             }
-            let e = Entry.allocate(key: old.key, valueCapacity: total)
+            let room = greedy && total > current.count ? (total < 1 << 20 ? total * 2 : total + 1 << 20) : total
+            let e = Entry.allocate(key: old.key, valueCapacity: room)
             let p = e.mutableStringBytes
             memcpy(p, current.base, current.count)
             if total > current.count { memset(p + current.count, 0, total - current.count) }
