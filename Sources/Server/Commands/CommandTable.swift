@@ -56,6 +56,7 @@ enum CommandID: Equatable {
     case sortedSets(ZSetCommand)
     case streams(StreamCommand)
     case bitmaps(BitmapCommand)
+    case geo(GeoCommand)
     case scripting(ScriptingCommand)
     // Connection
     case ping, echo, quit, select, auth, hello, reset
@@ -131,7 +132,7 @@ enum CommandTable {
 
     static let all: [CommandSpec] =
         core + ListCommands.specs + HashCommands.specs + SetCommands.specs + ZSetCommands.specs + StreamCommands.specs
-        + ScriptingCommands.specs + BitmapCommands.specs
+        + ScriptingCommands.specs + BitmapCommands.specs + GeoCommands.specs
 
     static let core: [CommandSpec] = [
         // MARK: Connection

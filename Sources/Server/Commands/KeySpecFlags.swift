@@ -21,6 +21,13 @@ enum KeySpecFlags {
         "fcall_ro": "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS",
     ]
 
+    /// Key specifications found by a keyword (begin -1 in `table`, in the same order): the
+    /// keyword and the argument the search starts from.
+    static let keywords: [String: [(keyword: String, startFrom: Int)]] = [
+        "georadius": [("STORE", 6), ("STOREDIST", 6)],
+        "georadiusbymember": [("STORE", 5), ("STOREDIST", 5)],
+    ]
+
     static let table: [String: [Spec]] = [
         "eval": [(2, ["RW", "access", "update"])],
         "evalsha": [(2, ["RW", "access", "update"])],
@@ -65,6 +72,16 @@ enum KeySpecFlags {
         "bitop": [(2, ["OW", "update"]), (3, ["RO", "access"])],
         "bitfield": [(1, ["RW", "access", "update", "variable_flags"])],
         "bitfield_ro": [(1, ["RO", "access"])],
+        "geoadd": [(1, ["RW", "update"])],
+        "geodist": [(1, ["RO", "access"])],
+        "geohash": [(1, ["RO", "access"])],
+        "geopos": [(1, ["RO", "access"])],
+        "georadius": [(1, ["RO", "access"]), (-1, ["OW", "update"]), (-1, ["OW", "update"])],
+        "georadius_ro": [(1, ["RO", "access"])],
+        "georadiusbymember": [(1, ["RO", "access"]), (-1, ["OW", "update"]), (-1, ["OW", "update"])],
+        "georadiusbymember_ro": [(1, ["RO", "access"])],
+        "geosearch": [(1, ["RO", "access"])],
+        "geosearchstore": [(1, ["OW", "update"]), (2, ["RO", "access"])],
         "lcs": [(1, ["RO", "access"])],
         "del": [(1, ["RM", "delete"])],
         "unlink": [(1, ["RM", "delete"])],

@@ -539,6 +539,7 @@ extension Server {
         case .sortedSets(let id): zsetCommand(c, id)
         case .streams(let id): streamCommand(c, id)
         case .bitmaps(let id): bitmapCommand(c, id)
+        case .geo(let id): geoCommand(c, id)
         case .container: addError(c, "-ERR unknown subcommand\r\n")
         }
     }

@@ -125,7 +125,12 @@ extension Server {
         }
         // SORT's BY/GET patterns and STORE: keys Redis cannot locate from the positions
         // ("unknown" specs).
-        for t in table where t.begin < 0 { specs.append((-1, ("unknown", []), -1)) }
+        // GEORADIUS's STORE/STOREDIST: found by keyword, then a range of one.
+        let keywords = KeySpecFlags.keywords[spec.nameString] ?? []
+        for t in table where t.begin < 0 {
+            specs.append((-1, keywords.isEmpty ? ("unknown", []) : ("range", [("lastkey", 0), ("keystep", 1), ("limit", 0)]), -1))
+        }
+        var keywordIndex = 0
         let r3 = c.pointee.resp3
         c.pointee.reply.appendArrayHeader(specs.count)
         let notes = KeySpecFlags.notes[spec.nameString]
@@ -142,7 +147,17 @@ extension Server {
             c.pointee.reply.appendBulk("begin_search")
             c.pointee.reply.appendMapHeader(2, resp3: r3)
             c.pointee.reply.appendBulk("type")
-            if s.begin < 0 {
+            if s.begin < 0 && keywordIndex < keywords.count {
+                let k = keywords[keywordIndex]
+                keywordIndex += 1
+                c.pointee.reply.appendBulk("keyword")
+                c.pointee.reply.appendBulk("spec")
+                c.pointee.reply.appendMapHeader(2, resp3: r3)
+                c.pointee.reply.appendBulk("keyword")
+                c.pointee.reply.appendBulk(k.keyword)
+                c.pointee.reply.appendBulk("startfrom")
+                c.pointee.reply.appendInteger(Int64(k.startFrom))
+            } else if s.begin < 0 {
                 c.pointee.reply.appendBulk("unknown")
                 c.pointee.reply.appendBulk("spec")
                 c.pointee.reply.appendMapHeader(0, resp3: r3)
@@ -285,6 +300,8 @@ extension Server {
                 j += a.equalsLowercase("auth") ? 2 : a.equalsLowercase("auth2") ? 3 : 1
             }
             return [3]
+        case .geo(.georadius), .geo(.georadiusbymember):
+            return GeoCommands.radiusKeyPositions(argc: argc, arg: arg)
         case .sort:
             // The key, then STORE's destination, the last one if several (LIMIT takes two
             // arguments, BY and GET one), as Redis's sortGetKeys.

@@ -1048,9 +1048,11 @@ extension Server {
         }
     }
 
-    /// Stores a set operation's result under argument 1 (or deletes it when empty).
-    mutating func zStoreResult(_ c: ClientRef, _ acc: UnsafeMutablePointer<SkipList>, event: StaticString) {
-        let dst = c.pointee.arg(1)
+    /// Stores a set operation's result under `dest` (argument 1 by default), or deletes it when
+    /// empty; `changes` counts as the writes made (GEORADIUS ... STORE: one per member).
+    mutating func zStoreResult(_ c: ClientRef, _ acc: UnsafeMutablePointer<SkipList>, event: StaticString,
+                               dest: ByteView? = nil, changes: Int = 1) {
+        let dst = dest ?? c.pointee.arg(1)
         let db = c.pointee.db
         let length = acc.pointee.length
         if length == 0 {
@@ -1072,7 +1074,7 @@ extension Server {
         storeEntry(db, e, keepTTL: false)
         keyModified(db, dst)
         notifyKeyspaceEvent(.zset, event, dst, db)
-        dirty += 1
+        dirty += Int64(changes)
         c.pointee.reply.appendInteger(Int64(length))
     }
 }
