@@ -101,7 +101,7 @@ COMPAT_UNITS ?= unit/printver unit/dump unit/auth unit/acl unit/acl-v2 unit/prot
     unit/pubsub unit/pubsubshard unit/introspection unit/introspection-2 unit/latency-monitor \
     unit/slowlog unit/querybuf unit/pendingquerybuf unit/limits unit/shutdown unit/networking \
     unit/pause unit/replybufsize unit/oom-score-adj unit/functions unit/maxmemory unit/lazyfree unit/tracking unit/obuf-limits unit/client-eviction \
-    unit/type/stream unit/type/stream-cgroups unit/bitops unit/bitfield unit/geo \
+    unit/type/stream unit/type/stream-cgroups unit/bitops unit/bitfield unit/geo unit/hyperloglog \
     integration/redis-cli integration/redis-benchmark \
     integration/logging integration/shutdown integration/corrupt-dump integration/corrupt-dump-fuzzer \
     integration/dismiss-mem integration/aof integration/aof-multi-part unit/aofrw

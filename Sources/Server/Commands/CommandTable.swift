@@ -57,6 +57,7 @@ enum CommandID: Equatable {
     case streams(StreamCommand)
     case bitmaps(BitmapCommand)
     case geo(GeoCommand)
+    case hyperloglog(HyperLogLogCommand)
     case scripting(ScriptingCommand)
     // Connection
     case ping, echo, quit, select, auth, hello, reset
@@ -133,6 +134,7 @@ enum CommandTable {
     static let all: [CommandSpec] =
         core + ListCommands.specs + HashCommands.specs + SetCommands.specs + ZSetCommands.specs + StreamCommands.specs
         + ScriptingCommands.specs + BitmapCommands.specs + GeoCommands.specs
+        + HyperLogLogCommands.specs
 
     static let core: [CommandSpec] = [
         // MARK: Connection

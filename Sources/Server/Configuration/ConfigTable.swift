@@ -185,6 +185,7 @@ enum ConfigTable {
               aliases: ["zset-max-ziplist-entries"]),
         .init("zset-max-listpack-value", .int(\.zsetMaxListpackValue, min: 0, max: maxLong),
               aliases: ["zset-max-ziplist-value"]),
+        .init("hll-sparse-max-bytes", .memory(\.hllSparseMaxBytes, min: 0, max: maxLong)),
         .init("stream-node-max-bytes", .memory(\.streamNodeMaxBytes, min: 0, max: maxLong)),
         .init("stream-node-max-entries", .int(\.streamNodeMaxEntries, min: 0, max: maxLong)),
         .init("lfu-log-factor", .int(\.lfuLogFactor, min: 0, max: maxInt)),

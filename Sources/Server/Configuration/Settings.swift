@@ -157,6 +157,7 @@ public struct Settings: Sendable {
     var zsetMaxListpackEntries = 128
     var zsetMaxListpackValue = 64
     var streamNodeMaxBytes = 4096
+    var hllSparseMaxBytes = 3000
     var streamNodeMaxEntries = 100
 
     // LFU/LRU tuning (accepted)

@@ -121,7 +121,6 @@ enum StoredDirectives {
         .init("maxmemory-eviction-tenacity", .int(min: 0, max: 100), "10"),
         .init("replica-ignore-maxmemory", .bool, "yes", aliases: ["slave-ignore-maxmemory"]),
         // Data types of later issues (HyperLogLog: 18)
-        .init("hll-sparse-max-bytes", .memory(min: 0, max: maxLong), "3000"),
         // The rest of Redis 7.0's table
         .init("sanitize-dump-payload", .enumeration(["no", "yes", "clients"]), "no"),
         .init("replica-ignore-disk-write-errors", .bool, "no"),

@@ -540,6 +540,7 @@ extension Server {
         case .streams(let id): streamCommand(c, id)
         case .bitmaps(let id): bitmapCommand(c, id)
         case .geo(let id): geoCommand(c, id)
+        case .hyperloglog(let id): hyperloglogCommand(c, id)
         case .container: addError(c, "-ERR unknown subcommand\r\n")
         }
     }
