@@ -19,6 +19,8 @@ enum KeySpecFlags {
         "eval_ro": "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS",
         "fcall": "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE",
         "fcall_ro": "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS",
+        "bitfield": "This command allows both access and modification of the key",
+        "pfcount": "RW because it may change the internal representation of the key, and propagate to replicas",
     ]
 
     /// Key specifications found by a keyword (begin -1 in `table`, in the same order): the

@@ -299,7 +299,7 @@ extension Server {
     /// CLIENT PAUSE WRITE holds them too.
     static func mayReplicate(_ id: CommandID) -> Bool {
         switch id {
-        case .publish, .spublish, .scripting(.scriptFlush), .scripting(.functionFlush): return true
+        case .publish, .spublish, .scripting(.scriptFlush), .scripting(.functionFlush), .hyperloglog(.pfcount): return true
         default: return false
         }
     }
@@ -398,7 +398,13 @@ extension Server {
         let index = c.pointee.block.commandIndex
         if index < 0 || index >= commands.count { return }
         countCall(index, micros: c.pointee.block.micros, failed: failed)
-        if isSlow(c.pointee.block.micros) { recordSlow(c, index, c.pointee.block.micros) }
+        if isSlow(c.pointee.block.micros) {
+            // Logged with the blocked command's own arguments, held since it blocked.
+            let load = c.pointee.argc == 0
+            if load { c.pointee.argc = c.pointee.block.command.load(at: 0, into: &c.pointee.argv, capacity: &c.pointee.argvCapacity) }
+            recordSlow(c, index, c.pointee.block.micros)
+            if load { c.pointee.argc = 0 }
+        }
     }
 
     /// CLIENT REPLY OFF/SKIP: drop what the command produced — except subscription

@@ -344,7 +344,8 @@ extension Server {
 
     /// COMMAND LIST [FILTERBY MODULE <name> | ACLCAT <category> | PATTERN <pattern>]
     mutating func commandList(_ c: ClientRef) {
-        var names = topLevelCommands().map { commands.specs[$0].nameString }
+        // Subcommands too ("client|list"), after their container, as Redis lists them.
+        var names = (0..<commands.count).map { commands.specs[$0].nameString }
         let argc = c.pointee.argc
         if argc == 5 && c.pointee.arg(2).equalsLowercase("filterby") {
             let kind = c.pointee.arg(3), value = c.pointee.arg(4).string

@@ -424,7 +424,8 @@ extension Server {
 
     mutating func touchCommand(_ c: ClientRef) {
         var n: Int64 = 0
-        for i in 1..<c.pointee.argc where lookupRead(c, c.pointee.arg(i), touch: false) != nil {
+        // Unlike EXISTS, TOUCH's lookup is what sets the keys' access time.
+        for i in 1..<c.pointee.argc where lookupRead(c, c.pointee.arg(i)) != nil {
             n += 1
         }
         c.pointee.reply.appendInteger(n)
