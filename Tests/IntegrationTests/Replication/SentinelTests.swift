@@ -1,8 +1,10 @@
 /*
  * SentinelTests.swift — Debian's redis-sentinel watching Tandem: it discovers the replicas from INFO
  * replication, and when the master dies it promotes one (REPLICAOF NO ONE inside MULTI, CONFIG REWRITE,
- * CLIENT KILL) and re-points the other, which continues with a partial resync thanks to replid2. Bounded
- * waits (≤ 30 s); the sentinel runs on a free loopback port with its own config file.
+ * CLIENT KILL) and re-points the other, which continues with a partial resync thanks to replid2. The same
+ * over TLS only (issue 17): the sentinel on a TLS port with tls-replication yes, watching a Tandem master's
+ * TLS port, finds its replica by the TLS port it announces and promotes it. Bounded waits (≤ 30 s); the
+ * sentinel runs on a free loopback port with its own config file.
  */
 
 import Foundation
@@ -69,5 +71,62 @@ import Glibc
         try RedisReplicaTests.expectConverged(master: promoted, replica: other, "after the failover")
         let stats = try InfoReply.fetch(promoted, "stats")
         #expect(stats["sync_partial_ok"] == "1" && stats["sync_full"] == "0", "re-pointed replica should continue: \(stats.fields)")
+    }
+
+    /// Sentinel, master and replica talking TLS only: discovery, failure detection and promotion.
+    @Test func sentinelFailsOverOverTLS() throws {
+        let d = TLSTests.certs
+        let clientCert = ["--tls-client-cert-file", d + "/client.crt", "--tls-client-key-file", d + "/client.key"]
+        let masterTLS = try Harness.freePort()
+        let master = try ServerProcess.start(.tandem, extraArgs: TLSTests.serverArgs(tlsPort: masterTLS))
+        defer { master.stop() }
+        let m = try master.connect()
+        try RedisReplicaTests.workload(m, round: 0, count: 100)
+        let replicaTLS = try Harness.freePort()
+        let replica = try ServerProcess.start(.tandem, extraArgs: TLSTests.serverArgs(tlsPort: replicaTLS) + clientCert
+            + ["--tls-replication", "yes", "--replicaof", "127.0.0.1", String(masterTLS)])
+        defer { replica.stop() }
+        let r = try replica.connect()
+        #expect(ChainAndFailoverTests.waitForLink(r), "\(replica.log)")
+
+        let dir = try Harness.makeTempDir("tandem-itest-sentinel-tls")
+        defer { Harness.removeDir(dir) }
+        let port = try Harness.freePort()
+        let conf = dir + "/sentinel.conf"
+        try """
+            port 0
+            tls-port \(port)
+            tls-cert-file \(d)/server.crt
+            tls-key-file \(d)/server.key
+            tls-ca-cert-file \(d)/ca.crt
+            tls-replication yes
+            bind 127.0.0.1
+            dir \(dir)
+            logfile \(dir)/sentinel.log
+            sentinel monitor mymaster 127.0.0.1 \(masterTLS) 1
+            sentinel down-after-milliseconds mymaster 1000
+            sentinel failover-timeout mymaster 10000
+
+            """.write(toFile: conf, atomically: true, encoding: .utf8)
+        let sentinel = try Harness.spawn("/usr/bin/redis-sentinel", [conf], cwd: dir, stdout: dir + "/out.txt", stderr: dir + "/err.txt")
+        defer {
+            kill(sentinel, SIGKILL)
+            var status: Int32 = 0
+            waitpid(sentinel, &status, 0)
+        }
+        let log = { Harness.readFile(dir + "/sentinel.log") }
+        #expect(Harness.waitUntil(milliseconds: 15_000) { log().contains("+slave slave 127.0.0.1:\(replicaTLS)") },
+                "sentinel did not discover the replica on its TLS port:\n\(log())")
+        try RedisReplicaTests.expectConverged(master: m, replica: r, "before the failover")
+        kill(master.pid, SIGKILL)
+        #expect(Harness.waitUntil(milliseconds: 30_000) { log().contains("+switch-master mymaster") }, "no failover:\n\(log())")
+        #expect(TLSTests.cli(port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster").hasSuffix(String(replicaTLS)),
+                "\(log())")
+        // Sentinel ends normal clients' connections on the node it promotes: a new one each time.
+        #expect(Harness.waitUntil(milliseconds: 10_000) {
+            (try? replica.connect()).flatMap { try? InfoReply.fetch($0, "replication")["role"] } == "master"
+        })
+        _ = try replica.connect().call("SET", "after-failover", "1")
+        #expect(TLSTests.cli(replicaTLS, "GET", "after-failover") == "1")
     }
 }
