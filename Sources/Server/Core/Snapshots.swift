@@ -46,8 +46,9 @@ struct PersistenceState {
     var lastCowBytes = 0
     /// What the last child reported writing (a diskless transfer's payload, per replica).
     var childBytesWritten: Int64 = 0
-    /// What the last diskless child reported of its relay pipes (ChildReport.relaysDelivered).
+    /// What the last diskless child reported of its relay pipes and sockets (ChildReport).
     var childRelaysDelivered: Int64 = 0
+    var childSocketsDelivered: Int64 = 0
     var currentSaveKeysProcessed = 0
     var currentSaveKeysTotal = 0
     var latestForkMicros: Int64 = 0
@@ -72,8 +73,10 @@ struct ChildReport {
     var keys: Int64 = 0
     var cowBytes: Int64 = 0
     var bytesWritten: Int64 = 0
-    /// A diskless sync's child: which relay pipes got the whole payload (1: plain, 2: LZ4).
+    /// A diskless sync's child: which relay pipes got the whole payload (1: plain, 2: LZ4), and
+    /// how many replica sockets it wrote itself got it.
     var relaysDelivered: Int64 = 0
+    var socketsDelivered: Int64 = 0
 }
 
 extension Server {
@@ -172,6 +175,7 @@ extension Server {
         persistence.childDirtyAtStart = dirty
         persistence.childBytesWritten = 0
         persistence.childRelaysDelivered = 0
+        persistence.childSocketsDelivered = 0
         let start = Clock.monotonicMicros()
         let pid: pid_t
         switch ChildProcess.fork() {
@@ -243,7 +247,7 @@ extension Server {
     /// In a fork child, last: log the copy-on-write it caused (the last sample, the largest and
     /// their average, as Redis) and send the final report.
     func reportChildDone(keys: Int, bytesWritten: Int64, reportFD: Int32, samples: CowSamples = CowSamples(),
-                         relaysDelivered: Int64 = 0) {
+                         relaysDelivered: Int64 = 0, socketsDelivered: Int64 = 0) {
         var samples = samples
         let cow = samples.take()
         if cow > 0 {
@@ -251,7 +255,7 @@ extension Server {
             Log.notice("Fork CoW for RDB: current \(cow / mb) MB, peak \(samples.peak / mb) MB, average \(samples.average / mb) MB")
         }
         var report = ChildReport(kind: ChildReport.done, keys: Int64(keys), cowBytes: Int64(cow), bytesWritten: bytesWritten,
-                                 relaysDelivered: relaysDelivered)
+                                 relaysDelivered: relaysDelivered, socketsDelivered: socketsDelivered)
         _ = withUnsafeBytes(of: &report) { write(reportFD, $0.baseAddress, $0.count) }
     }
 
@@ -319,13 +323,17 @@ extension Server {
         let encodedDelivered = encoded.filter { $0 >= 0 && !relayFDs.contains($0) }.count
         let relaysDelivered = Int64((relays.plain >= 0 && plain.contains(relays.plain) ? 1 : 0)
             | (relays.compressed >= 0 && encoded.contains(relays.compressed) ? 2 : 0))
-        // Redis's parent logs this when its pipe from the child ends; here the child writes the
-        // sockets itself and knows best which are still up.
-        Log.notice("Diskless rdb transfer, done reading from pipe, \(plainDelivered + encodedDelivered) replicas still up.")
         for fd in relayFDs { close(fd) }
+        // Redis's parent logs this when its pipe from the child ends; here the child writes the
+        // sockets itself and knows best which are still up. With relays (TLS replicas) the
+        // parent logs it, counting both kinds, once it has read the pipes to their end.
+        if relayFDs.isEmpty {
+            Log.notice("Diskless rdb transfer, done reading from pipe, \(plainDelivered + encodedDelivered) replicas still up.")
+        }
         let payload = w.out.bytesWritten + Int64(header.count + mark.count)
         let wire = payload * Int64(plainDelivered) + lz4.pointee.bytesOut * Int64(encodedDelivered)
-        reportChildDone(keys: w.keysWritten, bytesWritten: wire, reportFD: reportFD, relaysDelivered: relaysDelivered)
+        reportChildDone(keys: w.keysWritten, bytesWritten: wire, reportFD: reportFD, relaysDelivered: relaysDelivered,
+                        socketsDelivered: Int64(plainDelivered + encodedDelivered))
         _exit(plainDelivered + encodedDelivered > 0 || relaysDelivered != 0 ? 0 : 1)
     }
 
@@ -376,6 +384,7 @@ extension Server {
                 persistence.lastCowBytes = Int(report.cowBytes)
                 persistence.childBytesWritten = report.bytesWritten
                 persistence.childRelaysDelivered = report.relaysDelivered
+                persistence.childSocketsDelivered = report.socketsDelivered
             }
         }
     }

@@ -469,8 +469,16 @@ extension Server {
         repl.syncToSockets = false
         // What the child left in the relay pipes goes to the TLS replicas before they count as
         // served (their output buffers keep it in order).
+        let relayed = !repl.relays.isEmpty
         if ok { drainPayloadRelays() }
         closePayloadRelays()
+        if relayed && ok {
+            let relayedUp = repl.replicas.filter {
+                $0.pointee.tlsConnection != nil && $0.pointee.replicaInfo.state == .waitBgsaveEnd && !$0.pointee.flags.contains(.closeASAP)
+                    && persistence.childRelaysDelivered & ($0.pointee.replicaInfo.lz4Payload ? 2 : 1) != 0
+            }.count
+            Log.notice("Diskless rdb transfer, done reading from pipe, \(relayedUp + Int(persistence.childSocketsDelivered)) replicas still up.")
+        }
         guard !repl.replicas.isEmpty else { return }
         for r in repl.replicas where r.pointee.replicaInfo.state == .waitBgsaveEnd && !r.pointee.flags.contains(.closeASAP) {
             if !ok || forkOffset < 0 || (!toSockets && !openDumpForBulk(r)) {
