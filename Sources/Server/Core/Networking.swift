@@ -37,7 +37,9 @@ extension Server {
                 stats.rejectedConnections += 1
                 continue
             }
-            if refusedByProtectedMode(loopback: loopback) {
+            let overTLS = tls.listeners.contains(listener)
+            let denied = refusedByProtectedMode(loopback: loopback)
+            if denied && !overTLS {
                 _ = Self.protectedModeMessage.withCString { Glibc.write(fd, $0, strlen($0)) }
                 Socket.close(fd)
                 stats.rejectedConnections += 1
@@ -52,10 +54,17 @@ extension Server {
                 localAddress: isUnix ? "\(settings.unixSocket):0" : Socket.localAddress(fd), isLoopback: loopback,
                 authenticated: false, now: Clock.unixMillis())
             setDefaultAuth(c)
-            if tls.listeners.contains(listener) && !attachTLS(c) {
+            if overTLS && !attachTLS(c) {
                 Client.destroy(c)
                 Socket.close(fd)
                 continue
+            }
+            if denied {
+                // Over TLS the refusal can be read only once the handshake is done: it waits
+                // in the reply, and the connection closes after it, as Redis does.
+                c.pointee.reply.append(Self.protectedModeMessage)
+                c.pointee.flags.insert(.closeAfterReply)
+                stats.rejectedConnections += 1
             }
             if isUnix { c.pointee.flags.insert(.unixSocket) }
             c.pointee.parser.maxBulkLength = settings.protoMaxBulkLen
@@ -299,8 +308,11 @@ extension Server {
             // reply list once written: capacity kept for later replies would count as used
             // memory and make keys go to pay for it (each eviction's invalidation messages
             // growing the buffers again: a feedback loop). Without a limit, up to 1 MB stays
-            // for the next big reply.
-            c.pointee.reply.didSend(n, keepUpTo: settings.maxmemory > 0 ? ReplyBuffer.initialCapacity : 1024 * 1024)
+            // for the next big reply. A replica the primary feeds itself (TLS) keeps 16 KB too:
+            // Redis's replicas hold only references into the shared replication buffer, so a big
+            // write must not leave its size behind in their output memory.
+            let small = settings.maxmemory > 0 || c.pointee.isReplica
+            c.pointee.reply.didSend(n, keepUpTo: small ? ReplyBuffer.initialCapacity : 1024 * 1024)
             total += n
         }
         return (total, true)

@@ -365,12 +365,13 @@ public struct Server {
     @inline(__always)
     static func listenerToken(_ fd: Int32) -> UInt64 { listenerBit | UInt64(UInt32(bitPattern: fd)) }
 
-    /// Closes the TCP listeners and reopens them on `port` and `bind` (CONFIG SET port / bind).
-    /// False when one could not be opened; the new ones are closed again then.
+    /// Closes the TCP listeners and reopens them on `port` and `bind` (CONFIG SET port / bind),
+    /// the TLS port's too. False when one could not be opened; the new ones are closed again then.
     mutating func rebind() -> Bool {
         closeTCPListeners()
         do {
             try listenTCP()
+            try listenTLS()
             return true
         } catch {
             closeTCPListeners()

@@ -170,6 +170,8 @@ extension Server {
             c.pointee.tlsHandshaking = false
             c.pointee.flags.remove(.tlsWantsWrite)
             updateInterest(c)
+            // A reply written before the handshake (protected mode's refusal) goes out now.
+            if c.pointee.reply.pending > 0 { queueWrite(c) }
             return true
         case TANDEM_TLS_WANT_WRITE:
             c.pointee.flags.insert(.tlsWantsWrite)
