@@ -24,27 +24,10 @@ import Glibc
         let clients = try replicas.map { try $0.connect() }
         for c in clients { #expect(ChainAndFailoverTests.waitForLink(c)) }
 
-        let dir = try Harness.makeTempDir("tandem-itest-sentinel")
-        defer { Harness.removeDir(dir) }
         let port = try Harness.freePort()
-        let conf = dir + "/sentinel.conf"
-        try """
-            port \(port)
-            bind 127.0.0.1
-            dir \(dir)
-            logfile \(dir)/sentinel.log
-            sentinel monitor mymaster 127.0.0.1 \(master.port) 1
-            sentinel down-after-milliseconds mymaster 1000
-            sentinel failover-timeout mymaster 10000
-
-            """.write(toFile: conf, atomically: true, encoding: .utf8)
-        let sentinel = try Harness.spawn("/usr/bin/redis-sentinel", [conf], cwd: dir, stdout: dir + "/out.txt", stderr: dir + "/err.txt")
-        defer {
-            kill(sentinel, SIGKILL)
-            var status: Int32 = 0
-            waitpid(sentinel, &status, 0)
-        }
-        let log = { Harness.readFile(dir + "/sentinel.log") }
+        let sentinel = try SentinelProcess.start(listening: "port \(port)", masterPort: master.port)
+        defer { sentinel.stop() }
+        let log = { sentinel.log }
         #expect(Harness.waitUntil(milliseconds: 15_000) { log().components(separatedBy: "+slave slave").count - 1 >= 2 },
                 "sentinel did not discover the replicas:\n\(log())")
         try RedisReplicaTests.workload(m, round: 1, count: 100)
@@ -89,32 +72,17 @@ import Glibc
         let r = try replica.connect()
         #expect(ChainAndFailoverTests.waitForLink(r), "\(replica.log)")
 
-        let dir = try Harness.makeTempDir("tandem-itest-sentinel-tls")
-        defer { Harness.removeDir(dir) }
         let port = try Harness.freePort()
-        let conf = dir + "/sentinel.conf"
-        try """
+        let sentinel = try SentinelProcess.start(listening: """
             port 0
             tls-port \(port)
             tls-cert-file \(d)/server.crt
             tls-key-file \(d)/server.key
             tls-ca-cert-file \(d)/ca.crt
             tls-replication yes
-            bind 127.0.0.1
-            dir \(dir)
-            logfile \(dir)/sentinel.log
-            sentinel monitor mymaster 127.0.0.1 \(masterTLS) 1
-            sentinel down-after-milliseconds mymaster 1000
-            sentinel failover-timeout mymaster 10000
-
-            """.write(toFile: conf, atomically: true, encoding: .utf8)
-        let sentinel = try Harness.spawn("/usr/bin/redis-sentinel", [conf], cwd: dir, stdout: dir + "/out.txt", stderr: dir + "/err.txt")
-        defer {
-            kill(sentinel, SIGKILL)
-            var status: Int32 = 0
-            waitpid(sentinel, &status, 0)
-        }
-        let log = { Harness.readFile(dir + "/sentinel.log") }
+            """, masterPort: masterTLS)
+        defer { sentinel.stop() }
+        let log = { sentinel.log }
         #expect(Harness.waitUntil(milliseconds: 15_000) { log().contains("+slave slave 127.0.0.1:\(replicaTLS)") },
                 "sentinel did not discover the replica on its TLS port:\n\(log())")
         try RedisReplicaTests.expectConverged(master: m, replica: r, "before the failover")
@@ -128,5 +96,39 @@ import Glibc
         })
         _ = try replica.connect().call("SET", "after-failover", "1")
         #expect(TLSTests.cli(replicaTLS, "GET", "after-failover") == "1")
+    }
+}
+
+/// A redis-sentinel in a directory of its own, from a config file that listens as `listening`
+/// says and monitors "mymaster" at 127.0.0.1:`masterPort` (down after 1 s, quorum 1).
+struct SentinelProcess {
+    let pid: pid_t
+    let dir: String
+
+    var log: String { Harness.readFile(dir + "/sentinel.log") }
+
+    static func start(listening: String, masterPort: UInt16) throws -> SentinelProcess {
+        let dir = try Harness.makeTempDir("tandem-itest-sentinel")
+        let conf = dir + "/sentinel.conf"
+        try """
+            \(listening)
+            bind 127.0.0.1
+            dir \(dir)
+            logfile \(dir)/sentinel.log
+            sentinel monitor mymaster 127.0.0.1 \(masterPort) 1
+            sentinel down-after-milliseconds mymaster 1000
+            sentinel failover-timeout mymaster 10000
+
+            """.write(toFile: conf, atomically: true, encoding: .utf8)
+        let pid = try Harness.spawn("/usr/bin/redis-sentinel", [conf], cwd: dir, stdout: dir + "/out.txt", stderr: dir + "/err.txt")
+        return SentinelProcess(pid: pid, dir: dir)
+    }
+
+    /// Kills and reaps it, and removes its directory.
+    func stop() {
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        Harness.removeDir(dir)
     }
 }

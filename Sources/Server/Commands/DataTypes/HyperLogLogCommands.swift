@@ -61,18 +61,25 @@ extension Server {
     /// the entry had to be replaced); nil after replying WRONGTYPE when it is not one.
     mutating func hyperLogLogForWrite(_ c: ClientRef, _ slot: Slot) -> (Entry, HyperLogLog.Encoding)? {
         let old = Entry(slot.pointee!)
-        if old.type != .string {
+        guard let encoding = hyperLogLogEncoding(c, old) else { return nil }
+        if old.encoding == .raw { return (old, encoding) }
+        return (unshareString(c.pointee.db, slot, capacity: Int(old.payload)), encoding)
+    }
+
+    /// Redis's isHLLObjectOrReply: the entry's HyperLogLog encoding, or nil after replying
+    /// WRONGTYPE (the generic text for another type, the HyperLogLog one for a bad string).
+    mutating func hyperLogLogEncoding(_ c: ClientRef, _ e: Entry) -> HyperLogLog.Encoding? {
+        if e.type != .string {
             addWrongType(c)
             return nil
         }
-        guard old.encoding != .int,
-              let encoding = HyperLogLog.encoding(of: UnsafeRawBufferPointer(start: old.stringBytes.base, count: old.stringBytes.count))
+        guard e.encoding != .int,
+              let encoding = HyperLogLog.encoding(of: UnsafeRawBufferPointer(start: e.stringBytes.base, count: e.stringBytes.count))
         else {
             addError(c, Self.notHyperLogLog)
             return nil
         }
-        if old.encoding == .raw { return (old, encoding) }
-        return (unshareString(c.pointee.db, slot, capacity: Int(old.payload)), encoding)
+        return encoding
     }
 
     /// The bytes of a HyperLogLog entry, writable in place.
@@ -83,17 +90,7 @@ extension Server {
     /// A HyperLogLog for reading: nil when missing; `ok` false after replying WRONGTYPE.
     mutating func lookupHyperLogLog(_ c: ClientRef, _ key: ByteView) -> (Entry?, ok: Bool) {
         guard let e = lookupRead(c, key) else { return (nil, true) }
-        if e.type != .string {
-            addWrongType(c)
-            return (nil, false)
-        }
-        guard e.encoding != .int,
-              HyperLogLog.encoding(of: UnsafeRawBufferPointer(start: e.stringBytes.base, count: e.stringBytes.count)) != nil
-        else {
-            addError(c, Self.notHyperLogLog)
-            return (nil, false)
-        }
-        return (e, true)
+        return hyperLogLogEncoding(c, e) == nil ? (nil, false) : (e, true)
     }
 
     /// Writes `bytes` as the value of `key` (created raw when missing, else replacing the
