@@ -1,6 +1,7 @@
 /*
  * RDBInput: where an RDB stream comes from — a file descriptor (dump.rdb at start-up, a
- * replica's socket for a diskless load) or a block of memory (RESTORE payloads, tests).
+ * replica's socket for a diskless load, read through its TLS session when it has one) or a
+ * block of memory (RESTORE payloads, tests).
  *
  * The loader asks for `n` contiguous bytes and gets a view into one malloc'd buffer that
  * is refilled from the descriptor as it drains. The buffer only grows while real data
@@ -48,10 +49,19 @@ public struct RDBInput: ~Copyable {
     /// A socket that stays silent this long (ms) ends the load with an error; -1 waits forever
     /// (files and pipes). A replica loading straight from its master's socket sets repl-timeout.
     public var timeoutMillis: Int32 = -1
+    /// Reads instead of read(2) when set (a TLS session over `fd`).
+    private let source: ReadFunction?
 
-    /// Reads from `fd` (regular file, pipe or blocking socket) until EOF, or at most `limit` bytes.
-    public init(fd: Int32, limit: Int64 = -1, bufferSize: Int = 64 * 1024) {
+    /// A reader over `fd` other than read(2), such as SSL_read: bytes read, 0 at EOF, -1 when
+    /// it would block (the input then polls `fd` for input), -2 on an error.
+    public typealias ReadFunction = (UnsafeMutableRawPointer, Int) -> Int
+
+    /// Reads from `fd` (regular file, pipe or blocking socket) until EOF, or at most `limit` bytes;
+    /// through `source` when given (which must be drained before `fd` is polled: a TLS session
+    /// may hold decrypted bytes the socket no longer shows).
+    public init(fd: Int32, limit: Int64 = -1, bufferSize: Int = 64 * 1024, readingWith source: ReadFunction? = nil) {
         self.fd = fd
+        self.source = source
         ownsBuffer = true
         capacity = bufferSize
         buffer = tandem_malloc(bufferSize)!.assumingMemoryBound(to: UInt8.self)
@@ -62,6 +72,7 @@ public struct RDBInput: ~Copyable {
     /// Reads the bytes of `memory`, which must outlive this input. Nothing is copied.
     public init(memory: ByteView) {
         fd = -1
+        source = nil
         ownsBuffer = false
         buffer = UnsafeMutablePointer(mutating: memory.base)
         capacity = memory.count
@@ -167,23 +178,43 @@ public struct RDBInput: ~Copyable {
                 sawEOF = true
                 throw error("Unexpected EOF reading RDB file")
             }
-            let r = Glibc.read(fd, buffer + end, want)
-            if r > 0 {
+            switch readSome(into: buffer + end, want) {
+            case .bytes(let r):
                 end += r
                 if remainingLimit >= 0 { remainingLimit -= Int64(r) }
-            } else if r < 0 && errno == EINTR {
-                continue
-            } else if r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+            case .wouldBlock:
                 var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
                 if poll(&pfd, 1, timeoutMillis < 0 ? 1000 : timeoutMillis) == 0 && timeoutMillis >= 0 {
                     sawEOF = true
                     throw error("Timeout reading the RDB stream")
                 }
-            } else {
+            case .end:
                 sawEOF = true
-                let reason = r < 0 ? String(cString: strerror(errno)) : "Unexpected EOF reading RDB file"
+                throw error("Unexpected EOF reading RDB file")
+            case .failed(let reason):
+                sawEOF = true
                 throw error(reason)
             }
+        }
+    }
+
+    private enum ReadOutcome {
+        case bytes(Int), wouldBlock, end, failed(String)
+    }
+
+    /// One read from the source or the descriptor (EINTR retried).
+    private func readSome(into p: UnsafeMutablePointer<UInt8>, _ want: Int) -> ReadOutcome {
+        if let source {
+            let r = source(p, want)
+            return r > 0 ? .bytes(r) : r == 0 ? .end : r == -1 ? .wouldBlock : .failed("TLS read error")
+        }
+        while true {
+            let r = Glibc.read(fd, p, want)
+            if r > 0 { return .bytes(r) }
+            if r == 0 { return .end }
+            if errno == EINTR { continue }
+            if errno == EAGAIN || errno == EWOULDBLOCK { return .wouldBlock }
+            return .failed(String(cString: strerror(errno)))
         }
     }
 }

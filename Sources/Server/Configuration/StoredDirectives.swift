@@ -92,8 +92,8 @@ enum StoredDirectives {
         .init("cluster-link-sendbuf-limit", .memory(min: 0, max: maxLong), "0"),
         .init("cluster-preferred-endpoint-type", .enumeration(["ip", "hostname", "unknown-endpoint"]), "ip"),
         // TLS (issue 17)
-        // TLS: applied by Security/TLS.swift from these stored values (tls-replication and
-        // tls-cluster are not built yet).
+        // TLS: applied by Security/TLS.swift from these stored values; tls-replication is read
+        // by the replica link, tls-cluster by MIGRATE (there is no cluster bus yet).
         .init("tls-port", .int(min: 0, max: 65535), "0"),
         .init("tls-cert-file", .string, ""),
         .init("tls-key-file", .string, ""),

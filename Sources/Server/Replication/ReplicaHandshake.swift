@@ -142,7 +142,7 @@ extension Server {
         // temp file: the socket parser (repl-diskless-load) reads plain RDB.
         commands.append(["REPLCONF", "capa", "eof", "capa", "psync2"]
                         + (settings.replCompression == "lz4" ? ["capa", "tandem-lz4"] : [])
-                        + (settings.replCompression == "lz4" && disklessLoadMode == "disabled"
+                        + (settings.replCompression == "lz4" && settings.replDisklessLoad == "disabled"
                            ? ["capa", "tandem-lz4-rdb"] : []))
         link.expectedReplies.append(.capa)
         guard sendHandshakeCommands(commands) else { return }

@@ -31,7 +31,8 @@
  * master can continue from us.
  *
  * repl-diskless-load swapdb / on-empty-db parse the payload straight from the socket
- * (loadFromSocket); swapdb keeps the old dataset until the new one loaded.
+ * (loadFromSocket, through the link's TLS session on a TLS link); swapdb keeps the old
+ * dataset until the new one loaded.
  */
 import CSystem
 import Glibc
@@ -521,7 +522,7 @@ extension Server {
     /// repl-diskless-load: swapdb always parses the payload from the socket; on-empty-db only
     /// when there is nothing to lose.
     var loadsFromSocket: Bool {
-        switch disklessLoadMode {
+        switch settings.replDisklessLoad {
         case "swapdb": return true
         case "on-empty-db": return (0..<dbCount).allSatisfy { dbs[$0].count == 0 }
         default: return false
@@ -546,7 +547,11 @@ extension Server {
             for i in 0..<dbCount { (target + i).initialize(to: Database(id: i, seed: seed)) }
         }
         Log.notice("MASTER <-> REPLICA sync: Loading DB in memory")
-        var input = RDBInput(fd: fd, limit: link.eofMark.isEmpty ? link.transferSize : -1)
+        // Through the link's TLS session when it has one: it stays in `link.tls` (the socket
+        // is out of the loop, so nothing else reads it) until becomeConnected hands it on.
+        let session = link.tls
+        var input = RDBInput(fd: fd, limit: link.eofMark.isEmpty ? link.transferSize : -1,
+                             readingWith: session.map { conn in { Self.tlsRead(conn, into: $0, count: $1, logging: "TLS error loading from MASTER: ") } })
         input.timeoutMillis = Int32(clamping: max(1, settings.replTimeout) * 1000)
         // Async loading: the old data is an earlier point of the same history (the master's
         // replication id is ours), so clients keep reading it until the new set is complete.
@@ -593,12 +598,15 @@ extension Server {
         var got = input.takeBuffered()
         var byte: UInt8 = 0
         while got.count < 40 {
-            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            if poll(&pfd, 1, Int32(clamping: max(1, settings.replTimeout) * 1000)) != 1 { return false }
+            // Read before polling: a TLS session may already hold the bytes.
             let n = linkRead(fd, into: &byte, count: 1)
-            if n == -1 { continue }
-            if n != 1 { return false }
-            got.append(byte)
+            if n == 1 {
+                got.append(byte)
+                continue
+            }
+            if n != -1 { return false }
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&pfd, 1, Int32(clamping: max(1, settings.replTimeout) * 1000)) == 0 { return false }
         }
         return got == link.eofMark
     }

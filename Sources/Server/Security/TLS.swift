@@ -273,9 +273,6 @@ extension Server {
         Socket.close(fd)
     }
 
-    /// repl-diskless-load as it applies to this link: a snapshot read through TLS goes to a
-    /// file first (the socket loader reads the socket itself).
-    var disklessLoadMode: String { link.tls != nil ? "disabled" : settings.replDisklessLoad }
 
     func freeTLS(_ c: ClientRef) {
         if let conn = c.pointee.tlsConnection {

@@ -3,8 +3,9 @@
  * redis-cli --tls, and what must be refused without harm — a plain client on the TLS port, a
  * client with no certificate or an untrusted one, garbage, a handshake left half way (others
  * are served meanwhile) — plus CONFIG SET of the TLS directives (tls-auth-clients, a bad
- * certificate kept out, an encrypted key with its password, tls-port on and off), and replication
- * over TLS both ways with redis-server. Certificates
+ * certificate kept out, an encrypted key with its password, tls-port on and off), replication
+ * over TLS both ways with redis-server (repl-diskless-load straight from the TLS session too),
+ * and MIGRATE over TLS with tls-cluster yes. Certificates
  * are made once per run with the openssl tool. redis-server runs the same checks where they
  * apply, as the reference.
  */
@@ -236,6 +237,69 @@ import Glibc
         }, "\(master.log)")
         #expect(try fast.call("DBSIZE") == Array(":100000\r\n".utf8))
         #expect(try m.call("PING") == Array("+PONG\r\n".utf8))
+    }
+
+    /// repl-diskless-load over a TLS link: the replica parses the payload straight from its TLS
+    /// session (no temp file), from a disk-mode master (a length-prefixed payload) and a
+    /// diskless one (EOF-marked); swapdb keeps its own data until the new set has loaded.
+    @Test(arguments: [(ServerFlavour.tandem, false), (.tandem, true), (.redis, false), (.redis, true)])
+    func disklessLoadOverTLS(_ masterFlavour: ServerFlavour, _ disklessSync: Bool) throws {
+        let d = Self.certs
+        let clientCert = ["--tls-client-cert-file", d + "/client.crt", "--tls-client-key-file", d + "/client.key"]
+        let tlsPort = try Harness.freePort()
+        let master = try ServerProcess.start(masterFlavour, extraArgs: Self.serverArgs(tlsPort: tlsPort)
+            + ["--repl-diskless-sync", disklessSync ? "yes" : "no", "--repl-diskless-sync-delay", "0"])
+        defer { master.stop() }
+        let m = try master.connect()
+        _ = try m.call("DEBUG", "POPULATE", "30000", "key", "100")
+        _ = try m.call("HSET", "hash", "f", "v")
+        let replica = try ServerProcess.start(.tandem, extraArgs: Self.serverArgs(tlsPort: try Harness.freePort())
+            + clientCert + ["--tls-replication", "yes", "--repl-diskless-load", "swapdb"])
+        defer { replica.stop() }
+        let r = try replica.connect()
+        _ = try r.call("SET", "replica-only", "1")
+        _ = try r.call("REPLICAOF", "127.0.0.1", String(tlsPort))
+        #expect(ChainAndFailoverTests.waitForLink(r), "\(replica.log)")
+        #expect(replica.log.contains("to parser"), "\(replica.log)")
+        #expect(!replica.log.contains("to disk"), "\(replica.log)")
+        #expect(try r.call("EXISTS", "replica-only") == Array(":0\r\n".utf8))
+        #expect(try r.call("DBSIZE") == Array(":30001\r\n".utf8))
+        for i in 0..<50 { _ = try m.call("INCR", "counter\(i % 5)") }
+        try RedisReplicaTests.expectConverged(master: m, replica: r, "diskless load over TLS")
+    }
+
+    /// MIGRATE with tls-cluster yes connects to the target over TLS (its client certificate,
+    /// the target's checked against the CA), as Redis; a plain target port then fails with
+    /// -IOERR and the key stays.
+    @Test(arguments: [(ServerFlavour.tandem, ServerFlavour.tandem), (.tandem, .redis), (.redis, .tandem)])
+    func migrateOverTLS(_ sourceFlavour: ServerFlavour, _ targetFlavour: ServerFlavour) throws {
+        let d = Self.certs
+        let clientCert = ["--tls-client-cert-file", d + "/client.crt", "--tls-client-key-file", d + "/client.key"]
+        let (target, targetTLSPort) = try Self.start(targetFlavour)
+        defer { target.stop() }
+        let source = try ServerProcess.start(sourceFlavour, extraArgs: Self.serverArgs(tlsPort: try Harness.freePort())
+            + clientCert + ["--tls-cluster", "yes"])
+        defer { source.stop() }
+        let s = try source.connect(), t = try target.connect()
+        _ = try t.call("CONFIG", "SET", "requirepass", "secret")
+        _ = try t.call("AUTH", "secret")
+        _ = try s.call("SET", "k1", "v1")
+        _ = try s.call("RPUSH", "k2", "a", "b", "c")
+        _ = try s.call("SET", "k3", "v3")
+        let port = String(targetTLSPort)
+        #expect(try s.call("MIGRATE", "127.0.0.1", port, "k1", "0", "5000", "AUTH", "secret") == Array("+OK\r\n".utf8))
+        #expect(try s.call("MIGRATE", "127.0.0.1", port, "", "3", "5000", "COPY", "AUTH", "secret", "KEYS", "k2", "k3")
+                == Array("+OK\r\n".utf8))
+        #expect(try s.call("EXISTS", "k1", "k2", "k3") == Array(":2\r\n".utf8))
+        #expect(try t.call("GET", "k1") == Array("$2\r\nv1\r\n".utf8))
+        _ = try t.call("SELECT", "3")
+        #expect(try t.call("LRANGE", "k2", "0", "-1") == Array("*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n".utf8))
+        // The plain port speaks no TLS: the handshake fails, the key stays where it was.
+        let reply = String(decoding: try s.call("MIGRATE", "127.0.0.1", String(target.port), "k3", "0", "1000",
+                                                  "AUTH", "secret"), as: UTF8.self)
+        #expect(reply.hasPrefix("-IOERR"), "\(reply)")
+        #expect(try s.call("GET", "k3") == Array("$2\r\nv3\r\n".utf8))
+        #expect(try s.call("PING") == Array("+PONG\r\n".utf8))
     }
 
     /// Start-up refuses a TLS port without a usable certificate, as redis-server.

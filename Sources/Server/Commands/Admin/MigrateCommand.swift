@@ -13,7 +13,13 @@
  * host:port for 10 seconds of idleness (INFO migrate_cached_sockets), so moving many keys one
  * MIGRATE at a time does not reconnect each time; a cached connection that fails is dropped and
  * the command retried once on a fresh one.
+ *
+ * With tls-cluster yes the connection is TLS, as Redis's (it presents tls-client-cert-file, or
+ * tls-cert-file, and checks the target against tls-ca-cert-*); the handshake is bounded by the
+ * same `timeout`. Reads go through the session before any poll: OpenSSL may already hold the
+ * bytes the socket no longer shows.
  */
+import CTLS
 import Glibc
 import Keyspace
 import Persistence
@@ -23,6 +29,8 @@ import RESP
 /// A cached connection to a MIGRATE target.
 struct MigrateSocket {
     var fd: Int32
+    /// The TLS session over `fd` (tls-cluster yes), nil for plain TCP.
+    var tls: UnsafeMutableRawPointer?
     /// The database the target connection has selected, -1 before any SELECT.
     var selectedDB: Int
     var lastUseMillis: Int64
@@ -104,7 +112,7 @@ extension Server {
                 if replace { restore.append(Array("REPLACE".utf8)) }
                 pipeline.append(restore)
             }
-            let outcome = exchange(socket.fd, pipeline, timeout: timeout)
+            let outcome = exchange(socket, pipeline, timeout: timeout)
             guard let replies = outcome else {
                 closeMigrateSocket(target)
                 // A cached connection may have been closed by the target meanwhile: retry once.
@@ -165,13 +173,40 @@ extension Server {
             return nil
         }
         Socket.setNoDelay(fd)
-        let s = MigrateSocket(fd: fd, selectedDB: -1, lastUseMillis: Clock.unixMillis())
+        var s = MigrateSocket(fd: fd, selectedDB: -1, lastUseMillis: Clock.unixMillis())
+        if settings.storedValue("tls-cluster") == "yes" {
+            guard let conn = startMigrateTLS(fd, timeout: timeout) else {
+                Socket.close(fd)
+                return nil
+            }
+            s.tls = conn
+        }
         migrateSockets[target] = s
         return s
     }
 
+    /// The client side of a TLS handshake on `fd`, each step bounded by `timeout` ms.
+    func startMigrateTLS(_ fd: Int32, timeout: Int) -> UnsafeMutableRawPointer? {
+        guard let ctx = tls.clientContext, let conn = tandem_tls_connect_new(ctx, fd) else {
+            Log.warning("MIGRATE: TLS is not configured (tls-cluster yes needs certificates)")
+            return nil
+        }
+        while true {
+            let (r, error) = Self.tlsHandshakeStep(conn)
+            if r == 1 { return conn }
+            if r != TANDEM_TLS_WANT_READ && r != TANDEM_TLS_WANT_WRITE
+                || !Socket.waitReady(fd, writable: r == TANDEM_TLS_WANT_WRITE, timeoutMillis: timeout) {
+                if !error.isEmpty { Log.verbose("MIGRATE: TLS handshake failed: \(error)") }
+                tandem_tls_free(conn)
+                return nil
+            }
+        }
+    }
+
     mutating func closeMigrateSocket(_ target: String) {
-        if let s = migrateSockets.removeValue(forKey: target) { Socket.close(s.fd) }
+        guard let s = migrateSockets.removeValue(forKey: target) else { return }
+        if let conn = s.tls { tandem_tls_free(conn) }
+        Socket.close(s.fd)
     }
 
     /// From the cron: connections idle for 10 s are closed, as Redis's migrateCloseTimedoutSockets.
@@ -183,7 +218,7 @@ extension Server {
 
     /// Writes the commands and reads one reply line each (RESTORE, AUTH and SELECT answer with
     /// a status or an error). nil on a timeout or a connection error.
-    func exchange(_ fd: Int32, _ commands: [[[UInt8]]], timeout: Int) -> [String]? {
+    func exchange(_ socket: MigrateSocket, _ commands: [[[UInt8]]], timeout: Int) -> [String]? {
         // The commands in RESP, with the encoders replies use.
         var out = ReplyBuffer()
         defer { out.deallocate() }
@@ -192,26 +227,36 @@ extension Server {
             for a in args { a.withUnsafeBufferPointer { out.appendBulk($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) } }
         }
         while out.pending > 0 {
-            guard Socket.waitReady(fd, writable: true, timeoutMillis: timeout) else { return nil }
-            let n = Socket.write(fd, from: out.base + out.sent, count: out.pending)
-            if n == -1 { continue }
+            let n = socket.tls.map { Self.tlsWrite($0, from: out.base + out.sent, count: out.pending) }
+                ?? Socket.write(socket.fd, from: out.base + out.sent, count: out.pending)
+            if n == -1 {
+                guard Socket.waitReady(socket.fd, writable: true, timeoutMillis: timeout) else { return nil }
+                continue
+            }
             if n <= 0 { return nil }
             out.didSend(n)
         }
         var replies: [String] = []
         var line: [UInt8] = []
-        var byte: UInt8 = 0
+        var input = [UInt8](repeating: 0, count: 4096)
         while replies.count < commands.count {
-            guard Socket.waitReady(fd, writable: false, timeoutMillis: timeout) else { return nil }
-            let n = Socket.read(fd, into: &byte, count: 1)
-            if n == -1 { continue }
+            let n = input.withUnsafeMutableBytes { b in
+                socket.tls.map { Self.tlsRead($0, into: b.baseAddress!, count: b.count) }
+                    ?? Socket.read(socket.fd, into: b.baseAddress!, count: b.count)
+            }
+            if n == -1 {
+                guard Socket.waitReady(socket.fd, writable: false, timeoutMillis: timeout) else { return nil }
+                continue
+            }
             if n <= 0 { return nil }
-            if byte == 10 && line.last == 13 {
-                line.removeLast()
-                replies.append(String(decoding: line, as: UTF8.self))
-                line.removeAll(keepingCapacity: true)
-            } else {
-                line.append(byte)
+            for byte in input[0..<n] {
+                if byte == 10 && line.last == 13 {
+                    line.removeLast()
+                    replies.append(String(decoding: line, as: UTF8.self))
+                    line.removeAll(keepingCapacity: true)
+                } else {
+                    line.append(byte)
+                }
             }
         }
         return replies
