@@ -76,6 +76,10 @@ struct ReplicaLink {
     var lastAckMillis: Int64 = 0
     /// The offset our last REPLCONF ACK carried.
     var ackedOffset: Int64 = 0
+    /// An ACK the socket took only part of, and how much of it went out: the rest goes first,
+    /// byte for byte (a TLS session must be handed the same bytes again after WANT_WRITE).
+    var pendingAck: [UInt8] = []
+    var pendingAckSent = 0
     var nextConnectMillis: Int64 = 0
     var reconnectNow = false
     /// The reconnection follows a failed transfer (logged "after failure", as Redis).
@@ -621,6 +625,8 @@ extension Server {
         m.pointee.tlsConnection = link.tls
         link.tls = nil
         m.pointee.db = link.masterDB
+        link.pendingAck.removeAll()
+        link.pendingAckSent = 0
         freeLZ4Reader()
         if link.lz4Negotiated {
             Log.notice("MASTER <-> REPLICA sync: the master sends the stream as LZ4 frames (tandem-lz4)")
@@ -641,12 +647,32 @@ extension Server {
         readFromClient(m)
     }
 
+    /// REPLCONF ACK with our offset. The socket only carries ACKs this way, so it nearly always
+    /// takes one whole; when it does not, the rest is kept and goes out before any newer ACK
+    /// (which waits for the next tick): a torn command would break the master's parser, and a
+    /// TLS record abandoned half way the session.
     mutating func sendAck(_ fd: Int32) {
+        if !link.pendingAck.isEmpty && !flushPendingAck(fd) { return }
         link.ackedOffset = repl.offset
         let off = String(repl.offset)
-        let text = "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$\(off.utf8.count)\r\n\(off)\r\n"
-        let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { linkWrite(fd, from: $0.baseAddress!, count: $0.count) }
+        link.pendingAck = Array("*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$\(off.utf8.count)\r\n\(off)\r\n".utf8)
+        link.pendingAckSent = 0
+        _ = flushPendingAck(fd)
+    }
+
+    /// Writes what is left of the pending ACK; true once all of it went out. An error is left
+    /// to the read side, which sees the connection close.
+    mutating func flushPendingAck(_ fd: Int32) -> Bool {
+        while link.pendingAckSent < link.pendingAck.count {
+            let n = link.pendingAck.withUnsafeBytes {
+                linkWrite(fd, from: $0.baseAddress! + link.pendingAckSent, count: $0.count - link.pendingAckSent)
+            }
+            if n <= 0 { return false }
+            link.pendingAckSent += n
+        }
+        link.pendingAck.removeAll(keepingCapacity: true)
+        link.pendingAckSent = 0
+        return true
     }
 
     /// After applying what the master sent: once a burst is applied (the socket drained, the
