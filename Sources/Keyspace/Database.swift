@@ -7,7 +7,8 @@
  * its own, it only hides) and calls down here to do it.
  *
  * Every function that replaces or frees an entry keeps `volatile` in step: an entry with
- * `expireAt != 0` is in the index exactly once, at `volatileSlot`.
+ * `expireAt != 0` is in the index exactly once, at `volatileSlot`. In cluster mode the same
+ * functions keep `slotKeys` (the keys of each hash slot) in step too.
  */
 import CSystem
 import Platform
@@ -16,6 +17,8 @@ public struct Database: ~Copyable {
     public var id: Int
     public var dict: Dict
     public var volatile = VolatileIndex()
+    /// Cluster mode's keys per hash slot (SlotKeyIndex); disabled otherwise.
+    public var slotKeys = SlotKeyIndex()
     /// Running average of TTLs seen by the expire cycle, for INFO keyspace's avg_ttl.
     public var averageTTL: Int64 = 0
 
@@ -23,6 +26,10 @@ public struct Database: ~Copyable {
         self.id = id
         self.dict = Dict(seed: seed &+ UInt64(id) &* 0x9E37_79B9_7F4A_7C15)
         dict.growthLimitedByMemory = true
+    }
+
+    deinit {
+        slotKeys.deallocate()
     }
 
     public var count: Int { dict.count }
@@ -42,6 +49,7 @@ public struct Database: ~Copyable {
     public mutating func add(_ e: Entry) {
         dict.insert(e)
         if e.expireAt != 0 { volatile.add(e) }
+        if slotKeys.isEnabled { slotKeys.add(e) }
     }
 
     /// Puts `new` where `slot`'s entry is and frees the old one (on the lazy-free thread when
@@ -56,12 +64,14 @@ public struct Database: ~Copyable {
         dict.replace(at: slot, with: new)
         if oldVolatile { volatile.remove(old) }
         if new.expireAt != 0 { volatile.add(new) }
+        if slotKeys.isEnabled { slotKeys.replace(old.raw, with: new) }
         old.release(lazily: lazily)
     }
 
     /// After `Entry.resized` moved the entry that `slot` points at.
     public mutating func moved(at slot: Slot, to new: Entry) {
         // realloc kept `next`; the old block is gone, so only the link is rewritten.
+        if slotKeys.isEnabled { slotKeys.replace(slot.pointee!, with: new) }
         slot.pointee = new.raw
         if new.expireAt != 0 { volatile.update(new) }
     }
@@ -81,6 +91,7 @@ public struct Database: ~Copyable {
     public mutating func delete(at slot: Slot) {
         let e = dict.unlink(at: slot)
         if e.expireAt != 0 { volatile.remove(e) }
+        if slotKeys.isEnabled { slotKeys.remove(e) }
         e.free()
     }
 
@@ -88,6 +99,7 @@ public struct Database: ~Copyable {
     public mutating func detach(at slot: Slot) -> Entry {
         let e = dict.unlink(at: slot)
         if e.expireAt != 0 { volatile.remove(e) }
+        if slotKeys.isEnabled { slotKeys.remove(e) }
         return e
     }
 
@@ -103,6 +115,7 @@ public struct Database: ~Copyable {
     public mutating func removeAll() {
         dict.removeAll { $0.free() }
         volatile.removeAll()
+        slotKeys.removeAll()
         averageTTL = 0
     }
 }

@@ -100,6 +100,7 @@ extension Database {
         }
         dict.releaseAllLazily()
         volatile.removeAll()
+        slotKeys.removeAll()
         averageTTL = 0
     }
 }

@@ -7,6 +7,12 @@ import CSystem
 import Glibc
 
 public enum Socket {
+    /// Whether `s` is an IPv4 or IPv6 address literal (no name resolution).
+    public static func isNumericAddress(_ s: String) -> Bool {
+        var v4 = in_addr(), v6 = in6_addr()
+        return inet_pton(AF_INET, s, &v4) == 1 || inet_pton(AF_INET6, s, &v6) == 1
+    }
+
     /// Opens a non-blocking listening TCP socket bound to `host:port` (IPv4 or IPv6 literal,
     /// "*" for every IPv4 address, "::*" for every IPv6 address).
     public static func listenTCP(host: String, port: Int, backlog: Int32) throws(SystemError) -> Int32 {

@@ -81,6 +81,11 @@ do {
     exit(1)
 }
 let settings = config.settings
+let clusterMode = settings.storedValue("cluster-enabled") == "yes"
+if clusterMode && settings.replicaOf != nil {
+    writeStderr("\n*** FATAL CONFIG FILE ERROR (Redis \(ServerInfo.redisVersion)) ***\nreplicaof directive not allowed in cluster mode\n")
+    exit(1)
+}
 Log.level = LogLevel(name: settings.loglevel) ?? .notice
 Log.path = settings.logfile
 
@@ -121,15 +126,24 @@ do {
 }
 if !pidfile.isEmpty { writePidfile(pidfile) }
 
+if clusterMode {
+    if settings.port > 55535 && settings.storedValue("cluster-port") == "0" {
+        Log.warning("Redis port number too high. Cluster communication port is 10,000 port numbers higher than your Redis port. Your Redis port number must be 55535 or less.")
+        exit(1)
+    }
+    // nodes.conf, as Redis: before the banner (it logs who this node is).
+    server.pointee.startCluster()
+}
+let mode = clusterMode ? "cluster" : "standalone"
 if settings.alwaysShowLogo {
     Log.raw(
         """
                         Tandem \(ServerInfo.tandemVersion) (Redis \(ServerInfo.redisVersion) compatible) 64 bit
-                        Running mode=standalone, port=\(settings.port).
+                        Running mode=\(mode), port=\(settings.port).
                         PID: \(getpid())
         """)
 } else {
-    Log.notice("Running mode=standalone, port=\(settings.port).")
+    Log.notice("Running mode=\(mode), port=\(settings.port).")
 }
 server.pointee.openSyslogIfEnabled()
 server.pointee.installCrashHandlerIfEnabled()
@@ -160,6 +174,10 @@ server.pointee.startSenderWorkers()
 if !server.pointee.loadDataFromDisk() {
     if !pidfile.isEmpty { unlink(pidfile) }
     exit(1)
+}
+if clusterMode {
+    server.pointee.verifyOnlyDatabaseZeroHasKeys()
+    server.pointee.claimSlotsWithKeys()
 }
 Log.notice("Ready to accept connections tcp")
 if let master = settings.replicaOf { server.pointee.startReplication(host: master.host, port: master.port, atStartUp: true) }

@@ -36,11 +36,14 @@ struct CommandFlags: OptionSet, Sendable {
     static let noMandatoryKeys = CommandFlags(rawValue: 1 << 16)
     /// Refused while a replica loads its master's snapshot in the background (async loading).
     static let noAsyncLoading = CommandFlags(rawValue: 1 << 17)
+    /// Served for a slot being imported without ASKING (RESTORE-ASKING, what MIGRATE sends in
+    /// cluster mode).
+    static let asking = CommandFlags(rawValue: 1 << 18)
 
     static let names: [(CommandFlags, String)] = [
         (.write, "write"), (.readonly, "readonly"), (.denyoom, "denyoom"), (.admin, "admin"),
         (.pubsub, "pubsub"), (.noscript, "noscript"), (.loading, "loading"), (.stale, "stale"),
-        (.skipMonitor, "skip_monitor"), (.fast, "fast"), (.noAuth, "no_auth"), (.noMandatoryKeys, "no_mandatory_keys"),
+        (.skipMonitor, "skip_monitor"), (.asking, "asking"), (.fast, "fast"), (.noAuth, "no_auth"), (.noMandatoryKeys, "no_mandatory_keys"),
         (.noAsyncLoading, "no_async_loading"), (.noMulti, "no_multi"),
         (.allowBusy, "allow_busy"), (.blocking, "blocking"), (.movableKeys, "movablekeys"),
     ]
@@ -61,11 +64,12 @@ enum CommandID: Equatable {
     case scripting(ScriptingCommand)
     // Connection
     case ping, echo, quit, select, auth, hello, reset
-    // Cluster (standalone answers)
-    case readonly, readwrite
+    // Cluster (Cluster/ClusterCommand.swift)
+    case readonly, readwrite, asking
+    case cluster(ClusterSubcommand)
     // Server
     case dbsize, flushdb, flushall, time, swapdb, shutdown, monitor, info, debug, lastsave
-    case save, bgsave, bgrewriteaof, dump, restore, migrate
+    case save, bgsave, bgrewriteaof, dump, restore, restoreAsking, migrate
     case replconf, psync, sync, wait, role, replicaof, failover
     case command, commandCount, commandInfo, commandDocs, commandList, commandGetkeys, commandGetkeysandflags, commandHelp
     case clientID, clientSetname, clientGetname, clientList, clientInfo, clientKill, clientPause
@@ -134,7 +138,7 @@ enum CommandTable {
     static let all: [CommandSpec] =
         core + ListCommands.specs + HashCommands.specs + SetCommands.specs + ZSetCommands.specs + StreamCommands.specs
         + ScriptingCommands.specs + BitmapCommands.specs + GeoCommands.specs
-        + HyperLogLogCommands.specs
+        + HyperLogLogCommands.specs + ClusterCommands.specs
 
     static let core: [CommandSpec] = [
         // MARK: Connection
@@ -232,6 +236,8 @@ enum CommandTable {
               "Atomically transfer a key from a Redis instance to another one."),
         .init("restore", .restore, -4, [.write, .denyoom], keys: (1, 1, 1), "generic", "2.6.0",
               "Create a key using the provided serialized value, previously obtained using DUMP."),
+        .init("restore-asking", .restoreAsking, -4, [.write, .denyoom, .asking], keys: (1, 1, 1), "server", "3.0.0",
+              "An internal command for migrating keys in a cluster"),
         .init("command", .command, -1, [.loading, .stale], "server", "2.8.13", "Get array of Redis command details"),
         .init("command|count", .commandCount, 2, [.loading, .stale], "server", "2.8.13",
               "Get total number of Redis commands"),

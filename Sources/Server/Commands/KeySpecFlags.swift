@@ -40,6 +40,7 @@ enum KeySpecFlags {
         "dump": [(1, ["RO", "access"])],
         "migrate": [(3, ["RW", "access", "delete"]), (-1, ["RW", "access", "delete", "incomplete"])],
         "restore": [(1, ["OW", "update"])],
+        "restore-asking": [(1, ["OW", "update"])],
         "watch": [(1, ["RO"])],
         "ssubscribe": [(1, ["not_key"])],
         "sunsubscribe": [(1, ["not_key"])],

@@ -71,9 +71,7 @@ enum StoredDirectives {
         .init("aof_rewrite_cpulist", .string, "", mutable: false),
         .init("bgsave_cpulist", .string, "", mutable: false),
         // Cluster (issue 19)
-        .init("cluster-enabled", .bool, "no", mutable: false, refusal: {
-            $0 == "yes" ? "cluster mode is not supported yet: Tandem runs standalone" : nil
-        }),
+        .init("cluster-enabled", .bool, "no", mutable: false),
         .init("cluster-config-file", .string, "nodes.conf", mutable: false),
         .init("cluster-port", .int(min: 0, max: 65535), "0", mutable: false),
         .init("cluster-node-timeout", .int(min: 0, max: maxLong), "15000"),
@@ -209,7 +207,7 @@ enum StoredDirectives {
 
 extension Settings {
     /// A stored directive's value (its default until set).
-    func storedValue(_ name: String) -> String {
+    public func storedValue(_ name: String) -> String {
         stored[name] ?? StoredDirectives.all.first { $0.name == name }?.defaultValue ?? ""
     }
 }

@@ -54,6 +54,10 @@ struct ClientFlags: OptionSet, Sendable {
     static let blocked = ClientFlags(rawValue: 1 << 17)
     /// OpenSSL needs the socket writable to go on (a handshake step): EPOLLOUT is wanted.
     static let tlsWantsWrite = ClientFlags(rawValue: 1 << 18)
+    /// ASKING: the next command may use a slot this node is importing.
+    static let asking = ClientFlags(rawValue: 1 << 19)
+    /// READONLY: a cluster replica serves this client reads of its master's slots.
+    static let readonlyCluster = ClientFlags(rawValue: 1 << 20)
 }
 
 struct Client: ~Copyable {

@@ -26,6 +26,12 @@ extension Server {
         // A client that is a replica already (not the one whose SYNC made it one).
         let fromReplica = c.pointee.isReplica
         let ran = dispatchCommand(c)
+        // ASKING is good for the next command only (a transaction keeps it until EXEC).
+        if ran && c.pointee.flags.contains(.asking) && !c.pointee.flags.contains(.multi)
+            && (c.pointee.lastCommand < 0 || commands.specs[c.pointee.lastCommand].id != .asking)
+        {
+            c.pointee.flags.remove(.asking)
+        }
         if ran && stats.errorReplies != errorsBefore && (c.pointee.isMaster || fromReplica) {
             logErrorOnReplicationLink(c, mark: replyMark)
         }
@@ -108,6 +114,10 @@ extension Server {
         }
         // Authentication and ACLs: one byte for the default user with no password (AccessControl.swift).
         if c.pointee.checkAccess && !passesAccessChecks(c, index) { return true }
+        // Cluster mode: the keys' slot decides where the command runs (ClusterRouting.swift).
+        if cluster.enabled && !c.pointee.isMaster, let redirect = clusterRedirection(c, index) {
+            return rejectRedirected(c, index, redirect)
+        }
         if clientEvictionLimit > 0 {
             // Before key eviction, as Redis: the clients' memory may be over maxmemory-clients
             // (this one's query buffer included); a client evicted here runs nothing more.
@@ -148,6 +158,16 @@ extension Server {
             return false
         }
         call(c, index)
+        return true
+    }
+
+    /// A command cluster routing sends elsewhere (-MOVED, -ASK ...): counted as rejected; an
+    /// EXEC's transaction is discarded and the redirection itself is the reply, as Redis.
+    mutating func rejectRedirected(_ c: ClientRef, _ index: Int, _ error: String) -> Bool {
+        if commands.specs[index].id == .exec && c.pointee.flags.contains(.multi) { discardTransaction(c) }
+        addErrorString(c, error)
+        commands.stats[index].rejected += 1
+        flagTransaction(c)
         return true
     }
 
@@ -479,7 +499,8 @@ extension Server {
         case .auth: authCommand(c)
         case .hello: helloCommand(c)
         case .reset: resetCommand(c)
-        case .readonly, .readwrite: addError(c, "-ERR This instance has cluster support disabled\r\n")
+        case .readonly, .readwrite, .asking: clusterClientFlagCommand(c, id)
+        case .cluster(let sub): clusterCommand(c, sub)
         case .clientID, .clientSetname, .clientGetname, .clientList, .clientInfo, .clientKill, .clientPause,
             .clientUnpause, .clientNoEvict, .clientReply, .clientHelp, .clientUnblock, .clientTrackinginfo, .clientGetredir,
             .clientTracking, .clientCaching:
@@ -506,7 +527,7 @@ extension Server {
         case .bgsave: bgsaveCommand(c)
         case .bgrewriteaof: bgrewriteaofCommand(c)
         case .dump: dumpCommand(c)
-        case .restore: restoreCommand(c)
+        case .restore, .restoreAsking: restoreCommand(c)
         case .migrate: migrateCommand(c)
         case .command, .commandCount, .commandInfo, .commandDocs, .commandList, .commandGetkeys, .commandGetkeysandflags,
             .commandHelp:

@@ -265,6 +265,8 @@ public struct Server {
     var cronPaused = false
     /// LATENCY's spikes by event (LatencyMonitor.swift).
     var latency = LatencyMonitor()
+    /// Cluster mode (Cluster/): the nodes, the slots, nodes.conf.
+    var cluster = ClusterState()
 
     public init(config: LoadedConfig, executable: String) throws(SystemError) {
         settings = config.settings
@@ -446,6 +448,7 @@ public struct Server {
         if closeCount > 0 { freeClosingClients() }
         if link.reconnectNow { reconnectIfLinkLost() }
         if repl.wakeWorkers { wakeSenderWorkers() }
+        if cluster.enabled { clusterBeforeSleep() }
         let used = tandem_used_memory()
         if used > memoryPeak { memoryPeak = used }
     }

@@ -108,6 +108,10 @@ extension Server {
     // MARK: - REPLICAOF
 
     mutating func replicaofCommand(_ c: ClientRef) {
+        if cluster.enabled {
+            addError(c, "-ERR REPLICAOF not allowed in cluster mode.\r\n")
+            return
+        }
         let host = c.pointee.arg(1), portArg = c.pointee.arg(2)
         if host.equalsLowercase("no") && portArg.equalsLowercase("one") {
             if isReplicaNode {

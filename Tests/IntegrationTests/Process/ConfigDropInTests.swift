@@ -111,9 +111,10 @@ import Glibc
             == "-ERR Error unloading module: no such module with that name\r\n")
     }
 
-    /// What Tandem cannot do yet stops start-up with the reason instead of running without it.
+    /// What Tandem cannot do (yet, or in that combination) stops start-up with the reason
+    /// instead of running without it.
     @Test(arguments: [
-        ("cluster-enabled yes", "cluster mode is not supported yet"),
+        ("cluster-enabled yes\nreplicaof 127.0.0.1 6379", "replicaof directive not allowed in cluster mode"),
         ("loadmodule /usr/lib/redis/modules/x.so", "Tandem does not support Redis modules"),
         ("user alice on badrule", "Error in user declaration 'alice': Syntax error"),
         ("sentinel monitor m 127.0.0.1 6379 1", "sentinel directive while not in sentinel mode"),

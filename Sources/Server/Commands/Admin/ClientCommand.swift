@@ -77,6 +77,7 @@ extension Server {
         if c.pointee.flags.contains(.closeAfterReply) { flags += "c" }
         if c.pointee.flags.contains(.closeASAP) { flags += "A" }
         if c.pointee.flags.contains(.unixSocket) { flags += "U" }
+        if c.pointee.flags.contains(.readonlyCluster) { flags += "r" }
         if c.pointee.flags.contains(.noEvict) { flags += "e" }
         if flags.isEmpty { flags = "N" }
         var events = ""

@@ -43,6 +43,10 @@ extension Server {
             addNotInteger(c)
             return
         }
+        if cluster.enabled && n != 0 {
+            addError(c, "-ERR SELECT is not allowed in cluster mode\r\n")
+            return
+        }
         if n < 0 || n >= Int64(dbCount) {
             addError(c, Self.dbOutOfRange)
             return
@@ -131,7 +135,7 @@ extension Server {
         c.pointee.reply.appendBulk("id")
         c.pointee.reply.appendInteger(c.pointee.id)
         c.pointee.reply.appendBulk("mode")
-        c.pointee.reply.appendBulk("standalone")
+        c.pointee.reply.appendBulk(cluster.enabled ? "cluster" : "standalone")
         c.pointee.reply.appendBulk("role")
         c.pointee.reply.appendBulk(settings.replicaOf == nil ? "master" : "replica")
         c.pointee.reply.appendBulk("modules")

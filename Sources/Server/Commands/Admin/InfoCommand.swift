@@ -90,7 +90,7 @@ extension Server {
             return fields("Server", [
                 ("redis_version", ServerInfo.redisVersion), ("tandem_version", ServerInfo.tandemVersion),
                 ("redis_git_sha1", "00000000"), ("redis_git_dirty", "0"), ("redis_build_id", "0"),
-                ("redis_mode", "standalone"),
+                ("redis_mode", cluster.enabled ? "cluster" : "standalone"),
                 ("os", "\(field(uts.sysname)) \(field(uts.release)) \(field(uts.machine))"), ("arch_bits", "64"),
                 ("monotonic_clock", "POSIX clock_gettime"), ("multiplexing_api", "epoll"),
                 ("atomicvar_api", "c11-builtin"), ("gcc_version", "0.0.0"), ("process_id", "\(getpid())"),
@@ -253,7 +253,7 @@ extension Server {
         case "errorstats":
             return fields("Errorstats", errorStats.sorted { $0.key < $1.key }.map { ("errorstat_\($0.key)", "count=\($0.value)") })
         case "cluster":
-            return fields("Cluster", [("cluster_enabled", "0")])
+            return fields("Cluster", [("cluster_enabled", cluster.enabled ? "1" : "0")])
         case "keyspace":
             var pairs: [(String, String)] = []
             for i in 0..<dbCount where dbs[i].count > 0 {
