@@ -7,6 +7,7 @@
  * ClusterReplies.swift; slot ownership changes go through ClusterState and mark nodes.conf to be
  * saved before the loop sleeps.
  */
+import Glibc
 import Keyspace
 import Platform
 import RESP
@@ -82,7 +83,7 @@ extension Server {
         case .nodes: c.pointee.reply.appendVerbatim(clusterNodesText(), resp3: c.pointee.resp3)
         case .slots: clusterSlotsReply(c)
         case .shards: clusterShardsReply(c)
-        case .links: c.pointee.reply.appendArrayHeader(0)
+        case .links: clusterLinksReply(c)
         case .keyslot: c.pointee.reply.appendInteger(Int64(HashSlot.of(c.pointee.arg(2))))
         case .countkeysinslot: countKeysInSlotCommand(c)
         case .getkeysinslot: getKeysInSlotCommand(c)
@@ -387,8 +388,12 @@ extension Server {
         addOK(c)
     }
 
-    /// Drops a node from the table (and, once the bus exists, its links).
+    /// Drops a node from the table, and its links.
     mutating func forgetClusterNode(_ i: Int) {
+        if let n = cluster.nodes[i] {
+            if n.outLink >= 0 { freeClusterLink(n.outLink) }
+            if n.inLink >= 0 { freeClusterLink(n.inLink) }
+        }
         cluster.remove(i)
     }
 
@@ -412,8 +417,8 @@ extension Server {
         } else if cluster.me.isMaster && (cluster.me.slotCount != 0 || dbs[0].count != 0) {
             addError(c, "-ERR To set a master the node must be empty and without assigned slots.\r\n")
         } else {
-            // Only reachable once nodes can be met over the bus.
-            addError(c, "-ERR the cluster bus is not available in this Tandem version\r\n")
+            becomeReplica(of: n)
+            addOK(c)
         }
     }
 
@@ -435,9 +440,8 @@ extension Server {
         }
     }
 
-    /// CLUSTER MEET ip port [bus-port]: the arguments are checked as Redis does; joining needs
-    /// the cluster bus, which is not built yet (issue 19), so a valid address is refused with
-    /// that reason rather than accepted and never met.
+    /// CLUSTER MEET ip port [bus-port]: the arguments checked as Redis does, then a handshake
+    /// with that address (ClusterCron.swift); +OK even if the node never answers, as Redis.
     mutating func meetCommand(_ c: ClientRef) {
         let argc = c.pointee.argc
         if argc > 5 {
@@ -461,7 +465,17 @@ extension Server {
             addErrorString(c, "ERR Invalid node address specified: \(ip):\(c.pointee.arg(3).string)")
             return
         }
-        addError(c, "-ERR the cluster bus is not available in this Tandem version\r\n")
+        startHandshake(ip: normalizedAddress(ip), port: Int(port), busPort: Int(busPort))
+        addOK(c)
+    }
+
+    /// An address literal as inet_ntop writes it (IPv6 compressed, as Redis stores it).
+    func normalizedAddress(_ ip: String) -> String {
+        var v6 = in6_addr()
+        guard ip.contains(":"), inet_pton(AF_INET6, ip, &v6) == 1 else { return ip }
+        var text = [CChar](repeating: 0, count: 64)
+        guard inet_ntop(AF_INET6, &v6, &text, 64) != nil else { return ip }
+        return String(cString: text)
     }
 
     // MARK: - After a change

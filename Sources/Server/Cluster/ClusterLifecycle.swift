@@ -2,7 +2,7 @@
  * ClusterLifecycle: cluster mode from start-up to each turn of the loop.
  *
  * At start-up (cluster-enabled yes) nodes.conf is opened, locked and loaded (or a new identity
- * made), database 0 starts indexing its keys by slot, and after the data is loaded the slots
+ * made), the cluster bus listens, database 0 starts indexing its keys by slot, and after the data is loaded the slots
  * that hold keys but have no owner are claimed, as Redis's verifyClusterConfigWithData. Before
  * the loop sleeps, a changed configuration is saved and the cluster state re-evaluated
  * (Redis's clusterBeforeSleep); the cron re-evaluates it too while it is down.
@@ -17,6 +17,7 @@ extension Server {
         cluster.enabled = true
         openClusterConfig()
         refreshMyAddress()
+        listenClusterBus()
         dbs[0].slotKeys.enable()
         cluster.todoUpdateState = true
     }
@@ -108,7 +109,4 @@ extension Server {
             Log.warning("Cluster state changed: \(ok ? "ok" : "fail")")
         }
     }
-
-    /// Whether we hold an outbound bus link to node `i` (none yet: the bus is not built).
-    func clusterLinkConnected(_ i: Int) -> Bool { false }
 }

@@ -68,6 +68,14 @@ struct ClusterNode {
     var pongReceivedMillis: Int64 = 0
     var replicationOffset: Int64 = 0
     var createdMillis: Int64
+    /// The last time anything arrived from the node, and when it was marked failing.
+    var dataReceivedMillis: Int64 = 0
+    var failTimeMillis: Int64 = 0
+    /// Our link to the node and the node's link to us (indices in ClusterState.links, -1: none).
+    var outLink = -1
+    var inLink = -1
+    /// Masters that reported the node failing (table index, when).
+    var failReports: [(reporter: Int, millis: Int64)] = []
 
     init(name: String, flags: ClusterNodeFlags, now: Int64) {
         self.name = name

@@ -133,4 +133,31 @@ extension Server {
             if let text { c.pointee.reply.appendBulk(text) } else { c.pointee.reply.appendInteger(number) }
         }
     }
+
+    /// CLUSTER LINKS: each node's outbound link, then its inbound one.
+    mutating func clusterLinksReply(_ c: ClientRef) {
+        var links: [(Int, ClusterLink)] = []
+        for i in cluster.nodes.indices where i != cluster.myself {
+            guard let n = cluster.nodes[i] else { continue }
+            for id in [n.outLink, n.inLink] where id >= 0 {
+                if let l = cluster.links[id] { links.append((i, l)) }
+            }
+        }
+        c.pointee.reply.appendArrayHeader(links.count)
+        for (i, l) in links {
+            c.pointee.reply.appendMapHeader(6, resp3: c.pointee.resp3)
+            c.pointee.reply.appendBulk("direction")
+            c.pointee.reply.appendBulk(l.inbound ? "from" : "to")
+            c.pointee.reply.appendBulk("node")
+            c.pointee.reply.appendBulk(cluster.nodes[i]!.name)
+            c.pointee.reply.appendBulk("create-time")
+            c.pointee.reply.appendInteger(l.createdMillis)
+            c.pointee.reply.appendBulk("events")
+            c.pointee.reply.appendBulk("r" + (l.wantsWrite ? "w" : ""))
+            c.pointee.reply.appendBulk("send-buffer-allocated")
+            c.pointee.reply.appendInteger(Int64(l.output.capacity))
+            c.pointee.reply.appendBulk("send-buffer-used")
+            c.pointee.reply.appendInteger(Int64(l.output.count - l.sent))
+        }
+    }
 }

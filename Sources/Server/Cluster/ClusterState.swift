@@ -38,6 +38,13 @@ struct ClusterState {
     var messagesSent = [Int64](repeating: 0, count: 11)
     var messagesReceived = [Int64](repeating: 0, count: 11)
     var linksBufferLimitExceeded: Int64 = 0
+    /// The cluster bus: its listening sockets and the links to and from other nodes.
+    var busListeners: [Int32] = []
+    var links: [ClusterLink?] = []
+    /// How many PFAIL nodes the last cron saw (gossip carries them all).
+    var possiblyFailingCount = 0
+    var cronTicks = 0
+    var lastCronMillis: Int64 = 0
     /// nodes.conf, locked for the life of the process.
     var configFD: Int32 = -1
     var configPath = ""

@@ -38,6 +38,7 @@ extension Server {
         // effect on an idle server (as Redis's serverCron).
         if tracking.clients > 0 { trackingLimitUsedSlots() }
         if !migrateSockets.isEmpty { closeIdleMigrateSockets(now) }
+        if cluster.enabled { clusterCron(now) }
         checkChildDone()
         appendOnlyCron()
         checkSavePoints()

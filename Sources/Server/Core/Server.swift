@@ -424,6 +424,8 @@ public struct Server {
                 senderWorkerNotified(Int(token & 0xFFFF))
             } else if token & Self.relayBit != 0 {
                 relayPayload(Int(token & 0xFFFF))
+            } else if token & Self.clusterBit != 0 {
+                clusterBusEvent(token, events)
             } else {
                 handleClientEvent(fd: Int32(truncatingIfNeeded: token), events: events)
             }

@@ -1,0 +1,108 @@
+/*
+ * ClusterCron: the cluster's timers, every 100 ms as Redis's clusterCron — links opened to
+ * every known node, handshakes that never finish dropped, pings (one random node of five each
+ * second, and anyone not heard for half the node timeout), links that stay silent recycled,
+ * and nodes that do not answer within cluster-node-timeout marked PFAIL. Also the node
+ * membership changes commands make: MEET, and becoming a replica (REPLICATE, or losing every
+ * slot to another master).
+ */
+import Keyspace
+import Platform
+
+extension Server {
+    mutating func clusterCron(_ now: Int64) {
+        guard now - cluster.lastCronMillis >= 100 else { return }
+        cluster.lastCronMillis = now
+        cluster.cronTicks += 1
+        let timeout = Int64(Int(settings.storedValue("cluster-node-timeout")) ?? 15000)
+        let handshakeTimeout = max(timeout, 1000)
+        cluster.forgotten = cluster.forgotten.filter { $0.value > now }
+        var pfail = 0
+        for i in cluster.nodes.indices where i != cluster.myself {
+            guard let n = cluster.nodes[i], !n.flags.contains(.noAddress) else { continue }
+            if n.flags.contains(.possiblyFailing) { pfail += 1 }
+            if n.flags.contains(.handshake) && now - n.createdMillis > handshakeTimeout {
+                if n.outLink >= 0 { freeClusterLink(n.outLink) }
+                cluster.remove(i)
+                continue
+            }
+            if n.outLink < 0 { connectClusterNode(i, now: now) }
+        }
+        cluster.possiblyFailingCount = pfail
+        if cluster.cronTicks % 10 == 0 { pingOldestOfFive(now) }
+        var changed = false
+        for i in cluster.nodes.indices where i != cluster.myself {
+            guard let n = cluster.nodes[i], !n.flags.contains(.noAddress), !n.flags.contains(.handshake) else { continue }
+            if n.outLink >= 0, let l = cluster.links[n.outLink], !l.connecting, now - l.createdMillis > timeout,
+               n.pingSentMillis != 0, now - n.pingSentMillis > timeout / 2, now - n.dataReceivedMillis > timeout / 2
+            {
+                freeClusterLink(n.outLink)  // reconnects next time
+            }
+            if let link = cluster.nodes[i]!.outLink >= 0 ? cluster.nodes[i]!.outLink : nil, cluster.links[link]?.connecting == false,
+               n.pingSentMillis == 0, now - n.pongReceivedMillis > timeout / 2
+            {
+                sendPing(toLink: link, .ping)
+                continue
+            }
+            let pingSent = cluster.nodes[i]!.pingSentMillis
+            guard pingSent != 0 else { continue }
+            let delay = min(now - pingSent, now - n.dataReceivedMillis)
+            if delay > timeout && !n.flags.contains(.possiblyFailing) && !n.isFailing {
+                Log.verbose("*** NODE \(n.name) possibly failing")
+                cluster.nodes[i]!.flags.insert(.possiblyFailing)
+                changed = true
+            }
+        }
+        if changed || !cluster.stateOK { cluster.todoUpdateState = true }
+    }
+
+    /// Once a second: of five random linked nodes with no ping in flight, the one heard from
+    /// least recently gets a PING.
+    mutating func pingOldestOfFive(_ now: Int64) {
+        let candidates = cluster.nodes.indices.filter { i in
+            guard i != cluster.myself, let n = cluster.nodes[i], n.outLink >= 0, n.pingSentMillis == 0,
+                  !n.flags.contains(.handshake), cluster.links[n.outLink]?.connecting == false else { return false }
+            return true
+        }
+        guard !candidates.isEmpty else { return }
+        var best = -1
+        for _ in 0..<5 {
+            let i = candidates[Int.random(in: 0..<candidates.count)]
+            if best < 0 || cluster.nodes[i]!.pongReceivedMillis < cluster.nodes[best]!.pongReceivedMillis { best = i }
+        }
+        sendPing(toLink: cluster.nodes[best]!.outLink, .ping)
+    }
+
+    // MARK: - Membership
+
+    /// CLUSTER MEET: a node in handshake at that address (unless one is already); the cron
+    /// connects and sends MEET.
+    mutating func startHandshake(ip: String, port: Int, busPort: Int) {
+        let now = Clock.unixMillis()
+        for n in cluster.nodes {
+            guard let n, n.flags.contains(.handshake) else { continue }
+            if n.ip == ip && n.port == port && n.busPort == busPort { return }
+        }
+        var node = ClusterNode(name: ClusterNode.randomName(), flags: [.handshake, .meet], now: now)
+        node.ip = ip
+        node.port = port
+        node.busPort = busPort
+        _ = cluster.add(node)
+    }
+
+    /// Makes this node a replica of master `i`: its slots are the master's now, and replication
+    /// starts from the master's client port.
+    mutating func becomeReplica(of i: Int) {
+        for s in 0..<HashSlot.count where Int(cluster.owner[s]) == cluster.myself { cluster.unassign(s) }
+        for s in 0..<HashSlot.count {
+            cluster.migratingTo[s] = -1
+            cluster.importingFrom[s] = -1
+        }
+        cluster.me.flags.remove([.master, .migrateTo])
+        cluster.me.flags.insert(.replica)
+        cluster.me.master = i
+        let m = cluster.nodes[i]!
+        startReplication(host: m.ip, port: m.port)
+        clusterChanged(fsync: true)
+    }
+}
