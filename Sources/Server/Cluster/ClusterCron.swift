@@ -54,6 +54,7 @@ extension Server {
             }
         }
         if changed || !cluster.stateOK { cluster.todoUpdateState = true }
+        if cluster.me.isReplica { handleReplicaFailover(now) }
     }
 
     /// Once a second: of five random linked nodes with no ping in flight, the one heard from

@@ -99,6 +99,24 @@ extension Server {
         }
     }
 
+    /// PUBLISH to every node; SPUBLISH to the other nodes of our shard (master and replicas).
+    mutating func clusterPublish(channel: ByteView, message: ByteView, shard: Bool) {
+        var m = clusterMessage(shard ? .publishShard : .publish)
+        m.channel = channel.array
+        m.payload = message.array
+        guard shard else {
+            broadcastClusterMessage(m)
+            return
+        }
+        let bytes = m.encoded()
+        let master = cluster.me.isReplica ? cluster.me.master : cluster.myself
+        guard master >= 0 else { return }
+        for i in [master] + cluster.replicas(of: master) where i != cluster.myself {
+            guard let n = cluster.nodes[i], n.outLink >= 0 else { continue }
+            sendClusterMessage(bytes, link: n.outLink, type: .publishShard)
+        }
+    }
+
     /// PONG to every node (a promotion or a slot change others must learn now).
     mutating func broadcastPong() {
         for i in cluster.nodes.indices where i != cluster.myself {
@@ -166,8 +184,12 @@ extension Server {
             cluster.nodes[n]!.configEpoch = m.updateEpoch
             updateSlotsConfig(with: n, epoch: m.updateEpoch, slots: m.updateSlots)
             clusterChanged(fsync: true)
-        case .failoverAuthRequest, .failoverAuthAck, .mfstart, .module:
-            break  // elections and manual failover: not built yet (docs/dev/cluster.md)
+        case .failoverAuthRequest:
+            considerFailoverAuthRequest(m, sender: sender, now: now)
+        case .failoverAuthAck:
+            countFailoverAuthAck(m, sender: sender)
+        case .mfstart, .module:
+            break  // manual failover: not built yet (docs/dev/cluster.md)
         }
     }
 
@@ -346,8 +368,8 @@ extension Server {
         }
         guard changed else { return }
         clusterChanged(fsync: true)
-        if myMaster >= 0 && hadSlots > 0 && cluster.nodes[myMaster]!.slotCount == 0 && cluster.me.isMaster
-            && settings.storedValue("cluster-allow-replica-migration") == "yes"
+        if myMaster >= 0 && hadSlots > 0 && cluster.nodes[myMaster]!.slotCount == 0
+            && (cluster.me.isReplica || settings.storedValue("cluster-allow-replica-migration") == "yes")
         {
             Log.warning("Configuration change detected. Reconfiguring myself as a replica of \(cluster.nodes[sender]!.name)")
             becomeReplica(of: sender)

@@ -71,6 +71,8 @@ struct ClusterNode {
     /// The last time anything arrived from the node, and when it was marked failing.
     var dataReceivedMillis: Int64 = 0
     var failTimeMillis: Int64 = 0
+    /// When we last voted for a replica of this master.
+    var votedTimeMillis: Int64 = 0
     /// Our link to the node and the node's link to us (indices in ClusterState.links, -1: none).
     var outLink = -1
     var inLink = -1

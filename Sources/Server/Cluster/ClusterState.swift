@@ -45,6 +45,10 @@ struct ClusterState {
     var possiblyFailingCount = 0
     var cronTicks = 0
     var lastCronMillis: Int64 = 0
+    /// This replica's election, when its master failed (ClusterFailover.swift).
+    var election = ClusterElection()
+    var lastCantFailoverReason = ""
+    var lastCantFailoverLogMillis: Int64 = 0
     /// nodes.conf, locked for the life of the process.
     var configFD: Int32 = -1
     var configPath = ""

@@ -157,7 +157,8 @@ extension Server {
             receivers = subs.count
         }
         c.pointee.reply.appendInteger(Int64(receivers))
-        forcePropagation(replicasOnly: true)
+        // In a cluster the message reaches the shard's other nodes over the bus, not the stream.
+        if cluster.enabled { clusterPublish(channel: channel, message: message, shard: true) } else { forcePropagation(replicasOnly: true) }
     }
 
     /// `*3 kind channel message` (`>3` in RESP3) to each subscriber.
@@ -200,7 +201,13 @@ extension Server {
     mutating func publishCommand(_ c: ClientRef) {
         let n = publish(channel: c.pointee.arg(1), message: c.pointee.arg(2))
         c.pointee.reply.appendInteger(Int64(n))
-        forcePropagation(replicasOnly: true)  // subscribers of replicas hear it too, as in Redis
+        // Subscribers of replicas hear it too, as in Redis: through the stream, or in a cluster
+        // through the bus to every node.
+        if cluster.enabled {
+            clusterPublish(channel: c.pointee.arg(1), message: c.pointee.arg(2), shard: false)
+        } else {
+            forcePropagation(replicasOnly: true)
+        }
     }
 
     mutating func pubsubCommand(_ c: ClientRef, _ id: CommandID) {

@@ -1,0 +1,197 @@
+/*
+ * ClusterBusTests.swift — clusters over the cluster bus (issue 19): Tandem and redis-server
+ * nodes meet and gossip into one cluster that agrees on every slot (the signature
+ * `redis-cli --cluster` waits for), clients follow -MOVED across both kinds of node, PUBLISH
+ * crosses the bus; `redis-cli --cluster create` builds three masters with a replica each, and a
+ * master killed with SIGKILL is replaced by its replica through an election, in Tandem-only
+ * and mixed clusters (a Tandem replica elected by redis-server masters and the reverse), with
+ * every acknowledged write still readable and the old master back as a replica. Garbage on
+ * the bus port never harms a node. Node timeouts are short (1 s) to keep failovers quick.
+ */
+
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class ClusterNodeProcess {
+    let server: ServerProcess
+    let busPort: UInt16
+    let client: RawClient
+
+    init(_ flavour: ServerFlavour, dir: String? = nil, busPort: UInt16? = nil) throws {
+        let bus = try busPort ?? Harness.freePort()
+        server = try ServerProcess.start(flavour, extraArgs: ["--cluster-enabled", "yes", "--cluster-port", String(bus),
+                                                              "--cluster-node-timeout", "1000"], dir: dir)
+        self.busPort = bus
+        client = try server.connect()
+    }
+
+    var port: UInt16 { server.port }
+    func call(_ args: String...) throws -> String { String(decoding: try client.call(args), as: UTF8.self) }
+
+    /// A bulk reply's text ("" for anything else).
+    func text(_ args: String...) -> String {
+        guard let reply = try? client.call(args), reply.first == UInt8(ascii: "$"),
+              let end = reply.firstIndex(of: 10) else { return "" }
+        return String(decoding: reply[(end + 1)...].dropLast(2), as: UTF8.self)
+    }
+
+    var myID: String { text("CLUSTER", "MYID") }
+
+    /// The slot-owning lines of CLUSTER NODES as `<id>:<slots>`, sorted (redis-cli's signature).
+    var slotSignature: String {
+        text("CLUSTER", "NODES").split(separator: "\n").compactMap { line -> String? in
+            let f = line.split(separator: " ")
+            guard f.count > 8 else { return nil }
+            return "\(f[0]):\(f[8...].joined(separator: ","))"
+        }.sorted().joined(separator: "|")
+    }
+
+    var state: String {
+        text("CLUSTER", "INFO").components(separatedBy: "\r\n").first { $0.hasPrefix("cluster_state:") } ?? ""
+    }
+}
+
+@Suite(.serialized) struct ClusterBusTests {
+    static func agree(_ nodes: [ClusterNodeProcess], knowing count: Int, milliseconds: Int = 20_000) -> Bool {
+        Harness.waitUntil(milliseconds: milliseconds) {
+            let signatures = Set(nodes.map(\.slotSignature))
+            return signatures.count == 1 && nodes.allSatisfy {
+                $0.state == "cluster_state:ok"
+                    && ((try? $0.call("CLUSTER", "INFO")) ?? "").contains("cluster_known_nodes:\(count)\r\n")
+            }
+        }
+    }
+
+    /// Sends a command to `node`, following -MOVED redirections (as `redis-cli -c`).
+    static func callFollowing(_ nodes: [ClusterNodeProcess], from first: Int, _ args: [String]) throws -> String {
+        var node = nodes[first]
+        for _ in 0..<3 {
+            let reply = String(decoding: try node.client.call(args), as: UTF8.self)
+            guard reply.hasPrefix("-MOVED ") else { return reply }
+            let target = reply.split(separator: " ")[2].split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            guard let next = nodes.first(where: { String($0.port) == target }) else { return reply }
+            node = next
+        }
+        return "too many redirections"
+    }
+
+    /// Three masters meet (one MEET each to the first); every node learns every other and all
+    /// agree on the slots; keys written anywhere are read anywhere; PUBLISH reaches another node.
+    @Test(arguments: ["ttt", "ttr", "rrt"])
+    func mastersMeetAndAgree(_ flavours: String) throws {
+        let nodes = try flavours.map { try ClusterNodeProcess($0 == "t" ? .tandem : .redis) }
+        defer { for n in nodes { n.server.stop() } }
+        let ranges = [("0", "5460"), ("5461", "10922"), ("10923", "16383")]
+        for (n, r) in zip(nodes, ranges) { #expect(try n.call("CLUSTER", "ADDSLOTSRANGE", r.0, r.1) == "+OK\r\n") }
+        for n in nodes.dropFirst() {
+            #expect(try nodes[0].call("CLUSTER", "MEET", "127.0.0.1", String(n.port), String(n.busPort)) == "+OK\r\n")
+        }
+        #expect(Self.agree(nodes, knowing: 3), "\(nodes.map(\.slotSignature))\n\(nodes[0].server.log)")
+        for i in 0..<60 { #expect(try Self.callFollowing(nodes, from: i % 3, ["SET", "key\(i)", "v\(i)"]) == "+OK\r\n") }
+        for i in 0..<60 {
+            #expect(try Self.callFollowing(nodes, from: (i + 1) % 3, ["GET", "key\(i)"]) == "$\("v\(i)".count)\r\nv\(i)\r\n")
+        }
+        let moved = try nodes[0].call("GET", "foo")  // slot 12182, served by the third node
+        #expect(moved == "-MOVED 12182 127.0.0.1:\(nodes[2].port)\r\n")
+        // PUBLISH crosses the bus.
+        let subscriber = try nodes[2].server.connect()
+        try subscriber.send(["SUBSCRIBE", "news"])
+        _ = try subscriber.readReply()
+        _ = try nodes[0].call("PUBLISH", "news", "hello")
+        #expect(String(decoding: try subscriber.readReply(), as: UTF8.self) == "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n")
+    }
+
+    /// `redis-cli --cluster create` with a replica per master, writes acknowledged by WAIT, then
+    /// a master killed: its replica is elected, nothing acknowledged is lost, and the old master
+    /// comes back as the new master's replica. "trtrtr" mixes the kinds so that a redis-server
+    /// replica replaces a Tandem master and, next, a Tandem replica a redis-server master.
+    @Test(arguments: ["tttttt", "trtrtr"])
+    func createKillAndFailover(_ flavours: String) throws {
+        var nodes = try flavours.map { try ClusterNodeProcess($0 == "t" ? .tandem : .redis) }
+        var killed: [ClusterNodeProcess] = []
+        defer {
+            for n in nodes { n.server.stop() }
+            for n in killed { n.server.stop() }  // (after the nodes restarted in their directories)
+        }
+        let cwd = try Harness.makeTempDir("tandem-cluster-cli")
+        defer { Harness.removeDir(cwd) }
+        let create = try Harness.run("/usr/bin/redis-cli", ["--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" }
+                                     + ["--cluster-replicas", "1", "--cluster-yes"], cwd: cwd, timeoutSeconds: 60)
+        #expect(create.output.contains("[OK] All 16384 slots covered."), "\(create.output)")
+        #expect(Self.agree(nodes, knowing: 6), "\(nodes.map(\.slotSignature))")
+        // Replicas in sync before the writes (WAIT then counts them).
+        #expect(Harness.waitUntil(milliseconds: 20_000) {
+            nodes[3...].allSatisfy { ((try? $0.call("INFO", "replication")) ?? "").contains("master_link_status:up") }
+        })
+        for i in 0..<150 { #expect(try Self.callFollowing(nodes, from: 0, ["SET", "k\(i)", "v\(i)"]) == "+OK\r\n") }
+        for n in nodes[0..<3] { #expect(try n.call("WAIT", "1", "5000") == ":1\r\n") }
+        // Kill the masters one after the other (the second kill only in the mixed cluster).
+        for victim in flavours == "trtrtr" ? [0, 1] : [0] {
+            let victimID = nodes[victim].myID
+            let dir = nodes[victim].server.dir
+            kill(nodes[victim].server.pid, SIGKILL)
+            let survivors = nodes.indices.filter { $0 != victim }.map { nodes[$0] }
+            #expect(Harness.waitUntil(milliseconds: 20_000) {
+                survivors.allSatisfy { n in
+                    n.state == "cluster_state:ok" && !n.slotSignature.contains(victimID)
+                }
+            }, "\(survivors.map(\.slotSignature))")
+            for i in 0..<150 {
+                #expect(try Self.callFollowing(survivors, from: 2, ["GET", "k\(i)"]) == "$\("v\(i)".count)\r\nv\(i)\r\n")
+            }
+            // Back with its nodes.conf: a replica now.
+            if flavours[flavours.index(flavours.startIndex, offsetBy: victim)] == "t" {
+                let back = try ClusterNodeProcess(.tandem, dir: dir, busPort: nodes[victim].busPort)
+                // (The old object stays alive: releasing a ServerProcess kills what runs in its directory.)
+                killed.append(nodes[victim])
+                nodes[victim] = back
+                #expect(Harness.waitUntil(milliseconds: 20_000) {
+                    ((try? back.call("INFO", "replication")) ?? "").contains("master_link_status:up")
+                }, "\(back.server.log)")
+                #expect(back.myID == victimID)
+            }
+        }
+    }
+
+    /// Garbage, bad signatures, absurd lengths, wrong versions and truncated messages on the
+    /// bus port: the node closes or ignores them and goes on serving.
+    @Test func garbageOnTheBusIsHarmless() throws {
+        let node = try ClusterNodeProcess(.tandem)
+        defer { node.server.stop() }
+        _ = try node.call("CLUSTER", "ADDSLOTSRANGE", "0", "16383")
+        var header = [UInt8](repeating: 0, count: 2256)
+        header.replaceSubrange(0..<4, with: Array("RCmb".utf8))
+        func withLength(_ n: UInt32, version: UInt16 = 1, type: UInt16 = 0, count: UInt16 = 0) -> [UInt8] {
+            var h = header
+            h[4] = UInt8(n >> 24); h[5] = UInt8((n >> 16) & 0xFF); h[6] = UInt8((n >> 8) & 0xFF); h[7] = UInt8(n & 0xFF)
+            h[8] = UInt8(version >> 8); h[9] = UInt8(version & 0xFF)
+            h[12] = UInt8(type >> 8); h[13] = UInt8(type & 0xFF)
+            h[14] = UInt8(count >> 8); h[15] = UInt8(count & 0xFF)
+            return h
+        }
+        var rng = SystemRandomNumberGenerator()
+        let payloads: [[UInt8]] = [
+            Array("GET / HTTP/1.1\r\n\r\n".utf8),
+            (0..<5000).map { _ in UInt8.random(in: 0...255, using: &rng) },
+            withLength(10),                              // shorter than a header
+            withLength(2256, version: 9),                // unknown version: ignored
+            withLength(2256, type: 0, count: 5),         // gossip count beyond the message
+            withLength(2256 + 8, type: 4),               // PUBLISH with no lengths
+            withLength(2256, type: 3),                   // FAIL without its name
+            withLength(2256, type: 77),                  // unknown type
+            Array(withLength(100_000).prefix(3000)),     // truncated, then the link closes
+        ]
+        for p in payloads {
+            let fd = try RawClient.connectLoopback(port: node.busPort)
+            _ = p.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
+            usleep(50_000)
+            close(fd)
+        }
+        #expect(try node.call("PING") == "+PONG\r\n")
+        #expect(try node.call("CLUSTER", "INFO").contains("cluster_known_nodes:1\r\n"))
+        #expect(Harness.waitUntil(milliseconds: 5_000) { node.state == "cluster_state:ok" })
+    }
+}
