@@ -241,6 +241,7 @@ extension Server {
         let action = c.pointee.arg(3)
         let argc = c.pointee.argc
         let mine = Int(cluster.owner[slot]) == cluster.myself
+        var bumped = false
         if action.equalsLowercase("migrating") && argc == 5 {
             if !mine {
                 addErrorString(c, "ERR I'm not the owner of hash slot \(slot)")
@@ -264,25 +265,29 @@ extension Server {
                 addError(c, "-ERR Target node is not a master\r\n")
                 return
             }
-            if mine && target != cluster.myself {
-                if dbs[0].slotKeys.count(inSlot: slot) != 0 {
-                    addErrorString(c, "ERR Can't assign hashslot \(slot) to a different node while I still hold keys for this hash slot.")
-                    return
-                }
-                cluster.migratingTo[slot] = -1
+            let keys = dbs[0].slotKeys.count(inSlot: slot)
+            if mine && target != cluster.myself && keys != 0 {
+                addErrorString(c, "ERR Can't assign hashslot \(slot) to a different node while I still hold keys for this hash slot.")
+                return
             }
+            // A migration whose keys are all gone is over (whoever owned the slot meanwhile).
+            if keys == 0 { cluster.migratingTo[slot] = -1 }
             cluster.assign(slot, to: target)
             if target == cluster.myself && cluster.importingFrom[slot] >= 0 {
                 if cluster.bumpEpochWithoutConsensus() {
                     Log.warning("configEpoch updated after importing slot \(slot)")
+                    bumped = true
                 }
                 cluster.importingFrom[slot] = -1
+                // The other nodes learn the new owner at once, as Redis.
+                broadcastPong()
             }
         } else {
             addError(c, "-ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP\r\n")
             return
         }
-        clusterChanged(fsync: true)
+        // On disk before the reply only when an epoch moved (Redis's fsync rule).
+        clusterChanged(fsync: bumped)
         addOK(c)
     }
 

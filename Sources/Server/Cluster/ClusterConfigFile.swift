@@ -20,7 +20,7 @@ extension Server {
 
     /// One node's CLUSTER NODES / nodes.conf line, without the newline. `forFile` leaves out
     /// what Redis's file leaves out (nothing yet: the formats are one).
-    func clusterNodeLine(_ i: Int) -> String {
+    func clusterNodeLine(_ i: Int, ranges: [(Int, Int)]? = nil) -> String {
         let n = cluster.nodes[i]!
         var line = "\(n.name) \(n.ip):\(n.port)@\(n.busPort)"
         if !n.hostname.isEmpty { line += ",\(n.hostname)" }
@@ -29,7 +29,7 @@ extension Server {
         let connected = i == cluster.myself || clusterLinkConnected(i)
         line += " \(n.pingSentMillis) \(n.pongReceivedMillis) \(cluster.shownConfigEpoch(i)) \(connected ? "connected" : "disconnected")"
         if n.isMaster {
-            for (a, b) in cluster.slotRanges(of: i) { line += a == b ? " \(a)" : " \(a)-\(b)" }
+            for (a, b) in ranges ?? cluster.slotRanges(of: i) { line += a == b ? " \(a)" : " \(a)-\(b)" }
         }
         if i == cluster.myself {
             for s in 0..<HashSlot.count {
@@ -46,9 +46,10 @@ extension Server {
     /// CLUSTER NODES: every node's line, each ending in a newline.
     func clusterNodesText(includingHandshakes: Bool = true) -> String {
         var text = ""
+        let ranges = cluster.allSlotRanges()
         for i in cluster.nodes.indices where cluster.nodes[i] != nil {
             if !includingHandshakes && cluster.nodes[i]!.flags.contains(.handshake) { continue }
-            text += clusterNodeLine(i) + "\n"
+            text += clusterNodeLine(i, ranges: ranges[i] ?? []) + "\n"
         }
         return text
     }
@@ -196,6 +197,7 @@ extension Server {
     mutating func saveClusterConfig(fsync wantsSync: Bool) {
         cluster.todoSave = false
         var bytes = Array(clusterConfigText().utf8)
+        let length = bytes.count
         let fd = cluster.configFD
         var st = stat()
         if fstat(fd, &st) == 0 && Int(st.st_size) > bytes.count {
@@ -206,8 +208,7 @@ extension Server {
             Log.warning("Fatal: can't update cluster config file.")
             exit(1)
         }
+        if length < bytes.count { _ = ftruncate(fd, off_t(length)) }
         if wantsSync { _ = fsync(fd) }
-        let trimmed = Array(clusterConfigText().utf8).count
-        if trimmed < bytes.count { _ = ftruncate(fd, off_t(trimmed)) }
     }
 }

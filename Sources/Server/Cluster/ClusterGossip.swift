@@ -183,7 +183,7 @@ extension Server {
             if cluster.nodes[n]!.isReplica { setNodeAsMaster(n) }
             cluster.nodes[n]!.configEpoch = m.updateEpoch
             updateSlotsConfig(with: n, epoch: m.updateEpoch, slots: m.updateSlots)
-            clusterChanged(fsync: true)
+            clusterChanged()
         case .failoverAuthRequest:
             considerFailoverAuthRequest(m, sender: sender, now: now)
         case .failoverAuthAck:
@@ -367,7 +367,8 @@ extension Server {
             }
         }
         guard changed else { return }
-        clusterChanged(fsync: true)
+        // Saved, not fsynced: what others told us, they tell again (epochs and votes are fsynced).
+        clusterChanged()
         if myMaster >= 0 && hadSlots > 0 && cluster.nodes[myMaster]!.slotCount == 0
             && (cluster.me.isReplica || settings.storedValue("cluster-allow-replica-migration") == "yes")
         {

@@ -119,6 +119,18 @@ struct ClusterState {
         owner[slot] = -1
     }
 
+    /// Every node's slot runs, in one pass over the slots (CLUSTER NODES, nodes.conf).
+    func allSlotRanges() -> [Int: [(Int, Int)]] {
+        var ranges: [Int: [(Int, Int)]] = [:]
+        var start = 0
+        for s in 1...HashSlot.count {
+            if s < HashSlot.count && owner[s] == owner[start] { continue }
+            if owner[start] >= 0 { ranges[Int(owner[start]), default: []].append((start, s - 1)) }
+            start = s
+        }
+        return ranges
+    }
+
     /// The slots of node `i` as CLUSTER NODES writes them: "0-5460 5462".
     func slotRanges(of i: Int) -> [(Int, Int)] {
         var ranges: [(Int, Int)] = []

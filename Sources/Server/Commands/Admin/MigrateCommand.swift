@@ -108,7 +108,8 @@ extension Server {
             let select = socket.selectedDB != Int(targetDB)
             if select { pipeline.append([Array("SELECT".utf8), Array(String(targetDB).utf8)]) }
             for k in keys {
-                var restore = [Array("RESTORE".utf8), k.key, Array(String(k.ttl).utf8), k.payload]
+                // RESTORE-ASKING in a cluster: the target is importing the slot (Redis's choice).
+                var restore = [Array((cluster.enabled ? "RESTORE-ASKING" : "RESTORE").utf8), k.key, Array(String(k.ttl).utf8), k.payload]
                 if replace { restore.append(Array("REPLACE".utf8)) }
                 pipeline.append(restore)
             }
