@@ -7,21 +7,37 @@
  * through its dictEntries for this; a Tandem entry has no spare header bytes, and adding some
  * would cost every key of every standalone server. So the index lives beside the table: per
  * slot, a dense array of entry pointers, kept by Database wherever an entry is added, moved,
- * replaced or freed.
+ * replaced or freed (swap-remove keeps it dense).
  *
- * Removal finds the entry by a linear search of its slot's array and swaps the last one into
- * the hole. Slots hold keys/16,384 entries on average (61 at a million keys), a scan of
- * contiguous pointers, and a standalone server pays one predictable branch (`isEnabled`).
+ * Finding an entry's place in its slot's array (to remove or repoint it) is a scan while the
+ * slot is small — keys/16,384 entries on average, 61 at a million keys, one cache line's worth
+ * of pointers a few times over. A slot that grows past `tableThreshold` (hash tags gather whole
+ * datasets in one slot; `redis-benchmark --cluster` does exactly that) gets a position table:
+ * open addressing from entry pointer to array index, linear probing with backward-shift
+ * deletion, at most half full. So every operation stays O(1), and only big slots pay the
+ * table's 16 bytes per key. A standalone server pays one predictable branch (`isEnabled`).
  * Only database 0 is indexed: cluster mode has no other.
  */
 import CSystem
 import Platform
 
 public struct SlotKeyIndex {
+    static let tableThreshold: Int32 = 64
+
+    struct Position {
+        var entry: UnsafeMutableRawPointer?
+        var index: Int
+    }
+
     struct List {
         var items: UnsafeMutablePointer<UnsafeMutableRawPointer>?
         var count: Int32
         var capacity: Int32
+        /// The position table of a big slot (nil while it is small), its size a power of two.
+        var table: UnsafeMutablePointer<Position>?
+        var tableSize: Int
+
+        static var empty: List { List(items: nil, count: 0, capacity: 0, table: nil, tableSize: 0) }
     }
 
     var lists: UnsafeMutablePointer<List>? = nil
@@ -35,7 +51,7 @@ public struct SlotKeyIndex {
     public mutating func enable() {
         guard lists == nil else { return }
         let p = tandem_malloc(HashSlot.count * MemoryLayout<List>.stride)!.bindMemory(to: List.self, capacity: HashSlot.count)
-        p.initialize(repeating: List(items: nil, count: 0, capacity: 0), count: HashSlot.count)
+        p.initialize(repeating: .empty, count: HashSlot.count)
         lists = p
     }
 
@@ -50,36 +66,66 @@ public struct SlotKeyIndex {
     }
 
     public mutating func add(_ e: Entry) {
-        let slot = HashSlot.of(e.key)
-        let l = lists! + slot
+        let l = lists! + HashSlot.of(e.key)
         if l.pointee.count == l.pointee.capacity {
             let capacity = max(4, l.pointee.capacity * 2)
             l.pointee.items = tandem_realloc(l.pointee.items, Int(capacity) * MemoryLayout<UnsafeMutableRawPointer>.stride)!
                 .bindMemory(to: UnsafeMutableRawPointer.self, capacity: Int(capacity))
             l.pointee.capacity = capacity
         }
-        l.pointee.items![Int(l.pointee.count)] = e.raw
+        let index = Int(l.pointee.count)
+        l.pointee.items![index] = e.raw
         l.pointee.count += 1
+        if l.pointee.table != nil {
+            if Int(l.pointee.count) * 2 > l.pointee.tableSize { Self.rebuildTable(l) } else { Self.insert(e.raw, index, l) }
+        } else if l.pointee.count > Self.tableThreshold {
+            Self.rebuildTable(l)
+        }
     }
 
     public mutating func remove(_ e: Entry) {
         let l = lists! + HashSlot.of(e.key)
-        let i = position(of: e.raw, in: l)
+        let i = Self.position(of: e.raw, in: l)
         l.pointee.count -= 1
-        l.pointee.items![i] = l.pointee.items![Int(l.pointee.count)]
+        let last = Int(l.pointee.count)
+        if l.pointee.table != nil {
+            Self.delete(e.raw, l)
+            if i != last { Self.update(l.pointee.items![last], to: i, l) }
+        }
+        l.pointee.items![i] = l.pointee.items![last]
         if l.pointee.count == 0 {
             tandem_free(l.pointee.items)
-            l.pointee = List(items: nil, count: 0, capacity: 0)
+            tandem_free(l.pointee.table)
+            l.pointee = .empty
+        } else if l.pointee.table != nil && l.pointee.count < Self.tableThreshold / 2 {
+            tandem_free(l.pointee.table)
+            l.pointee.table = nil
+            l.pointee.tableSize = 0
         }
     }
 
     /// `old`'s block was replaced by `new` (the same key): the list points at the new one.
     public mutating func replace(_ old: UnsafeMutableRawPointer, with new: Entry) {
         let l = lists! + HashSlot.of(new.key)
-        l.pointee.items![position(of: old, in: l)] = new.raw
+        let i = Self.position(of: old, in: l)
+        l.pointee.items![i] = new.raw
+        if l.pointee.table != nil {
+            Self.delete(old, l)
+            Self.insert(new.raw, i, l)
+        }
     }
 
-    func position(of raw: UnsafeMutableRawPointer, in l: UnsafeMutablePointer<List>) -> Int {
+    // MARK: - Positions
+
+    static func position(of raw: UnsafeMutableRawPointer, in l: UnsafeMutablePointer<List>) -> Int {
+        if let table = l.pointee.table {
+            var k = bucket(raw, l.pointee.tableSize)
+            while let e = table[k].entry {
+                if e == raw { return table[k].index }
+                k = (k + 1) & (l.pointee.tableSize - 1)
+            }
+            preconditionFailure("slot key index out of sync")
+        }
         var i = 0
         let n = Int(l.pointee.count)
         while i < n && l.pointee.items![i] != raw { i += 1 }
@@ -87,10 +133,67 @@ public struct SlotKeyIndex {
         return i
     }
 
+    @inline(__always)
+    static func bucket(_ raw: UnsafeMutableRawPointer, _ size: Int) -> Int {
+        // Blocks are 16-byte aligned: drop those bits, then spread (Fibonacci hashing).
+        Int(truncatingIfNeeded: ((UInt64(UInt(bitPattern: raw)) >> 4) &* 0x9E37_79B9_7F4A_7C15) >> 20) & (size - 1)
+    }
+
+    static func insert(_ raw: UnsafeMutableRawPointer, _ index: Int, _ l: UnsafeMutablePointer<List>) {
+        let table = l.pointee.table!
+        var k = bucket(raw, l.pointee.tableSize)
+        while table[k].entry != nil { k = (k + 1) & (l.pointee.tableSize - 1) }
+        table[k] = Position(entry: raw, index: index)
+    }
+
+    static func update(_ raw: UnsafeMutableRawPointer, to index: Int, _ l: UnsafeMutablePointer<List>) {
+        let table = l.pointee.table!
+        var k = bucket(raw, l.pointee.tableSize)
+        while table[k].entry != raw { k = (k + 1) & (l.pointee.tableSize - 1) }
+        table[k].index = index
+    }
+
+    /// Removes `raw` and shifts the following run back so no probe sequence is broken.
+    static func delete(_ raw: UnsafeMutableRawPointer, _ l: UnsafeMutablePointer<List>) {
+        let table = l.pointee.table!
+        let mask = l.pointee.tableSize - 1
+        var hole = bucket(raw, l.pointee.tableSize)
+        while table[hole].entry != raw { hole = (hole + 1) & mask }
+        var k = (hole + 1) & mask
+        while let e = table[k].entry {
+            let home = bucket(e, l.pointee.tableSize)
+            // Move it back if its home is not in (hole, k] (cyclically).
+            let between = hole <= k ? (home > hole && home <= k) : (home > hole || home <= k)
+            if !between {
+                table[hole] = table[k]
+                hole = k
+            }
+            k = (k + 1) & mask
+        }
+        table[hole] = Position(entry: nil, index: 0)
+    }
+
+    /// A table for the slot's current entries, at most a quarter full.
+    static func rebuildTable(_ l: UnsafeMutablePointer<List>) {
+        tandem_free(l.pointee.table)
+        var size = 16
+        while size < Int(l.pointee.count) * 4 { size *= 2 }
+        let table = tandem_malloc(size * MemoryLayout<Position>.stride)!.bindMemory(to: Position.self, capacity: size)
+        table.initialize(repeating: Position(entry: nil, index: 0), count: size)
+        l.pointee.table = table
+        l.pointee.tableSize = size
+        for i in 0..<Int(l.pointee.count) { insert(l.pointee.items![i], i, l) }
+    }
+
+    // MARK: - Emptying
+
     /// Frees the lists (the database goes away; the index is not used again).
     public func deallocate() {
         guard let lists else { return }
-        for s in 0..<HashSlot.count where lists[s].items != nil { tandem_free(lists[s].items) }
+        for s in 0..<HashSlot.count where lists[s].items != nil {
+            tandem_free(lists[s].items)
+            tandem_free(lists[s].table)
+        }
         tandem_free(lists)
     }
 
@@ -99,7 +202,8 @@ public struct SlotKeyIndex {
         guard let lists else { return }
         for s in 0..<HashSlot.count where lists[s].items != nil {
             tandem_free(lists[s].items)
-            lists[s] = List(items: nil, count: 0, capacity: 0)
+            tandem_free(lists[s].table)
+            lists[s] = .empty
         }
     }
 }

@@ -19,15 +19,24 @@ func slotsAsRedis(_ key: String, _ slot: Int) {
     #expect(withView("123456789") { HashSlot.crc16($0.base, $0.count) } == 0x31C3)
 }
 
-@Test func slotIndexFollowsTheDatabase() {
+/// 40 hash tags keep slots small (scanned arrays); 2 tags make big slots (position tables, built,
+/// grown, and dropped again as keys go).
+@Test(arguments: [(40, 30, 4000), (2, 3000, 30000)])
+func slotIndexFollowsTheDatabase(tags: Int, keysPerTag: Int, steps: Int) {
     var db = Database(id: 0, seed: 7)
     db.slotKeys.enable()
     defer { db.removeAll() }
     var model: [String: Int] = [:]
     var rng = SeededRNG(seed: 2026_12_07)
-    for step in 0..<4000 {
-        let key = "{k\(rng.next() % 40)}:\(rng.next() % 30)"
-        switch rng.next() % 4 {
+    for step in 0..<steps {
+        // Mostly adds at first, mostly deletes at the end: slots grow past the table threshold
+        // and shrink back below it.
+        let key = "{k\(rng.next() % UInt64(tags))}:\(rng.next() % UInt64(keysPerTag))"
+        let phase = step * 4 / steps
+        if step == steps * 3 / 4 && keysPerTag > 100 {
+            for s in Set(model.values) { #expect(db.slotKeys.lists![s].table != nil && db.slotKeys.count(inSlot: s) > 64) }
+        }
+        switch phase == 3 ? (rng.next() % 8 == 0 ? 0 : 3) : rng.next() % 4 {
         case 0, 1:
             if let slot = db.slot(key) {
                 db.replace(at: slot, with: entry(key, "v\(step)"))

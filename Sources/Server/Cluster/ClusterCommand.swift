@@ -427,24 +427,6 @@ extension Server {
         }
     }
 
-    mutating func clusterFailoverCommand(_ c: ClientRef) {
-        if c.pointee.argc == 3 {
-            let how = c.pointee.arg(2)
-            if !how.equalsLowercase("force") && !how.equalsLowercase("takeover") {
-                addError(c, "-ERR syntax error\r\n")
-                return
-            }
-        } else if c.pointee.argc > 3 {
-            addErrorString(c, "ERR unknown subcommand or wrong number of arguments for '\(c.pointee.arg(1).string)'. Try CLUSTER HELP.")
-            return
-        }
-        if cluster.me.isMaster {
-            addError(c, "-ERR You should send CLUSTER FAILOVER to a replica\r\n")
-        } else {
-            addError(c, "-ERR I'm a replica but my master is unknown to me\r\n")
-        }
-    }
-
     /// CLUSTER MEET ip port [bus-port]: the arguments checked as Redis does, then a handshake
     /// with that address (ClusterCron.swift); +OK even if the node never answers, as Redis.
     mutating func meetCommand(_ c: ClientRef) {

@@ -54,6 +54,7 @@ extension Server {
             }
         }
         if changed || !cluster.stateOK { cluster.todoUpdateState = true }
+        manualFailoverCron(now)
         if cluster.me.isReplica { handleReplicaFailover(now) }
     }
 
@@ -94,6 +95,7 @@ extension Server {
     /// Makes this node a replica of master `i`: its slots are the master's now, and replication
     /// starts from the master's client port.
     mutating func becomeReplica(of i: Int) {
+        resetManualFailover()
         for s in 0..<HashSlot.count where Int(cluster.owner[s]) == cluster.myself { cluster.unassign(s) }
         for s in 0..<HashSlot.count {
             cluster.migratingTo[s] = -1

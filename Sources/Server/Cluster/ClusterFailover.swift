@@ -13,9 +13,27 @@
  * slot-serving masters the replica promotes itself: the failed master's slots, the election's
  * epoch as its configEpoch, a PONG to everyone. The others learn the slots from it; the old
  * master, when it returns, finds its slots gone and becomes a replica of the winner.
+ *
+ * CLUSTER FAILOVER on a replica does the same by hand: by default it asks its master to pause
+ * writes (MFSTART); the master then sends its replication offset in PINGs flagged PAUSED, and
+ * once the replica has applied that much it runs the election at once, with FORCEACK so masters
+ * vote although its master is up — no acknowledged write is lost. FORCE skips the master, and
+ * TAKEOVER skips the vote (a new epoch without consensus). Either gives up after 5 seconds.
  */
 import Keyspace
 import Platform
+
+/// CLUSTER FAILOVER in progress (Redis's mf_* fields), on the replica or on its master.
+struct ManualFailover {
+    /// When it gives up; 0: none in progress.
+    var end: Int64 = 0
+    /// Replica: the election may start.
+    var canStart = false
+    /// Replica: the paused master's offset, -1 until it told us.
+    var masterOffset: Int64 = -1
+    /// Master: the replica that asked.
+    var replica = -1
+}
 
 /// A replica's election in progress.
 struct ClusterElection {
@@ -33,28 +51,36 @@ extension Server {
     /// From the cluster cron: start, advance or win an election when our master failed.
     mutating func handleReplicaFailover(_ now: Int64) {
         let me = cluster.me
-        guard me.isReplica, me.master >= 0, let master = cluster.nodes[me.master], master.isFailing, master.slotCount > 0
-        else { return }
-        if settings.storedValue("cluster-replica-no-failover") == "yes" { return }
+        let manual = cluster.manual.end != 0 && cluster.manual.canStart
+        guard me.isReplica, me.master >= 0, let master = cluster.nodes[me.master], master.isFailing || manual,
+              master.slotCount > 0 else { return }
+        if settings.storedValue("cluster-replica-no-failover") == "yes" && !manual { return }
         let timeout = clusterNodeTimeout
         // How old our data is: since the link went down (or was last heard from).
         var age = link.state == .connected ? now - link.lastIOMillis : now - link.downSinceMillis
         if age > timeout { age -= timeout }
         let factor = Int64(Int(settings.storedValue("cluster-replica-validity-factor")) ?? 10)
-        if factor > 0 && age > Int64(settings.replPingReplicaPeriod) * 1000 + timeout * factor {
+        if !manual && factor > 0 && age > Int64(settings.replPingReplicaPeriod) * 1000 + timeout * factor {
             logCantFailover("Disconnected from master for longer than allowed. Please check the 'cluster-replica-validity-factor' configuration option.", now)
             return
         }
         let authTimeout = max(timeout * 2, 2000)
         let retryTime = authTimeout * 2
+        if manual && !cluster.election.authSent && cluster.election.authTime > now {
+            cluster.election.authTime = now  // a manual failover starts at once
+        }
         if now - cluster.election.authTime > retryTime {
             cluster.election = ClusterElection()
+            if manual {
+                cluster.election.authTime = now
+                return
+            }
             cluster.election.rank = replicaRank()
             cluster.election.authTime = now + 500 + Int64.random(in: 0..<500) + Int64(cluster.election.rank) * 1000
             Log.warning("Start of election delayed for \(cluster.election.authTime - now) milliseconds (rank #\(cluster.election.rank), offset \(repl.offset)).")
             return
         }
-        if !cluster.election.authSent {
+        if !cluster.election.authSent && !manual {
             let rank = replicaRank()
             if rank > cluster.election.rank {
                 cluster.election.authTime += Int64(rank - cluster.election.rank) * 1000
@@ -71,7 +97,9 @@ extension Server {
             cluster.election.authEpoch = cluster.currentEpoch
             cluster.election.authSent = true
             Log.warning("Starting a failover election for epoch \(cluster.currentEpoch).")
-            broadcastClusterMessage(clusterMessage(.failoverAuthRequest))
+            var request = clusterMessage(.failoverAuthRequest)
+            if cluster.manual.end != 0 { request.messageFlags |= ClusterMessageFlag.forceAck }
+            broadcastClusterMessage(request)
             clusterChanged(fsync: true)
             return
         }
@@ -114,9 +142,104 @@ extension Server {
             cluster.assign(s, to: cluster.myself)
         }
         cluster.election = ClusterElection()
+        resetManualFailover()
         clusterChanged(fsync: true)
         updateClusterState()
         broadcastPong()
+    }
+
+    // MARK: - Manual failover
+
+    /// CLUSTER FAILOVER [FORCE|TAKEOVER], on a replica.
+    mutating func clusterFailoverCommand(_ c: ClientRef) {
+        var force = false, takeover = false
+        if c.pointee.argc == 3 {
+            let how = c.pointee.arg(2)
+            if how.equalsLowercase("force") {
+                force = true
+            } else if how.equalsLowercase("takeover") {
+                takeover = true
+            } else {
+                addError(c, "-ERR syntax error\r\n")
+                return
+            }
+        } else if c.pointee.argc > 3 {
+            addErrorString(c, "ERR unknown subcommand or wrong number of arguments for '\(c.pointee.arg(1).string)'. Try CLUSTER HELP.")
+            return
+        }
+        if cluster.me.isMaster {
+            addError(c, "-ERR You should send CLUSTER FAILOVER to a replica\r\n")
+            return
+        }
+        guard cluster.me.master >= 0, let master = cluster.nodes[cluster.me.master] else {
+            addError(c, "-ERR I'm a replica but my master is unknown to me\r\n")
+            return
+        }
+        if !force && !takeover && (master.isFailing || !clusterLinkConnected(cluster.me.master)) {
+            addError(c, "-ERR Master is down or failed, please use CLUSTER FAILOVER FORCE\r\n")
+            return
+        }
+        resetManualFailover()
+        cluster.manual.end = Clock.unixMillis() + 5000
+        if takeover {
+            Log.warning("Taking over the master (user request).")
+            _ = cluster.bumpEpochWithoutConsensus()
+            replaceMyMaster()
+        } else if force {
+            Log.warning("Forced failover user request accepted.")
+            cluster.manual.canStart = true
+        } else {
+            Log.warning("Manual failover user request accepted.")
+            sendClusterMessage(clusterMessage(.mfstart).encoded(), link: master.outLink, type: .mfstart)
+        }
+        addOK(c)
+    }
+
+    /// MFSTART from one of our replicas: pause writes, and tell it our offset (PAUSED pings).
+    mutating func manualFailoverRequested(by sender: Int?, link id: Int) {
+        guard let s = sender, cluster.me.isMaster, cluster.nodes[s]!.isReplica, cluster.nodes[s]!.master == cluster.myself
+        else { return }
+        let now = Clock.unixMillis()
+        resetManualFailover()
+        cluster.manual.end = now + 5000
+        cluster.manual.replica = s
+        pauseMode = max(pauseMode, 1)
+        pauseEndMillis = max(pauseEndMillis, now + 10_000)
+        Log.warning("Manual failover requested by replica \(cluster.nodes[s]!.name).")
+        sendPing(toLink: id, .ping)
+    }
+
+    /// A message from our master while we wait for its paused offset.
+    mutating func noteMasterPausedOffset(_ m: ClusterMessage, sender: Int?) {
+        guard let s = sender, cluster.manual.end != 0, cluster.manual.masterOffset < 0, cluster.me.isReplica,
+              cluster.me.master == s, m.messageFlags & ClusterMessageFlag.paused != 0 else { return }
+        cluster.manual.masterOffset = Int64(truncatingIfNeeded: m.offset)
+        Log.warning("Received replication offset for paused master manual failover: \(cluster.manual.masterOffset)")
+    }
+
+    /// From the cron: give up after 5 s; on the replica, start once the paused offset is applied;
+    /// on the master, keep pinging the replica.
+    mutating func manualFailoverCron(_ now: Int64) {
+        guard cluster.manual.end != 0 else { return }
+        if now > cluster.manual.end {
+            Log.warning("Manual failover timed out.")
+            resetManualFailover()
+            return
+        }
+        if cluster.me.isReplica {
+            if !cluster.manual.canStart && cluster.manual.masterOffset >= 0 && repl.offset == cluster.manual.masterOffset {
+                cluster.manual.canStart = true
+                Log.warning("All master replication stream processed, manual failover can start.")
+            }
+        } else if cluster.manual.replica >= 0, let r = cluster.nodes[cluster.manual.replica], r.outLink >= 0 {
+            sendPing(toLink: r.outLink, .ping)
+        }
+    }
+
+    /// Ends a manual failover; a master lets writes go again.
+    mutating func resetManualFailover() {
+        if cluster.manual.end != 0 && cluster.manual.replica >= 0 && pauseMode == 1 { unpauseClients() }
+        cluster.manual = ManualFailover()
     }
 
     // MARK: - Voting

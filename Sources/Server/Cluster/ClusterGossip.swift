@@ -42,6 +42,8 @@ extension Server {
         m.currentEpoch = cluster.currentEpoch
         m.configEpoch = cluster.nodes[master]!.configEpoch
         m.offset = UInt64(max(0, repl.offset))
+        // A master pausing for its replica's manual failover says so in every message.
+        if cluster.manual.end != 0 && me.isMaster { m.messageFlags |= ClusterMessageFlag.paused }
         return m
     }
 
@@ -145,6 +147,7 @@ extension Server {
                 cluster.todoSave = true
             }
             cluster.nodes[s]!.replicationOffset = Int64(truncatingIfNeeded: m.offset)
+            noteMasterPausedOffset(m, sender: s)
         }
         switch type {
         case .ping, .meet:
@@ -188,8 +191,10 @@ extension Server {
             considerFailoverAuthRequest(m, sender: sender, now: now)
         case .failoverAuthAck:
             countFailoverAuthAck(m, sender: sender)
-        case .mfstart, .module:
-            break  // manual failover: not built yet (docs/dev/cluster.md)
+        case .mfstart:
+            manualFailoverRequested(by: sender, link: id)
+        case .module:
+            break  // no modules
         }
     }
 

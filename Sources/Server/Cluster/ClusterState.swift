@@ -47,6 +47,7 @@ struct ClusterState {
     var lastCronMillis: Int64 = 0
     /// This replica's election, when its master failed (ClusterFailover.swift).
     var election = ClusterElection()
+    var manual = ManualFailover()
     var lastCantFailoverReason = ""
     var lastCantFailoverLogMillis: Int64 = 0
     /// nodes.conf, locked for the life of the process.

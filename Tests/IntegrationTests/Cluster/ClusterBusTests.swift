@@ -186,6 +186,41 @@ final class ClusterNodeProcess {
         }
     }
 
+    /// CLUSTER FAILOVER on a replica (its master pauses writes and hands over at its offset) and
+    /// CLUSTER FAILOVER TAKEOVER on another: each replica becomes the master of its shard, the
+    /// old master its replica, and every acknowledged key is still there.
+    @Test(arguments: ["tttttt", "trtrtr"])
+    func manualFailover(_ flavours: String) throws {
+        let nodes = try flavours.map { try ClusterNodeProcess($0 == "t" ? .tandem : .redis) }
+        defer { for n in nodes { n.server.stop() } }
+        let cwd = try Harness.makeTempDir("tandem-cluster-manual")
+        defer { Harness.removeDir(cwd) }
+        _ = try Harness.run("/usr/bin/redis-cli", ["--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" }
+                            + ["--cluster-replicas", "1", "--cluster-yes"], cwd: cwd, timeoutSeconds: 60)
+        #expect(Self.agree(nodes, knowing: 6))
+        #expect(Harness.waitUntil(milliseconds: 20_000) {
+            nodes[3...].allSatisfy { ((try? $0.call("INFO", "replication")) ?? "").contains("master_link_status:up") }
+        })
+        for i in 0..<100 { _ = try Self.callFollowing(nodes, from: 0, ["SET", "m\(i)", "v\(i)"]) }
+        for n in nodes[0..<3] { _ = try n.call("WAIT", "1", "5000") }
+        for (master, how) in [(0, [String]()), (1, ["TAKEOVER"])] {
+            let masterID = nodes[master].myID
+            guard let replica = nodes.first(where: { $0.text("CLUSTER", "NODES").contains("myself,slave \(masterID)") }) else {
+                Issue.record("no replica of node \(master)")
+                continue
+            }
+            #expect(try replica.client.call(["CLUSTER", "FAILOVER"] + how) == Array("+OK\r\n".utf8))
+            #expect(Harness.waitUntil(milliseconds: 15_000) {
+                ((try? replica.call("ROLE")) ?? "").contains("master")
+                    && nodes[master].text("CLUSTER", "NODES").contains("myself,slave \(replica.myID)")
+            }, "\(replica.server.log.suffix(3000))")
+            #expect(Self.agree(nodes, knowing: 6))
+        }
+        for i in 0..<100 {
+            #expect(try Self.callFollowing(nodes, from: 2, ["GET", "m\(i)"]) == "$\("v\(i)".count)\r\nv\(i)\r\n")
+        }
+    }
+
     /// Garbage, bad signatures, absurd lengths, wrong versions and truncated messages on the
     /// bus port: the node closes or ignores them and goes on serving.
     @Test func garbageOnTheBusIsHarmless() throws {
