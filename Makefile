@@ -8,6 +8,7 @@
 #   make bench-persistence  build, then BGSAVE/load/COW/RDB size vs redis-server
 #   make bench-replication  build, then full sync, lag, WAIT, partial resync vs redis-server
 #   make bench-fanout  build, then primary CPU per write with 0-8 replicas, bursts, WAIT vs redis-server
+#   make bench-cluster  build, then a six-node cluster vs redis-server's: throughput, reshard, failover
 #   make static  release build with the Swift runtime linked statically (.build-static/tandem-server)
 #   make images  the Docker images, made here without any registry (deploy/images.sh)
 #   make compose-test  the compose stack on a private Docker engine: up, replicate, fail over (deploy/)
@@ -40,7 +41,7 @@ APT_PACKAGES := build-essential pkg-config \
 # Use sudo for apt-get only when not already root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test static images compose-test netns-test walkthrough-test compat bench bench-persistence bench-replication bench-fanout bench-streams fuzz clean
+.PHONY: all deps build run test static images compose-test netns-test walkthrough-test compat bench bench-persistence bench-replication bench-fanout bench-cluster bench-streams fuzz clean
 
 all: build
 
@@ -104,7 +105,8 @@ COMPAT_UNITS ?= unit/printver unit/dump unit/auth unit/acl unit/acl-v2 unit/prot
     unit/type/stream unit/type/stream-cgroups unit/bitops unit/bitfield unit/geo unit/hyperloglog \
     integration/redis-cli integration/redis-benchmark \
     integration/logging integration/shutdown integration/corrupt-dump integration/corrupt-dump-fuzzer \
-    integration/dismiss-mem integration/aof integration/aof-multi-part unit/aofrw
+    integration/dismiss-mem integration/aof integration/aof-multi-part unit/aofrw \
+    unit/cluster/misc unit/cluster/links unit/cluster/announced-endpoints unit/cluster-scripting unit/cluster
 compat: build
 	REDIS_TESTS_DIR=$(REDIS_TESTS_DIR) TCL_TOTAL_TIMEOUT=$${TCL_TOTAL_TIMEOUT:-3600} \
 	    $(REDIS_TCL_SUITE) spawn $(CURDIR)/.build/release/tandem-server $(COMPAT_UNITS)
@@ -121,6 +123,9 @@ fuzz: deps
 
 bench: build
 	./bench/compare
+
+bench-cluster: build
+	./bench/cluster
 
 bench-persistence: build
 	./bench/persistence

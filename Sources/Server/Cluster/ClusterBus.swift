@@ -228,4 +228,28 @@ extension Server {
         let l = cluster.nodes[i]!.outLink
         return l >= 0 && cluster.links[l].map { !$0.connecting } == true
     }
+
+    /// DEBUG CLUSTERLINK KILL TO|FROM|ALL <node-id>: drops our link to the node, its link to
+    /// us, or both (they reconnect), as Redis's test helper.
+    mutating func debugKillClusterLink(_ c: ClientRef) {
+        guard cluster.enabled else {
+            addError(c, "-ERR Debug option only available for cluster mode enabled setup!\r\n")
+            return
+        }
+        let direction = c.pointee.arg(3)
+        let name = c.pointee.arg(4).string
+        guard let n = cluster.index(ofName: name) else {
+            addErrorString(c, "ERR Unknown node \(name)")
+            return
+        }
+        let to = direction.equalsLowercase("to") || direction.equalsLowercase("all")
+        let from = direction.equalsLowercase("from") || direction.equalsLowercase("all")
+        guard to || from else {
+            addError(c, "-ERR Unknown direction\r\n")
+            return
+        }
+        if to && cluster.nodes[n]!.outLink >= 0 { freeClusterLink(cluster.nodes[n]!.outLink) }
+        if from && cluster.nodes[n]!.inLink >= 0 { freeClusterLink(cluster.nodes[n]!.inLink) }
+        addOK(c)
+    }
 }

@@ -55,6 +55,7 @@ extension Server {
         }
         if changed || !cluster.stateOK { cluster.todoUpdateState = true }
         manualFailoverCron(now)
+        if cluster.cronTicks % 10 == 0 { redirectBlockedClients() }
         if cluster.me.isReplica { handleReplicaFailover(now) }
     }
 

@@ -25,14 +25,19 @@ extension Server {
     /// Our own port and bus port as the configuration says (the file may hold older ones).
     mutating func refreshMyAddress() {
         let announcedPort = Int(settings.storedValue("cluster-announce-port")) ?? 0
+        let announcedTLSPort = Int(settings.storedValue("cluster-announce-tls-port")) ?? 0
         let announcedBus = Int(settings.storedValue("cluster-announce-bus-port")) ?? 0
-        let busPort = Int(settings.storedValue("cluster-port")) ?? 0
-        let tlsCluster = settings.storedValue("tls-cluster") == "yes"
         let tlsPort = Int(settings.storedValue("tls-port")) ?? 0
-        let clientPort = tlsCluster && tlsPort != 0 ? tlsPort : settings.port
-        cluster.me.port = announcedPort != 0 ? announcedPort : clientPort
-        cluster.me.plaintextPort = tlsCluster ? settings.port : 0
-        cluster.me.busPort = announcedBus != 0 ? announcedBus : (busPort != 0 ? busPort : settings.port + 10000)
+        let plainPort = announcedPort != 0 ? announcedPort : settings.port
+        // With tls-cluster the client port is the TLS one and the plain one travels as pport.
+        if settings.storedValue("tls-cluster") == "yes" && tlsPort != 0 {
+            cluster.me.port = announcedTLSPort != 0 ? announcedTLSPort : tlsPort
+            cluster.me.plaintextPort = plainPort
+        } else {
+            cluster.me.port = plainPort
+            cluster.me.plaintextPort = 0
+        }
+        cluster.me.busPort = announcedBus != 0 ? announcedBus : clusterBusPort
         cluster.me.hostname = settings.storedValue("cluster-announce-hostname")
         let announcedIP = settings.storedValue("cluster-announce-ip")
         if !announcedIP.isEmpty { cluster.me.ip = announcedIP }

@@ -49,9 +49,16 @@ extension Server {
         } else {
             collectKeys(&q, index, argc: c.pointee.argc) { c.pointee.arg($0) }
         }
+        c.pointee.clusterSlot = q.slot
+        let write = spec.pointee.flags.contains(.write) || (exec && c.pointee.multiQueuedWrite)
+        return routingDecision(q, index, clientFlags: c.pointee.flags, write: write)
+    }
+
+    /// Where a request whose keys are in `q` runs: nil here, else the redirection or error.
+    func routingDecision(_ q: SlotQuery, _ index: Int, clientFlags: ClientFlags, write: Bool) -> String? {
+        let spec = commands.specs + index
         if let error = q.error { return error }
         if q.slot < 0 { return nil }
-        let write = spec.pointee.flags.contains(.write) || (exec && c.pointee.multiQueuedWrite)
         if !cluster.stateOK {
             if q.shardChannels {
                 if settings.storedValue("cluster-allow-pubsubshard-when-down") == "no" { return "CLUSTERDOWN The cluster is down" }
@@ -66,11 +73,11 @@ extension Server {
             if q.existingKeys > 0 { return "TRYAGAIN Multiple keys request during rehashing of slot" }
             return redirection("ASK", q.slot, Int(cluster.migratingTo[q.slot]))
         }
-        if q.importing && (c.pointee.flags.contains(.asking) || spec.pointee.flags.contains(.asking)) {
+        if q.importing && (clientFlags.contains(.asking) || spec.pointee.flags.contains(.asking)) {
             if q.multipleKeys && q.missingKeys > 0 { return "TRYAGAIN Multiple keys request during rehashing of slot" }
             return nil
         }
-        if (c.pointee.flags.contains(.readonlyCluster) || q.shardChannels) && !write && cluster.me.isReplica
+        if (clientFlags.contains(.readonlyCluster) || q.shardChannels) && !write && cluster.me.isReplica
             && cluster.me.master == q.owner
         {
             return nil
@@ -139,5 +146,63 @@ extension Server {
                 q.missingKeys += 1
             }
         }
+    }
+
+    /// Once a second: a client blocked on a key whose slot is no longer served here is
+    /// unblocked with -MOVED (or -CLUSTERDOWN), as Redis's clusterRedirectBlockedClientIfNeeded.
+    mutating func redirectBlockedClients() {
+        guard blockedClients > 0 else { return }
+        for c in allClients() where c.pointee.flags.contains(.blocked) && !c.pointee.block.isWait {
+            guard let key = c.pointee.block.keys.first else { continue }
+            var error: String? = nil
+            if !cluster.stateOK {
+                error = "CLUSTERDOWN The cluster is down"
+            } else {
+                let slot = key.key.withUnsafeBufferPointer { HashSlot.of(ByteView($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count)) }
+                let owner = Int(cluster.owner[slot])
+                let readOnlyOnReplica = c.pointee.flags.contains(.readonlyCluster) && cluster.me.isReplica && cluster.me.master == owner
+                    && c.pointee.block.commandIndex >= 0 && !commands.specs[c.pointee.block.commandIndex].flags.contains(.write)
+                if owner < 0 {
+                    error = "CLUSTERDOWN Hash slot not served"
+                } else if owner != cluster.myself && cluster.importingFrom[slot] < 0 && !readOnlyOnReplica {
+                    error = redirection("MOVED", slot, owner)
+                }
+            }
+            guard let error else { continue }
+            addErrorString(c, error)
+            countUnblockedCall(c, failed: true)
+            unblockClient(c)
+            queueWrite(c)
+            resumeAfterUnblock(c)
+        }
+    }
+
+    /// A command a script calls (redis.call) in cluster mode, as Redis's
+    /// scriptVerifyClusterState: its keys must be served here (the caller's READONLY and ASKING
+    /// count), and unless the script allows cross-slot keys (old-style EVAL does) they must stay
+    /// in the slot of the script's declared keys or of its first key access.
+    mutating func scriptClusterRefusal(_ lc: ClientRef, _ index: Int, caller: ClientRef?) -> String? {
+        guard let caller, !caller.pointee.isMaster else { return nil }
+        var q = SlotQuery()
+        collectKeys(&q, index, argc: lc.pointee.argc) { lc.pointee.arg($0) }
+        let write = commands.specs[index].flags.contains(.write)
+        if let decision = routingDecision(q, index, clientFlags: caller.pointee.flags, write: write) {
+            if decision.hasPrefix("CLUSTERDOWN The cluster is down and only") {
+                return "ERR Script attempted to execute a write command while the cluster is down and readonly"
+            }
+            if decision == "CLUSTERDOWN The cluster is down" {
+                return "ERR Script attempted to execute a command while the cluster is down"
+            }
+            return "ERR Script attempted to access a non local key in a cluster node"
+        }
+        let flags = scriptRun.pointee.flags
+        if q.slot >= 0 && !flags.contains(.allowCrossSlotKeys) && !flags.contains(.compatibilityMode) {
+            if caller.pointee.clusterSlot < 0 {
+                caller.pointee.clusterSlot = q.slot
+            } else if caller.pointee.clusterSlot != q.slot {
+                return "ERR Script attempted to access keys that do not hash to the same slot"
+            }
+        }
+        return nil
     }
 }

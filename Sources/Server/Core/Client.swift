@@ -87,6 +87,9 @@ struct Client: ~Copyable {
     var argv: UnsafeMutablePointer<ByteView>
     var argvCapacity: Int
     var argc = 0
+    /// Cluster mode: the hash slot of the running command's keys (-1: none), which a script it
+    /// runs must stay in (Redis's c->slot).
+    var clusterSlot = -1
 
     // Output
     var reply = ReplyBuffer()

@@ -177,6 +177,7 @@ extension Server {
     /// replica, a failed save (MISCONF), a *_RO command, too few good replicas.
     func scriptRefusal(_ c: ClientRef, _ flags: ScriptFlags, readOnly: Bool) -> String? {
         if flags.contains(.compatibilityMode) { return nil }
+        if cluster.enabled && flags.contains(.noCluster) { return "ERR Can not run script on cluster, 'no-cluster' flag is set." }
         let fromMaster = c.pointee.isMaster
         if isReplicaNode && !fromMaster && link.state != .connected && !settings.replicaServeStaleData
             && !flags.contains(.allowStale)
@@ -337,6 +338,7 @@ extension Server {
             return "ERR Can not execute the command on a stale replica."
         }
         if let refusal = scriptDenial(lc, index) { return refusal }
+        if cluster.enabled, let refusal = scriptClusterRefusal(lc, index, caller: run.pointee.caller) { return refusal }
         // Over maxmemory when the script began: no command that may grow memory, unless the
         // script wrote already (it cannot be stopped half way) or may (allow-oom).
         if settings.maxmemory > 0 && preCommandOutOfMemory && flags.contains(.denyoom) && !run.pointee.wrote

@@ -156,6 +156,10 @@ extension Server {
                 if let failure = applyTLSChange(name) { return (name, failure) }
             case _ where Self.tlsDirectives.contains(name):
                 if let failure = applyTLSChange(name) { return (name, failure) }
+            case "cluster-announce-ip", "cluster-announce-port", "cluster-announce-bus-port", "cluster-announce-tls-port",
+                "cluster-announce-hostname":
+                // What this node announces changes at once; gossip spreads it.
+                if cluster.enabled { refreshMyAddress() }
             case "acl-pubsub-default":
                 acl.pubsubDefault = settings.aclPubsubDefault == "allchannels" ? .allChannels : []
             case "appendonly":

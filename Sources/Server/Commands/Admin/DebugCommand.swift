@@ -57,6 +57,8 @@ extension Server {
                 if let e = lookupWrite(c.pointee.db, c.pointee.arg(i)) { Self.xorObjectDigest(e, into: &d) }
                 c.pointee.reply.appendStatus(Self.hex(d))
             }
+        } else if sub.equalsLowercase("clusterlink") && argc == 5 && c.pointee.arg(2).equalsLowercase("kill") {
+            debugKillClusterLink(c)
         } else if sub.equalsLowercase("set-active-expire") && argc == 3 {
             activeExpireEnabled = (c.pointee.arg(2).int64 ?? 0) != 0
             addOK(c)
