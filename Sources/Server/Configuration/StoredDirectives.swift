@@ -91,7 +91,8 @@ enum StoredDirectives {
         .init("cluster-preferred-endpoint-type", .enumeration(["ip", "hostname", "unknown-endpoint"]), "ip"),
         // TLS (issue 17)
         // TLS: applied by Security/TLS.swift from these stored values; tls-replication is read
-        // by the replica link, tls-cluster by MIGRATE (there is no cluster bus yet).
+        // by the replica link, tls-cluster by MIGRATE and the cluster port announcements (the
+        // bus itself is plain TCP yet).
         .init("tls-port", .int(min: 0, max: 65535), "0"),
         .init("tls-cert-file", .string, ""),
         .init("tls-key-file", .string, ""),
