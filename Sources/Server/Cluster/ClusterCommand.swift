@@ -360,6 +360,15 @@ extension Server {
     }
 
     mutating func resetCluster(hard: Bool) {
+        // A replica turns into an empty master, as Redis's clusterReset.
+        if cluster.me.isReplica {
+            setNodeAsMaster(cluster.myself)
+            promoteToMaster()
+            if watchCount > 0 { touchWatchersOfExistingKeys(-1) }
+            trackingInvalidateAll()
+            for i in 0..<dbCount { dbs[i].removeAll() }
+        }
+        resetManualFailover()
         for s in 0..<HashSlot.count {
             cluster.unassign(s)
             cluster.migratingTo[s] = -1

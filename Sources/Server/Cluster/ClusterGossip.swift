@@ -132,13 +132,17 @@ extension Server {
     mutating func processClusterMessage(_ m: ClusterMessage, link id: Int) {
         let now = Clock.unixMillis()
         if m.type < 11 { cluster.messagesReceived[Int(m.type)] += 1 }
+        if Int(m.type) == cluster.dropPacketFilter {
+            Log.warning("Dropping packet that matches debug drop filter")
+            return
+        }
         guard let type = ClusterMessageType(rawValue: m.type) else {
             Log.warning("Received unknown packet type: \(m.type)")
             return
         }
         var sender = cluster.index(ofName: m.sender)
         if let s = sender, cluster.nodes[s]!.flags.contains(.handshake) { sender = nil }
-        if let s = sender, cluster.links[id]!.inbound && cluster.links[id]!.node < 0 { bindInboundLink(id, to: s) }
+        if let s = sender, let l = cluster.links[id], l.inbound && l.node < 0 { bindInboundLink(id, to: s) }
         if let s = sender {
             cluster.nodes[s]!.dataReceivedMillis = now
             if m.currentEpoch > cluster.currentEpoch { cluster.currentEpoch = m.currentEpoch }
@@ -207,7 +211,8 @@ extension Server {
 
     /// Our IP as the peer sees us (getsockname of the link), until cluster-announce-ip says.
     mutating func learnMyAddress(from id: Int) {
-        var ip = Socket.localAddress(cluster.links[id]!.fd)
+        guard let l = cluster.links[id] else { return }
+        var ip = Socket.localAddress(l.fd)
         if let colon = ip.lastIndex(of: ":") { ip = String(ip[..<colon]) }
         if ip.hasPrefix("[") && ip.hasSuffix("]") { ip = String(ip.dropFirst().dropLast()) }
         if !ip.isEmpty && ip != cluster.me.ip {
@@ -230,14 +235,16 @@ extension Server {
     }
 
     func peerIP(_ id: Int) -> String {
-        var ip = Socket.peerAddress(cluster.links[id]!.fd)
+        guard let l = cluster.links[id] else { return "" }
+        var ip = Socket.peerAddress(l.fd)
         if let colon = ip.lastIndex(of: ":") { ip = String(ip[..<colon]) }
         if ip.hasPrefix("[") && ip.hasSuffix("]") { ip = String(ip.dropFirst().dropLast()) }
         return ip
     }
 
     mutating func processPingPong(_ m: ClusterMessage, _ type: ClusterMessageType, sender: Int?, link id: Int, now: Int64) {
-        let l = cluster.links[id]!
+        // (Our PONG may have failed and freed the link already.)
+        guard let l = cluster.links[id] else { return }
         if !l.inbound && l.node >= 0 {
             let node = l.node
             if cluster.nodes[node]!.flags.contains(.handshake) {

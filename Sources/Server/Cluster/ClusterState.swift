@@ -38,6 +38,8 @@ struct ClusterState {
     var messagesSent = [Int64](repeating: 0, count: 11)
     var messagesReceived = [Int64](repeating: 0, count: 11)
     var linksBufferLimitExceeded: Int64 = 0
+    /// DEBUG DROP-CLUSTER-PACKET-FILTER: received messages of this type are dropped (-1: none).
+    var dropPacketFilter = -1
     /// The cluster bus: its listening sockets and the links to and from other nodes.
     var busListeners: [Int32] = []
     var links: [ClusterLink?] = []

@@ -57,6 +57,13 @@ extension Server {
                 if let e = lookupWrite(c.pointee.db, c.pointee.arg(i)) { Self.xorObjectDigest(e, into: &d) }
                 c.pointee.reply.appendStatus(Self.hex(d))
             }
+        } else if sub.equalsLowercase("drop-cluster-packet-filter") && argc == 3 {
+            guard let type = c.pointee.arg(2).int64 else {
+                addNotInteger(c)
+                return
+            }
+            cluster.dropPacketFilter = Int(type)
+            addOK(c)
         } else if sub.equalsLowercase("clusterlink") && argc == 5 && c.pointee.arg(2).equalsLowercase("kill") {
             debugKillClusterLink(c)
         } else if sub.equalsLowercase("set-active-expire") && argc == 3 {
