@@ -77,10 +77,9 @@ extension Server {
         for _ in 0..<1000 {
             guard let accepted = Socket.accept(listener) else { return }
             Socket.setNoDelay(accepted.fd)
-            let id = addClusterLink(ClusterLink(fd: accepted.fd, node: -1, inbound: true, connecting: false,
-                                                createdMillis: Clock.unixMillis()))
+            _ = addClusterLink(ClusterLink(fd: accepted.fd, node: -1, inbound: true, connecting: false,
+                                           createdMillis: Clock.unixMillis()))
             Log.verbose("Accepting cluster node connection from \(accepted.peer)")
-            _ = id
         }
     }
 

@@ -14,7 +14,7 @@ extension Server {
         guard now - cluster.lastCronMillis >= 100 else { return }
         cluster.lastCronMillis = now
         cluster.cronTicks += 1
-        let timeout = Int64(Int(settings.storedValue("cluster-node-timeout")) ?? 15000)
+        let timeout = clusterNodeTimeout
         let handshakeTimeout = max(timeout, 1000)
         cluster.forgotten = cluster.forgotten.filter { $0.value > now }
         var pfail = 0
@@ -38,9 +38,8 @@ extension Server {
             {
                 freeClusterLink(n.outLink)  // reconnects next time
             }
-            if let link = cluster.nodes[i]!.outLink >= 0 ? cluster.nodes[i]!.outLink : nil, cluster.links[link]?.connecting == false,
-               n.pingSentMillis == 0, now - n.pongReceivedMillis > timeout / 2
-            {
+            let link = cluster.nodes[i]!.outLink
+            if link >= 0, cluster.links[link]?.connecting == false, n.pingSentMillis == 0, now - n.pongReceivedMillis > timeout / 2 {
                 sendPing(toLink: link, .ping)
                 continue
             }

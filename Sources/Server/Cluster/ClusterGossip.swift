@@ -212,9 +212,7 @@ extension Server {
     /// Our IP as the peer sees us (getsockname of the link), until cluster-announce-ip says.
     mutating func learnMyAddress(from id: Int) {
         guard let l = cluster.links[id] else { return }
-        var ip = Socket.localAddress(l.fd)
-        if let colon = ip.lastIndex(of: ":") { ip = String(ip[..<colon]) }
-        if ip.hasPrefix("[") && ip.hasSuffix("]") { ip = String(ip.dropFirst().dropLast()) }
+        let ip = Self.hostPart(Socket.localAddress(l.fd))
         if !ip.isEmpty && ip != cluster.me.ip {
             cluster.me.ip = ip
             Log.warning("IP address for this node updated to \(ip)")
@@ -236,7 +234,12 @@ extension Server {
 
     func peerIP(_ id: Int) -> String {
         guard let l = cluster.links[id] else { return "" }
-        var ip = Socket.peerAddress(l.fd)
+        return Self.hostPart(Socket.peerAddress(l.fd))
+    }
+
+    /// "10.0.0.1:6379" → "10.0.0.1", "[::1]:6379" → "::1".
+    static func hostPart(_ address: String) -> String {
+        var ip = address
         if let colon = ip.lastIndex(of: ":") { ip = String(ip[..<colon]) }
         if ip.hasPrefix("[") && ip.hasSuffix("]") { ip = String(ip.dropFirst().dropLast()) }
         return ip
@@ -481,7 +484,7 @@ extension Server {
     mutating func markFailingIfNeeded(_ i: Int, now: Int64) {
         let n = cluster.nodes[i]!
         guard n.flags.contains(.possiblyFailing), !n.isFailing else { return }
-        let timeout = Int64(Int(settings.storedValue("cluster-node-timeout")) ?? 15000)
+        let timeout = clusterNodeTimeout
         cluster.nodes[i]!.failReports.removeAll { now - $0.millis > timeout * 2 }
         let needed = cluster.size / 2 + 1
         let failures = cluster.nodes[i]!.failReports.count + (cluster.me.isMaster ? 1 : 0)
@@ -500,7 +503,7 @@ extension Server {
     /// a master with slots only when nobody promoted a replica meanwhile (2 × node timeout).
     mutating func clearFailureIfNeeded(_ i: Int, now: Int64) {
         let n = cluster.nodes[i]!
-        let timeout = Int64(Int(settings.storedValue("cluster-node-timeout")) ?? 15000)
+        let timeout = clusterNodeTimeout
         if n.isReplica || n.slotCount == 0 {
             Log.notice("Clear FAIL state for node \(n.name): \(n.isReplica ? "replica" : "master without slots") is reachable again.")
         } else if now - n.failTimeMillis > timeout * 2 {

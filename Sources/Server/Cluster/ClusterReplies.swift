@@ -56,16 +56,7 @@ extension Server {
     /// CLUSTER SLOTS: one entry per run of slots served by one master, its replicas after it
     /// (those not failing and past their first sync).
     mutating func clusterSlotsReply(_ c: ClientRef) {
-        var runs: [(Int, Int, Int)] = []
-        var start = -1
-        for s in 0...HashSlot.count {
-            let o = s < HashSlot.count ? Int(cluster.owner[s]) : -1
-            if start >= 0 && (s == HashSlot.count || o != Int(cluster.owner[start])) {
-                runs.append((start, s - 1, Int(cluster.owner[start])))
-                start = -1
-            }
-            if start < 0 && o >= 0 { start = s }
-        }
+        let runs = cluster.allSlotRanges().flatMap { node, ranges in ranges.map { ($0.0, $0.1, node) } }.sorted { $0.0 < $1.0 }
         c.pointee.reply.appendArrayHeader(runs.count)
         for (a, b, m) in runs {
             let replicas = cluster.replicas(of: m).filter {

@@ -135,19 +135,7 @@ struct ClusterState {
     }
 
     /// The slots of node `i` as CLUSTER NODES writes them: "0-5460 5462".
-    func slotRanges(of i: Int) -> [(Int, Int)] {
-        var ranges: [(Int, Int)] = []
-        var start = -1
-        for s in 0...HashSlot.count {
-            let mine = s < HashSlot.count && owner[s] == Int16(i)
-            if mine && start < 0 { start = s }
-            if !mine && start >= 0 {
-                ranges.append((start, s - 1))
-                start = -1
-            }
-        }
-        return ranges
-    }
+    func slotRanges(of i: Int) -> [(Int, Int)] { allSlotRanges()[i] ?? [] }
 
     // MARK: - Epochs
 
