@@ -273,6 +273,13 @@ extension Server {
             // A migration whose keys are all gone is over (whoever owned the slot meanwhile).
             if keys == 0 { cluster.migratingTo[slot] = -1 }
             cluster.assign(slot, to: target)
+            // A master that gave away its last slot follows the node that took it, as Redis.
+            if mine && target != cluster.myself && cluster.me.slotCount == 0
+                && settings.storedValue("cluster-allow-replica-migration") == "yes"
+            {
+                Log.warning("Configuration change detected. Reconfiguring myself as a replica of \(cluster.nodes[target]!.name)")
+                becomeReplica(of: target)
+            }
             if target == cluster.myself && cluster.importingFrom[slot] >= 0 {
                 if cluster.bumpEpochWithoutConsensus() {
                     Log.warning("configEpoch updated after importing slot \(slot)")
