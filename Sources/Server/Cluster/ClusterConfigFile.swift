@@ -154,11 +154,11 @@ extension Server {
         for (i, masterName) in pendingMasters {
             // A master named before its own line: known by now (Redis creates it on the fly).
             if let m = cluster.index(ofName: masterName) {
-                cluster.nodes[i]!.master = m
+                cluster.attach(i, to: m)
             } else {
                 var m = ClusterNode(name: masterName, flags: .master, now: now)
                 m.flags = .master
-                cluster.nodes[i]!.master = cluster.add(m)
+                cluster.attach(i, to: cluster.add(m))
             }
         }
         for (i, tokens) in slotLines {

@@ -55,7 +55,61 @@ extension Server {
         if changed || !cluster.stateOK { cluster.todoUpdateState = true }
         manualFailoverCron(now)
         if cluster.cronTicks % 10 == 0 { redirectBlockedClients() }
-        if cluster.me.isReplica { handleReplicaFailover(now) }
+        if cluster.me.isReplica {
+            startReplicationIfIdle()
+            handleReplicaFailover(now)
+            handleReplicaMigration(now)
+        }
+    }
+
+    /// A replica loaded from nodes.conf replicates nothing yet: once its master's address is
+    /// known, replication starts (its own data offered as the cached master, as Redis's cron).
+    mutating func startReplicationIfIdle() {
+        guard settings.replicaOf == nil, cluster.me.master >= 0, let m = cluster.nodes[cluster.me.master],
+              !m.flags.contains(.noAddress), !m.ip.isEmpty, m.port != 0 else { return }
+        startReplication(host: m.ip, port: m.port)
+    }
+
+    /// Redis's replica migration (clusterHandleSlaveMigration): when a master that used to have
+    /// replicas (MIGRATE_TO) serves slots with none working, and our master keeps more than
+    /// cluster-migration-barrier working replicas and has as many as any master, the replica
+    /// with the smallest name among those best-served masters' replicas re-attaches to the
+    /// orphan — once the orphan has been without replicas for five seconds (time for a failover
+    /// in its shard to show).
+    mutating func handleReplicaMigration(_ now: Int64) {
+        let myMaster = cluster.me.master
+        var mostReplicas = 0, mine = 0, orphans = 0
+        for i in cluster.nodes.indices {
+            guard let n = cluster.nodes[i], n.isMaster, !n.isFailing else { continue }
+            let working = cluster.workingReplicaCount(of: i)
+            if working == 0 && n.slotCount > 0 && n.flags.contains(.migrateTo) { orphans += 1 }
+            mostReplicas = max(mostReplicas, working)
+            if i == myMaster { mine = working }
+        }
+        guard orphans > 0, mostReplicas >= 2, mine == mostReplicas, cluster.stateOK, myMaster >= 0,
+              settings.storedValue("cluster-allow-replica-migration") == "yes",
+              mine > Int(settings.storedValue("cluster-migration-barrier")) ?? 1 else { return }
+        var target = -1
+        var candidate = cluster.myself
+        for i in cluster.nodes.indices {
+            guard let n = cluster.nodes[i] else { continue }
+            let working = n.isMaster ? cluster.workingReplicaCount(of: i) : 0
+            if n.isMaster && !n.isFailing && n.flags.contains(.migrateTo) && working == 0 {
+                if target < 0 && n.slotCount > 0 { target = i }
+                if n.orphanedSinceMillis == 0 { cluster.nodes[i]!.orphanedSinceMillis = now }
+            } else {
+                cluster.nodes[i]!.orphanedSinceMillis = 0
+            }
+            if n.isMaster && working == mostReplicas {
+                for r in cluster.replicas(of: i) where cluster.nodes[r]!.name < cluster.nodes[candidate]!.name {
+                    candidate = r
+                }
+            }
+        }
+        guard target >= 0, candidate == cluster.myself,
+              now - cluster.nodes[target]!.orphanedSinceMillis > 5000 else { return }
+        Log.notice("Migrating to orphaned master \(cluster.nodes[target]!.name)")
+        becomeReplica(of: target)
     }
 
     /// Once a second: of five random linked nodes with no ping in flight, the one heard from
@@ -103,7 +157,7 @@ extension Server {
         }
         cluster.me.flags.remove([.master, .migrateTo])
         cluster.me.flags.insert(.replica)
-        cluster.me.master = i
+        cluster.attach(cluster.myself, to: i)
         let m = cluster.nodes[i]!
         startReplication(host: m.ip, port: m.port)
         clusterChanged(fsync: true)

@@ -330,6 +330,8 @@ extension Server {
         if n.outLink >= 0 { freeClusterLink(n.outLink) }
         cluster.nodes[i]!.flags.remove(.noAddress)
         Log.warning("Address updated for node \(n.name), now \(ip):\(m.port)")
+        // Our master moved: replicate from where it is now.
+        if cluster.me.isReplica && cluster.me.master == i { startReplication(host: ip, port: Int(m.port)) }
         clusterChanged()
     }
 
@@ -346,14 +348,18 @@ extension Server {
             clusterChanged()
         }
         if let master = cluster.index(ofName: m.master), cluster.nodes[s]!.master != master {
-            cluster.nodes[s]!.master = master
+            cluster.attach(s, to: master)
             clusterChanged()
         }
     }
 
+    /// A replica promoted (by election, TAKEOVER, or as others tell): a master that had a
+    /// master is one its siblings' replicas may migrate to, as Redis's clusterSetNodeAsMaster.
     mutating func setNodeAsMaster(_ i: Int) {
+        let wasReplica = cluster.nodes[i]!.isReplica && cluster.nodes[i]!.master >= 0
         cluster.nodes[i]!.flags.remove(.replica)
         cluster.nodes[i]!.flags.insert(.master)
+        if wasReplica && i != cluster.myself { cluster.nodes[i]!.flags.insert(.migrateTo) }
         cluster.nodes[i]!.master = -1
         clusterChanged()
     }
@@ -364,19 +370,23 @@ extension Server {
     }
 
     /// Redis's clusterUpdateSlotsConfigWith: the claimed slots whose owner has an older
-    /// configEpoch (or none) become `sender`'s; losing our last slot to it makes us its replica.
+    /// configEpoch (or none) become `sender`'s. When that leaves our master (or us) without
+    /// slots we follow the sender — always with cluster-allow-replica-migration, otherwise only
+    /// when the sender took exactly our slots (a failover, not a rebalance spreading them).
     mutating func updateSlotsConfig(with sender: Int, epoch: UInt64, slots: [UInt8]) {
         if sender == cluster.myself { return }
         let me = cluster.myself
         let myMaster = cluster.me.isReplica ? cluster.me.master : me
-        let hadSlots = myMaster >= 0 ? cluster.nodes[myMaster]!.slotCount : 0
         var dirty: [Int] = []
         var changed = false
+        var senderSlots = 0, takenFromUs = 0
         for s in 0..<HashSlot.count where slots[s >> 3] & (1 << UInt8(s & 7)) != 0 {
+            senderSlots += 1
             let owner = Int(cluster.owner[s])
             if owner == sender || cluster.importingFrom[s] >= 0 { continue }
             if owner < 0 || cluster.nodes[owner]!.configEpoch < epoch {
                 if owner == me && dbs[0].slotKeys.count(inSlot: s) > 0 && sender != me { dirty.append(s) }
+                if owner >= 0 && owner == myMaster { takenFromUs += 1 }
                 cluster.assign(s, to: sender)
                 changed = true
             }
@@ -384,11 +394,17 @@ extension Server {
         guard changed else { return }
         // Saved, not fsynced: what others told us, they tell again (epochs and votes are fsynced).
         clusterChanged()
-        if myMaster >= 0 && hadSlots > 0 && cluster.nodes[myMaster]!.slotCount == 0
-            && (cluster.me.isReplica || settings.storedValue("cluster-allow-replica-migration") == "yes")
+        if myMaster >= 0 && takenFromUs > 0 && cluster.nodes[myMaster]!.slotCount == 0
+            && (settings.storedValue("cluster-allow-replica-migration") == "yes" || senderSlots == takenFromUs)
         {
             Log.warning("Configuration change detected. Reconfiguring myself as a replica of \(cluster.nodes[sender]!.name)")
             becomeReplica(of: sender)
+        } else if cluster.me.isReplica, myMaster >= 0, cluster.nodes[myMaster]!.isReplica,
+                  case let grand = cluster.nodes[myMaster]!.master, grand >= 0, grand != me
+        {
+            // Our master became a replica itself: follow its master, not a chain.
+            Log.warning("I'm a sub-replica! Reconfiguring myself as a replica of grandmaster \(cluster.nodes[grand]!.name)")
+            becomeReplica(of: grand)
         } else {
             for s in dirty {
                 Log.warning("Deleting keys in dirty slot \(s) on node \(cluster.me.name)")

@@ -73,6 +73,8 @@ struct ClusterNode {
     var failTimeMillis: Int64 = 0
     /// When we last voted for a replica of this master.
     var votedTimeMillis: Int64 = 0
+    /// Since when this master (one that had replicas) has none working; 0: it has.
+    var orphanedSinceMillis: Int64 = 0
     /// Our link to the node and the node's link to us (indices in ClusterState.links, -1: none).
     var outLink = -1
     var inLink = -1

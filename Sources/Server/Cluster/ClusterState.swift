@@ -105,6 +105,22 @@ struct ClusterState {
         nodes.indices.filter { nodes[$0]?.isReplica == true && nodes[$0]!.master == i }
     }
 
+    /// Makes node `replica` follow `master`. A master that has had a replica is one replica
+    /// migration may refill when it is left without (Redis's CLUSTER_NODE_MIGRATE_TO).
+    mutating func attach(_ replica: Int, to master: Int) {
+        nodes[replica]!.master = master
+        nodes[master]?.flags.insert(.migrateTo)
+    }
+
+    /// Replicas of master `i` that are neither FAIL nor PFAIL.
+    func workingReplicaCount(of i: Int) -> Int {
+        var count = 0
+        for n in nodes {
+            if let n, n.isReplica, n.master == i, !n.isFailing, !n.flags.contains(.possiblyFailing) { count += 1 }
+        }
+        return count
+    }
+
     // MARK: - Slots
 
     mutating func assign(_ slot: Int, to i: Int) {

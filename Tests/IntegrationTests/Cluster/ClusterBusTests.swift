@@ -221,6 +221,74 @@ final class ClusterNodeProcess {
         }
     }
 
+    /// A replica killed and started again from its nodes.conf replicates its master again
+    /// (replication starts from the cron once the master's address is known, as Redis's).
+    @Test func restartedReplicaReplicatesAgain() throws {
+        var nodes = try (0..<6).map { _ in try ClusterNodeProcess(.tandem) }
+        var killed: [ClusterNodeProcess] = []
+        defer {
+            for n in nodes { n.server.stop() }
+            for n in killed { n.server.stop() }
+        }
+        let cwd = try Harness.makeTempDir("tandem-cluster-restart")
+        defer { Harness.removeDir(cwd) }
+        _ = try Harness.run("/usr/bin/redis-cli", ["--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" }
+                            + ["--cluster-replicas", "1", "--cluster-yes"], cwd: cwd, timeoutSeconds: 60)
+        #expect(Self.agree(nodes, knowing: 6))
+        guard let r = nodes.indices.first(where: { ((try? nodes[$0].call("ROLE")) ?? "").contains("slave") }) else {
+            Issue.record("no replica")
+            return
+        }
+        let dir = nodes[r].server.dir
+        kill(nodes[r].server.pid, SIGKILL)
+        let back = try ClusterNodeProcess(.tandem, dir: dir, busPort: nodes[r].busPort)
+        killed.append(nodes[r])
+        nodes[r] = back
+        #expect(Harness.waitUntil(milliseconds: 20_000) {
+            ((try? back.call("INFO", "replication")) ?? "").contains("master_link_status:up")
+        }, "\(back.server.log.suffix(2000))")
+    }
+
+    /// Replica migration: three masters and four replicas (one master has two). The only
+    /// replica of another master dies; after the orphan delay a replica of the two-replica
+    /// master re-attaches to the orphan (cluster-migration-barrier 1 leaves its old master one).
+    /// "trtrtrt" mixes the kinds, so the migrating replica may be either.
+    @Test(arguments: ["ttttttt", "trtrtrt"])
+    func orphanedMasterGetsAMigratedReplica(_ flavours: String) throws {
+        let nodes = try flavours.map { try ClusterNodeProcess($0 == "t" ? .tandem : .redis) }
+        defer { for n in nodes { n.server.stop() } }
+        let cwd = try Harness.makeTempDir("tandem-cluster-migration")
+        defer { Harness.removeDir(cwd) }
+        _ = try Harness.run("/usr/bin/redis-cli", ["--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" }
+                            + ["--cluster-replicas", "1", "--cluster-yes"], cwd: cwd, timeoutSeconds: 60)
+        #expect(Self.agree(nodes, knowing: 7))
+        let ids = nodes.map(\.myID)
+        // Each node's master, as it says itself.
+        func masterOf(_ n: ClusterNodeProcess) -> String? {
+            for line in n.text("CLUSTER", "NODES").split(separator: "\n") where line.contains("myself,slave") {
+                return String(line.split(separator: " ")[3])
+            }
+            return nil
+        }
+        let masters = ids.indices.filter { masterOf(nodes[$0]) == nil }
+        let replicasOf = Dictionary(grouping: ids.indices.filter { masterOf(nodes[$0]) != nil }) { masterOf(nodes[$0])! }
+        guard masters.count == 3, let orphan = masters.first(where: { replicasOf[ids[$0]]?.count == 1 }),
+              let lone = replicasOf[ids[orphan]]?.first else {
+            Issue.record("unexpected layout: \(nodes[0].text("CLUSTER", "NODES"))")
+            return
+        }
+        nodes[lone].server.stop()
+        let alive = nodes.indices.filter { $0 != lone }
+        #expect(Harness.waitUntil(milliseconds: 30_000) {
+            alive.contains { $0 != orphan && masterOf(nodes[$0]) == ids[orphan] }
+                && ((try? nodes[orphan].call("ROLE")) ?? "").contains("127.0.0.1")
+        }, "\(nodes[orphan].text("CLUSTER", "NODES"))")
+        // Nobody else was left without a replica.
+        #expect(Harness.waitUntil(milliseconds: 10_000) {
+            masters.allSatisfy { m in alive.contains { masterOf(nodes[$0]) == ids[m] } }
+        })
+    }
+
     /// Garbage, bad signatures, absurd lengths, wrong versions and truncated messages on the
     /// bus port: the node closes or ignores them and goes on serving.
     @Test func garbageOnTheBusIsHarmless() throws {
