@@ -10,8 +10,15 @@
  * cluster-link-sendbuf-limit caps that buffer: a link over it is closed (and counted in
  * total_cluster_links_buffer_limit_exceeded) and reconnects.
  *
+ * With tls-cluster yes (and a tls-port) every link is TLS, as Redis's: an accepted link demands
+ * the peer's certificate (whatever tls-auth-clients says), ours presents tls-client-cert-file
+ * (or tls-cert-file). The handshake advances one step per event without blocking the loop;
+ * nothing is sent or read until it is done. Reads drain the session until it would block, so
+ * no decrypted bytes are left behind where epoll cannot see them.
+ *
  * Tokens: `clusterBit` plus the link's index, or plus `listenerFlag` and the descriptor.
  */
+import CTLS
 import Glibc
 import Platform
 
@@ -26,18 +33,27 @@ struct ClusterLink {
     var output: [UInt8] = []
     var sent = 0
     var wantsWrite = false
+    /// The TLS session (tls-cluster yes), and whether its handshake is still going on.
+    var tls: UnsafeMutableRawPointer? = nil
+    var handshaking = false
+
+    /// Connected (and past its TLS handshake): messages go out now.
+    var isOpen: Bool { !connecting && !handshaking }
 }
 
 extension Server {
     static let clusterBit: UInt64 = 1 << 44
     static let clusterListenerFlag: UInt64 = 1 << 32
 
+    /// Bus links (and MIGRATE) use TLS: tls-cluster yes on a node with a TLS port.
+    var tlsCluster: Bool { tlsPort != 0 && settings.storedValue("tls-cluster") == "yes" }
+
     // MARK: - Listening
 
-    /// The bus port: cluster-port, or the client port + 10000.
+    /// The bus port: cluster-port, or the client port (the TLS one with tls-cluster) + 10000.
     var clusterBusPort: Int {
         let configured = Int(settings.storedValue("cluster-port")) ?? 0
-        return configured != 0 ? configured : settings.port + 10000
+        return configured != 0 ? configured : (tlsCluster ? tlsPort : settings.port) + 10000
     }
 
     /// Opens the bus listeners on the bind addresses (start-up; a failure stops it, as Redis).
@@ -69,6 +85,10 @@ extension Server {
             finishClusterConnect(id)
             return
         }
+        if l.handshaking {
+            continueClusterHandshake(id)
+            return
+        }
         if events & EventLoop.writable != 0 { flushClusterLink(id) }
         if events & (EventLoop.readable | EventLoop.error) != 0, cluster.links[id] != nil { readClusterLink(id) }
     }
@@ -77,8 +97,17 @@ extension Server {
         for _ in 0..<1000 {
             guard let accepted = Socket.accept(listener) else { return }
             Socket.setNoDelay(accepted.fd)
-            _ = addClusterLink(ClusterLink(fd: accepted.fd, node: -1, inbound: true, connecting: false,
-                                           createdMillis: Clock.unixMillis()))
+            var link = ClusterLink(fd: accepted.fd, node: -1, inbound: true, connecting: false, createdMillis: Clock.unixMillis())
+            if tlsCluster {
+                guard let ctx = tls.serverContext, let conn = tandem_tls_accept_new(ctx, accepted.fd, 1) else {
+                    Log.warning("Error accepting cluster node connection: TLS is not configured")
+                    Socket.close(accepted.fd)
+                    continue
+                }
+                link.tls = conn
+                link.handshaking = true
+            }
+            _ = addClusterLink(link)
             Log.verbose("Accepting cluster node connection from \(accepted.peer)")
         }
     }
@@ -107,6 +136,7 @@ extension Server {
     mutating func freeClusterLink(_ id: Int) {
         guard let l = cluster.links[id] else { return }
         loop.remove(l.fd)
+        if let conn = l.tls { tandem_tls_free(conn) }
         Socket.close(l.fd)
         cluster.links[id] = nil
         if l.node >= 0, cluster.nodes[l.node] != nil {
@@ -137,6 +167,53 @@ extension Server {
         Socket.setNoDelay(l.fd)
         cluster.links[id]!.connecting = false
         loop.modify(l.fd, events: EventLoop.readable, token: Self.clusterBit | UInt64(id))
+        if tlsCluster {
+            guard let ctx = tls.clientContext, let conn = tandem_tls_connect_new(ctx, l.fd) else {
+                Log.warning("Unable to connect to the cluster bus over TLS: TLS is not configured")
+                freeClusterLink(id)
+                return
+            }
+            cluster.links[id]!.tls = conn
+            cluster.links[id]!.handshaking = true
+            continueClusterHandshake(id)
+            return
+        }
+        sendFirstClusterMessage(id)
+    }
+
+    /// One step of a link's TLS handshake; once done, an outbound link sends its first message
+    /// and an inbound one reads what already came.
+    mutating func continueClusterHandshake(_ id: Int) {
+        let l = cluster.links[id]!
+        let (r, error) = Self.tlsHandshakeStep(l.tls!)
+        let token = Self.clusterBit | UInt64(id)
+        switch r {
+        case 1:
+            cluster.links[id]!.handshaking = false
+            loop.modify(l.fd, events: EventLoop.readable, token: token)
+            cluster.links[id]!.wantsWrite = false
+            if l.inbound {
+                readClusterLink(id)
+            } else {
+                sendFirstClusterMessage(id)
+                if cluster.links[id] != nil { flushClusterLink(id) }
+            }
+        case TANDEM_TLS_WANT_WRITE:
+            loop.modify(l.fd, events: EventLoop.readable | EventLoop.writable, token: token)
+        case TANDEM_TLS_WANT_READ:
+            loop.modify(l.fd, events: EventLoop.readable, token: token)
+        default:
+            Log.verbose("Cluster bus TLS handshake failed: \(error)")
+            if !l.inbound, l.node >= 0, cluster.nodes[l.node]?.pingSentMillis == 0 {
+                cluster.nodes[l.node]!.pingSentMillis = Clock.unixMillis()
+            }
+            freeClusterLink(id)
+        }
+    }
+
+    /// The first message on our link: MEET for a node met with CLUSTER MEET, else PING.
+    mutating func sendFirstClusterMessage(_ id: Int) {
+        let l = cluster.links[id]!
         // The first message: MEET for a node met with CLUSTER MEET, else PING.
         let node = l.node
         guard node >= 0, cluster.nodes[node] != nil else { return }
@@ -154,7 +231,11 @@ extension Server {
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
         while true {
             let fd = cluster.links[id]!.fd
-            let n = chunk.withUnsafeMutableBytes { Socket.read(fd, into: $0.baseAddress!, count: $0.count) }
+            let session = cluster.links[id]!.tls
+            let n = chunk.withUnsafeMutableBytes { buffer in
+                if let session { return Self.tlsRead(session, into: buffer.baseAddress!, count: buffer.count) }
+                return Socket.read(fd, into: buffer.baseAddress!, count: buffer.count)
+            }
             if n == -1 { return }
             if n <= 0 {
                 freeClusterLink(id)
@@ -196,13 +277,16 @@ extension Server {
             freeClusterLink(id)
             return
         }
-        if !cluster.links[id]!.connecting { flushClusterLink(id) }
+        if !cluster.links[id]!.connecting && !cluster.links[id]!.handshaking { flushClusterLink(id) }
     }
 
     mutating func flushClusterLink(_ id: Int) {
-        guard var l = cluster.links[id] else { return }
+        guard var l = cluster.links[id], !l.handshaking else { return }
         while l.sent < l.output.count {
-            let n = l.output.withUnsafeBytes { Socket.write(l.fd, from: $0.baseAddress! + l.sent, count: $0.count - l.sent) }
+            let n = l.output.withUnsafeBytes { buffer in
+                if let session = l.tls { return Self.tlsWrite(session, from: buffer.baseAddress! + l.sent, count: buffer.count - l.sent) }
+                return Socket.write(l.fd, from: buffer.baseAddress! + l.sent, count: buffer.count - l.sent)
+            }
             if n == -1 { break }
             if n <= 0 {
                 freeClusterLink(id)
@@ -225,7 +309,7 @@ extension Server {
     /// Whether we hold an outbound bus link to node `i` (CLUSTER NODES' link state).
     func clusterLinkConnected(_ i: Int) -> Bool {
         let l = cluster.nodes[i]!.outLink
-        return l >= 0 && cluster.links[l].map { !$0.connecting } == true
+        return l >= 0 && cluster.links[l]?.isOpen == true
     }
 
     /// DEBUG CLUSTERLINK KILL TO|FROM|ALL <node-id>: drops our link to the node, its link to

@@ -80,7 +80,7 @@ extension Server {
         case .help: addHelp(c, HelpText.cluster)
         case .myid: c.pointee.reply.appendBulk(cluster.me.name)
         case .info: c.pointee.reply.appendVerbatim(clusterInfoText(), resp3: c.pointee.resp3)
-        case .nodes: c.pointee.reply.appendVerbatim(clusterNodesText(), resp3: c.pointee.resp3)
+        case .nodes: c.pointee.reply.appendVerbatim(clusterNodesText(plaintext: seesPlaintextPorts(c)), resp3: c.pointee.resp3)
         case .slots: clusterSlotsReply(c)
         case .shards: clusterShardsReply(c)
         case .links: clusterLinksReply(c)
@@ -426,7 +426,7 @@ extension Server {
         }
         let replicas = cluster.replicas(of: n)
         c.pointee.reply.appendArrayHeader(replicas.count)
-        for r in replicas { c.pointee.reply.appendBulk(clusterNodeLine(r)) }
+        for r in replicas { c.pointee.reply.appendBulk(clusterNodeLine(r, plaintext: seesPlaintextPorts(c))) }
     }
 
     mutating func replicateCommand(_ c: ClientRef) {

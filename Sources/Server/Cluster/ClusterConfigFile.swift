@@ -18,11 +18,11 @@ import Platform
 extension Server {
     // MARK: - Lines
 
-    /// One node's CLUSTER NODES / nodes.conf line, without the newline. `forFile` leaves out
-    /// what Redis's file leaves out (nothing yet: the formats are one).
-    func clusterNodeLine(_ i: Int, ranges: [(Int, Int)]? = nil) -> String {
+    /// One node's CLUSTER NODES / nodes.conf line, without the newline (the formats are one;
+    /// `plaintext` shows a plaintext client of a TLS cluster the plaintext ports).
+    func clusterNodeLine(_ i: Int, ranges: [(Int, Int)]? = nil, plaintext: Bool = false) -> String {
         let n = cluster.nodes[i]!
-        var line = "\(n.name) \(n.ip):\(n.port)@\(n.busPort)"
+        var line = "\(n.name) \(n.ip):\(clientPort(of: i, plaintext: plaintext))@\(n.busPort)"
         if !n.hostname.isEmpty { line += ",\(n.hostname)" }
         line += " \(n.flags.text) "
         line += n.isReplica && n.master >= 0 ? cluster.nodes[n.master]!.name : "-"
@@ -44,12 +44,12 @@ extension Server {
     }
 
     /// CLUSTER NODES: every node's line, each ending in a newline.
-    func clusterNodesText(includingHandshakes: Bool = true) -> String {
+    func clusterNodesText(includingHandshakes: Bool = true, plaintext: Bool = false) -> String {
         var text = ""
         let ranges = cluster.allSlotRanges()
         for i in cluster.nodes.indices where cluster.nodes[i] != nil {
             if !includingHandshakes && cluster.nodes[i]!.flags.contains(.handshake) { continue }
-            text += clusterNodeLine(i, ranges: ranges[i] ?? []) + "\n"
+            text += clusterNodeLine(i, ranges: ranges[i] ?? [], plaintext: plaintext) + "\n"
         }
         return text
     }

@@ -39,7 +39,7 @@ extension Server {
                 freeClusterLink(n.outLink)  // reconnects next time
             }
             let link = cluster.nodes[i]!.outLink
-            if link >= 0, cluster.links[link]?.connecting == false, n.pingSentMillis == 0, now - n.pongReceivedMillis > timeout / 2 {
+            if link >= 0, cluster.links[link]?.isOpen == true, n.pingSentMillis == 0, now - n.pongReceivedMillis > timeout / 2 {
                 sendPing(toLink: link, .ping)
                 continue
             }
@@ -117,7 +117,7 @@ extension Server {
     mutating func pingOldestOfFive(_ now: Int64) {
         let candidates = cluster.nodes.indices.filter { i in
             guard i != cluster.myself, let n = cluster.nodes[i], n.outLink >= 0, n.pingSentMillis == 0,
-                  !n.flags.contains(.handshake), cluster.links[n.outLink]?.connecting == false else { return false }
+                  !n.flags.contains(.handshake), cluster.links[n.outLink]?.isOpen == true else { return false }
             return true
         }
         guard !candidates.isEmpty else { return }

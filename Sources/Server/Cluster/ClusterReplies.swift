@@ -53,6 +53,15 @@ extension Server {
         }
     }
 
+    /// With tls-cluster the nodes' client ports are TLS ports; a plaintext client is shown each
+    /// node's plaintext port (pport) where it has one, as Redis.
+    func seesPlaintextPorts(_ c: ClientRef) -> Bool { c.pointee.tlsConnection == nil && tlsCluster }
+
+    func clientPort(of i: Int, plaintext: Bool) -> Int {
+        let n = cluster.nodes[i]!
+        return plaintext && n.plaintextPort != 0 ? n.plaintextPort : n.port
+    }
+
     /// CLUSTER SLOTS: one entry per run of slots served by one master, its replicas after it
     /// (those not failing and past their first sync).
     mutating func clusterSlotsReply(_ c: ClientRef) {
@@ -74,7 +83,7 @@ extension Server {
         let endpointType = settings.storedValue("cluster-preferred-endpoint-type")
         c.pointee.reply.appendArrayHeader(4)
         if let e = preferredEndpoint(i) { c.pointee.reply.appendBulk(e) } else { c.pointee.reply.appendNull(resp3: c.pointee.resp3) }
-        c.pointee.reply.appendInteger(Int64(n.port))
+        c.pointee.reply.appendInteger(Int64(clientPort(of: i, plaintext: seesPlaintextPorts(c))))
         c.pointee.reply.appendBulk(n.name)
         var extra: [(String, String)] = []
         if endpointType != "ip" { extra.append(("ip", n.ip)) }
@@ -111,7 +120,10 @@ extension Server {
         let offset = i == cluster.myself ? repl.offset : n.replicationOffset
         // (text, nil) for a bulk string, (nil, n) for an integer.
         var fields: [(String, String?, Int64)] = [("id", n.name, 0)]
-        if n.port != 0 { fields.append(("port", nil, Int64(n.port))) }
+        // A TLS cluster's nodes show both: the plaintext port (when they have one) and the TLS one.
+        let port = tlsCluster ? n.plaintextPort : n.port
+        if port != 0 { fields.append(("port", nil, Int64(port))) }
+        if tlsCluster { fields.append(("tls-port", nil, Int64(n.port))) }
         fields.append(("ip", n.ip, 0))
         fields.append(("endpoint", preferredEndpoint(i) ?? "", 0))
         if !n.hostname.isEmpty { fields.append(("hostname", n.hostname, 0)) }

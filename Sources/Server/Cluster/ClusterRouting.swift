@@ -51,11 +51,11 @@ extension Server {
         }
         c.pointee.clusterSlot = q.slot
         let write = spec.pointee.flags.contains(.write) || (exec && c.pointee.multiQueuedWrite)
-        return routingDecision(q, index, clientFlags: c.pointee.flags, write: write)
+        return routingDecision(q, index, clientFlags: c.pointee.flags, write: write, plaintext: seesPlaintextPorts(c))
     }
 
     /// Where a request whose keys are in `q` runs: nil here, else the redirection or error.
-    func routingDecision(_ q: SlotQuery, _ index: Int, clientFlags: ClientFlags, write: Bool) -> String? {
+    func routingDecision(_ q: SlotQuery, _ index: Int, clientFlags: ClientFlags, write: Bool, plaintext: Bool) -> String? {
         let spec = commands.specs + index
         if let error = q.error { return error }
         if q.slot < 0 { return nil }
@@ -71,7 +71,7 @@ extension Server {
         if spec.pointee.id == .migrate && (q.migrating || q.importing) { return nil }
         if q.migrating && q.missingKeys > 0 {
             if q.existingKeys > 0 { return "TRYAGAIN Multiple keys request during rehashing of slot" }
-            return redirection("ASK", q.slot, Int(cluster.migratingTo[q.slot]))
+            return redirection("ASK", q.slot, Int(cluster.migratingTo[q.slot]), plaintext: plaintext)
         }
         if q.importing && (clientFlags.contains(.asking) || spec.pointee.flags.contains(.asking)) {
             if q.multipleKeys && q.missingKeys > 0 { return "TRYAGAIN Multiple keys request during rehashing of slot" }
@@ -82,13 +82,13 @@ extension Server {
         {
             return nil
         }
-        if q.owner != cluster.myself { return redirection("MOVED", q.slot, q.owner) }
+        if q.owner != cluster.myself { return redirection("MOVED", q.slot, q.owner, plaintext: plaintext) }
         return nil
     }
 
     /// "MOVED 3999 127.0.0.1:6381" (or ASK).
-    func redirection(_ kind: String, _ slot: Int, _ node: Int) -> String {
-        "\(kind) \(slot) \(preferredEndpoint(node) ?? ""):\(cluster.nodes[node]!.port)"
+    func redirection(_ kind: String, _ slot: Int, _ node: Int, plaintext: Bool) -> String {
+        "\(kind) \(slot) \(preferredEndpoint(node) ?? ""):\(clientPort(of: node, plaintext: plaintext))"
     }
 
     /// The command table index of a queued command (subcommands resolved), -1 if unknown.
@@ -165,7 +165,7 @@ extension Server {
                 if owner < 0 {
                     error = "CLUSTERDOWN Hash slot not served"
                 } else if owner != cluster.myself && cluster.importingFrom[slot] < 0 && !readOnlyOnReplica {
-                    error = redirection("MOVED", slot, owner)
+                    error = redirection("MOVED", slot, owner, plaintext: seesPlaintextPorts(c))
                 }
             }
             guard let error else { continue }
@@ -186,7 +186,8 @@ extension Server {
         var q = SlotQuery()
         collectKeys(&q, index, argc: lc.pointee.argc) { lc.pointee.arg($0) }
         let write = commands.specs[index].flags.contains(.write)
-        if let decision = routingDecision(q, index, clientFlags: caller.pointee.flags, write: write) {
+        if let decision = routingDecision(q, index, clientFlags: caller.pointee.flags, write: write,
+                                          plaintext: seesPlaintextPorts(caller)) {
             if decision.hasPrefix("CLUSTERDOWN The cluster is down and only") {
                 return "ERR Script attempted to execute a write command while the cluster is down and readonly"
             }

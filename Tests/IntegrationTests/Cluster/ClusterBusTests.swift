@@ -20,10 +20,10 @@ final class ClusterNodeProcess {
     let busPort: UInt16
     let client: RawClient
 
-    init(_ flavour: ServerFlavour, dir: String? = nil, busPort: UInt16? = nil) throws {
+    init(_ flavour: ServerFlavour, dir: String? = nil, busPort: UInt16? = nil, extraArgs: [String] = []) throws {
         let bus = try busPort ?? Harness.freePort()
         server = try ServerProcess.start(flavour, extraArgs: ["--cluster-enabled", "yes", "--cluster-port", String(bus),
-                                                              "--cluster-node-timeout", "1000"], dir: dir)
+                                                              "--cluster-node-timeout", "1000"] + extraArgs, dir: dir)
         self.busPort = bus
         client = try server.connect()
     }

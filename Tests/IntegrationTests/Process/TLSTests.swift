@@ -302,6 +302,44 @@ import Glibc
         #expect(try s.call("PING") == Array("+PONG\r\n".utf8))
     }
 
+    /// A cluster whose bus is TLS (tls-cluster yes): three masters meet over TLS links and agree,
+    /// keys follow -MOVED; a plaintext client is shown the plaintext ports (MOVED, SLOTS, NODES)
+    /// and a TLS client the TLS ones, SHARDS shows both; PUBLISH crosses the TLS bus. "trt" puts
+    /// a redis-server node in the middle (its bus speaks only TLS then).
+    @Test(arguments: ["ttt", "trt"])
+    func clusterBusOverTLS(_ flavours: String) throws {
+        let d = Self.certs
+        let tlsPorts = try flavours.map { _ in try Harness.freePort() }
+        let nodes = try zip(flavours, tlsPorts).map { flavour, tlsPort in
+            try ClusterNodeProcess(flavour == "t" ? .tandem : .redis, extraArgs: Self.serverArgs(tlsPort: tlsPort)
+                + ["--tls-cluster", "yes", "--tls-client-cert-file", d + "/client.crt", "--tls-client-key-file", d + "/client.key"])
+        }
+        defer { for n in nodes { n.server.stop() } }
+        for (n, r) in zip(nodes, [("0", "5460"), ("5461", "10922"), ("10923", "16383")]) {
+            _ = try n.call("CLUSTER", "ADDSLOTSRANGE", r.0, r.1)
+        }
+        for (n, tlsPort) in zip(nodes, tlsPorts).dropFirst() {
+            #expect(try nodes[0].call("CLUSTER", "MEET", "127.0.0.1", String(tlsPort), String(n.busPort)) == "+OK\r\n")
+        }
+        #expect(ClusterBusTests.agree(nodes, knowing: 3), "\(nodes.map(\.slotSignature))\n\(nodes[0].server.log.suffix(3000))")
+        // Plaintext clients see plaintext ports; TLS clients the TLS ones.
+        #expect(try nodes[0].call("GET", "foo") == "-MOVED 12182 127.0.0.1:\(nodes[2].port)\r\n")
+        #expect(Self.cli(tlsPorts[0], "GET", "foo") == "MOVED 12182 127.0.0.1:\(tlsPorts[2])")
+        #expect(nodes[0].text("CLUSTER", "NODES").contains("127.0.0.1:\(nodes[1].port)@\(nodes[1].busPort)"))
+        #expect(Self.cli(tlsPorts[0], "CLUSTER", "NODES").contains("127.0.0.1:\(tlsPorts[1])@\(nodes[1].busPort)"))
+        let slots = try nodes[0].call("CLUSTER", "SLOTS")
+        #expect(slots.contains(":\(nodes[2].port)\r\n") && !slots.contains(":\(tlsPorts[2])\r\n"), "\(slots)")
+        let shards = try nodes[0].call("CLUSTER", "SHARDS")
+        #expect(shards.contains("$8\r\ntls-port\r\n:\(tlsPorts[1])\r\n") && shards.contains("$4\r\nport\r\n:\(nodes[1].port)\r\n"), "\(shards)")
+        for i in 0..<30 { #expect(try ClusterBusTests.callFollowing(nodes, from: i % 3, ["SET", "t\(i)", "v\(i)"]) == "+OK\r\n") }
+        for i in 0..<30 { #expect(try ClusterBusTests.callFollowing(nodes, from: 2, ["GET", "t\(i)"]) == "$\("v\(i)".count)\r\nv\(i)\r\n") }
+        let subscriber = try nodes[2].server.connect()
+        try subscriber.send(["SUBSCRIBE", "news"])
+        _ = try subscriber.readReply()
+        _ = try nodes[0].call("PUBLISH", "news", "over-tls")
+        #expect(String(decoding: try subscriber.readReply(), as: UTF8.self) == "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$8\r\nover-tls\r\n")
+    }
+
     /// Start-up refuses a TLS port without a usable certificate, as redis-server.
     @Test func startUpNeedsACertificate() throws {
         let dir = try Harness.makeTempDir("tandem-tls-start")
