@@ -77,7 +77,10 @@ extension Server {
             cluster.todoUpdateState = false
             updateClusterState()
         }
-        if cluster.todoSave { saveClusterConfig(fsync: cluster.todoSaveFsync) }
+        if cluster.todoSave {
+            if dropUnservedShardChannels() { flushPendingWrites() }
+            saveClusterConfig(fsync: cluster.todoSaveFsync)
+        }
         cluster.todoSaveFsync = false
     }
 

@@ -11,7 +11,9 @@
  * Shard channels are a second namespace: outside cluster mode they behave as channels whose
  * messages arrive as "smessage", counted apart ("ssubscribe" replies count shard
  * subscriptions only), and SPUBLISH reaches replicas through the stream as PUBLISH does.
- * In cluster mode (issue 19) they will be confined to the node owning the channel's slot.
+ * In cluster mode they are confined to the shard owning the channel's slot (routing), and
+ * when the shard loses the slot its subscribers are unsubscribed with a "sunsubscribe" message
+ * each (Redis's removeChannelsInSlot).
  */
 import Keyspace
 import Platform
@@ -159,6 +161,25 @@ extension Server {
         c.pointee.reply.appendInteger(Int64(receivers))
         // In a cluster the message reaches the shard's other nodes over the bus, not the stream.
         if cluster.enabled { clusterPublish(channel: channel, message: message, shard: true) } else { forcePropagation(replicasOnly: true) }
+    }
+
+    /// Cluster mode, after a configuration change: shard channels whose slot neither we nor our
+    /// master serve any more (nor import) lose their subscribers, each told with sunsubscribe.
+    /// Returns whether anyone was told.
+    mutating func dropUnservedShardChannels() -> Bool {
+        guard !shardChannelSubscribers.isEmpty else { return false }
+        let shard = cluster.me.isReplica ? cluster.me.master : cluster.myself
+        var told = false
+        for (channel, subscribers) in shardChannelSubscribers {
+            let slot = channel.withUnsafeBufferPointer { HashSlot.of(ByteView($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count)) }
+            if Int(cluster.owner[slot]) == shard || cluster.importingFrom[slot] >= 0 { continue }
+            for c in subscribers {
+                unsubscribe(c, channel: channel, shard: true, notify: true)
+                queueWrite(c)
+                told = true
+            }
+        }
+        return told
     }
 
     /// `*3 kind channel message` (`>3` in RESP3) to each subscriber.

@@ -103,6 +103,29 @@ import Testing
     }
 
     /// Outside cluster mode every cluster command says so, as Redis.
+    /// A shard channel's subscribers are told "sunsubscribe" when the node stops serving its
+    /// slot (here CLUSTER DELSLOTS), the others stay subscribed — both servers alike.
+    @Test(arguments: ServerFlavour.allCases)
+    func shardSubscribersLeaveWithTheirSlot(_ flavour: ServerFlavour) throws {
+        let server = try Self.start(flavour)
+        defer { server.stop() }
+        let admin = try server.connect()
+        _ = try admin.call("CLUSTER", "ADDSLOTSRANGE", "0", "16383")
+        #expect(Harness.waitUntil(milliseconds: 5_000) {
+            String(decoding: (try? admin.call("CLUSTER", "INFO")) ?? [], as: UTF8.self).contains("cluster_state:ok")
+        })
+        let sub = try server.connect()
+        try sub.send(["SSUBSCRIBE", "ch3"])   // slot 1247 (hash of "ch3")
+        _ = try sub.readReply()
+        try sub.send(["SSUBSCRIBE", "ch7"])
+        _ = try sub.readReply()
+        let slot = String(decoding: try admin.call("CLUSTER", "KEYSLOT", "ch3").dropFirst().dropLast(2), as: UTF8.self)
+        #expect(try admin.call("CLUSTER", "DELSLOTS", slot) == Array("+OK\r\n".utf8))
+        #expect(String(decoding: try sub.readReply(), as: UTF8.self) == "*3\r\n$12\r\nsunsubscribe\r\n$3\r\nch3\r\n:1\r\n")
+        _ = try admin.call("SPUBLISH", "ch7", "hi")
+        #expect(String(decoding: try sub.readReply(), as: UTF8.self) == "*3\r\n$8\r\nsmessage\r\n$3\r\nch7\r\n$2\r\nhi\r\n")
+    }
+
     @Test func clusterCommandsOutsideClusterMode() throws {
         try Differential.run("cluster disabled", [
             ["CLUSTER", "INFO"], ["CLUSTER", "HELP"], ["CLUSTER", "KEYSLOT", "a"], ["ASKING"], ["READONLY"], ["READWRITE"],
