@@ -17,6 +17,12 @@ nothing is reachable from the machine's own network. Scenarios:
   jepsen      a client counts a write as acknowledged only after WAIT 1 answered >= 1; the master is
               killed (SIGKILL) mid-load and the sentinels fail over: every acknowledged write is on
               the new master.
+  cluster     Redis Cluster, six hosts (three masters, a replica each, made by redis-cli --cluster
+              create), run for Tandem and then for redis-server: one master is cut off; after
+              cluster-node-timeout it refuses writes (-CLUSTERDOWN) while the majority promotes its
+              replica and keeps serving every slot; healed, the old master becomes a replica, every
+              node agrees on slots and epochs, and every write acknowledged by the majority side
+              is readable. The two servers' times are printed side by side.
 
 Usage: deploy/netns-test.py [scenario ...] (root; TANDEM_SERVER, default .build/release/tandem-server).
 Prints a line per check and ends with "N passed, N failed"; times and lag figures are printed as
@@ -243,9 +249,10 @@ class Node:
 
 class Server(Node):
     port = 6379
+    binary = TANDEM
 
     def start(self, *extra):
-        self.spawn([TANDEM, "--bind", self.addr, "--port", str(self.port), "--dir", self.dir, "--logfile", "server.log",
+        self.spawn([self.binary, "--bind", self.addr, "--port", str(self.port), "--dir", self.dir, "--logfile", "server.log",
                     "--save", "", "--protected-mode", "no", "--enable-debug-command", "yes",
                     "--repl-diskless-sync-delay", "0", "--replica-announce-ip", self.addr, *extra])
         if not wait_for(20, lambda: query(self.host, self.port, "PING") == "PONG"):
@@ -518,7 +525,138 @@ def scenario_jepsen():
         c.stop()
 
 
-SCENARIOS = {"partition": scenario_partition, "latency": scenario_latency, "jepsen": scenario_jepsen}
+class ClusterHosts:
+    """Six cluster nodes of one kind (binary), each on its own host, created by redis-cli --cluster create."""
+
+    def __init__(self, binary, timeout_ms):
+        self.tmp = tempfile.mkdtemp(prefix="tandem-netns-cluster-")
+        self.net = Network()
+        self.nodes = [Server(self.net, f"c{i}", 30 + i, self.tmp) for i in range(6)]
+        for n in self.nodes:
+            n.binary = binary
+        try:
+            for n in self.nodes:
+                n.start("--cluster-enabled", "yes", "--cluster-node-timeout", str(timeout_ms),
+                        "--cluster-announce-ip", n.addr)
+            ns = self.nodes[0].ns
+            out = sh("ip", "netns", "exec", ns, "redis-cli", "--cluster", "create",
+                     *[f"{n.addr}:{n.port}" for n in self.nodes], "--cluster-replicas", "1", "--cluster-yes")
+            if "[OK] All 16384 slots covered." not in out:
+                raise RuntimeError(f"cluster create failed:\n{out[-2000:]}")
+            if not wait_for(60, lambda: self.agree(self.nodes), step=0.3):
+                raise RuntimeError("the nodes never agreed")
+        except BaseException:
+            self.stop()
+            raise
+
+    def by_addr(self, addr):
+        return next(n for n in self.nodes if n.addr == addr)
+
+    @staticmethod
+    def signature(n):
+        lines = [l.split() for l in n.call("CLUSTER", "NODES").splitlines()]
+        return sorted(f"{f[0]}:{f[6]}:{','.join(f[8:])}" for f in lines if len(f) > 8 and "master" in f[2])
+
+    def agree(self, nodes):
+        sigs = {tuple(self.signature(n)) for n in nodes}
+        return len(sigs) == 1 and all(n.call("CLUSTER", "INFO").startswith("cluster_state:ok") for n in nodes)
+
+    def call(self, nodes, *args):
+        """A command for the node owning its key (args[1]), following -MOVED among `nodes`."""
+        node = nodes[0]
+        for _ in range(5):
+            try:
+                return node.call(*args)
+            except RuntimeError as e:
+                if not str(e).startswith("MOVED"):
+                    raise
+                addr = str(e).split()[2].rsplit(":", 1)[0]
+                node = next((n for n in nodes if n.addr == addr), None)
+                if node is None:
+                    raise
+        raise RuntimeError("too many redirections")
+
+    def role(self, n):
+        return n.info("replication").get("role")
+
+    def stop(self):
+        for n in self.nodes:
+            n.kill()
+        self.net.remove()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def cluster_partition(binary, kind):
+    timeout_ms = 2000
+    c = ClusterHosts(binary, timeout_ms)
+    times = {}
+    try:
+        for i in range(300):
+            c.call(c.nodes, "SET", f"before:{i}", i)
+        victim = next(n for n in c.nodes if c.role(n) == "master")
+        victim_id = victim.call("CLUSTER", "MYID")
+        majority = [n for n in c.nodes if n is not victim]
+        # A key the victim serves, to try on it while it is cut off.
+        probe = next(f"before:{i}" for i in range(300) if _owns(victim, f"before:{i}"))
+        start = time.time()
+        c.net.cut(victim.name)
+
+        def refuses():
+            try:
+                victim.call("SET", probe, "isolated")
+                return False
+            except RuntimeError as e:
+                return str(e).startswith("CLUSTERDOWN")
+        refused = wait_for(30, refuses, step=0.1)
+        times["minority refuses writes"] = time.time() - start
+        check(f"cluster/{kind}: the cut-off master refuses writes (-CLUSTERDOWN) after the node timeout",
+              refused and times["minority refuses writes"] >= timeout_ms / 1000 * 0.9)
+        promoted = wait_for(30, lambda: c.agree(majority)
+                            and victim_id not in " ".join(c.signature(majority[0])), step=0.1)
+        times["majority ok again"] = time.time() - start
+        check(f"cluster/{kind}: the majority promotes the replica and serves every slot", promoted)
+        for i in range(300):
+            c.call(majority, "SET", f"during:{i}", i)
+        check(f"cluster/{kind}: the write refused on the cut-off side is nowhere",
+              c.call(majority, "GET", probe) != "isolated")
+        heal = time.time()
+        c.net.cut(victim.name, down=False)
+        healed = wait_for(60, lambda: c.role(victim) == "slave" and c.agree(c.nodes)
+                          and victim.info("replication").get("master_link_status") == "up", step=0.2)
+        times["healed (old master a replica, all agree)"] = time.time() - heal
+        check(f"cluster/{kind}: healed, the old master is a replica and every node agrees", healed)
+        epochs = {n.call("CLUSTER", "INFO").split("cluster_current_epoch:")[1].split()[0] for n in c.nodes}
+        check(f"cluster/{kind}: current epochs converge ({sorted(epochs)})",
+              wait_for(20, lambda: len({n.call("CLUSTER", "INFO").split("cluster_current_epoch:")[1].split()[0]
+                                         for n in c.nodes}) == 1))
+        lost = [k for k in [f"before:{i}" for i in range(300)] + [f"during:{i}" for i in range(300)]
+                if c.call(c.nodes, "GET", k) != k.split(":")[1]]
+        check(f"cluster/{kind}: every acknowledged write is readable ({len(lost)} lost)", not lost)
+    finally:
+        c.stop()
+    return times
+
+
+def _owns(node, key):
+    try:
+        node.call("EXISTS", key)
+        return True
+    except RuntimeError:
+        return False
+
+
+def scenario_cluster():
+    results = {"tandem": cluster_partition(TANDEM, "tandem")}
+    redis = shutil.which("redis-server") or "/usr/bin/redis-server"
+    results["redis"] = cluster_partition(redis, "redis")
+    for what in results["tandem"]:
+        t, r = results["tandem"][what], results["redis"].get(what)
+        print(f"info: cluster: {what}: tandem {t:.1f} s, redis {r:.1f} s" if r is not None else
+              f"info: cluster: {what}: tandem {t:.1f} s", flush=True)
+
+
+SCENARIOS = {"partition": scenario_partition, "latency": scenario_latency, "jepsen": scenario_jepsen,
+             "cluster": scenario_cluster}
 
 
 def main():

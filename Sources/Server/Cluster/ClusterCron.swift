@@ -17,6 +17,7 @@ extension Server {
         let timeout = clusterNodeTimeout
         let handshakeTimeout = max(timeout, 1000)
         cluster.forgotten = cluster.forgotten.filter { $0.value > now }
+        updateMyFlags()
         var pfail = 0
         for i in cluster.nodes.indices where i != cluster.myself {
             guard let n = cluster.nodes[i], !n.flags.contains(.noAddress) else { continue }
@@ -59,6 +60,15 @@ extension Server {
             startReplicationIfIdle()
             handleReplicaFailover(now)
             handleReplicaMigration(now)
+        }
+    }
+
+    /// cluster-replica-no-failover shows as our nofailover flag (it travels in our messages).
+    mutating func updateMyFlags() {
+        let noFailover = settings.storedValue("cluster-replica-no-failover") == "yes"
+        if cluster.me.flags.contains(.noFailover) != noFailover {
+            cluster.me.flags.formSymmetricDifference(.noFailover)
+            clusterChanged()
         }
     }
 

@@ -23,6 +23,14 @@ import Platform
 extension Server {
     // MARK: - Sending
 
+    /// What a replica reports as its replication offset (Redis's replicationGetSlaveOffset):
+    /// 0 from a full sync's start until its data is loaded, so masters leave it out of CLUSTER
+    /// SLOTS while it has nothing to serve.
+    var replicaOffsetForCluster: Int64 {
+        if link.state == .transfer || (link.masterClient == nil && !link.hasCachedMaster) { return 0 }
+        return repl.offset
+    }
+
     /// A message header describing this node (its master's slots and epoch when it is a
     /// replica), as Redis's clusterBuildMessageHdr.
     func clusterMessage(_ type: ClusterMessageType) -> ClusterMessage {
@@ -41,7 +49,7 @@ extension Server {
         m.state = cluster.stateOK ? 0 : 1
         m.currentEpoch = cluster.currentEpoch
         m.configEpoch = cluster.nodes[master]!.configEpoch
-        m.offset = UInt64(max(0, repl.offset))
+        m.offset = UInt64(max(0, me.isReplica ? replicaOffsetForCluster : repl.offset))
         // A master pausing for its replica's manual failover says so in every message.
         if cluster.manual.end != 0 && me.isMaster { m.messageFlags |= ClusterMessageFlag.paused }
         return m

@@ -69,13 +69,19 @@ extension Server {
         c.pointee.reply.appendArrayHeader(runs.count)
         for (a, b, m) in runs {
             let replicas = cluster.replicas(of: m).filter {
-                !cluster.nodes[$0]!.isFailing && (($0 == cluster.myself ? repl.offset : cluster.nodes[$0]!.replicationOffset) != 0)
+                !cluster.nodes[$0]!.isFailing && replicationOffset(of: $0) != 0
             }
             c.pointee.reply.appendArrayHeader(3 + replicas.count)
             c.pointee.reply.appendInteger(Int64(a))
             c.pointee.reply.appendInteger(Int64(b))
             for n in [m] + replicas { appendSlotsNode(c, n) }
         }
+    }
+
+    /// A node's replication offset as the cluster knows it (ours as our messages say it).
+    func replicationOffset(of i: Int) -> Int64 {
+        guard i == cluster.myself else { return cluster.nodes[i]!.replicationOffset }
+        return cluster.me.isReplica ? replicaOffsetForCluster : repl.offset
     }
 
     func appendSlotsNode(_ c: ClientRef, _ i: Int) {
@@ -117,7 +123,7 @@ extension Server {
 
     func appendShardNode(_ c: ClientRef, _ i: Int) {
         let n = cluster.nodes[i]!
-        let offset = i == cluster.myself ? repl.offset : n.replicationOffset
+        let offset = replicationOffset(of: i)
         // (text, nil) for a bulk string, (nil, n) for an integer.
         var fields: [(String, String?, Int64)] = [("id", n.name, 0)]
         // A TLS cluster's nodes show both: the plaintext port (when they have one) and the TLS one.

@@ -51,6 +51,7 @@ extension Server {
         }
         c.pointee.clusterSlot = q.slot
         let write = spec.pointee.flags.contains(.write) || (exec && c.pointee.multiQueuedWrite)
+            || scriptDeclaresWrites(c, spec.pointee.id)
         return routingDecision(q, index, clientFlags: c.pointee.flags, write: write, plaintext: seesPlaintextPorts(c))
     }
 

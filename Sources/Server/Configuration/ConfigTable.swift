@@ -455,7 +455,8 @@ enum ConfigTable {
                 "client-output-buffer-limit pubsub \(f(s.outputLimitPubsub))",
             ]
         case "replicaof":
-            guard let r = s.replicaOf else { return [] }
+            // A cluster node's master comes from nodes.conf; Redis refuses the directive there.
+            guard let r = s.replicaOf, s.storedValue("cluster-enabled") != "yes" else { return [] }
             return ["replicaof \(r.host) \(r.port)"]
         case "bind":
             return [s.bind.isEmpty ? "bind \"\"" : "bind " + s.bind.joined(separator: " ")]

@@ -368,6 +368,7 @@ extension Server {
     mutating func markClosing(_ c: ClientRef) {
         if c.pointee.flags.contains(.closeASAP) { return }
         c.pointee.flags.insert(.closeASAP)
+        if c.pointee.isMaster && link.masterClient == c { link.masterClosingMillis = Clock.unixMillis() }
         forgetClientMemory(c)
         loop.remove(c.pointee.fd)
         closeCount += 1

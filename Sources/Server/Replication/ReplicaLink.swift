@@ -73,6 +73,9 @@ struct ReplicaLink {
     var masterClient: ClientRef? = nil
     var lastIOMillis: Int64 = 0
     var downSinceMillis: Int64 = 0
+    /// When the master client was marked for closing (CLIENT KILL, an error): the link is down
+    /// from then, not from when the loop frees it (a DEBUG SLEEP may come in between).
+    var masterClosingMillis: Int64 = 0
     var lastAckMillis: Int64 = 0
     /// The offset our last REPLCONF ACK carried.
     var ackedOffset: Int64 = 0
@@ -642,6 +645,7 @@ extension Server {
         registerClient(m)
         try? loop.add(fd, events: EventLoop.readable, token: UInt64(UInt32(bitPattern: fd)))
         link.masterClient = m
+        link.masterClosingMillis = 0
         link.state = .connected
         link.lastIOMillis = Clock.unixMillis()
         link.downSinceMillis = 0
@@ -698,7 +702,8 @@ extension Server {
         Log.notice("Caching the disconnected master state.")
         if link.state == .connected {
             link.state = .connect
-            link.downSinceMillis = Clock.unixMillis()
+            link.downSinceMillis = link.masterClosingMillis != 0 ? link.masterClosingMillis : Clock.unixMillis()
+            link.masterClosingMillis = 0
             // Reconnect at once rather than at the next cron tick: the backlog may be recycled
             // meanwhile (Redis 7 does the same).
             link.nextConnectMillis = 0

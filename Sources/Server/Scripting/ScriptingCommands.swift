@@ -172,6 +172,26 @@ extension Server {
         }
     }
 
+    /// Whether EVAL/EVALSHA/FCALL in `c` runs a script that declares flags without no-writes:
+    /// Redis then counts the command as a write (a READONLY replica redirects it with -MOVED).
+    /// A script without a shebang declares nothing and an unknown one is not known to write.
+    func scriptDeclaresWrites(_ c: ClientRef, _ id: CommandID) -> Bool {
+        let body = c.pointee.arg(1)
+        switch id {
+        case .scripting(.evalsha):
+            guard let sha = ScriptSHA(hex: body), let script = scripting.pointee.scripts[sha] else { return false }
+            return !script.flags.contains(.compatibilityMode) && !script.flags.contains(.noWrites)
+        case .scripting(.eval):
+            guard case .success(let (flags, _)) = LuaEngine.shebang(body) else { return false }
+            return !flags.contains(.compatibilityMode) && !flags.contains(.noWrites)
+        case .scripting(.fcall):
+            guard let f = functionsEngine.pointee.current.function(body) else { return false }
+            return !f.flags.contains(.noWrites)
+        default:
+            return false
+        }
+    }
+
     /// Whether the node may run a script with these flags now (Redis's scriptPrepareForRun).
     /// Checked in Redis's order: a stale replica, then for a script that may write a read-only
     /// replica, a failed save (MISCONF), a *_RO command, too few good replicas.

@@ -54,6 +54,73 @@ final class ClusterNodeProcess {
     }
 }
 
+/// A cluster client writing its keys round after round on its own thread until stopped: it
+/// follows -MOVED, answers -ASK with ASKING at the named node, retries -TRYAGAIN, and records
+/// the last value each key was acknowledged with.
+final class ClusterWriter: @unchecked Sendable {
+    let ports: [UInt16]
+    let keys: [String]
+    private let lock = NSLock()
+    private var stopping = false
+    private var done = false
+    private var acked: [String: String] = [:]
+    private(set) var failures: [String] = []
+    private(set) var rounds = 0
+
+    init(ports: [UInt16], keys: [String]) {
+        self.ports = ports
+        self.keys = keys
+    }
+
+    var acknowledged: [String: String] { lock.withLock { acked } }
+    var finished: Bool { lock.withLock { done } }
+    func stop() { lock.withLock { stopping = true } }
+
+    func run() {
+        var clients: [UInt16: RawClient] = [:]
+        func client(_ port: UInt16) throws -> RawClient {
+            if let c = clients[port] { return c }
+            let c = try RawClient(port: port)
+            clients[port] = c
+            return c
+        }
+        var round = 0
+        while !lock.withLock({ stopping }) {
+            round += 1
+            for key in keys {
+                let value = "r\(round)"
+                var port = ports[0]
+                var asking = false
+                var ok = false
+                for _ in 0..<50 {
+                    guard let c = try? client(port) else { break }
+                    if asking { _ = try? c.call("ASKING") }
+                    guard let reply = try? c.call("SET", key, value) else { break }
+                    let text = String(decoding: reply, as: UTF8.self)
+                    if text == "+OK\r\n" {
+                        ok = true
+                        break
+                    }
+                    let parts = text.dropFirst().split(separator: " ")
+                    if (text.hasPrefix("-MOVED ") || text.hasPrefix("-ASK ")), parts.count == 3,
+                       let p = UInt16(parts[2].split(separator: ":").last!.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                        port = p
+                        asking = text.hasPrefix("-ASK ")
+                    } else if text.hasPrefix("-TRYAGAIN") {
+                        usleep(5_000)
+                    } else {
+                        lock.withLock { failures.append("\(key): \(text)") }
+                        break
+                    }
+                }
+                if ok { lock.withLock { acked[key] = value } }
+            }
+            lock.withLock { rounds = round }
+        }
+        lock.withLock { done = true }
+    }
+}
+
 @Suite(.serialized) struct ClusterBusTests {
     static func agree(_ nodes: [ClusterNodeProcess], knowing count: Int, milliseconds: Int = 20_000) -> Bool {
         Harness.waitUntil(milliseconds: milliseconds) {
@@ -132,6 +199,59 @@ final class ClusterNodeProcess {
         let sizes = try nodes.map { try $0.call("DBSIZE") }
         let total = sizes.compactMap { Int($0.trimmingCharacters(in: CharacterSet(charactersIn: ":\r\n"))) }.reduce(0, +)
         #expect(total == 400, "\(sizes)")
+    }
+
+    /// `redis-cli --cluster reshard` while a client keeps writing keys of the slots being moved
+    /// (following -MOVED, -ASK with ASKING, and -TRYAGAIN as a cluster client does): every
+    /// acknowledged write is readable afterwards with its last acknowledged value.
+    @Test(arguments: ["ttt", "trt"])
+    func reshardUnderWriteLoad(_ flavours: String) throws {
+        let nodes = try flavours.map { try ClusterNodeProcess($0 == "t" ? .tandem : .redis) }
+        defer { for n in nodes { n.server.stop() } }
+        for (n, r) in zip(nodes, [("0", "5460"), ("5461", "10922"), ("10923", "16383")]) {
+            _ = try n.call("CLUSTER", "ADDSLOTSRANGE", r.0, r.1)
+        }
+        for n in nodes.dropFirst() { _ = try nodes[0].call("CLUSTER", "MEET", "127.0.0.1", String(n.port), String(n.busPort)) }
+        #expect(Self.agree(nodes, knowing: 3), "\(nodes.map { $0.text("CLUSTER", "NODES") })\n\(nodes[0].server.log.suffix(3000))")
+        // Keys in the slots the reshards below move (the first 100 of nodes 0 and 2).
+        let keys = (0..<200_000).lazy.map { "w\($0)" }.filter {
+            let slot = Self.keySlot($0)
+            return slot < 100 || (10923..<11023).contains(slot)
+        }.prefix(300).map { $0 }
+        let writer = ClusterWriter(ports: nodes.map(\.port), keys: Array(keys))
+        let thread = Thread { writer.run() }
+        thread.start()
+        let cwd = try Harness.makeTempDir("tandem-cluster-reshard-load")
+        defer { Harness.removeDir(cwd) }
+        for (from, to) in [(0, 1), (2, 0)] {
+            let r = try Harness.run("/usr/bin/redis-cli", ["--cluster", "reshard", "127.0.0.1:\(nodes[0].port)",
+                                                           "--cluster-from", nodes[from].myID, "--cluster-to", nodes[to].myID,
+                                                           "--cluster-slots", "100", "--cluster-yes"], cwd: cwd, timeoutSeconds: 120)
+            #expect(r.status.code == 0, "\(r.output.suffix(2000))")
+        }
+        writer.stop()
+        while !writer.finished { usleep(10_000) }
+        #expect(Self.agree(nodes, knowing: 3), "\(nodes.map(\.slotSignature))")
+        let acked = writer.acknowledged
+        #expect(writer.rounds >= 2 && writer.failures.isEmpty, "rounds \(writer.rounds), failures \(writer.failures.prefix(5))")
+        for (key, value) in acked {
+            #expect(try Self.callFollowing(nodes, from: 1, ["GET", key]) == "$\(value.count)\r\n\(value)\r\n", "\(key)")
+        }
+    }
+
+    /// CRC16/XMODEM of the key (or its hash tag) mod 16384, as cluster clients compute it.
+    static func keySlot(_ key: String) -> Int {
+        var bytes = Array(key.utf8)
+        if let open = bytes.firstIndex(of: UInt8(ascii: "{")),
+           let close = bytes[(open + 1)...].firstIndex(of: UInt8(ascii: "}")), close > open + 1 {
+            bytes = Array(bytes[(open + 1)..<close])
+        }
+        var crc: UInt16 = 0
+        for b in bytes {
+            crc ^= UInt16(b) << 8
+            for _ in 0..<8 { crc = crc & 0x8000 != 0 ? (crc << 1) ^ 0x1021 : crc << 1 }
+        }
+        return Int(crc) & 16383
     }
 
     /// `redis-cli --cluster create` with a replica per master, writes acknowledged by WAIT, then
