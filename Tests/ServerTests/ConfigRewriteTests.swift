@@ -172,3 +172,15 @@ import Testing
     #expect(lines == ["# c", "port 7001", "hz 10", ""])
     #expect(try ConfigLoader.load(file: path, lines: []).settings.port == 7001)
 }
+
+/// A cluster node's master lives in nodes.conf: CONFIG REWRITE writes no replicaof (and drops
+/// one the file had), since Redis refuses the directive in cluster mode at start-up.
+@Test func clusterNodeRewritesNoReplicaof() throws {
+    let dir = TempDir()
+    let path = dir.write("c.conf", "cluster-enabled yes\nreplicaof 10.0.0.1 6379\n")
+    var s = Settings()
+    s.stored["cluster-enabled"] = "yes"
+    s.replicaOf = ("10.0.0.2", 6380)
+    try Server.rewriteConfig(path: path, settings: s)
+    #expect(dir.read("c.conf")?.contains("replicaof") == false, "\(dir.read("c.conf") ?? "")")
+}

@@ -369,6 +369,60 @@ final class ClusterWriter: @unchecked Sendable {
         }, "\(back.server.log.suffix(2000))")
     }
 
+    /// A replica as the cluster sees it: a READONLY client's shebang script that may write is
+    /// redirected with -MOVED (a no-writes one runs); cluster-replica-no-failover shows as its
+    /// nofailover flag on the other nodes; during a full sync (key-load-delay stretches the load)
+    /// it reports offset 0, so its master leaves it out of CLUSTER SLOTS until it is back.
+    @Test func replicaSeenByTheCluster() throws {
+        let nodes = try (0..<6).map { _ in try ClusterNodeProcess(.tandem) }
+        defer { for n in nodes { n.server.stop() } }
+        let cwd = try Harness.makeTempDir("tandem-cluster-replica")
+        defer { Harness.removeDir(cwd) }
+        _ = try Harness.run("/usr/bin/redis-cli", ["--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" }
+                            + ["--cluster-replicas", "1", "--cluster-yes"], cwd: cwd, timeoutSeconds: 60)
+        #expect(Self.agree(nodes, knowing: 6))
+        guard let replica = nodes.first(where: { ((try? $0.call("ROLE")) ?? "").contains("slave") }),
+              let masterPort = (try? replica.call("ROLE"))?.split(separator: "\r\n").dropFirst(5).first.flatMap({ UInt16($0.dropFirst()) }),
+              let master = nodes.first(where: { $0.port == masterPort }) else {
+            Issue.record("no replica")
+            return
+        }
+        #expect(Harness.waitUntil(milliseconds: 10_000) {
+            ((try? replica.call("INFO", "replication")) ?? "").contains("master_link_status:up")
+        })
+        // A key of the master's slots.
+        guard let key = (0..<1000).map({ "k\($0)" }).first(where: { (try? master.call("EXISTS", $0)) == ":0\r\n" }) else {
+            Issue.record("no key")
+            return
+        }
+        _ = try replica.call("READONLY")
+        let write = try replica.call("EVAL", "#!lua\nreturn redis.call('del', KEYS[1])", "1", key)
+        #expect(write.hasPrefix("-MOVED "), "\(write)")
+        #expect(try replica.call("EVAL", "#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])", "1", key) == "$-1\r\n")
+        #expect(try replica.call("EVAL", "return redis.call('get', KEYS[1])", "1", key) == "$-1\r\n")
+        // nofailover travels.
+        _ = try replica.call("CONFIG", "SET", "cluster-replica-no-failover", "yes")
+        #expect(Harness.waitUntil(milliseconds: 10_000) {
+            nodes.allSatisfy { $0.text("CLUSTER", "NODES").contains("\(replica.myID) 127.0.0.1:\(replica.port)@\(replica.busPort) slave,nofailover")
+                || $0.text("CLUSTER", "NODES").contains("\(replica.myID) 127.0.0.1:\(replica.port)@\(replica.busPort) myself,slave,nofailover") }
+        }, "\(master.text("CLUSTER", "NODES"))")
+        // Hidden from CLUSTER SLOTS while it loads a full sync.
+        let port = ":\(replica.port)\r\n"
+        _ = try master.call("SET", "{\(key)}", "x")  // (an offset of 0 is "loading" too)
+        #expect(Harness.waitUntil(milliseconds: 10_000) { ((try? master.call("CLUSTER", "SLOTS")) ?? "").contains(port) })
+        _ = try master.call("CONFIG", "SET", "repl-backlog-size", "16384")
+        _ = try replica.call("CONFIG", "SET", "key-load-delay", "50000")
+        _ = try replica.call("CONFIG", "SET", "loading-process-events-interval-bytes", "1024")
+        _ = try master.call("MULTI")
+        _ = try master.call("CLIENT", "KILL", "TYPE", "replica")
+        let value = String(repeating: "A", count: 1024)
+        for j in 0..<100 { _ = try master.call("SET", "{\(key)}\(j)", value) }
+        _ = try master.call("EXEC")
+        #expect(Harness.waitUntil(milliseconds: 10_000) { !((try? master.call("CLUSTER", "SLOTS")) ?? port).contains(port) })
+        _ = try? replica.call("CONFIG", "SET", "key-load-delay", "0")
+        #expect(Harness.waitUntil(milliseconds: 20_000) { ((try? master.call("CLUSTER", "SLOTS")) ?? "").contains(port) })
+    }
+
     /// Replica migration: three masters and four replicas (one master has two). The only
     /// replica of another master dies; after the orphan delay a replica of the two-replica
     /// master re-attaches to the orphan (cluster-migration-barrier 1 leaves its old master one).
