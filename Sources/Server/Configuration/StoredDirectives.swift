@@ -76,7 +76,13 @@ enum StoredDirectives {
         .init("cluster-port", .int(min: 0, max: 65535), "0", mutable: false),
         .init("cluster-node-timeout", .int(min: 0, max: maxLong), "15000"),
         .init("cluster-announce-ip", .string, ""),
-        .init("cluster-announce-hostname", .string, ""),
+        .init("cluster-announce-hostname", .string, "", refusal: { value in
+            if value.utf8.count >= 256 { return "Hostnames must be less than 256 characters" }
+            let allowed = value.utf8.allSatisfy { b in
+                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x2E
+            }
+            return allowed ? nil : "Hostnames may only contain alphanumeric characters, hyphens or dots"
+        }),
         .init("cluster-announce-port", .int(min: 0, max: 65535), "0"),
         .init("cluster-announce-bus-port", .int(min: 0, max: 65535), "0"),
         .init("cluster-announce-tls-port", .int(min: 0, max: 65535), "0"),
@@ -91,8 +97,8 @@ enum StoredDirectives {
         .init("cluster-preferred-endpoint-type", .enumeration(["ip", "hostname", "unknown-endpoint"]), "ip"),
         // TLS (issue 17)
         // TLS: applied by Security/TLS.swift from these stored values; tls-replication is read
-        // by the replica link, tls-cluster by MIGRATE and the cluster port announcements (the
-        // bus itself is plain TCP yet).
+        // by the replica link, tls-cluster by the cluster bus's links, MIGRATE and the cluster
+        // port announcements.
         .init("tls-port", .int(min: 0, max: 65535), "0"),
         .init("tls-cert-file", .string, ""),
         .init("tls-key-file", .string, ""),

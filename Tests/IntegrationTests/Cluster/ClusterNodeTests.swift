@@ -131,6 +131,10 @@ import Testing
             ["CLUSTER", "INFO"], ["CLUSTER", "HELP"], ["CLUSTER", "KEYSLOT", "a"], ["ASKING"], ["READONLY"], ["READWRITE"],
             ["CLUSTER", "FOO"], ["CLUSTER"], ["CLUSTER", "GETKEYSINSLOT", "1"], ["INFO", "cluster"], ["SELECT", "1"],
             ["RESTORE-ASKING", "k", "0", "garbage"],
+            // Hostname validation, as Redis's.
+            ["CONFIG", "SET", "cluster-announce-hostname", String(repeating: "x", count: 256)],
+            ["CONFIG", "SET", "cluster-announce-hostname", "?.com"],
+            ["CONFIG", "SET", "cluster-announce-hostname", "abcXYZ-0.9"], ["CONFIG", "GET", "cluster-announce-hostname"],
         ])
     }
 
