@@ -115,6 +115,16 @@ public enum Socket {
     /// "ip:port" of the remote end of `fd`.
     public static func peerAddress(_ fd: Int32) -> String { address(fd, getpeername) }
 
+    /// The peer's "ip:port", nil when the socket has no peer any more (getpeername fails).
+    public static func connectedPeerAddress(_ fd: Int32) -> String? {
+        var storage = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let r = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &len) }
+        }
+        return r == 0 ? describe(&storage).0 : nil
+    }
+
     static func address(_ fd: Int32, _ query: (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32) -> String {
         var storage = sockaddr_storage()
         var len = socklen_t(MemoryLayout<sockaddr_storage>.size)

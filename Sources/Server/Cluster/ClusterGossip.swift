@@ -241,8 +241,8 @@ extension Server {
     }
 
     func peerIP(_ id: Int) -> String {
-        guard let l = cluster.links[id] else { return "" }
-        return Self.hostPart(Socket.peerAddress(l.fd))
+        guard let l = cluster.links[id], let address = Socket.connectedPeerAddress(l.fd) else { return "" }
+        return Self.hostPart(address)
     }
 
     /// "10.0.0.1:6379" → "10.0.0.1", "[::1]:6379" → "::1".
@@ -329,6 +329,7 @@ extension Server {
     /// A node's address as its messages say (announced IP, or the socket's peer).
     mutating func updateAddressIfNeeded(_ i: Int, _ m: ClusterMessage, link id: Int) {
         let ip = m.ip.isEmpty ? peerIP(id) : m.ip
+        if ip.isEmpty { return }  // the peer is gone already: nothing to learn
         let n = cluster.nodes[i]!
         if n.ip == ip && n.port == Int(m.port) && n.busPort == Int(m.busPort) && n.plaintextPort == Int(m.plaintextPort) { return }
         cluster.nodes[i]!.ip = ip

@@ -477,7 +477,7 @@ extension Server {
         // A master remembers the keys that expired on disk: their DELs go into the restored
         // backlog, so its replicas continue and drop them too (Redis 7.0).
         switch loadSnapshot(fd: fd, size: Int64(st.st_size), discardExpired: true, serveClients: true,
-                            collectExpired: settings.replicaOf == nil) {
+                            collectExpired: iAmMaster) {
         case .success(let summary):
             let seconds = Double(Clock.monotonicMicros() - start) / 1_000_000
             if summary.emptySkipped > 0 {
@@ -496,12 +496,16 @@ extension Server {
         }
     }
 
+    /// Redis's iAmMaster: a cluster node that nodes.conf makes a replica is one from start-up,
+    /// before the cron starts its replication.
+    var iAmMaster: Bool { cluster.enabled ? !cluster.me.isReplica : settings.replicaOf == nil }
+
     /// The history recorded in the dump (repl-id, repl-offset): a replica offers it to its
     /// master (PSYNC continues after a restart); a master keeps it as replid2 with a backlog, so
     /// its replicas can continue after the master restarted (Redis 7.0 does both).
     mutating func restoreReplicationHistory(_ summary: RDBLoadSummary) {
         guard let id = summary.replID, id.utf8.count == 40, let offset = summary.replOffset, offset >= 0 else { return }
-        if settings.replicaOf != nil {
+        if !iAmMaster {
             repl.replID = id
             repl.offset = offset
             link.hasCachedMaster = true
