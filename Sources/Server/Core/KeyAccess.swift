@@ -21,7 +21,7 @@ extension Server {
     /// (locally, nothing propagates): the write must not see a value its master considers
     /// gone (Redis's EXPIRE_FORCE_DELETE_EXPIRED).
     /// Nothing expires while an AOF replays (its later commands may refer to the key).
-    var expiresLocally: Bool { (settings.replicaOf == nil || replicaClientWrite) && !aof.loadingCommands }
+    var expiresLocally: Bool { (iAmMaster || replicaClientWrite) && !aof.loadingCommands }
 
     @inline(__always)
     func isExpired(_ e: Entry) -> Bool {

@@ -474,9 +474,10 @@ extension Server {
         var st = stat()
         fstat(fd, &st)
         let start = Clock.monotonicMicros()
-        // A master remembers the keys that expired on disk: their DELs go into the restored
-        // backlog, so its replicas continue and drop them too (Redis 7.0).
-        switch loadSnapshot(fd: fd, size: Int64(st.st_size), discardExpired: true, serveClients: true,
+        // A master drops the keys that expired on disk and remembers them: their DELs go into
+        // the restored backlog, so its replicas continue and drop them too. A replica keeps
+        // them: its master's DELs will come (Redis 7.0's iAmMaster test in rdbLoad).
+        switch loadSnapshot(fd: fd, size: Int64(st.st_size), discardExpired: iAmMaster, serveClients: true,
                             collectExpired: iAmMaster) {
         case .success(let summary):
             let seconds = Double(Clock.monotonicMicros() - start) / 1_000_000

@@ -341,6 +341,48 @@ final class ClusterWriter: @unchecked Sendable {
         }
     }
 
+    /// `redis-cli --cluster add-node` brings a fourth master (then slots by reshard) and a
+    /// replica of it (--cluster-slave); `del-node` removes the replica and, once its slots are
+    /// moved back, the master: the others forget them and agree again. "ttrtt" puts a
+    /// redis-server node among the original three.
+    @Test(arguments: ["ttttt", "trttt"])
+    func addAndRemoveNodes(_ flavours: String) throws {
+        let nodes = try flavours.map { try ClusterNodeProcess($0 == "t" ? .tandem : .redis) }
+        defer { for n in nodes { n.server.stop() } }
+        let cwd = try Harness.makeTempDir("tandem-cluster-add")
+        defer { Harness.removeDir(cwd) }
+        func cli(_ args: [String]) throws -> String {
+            let r = try Harness.run("/usr/bin/redis-cli", ["--cluster"] + args, cwd: cwd, timeoutSeconds: 120)
+            #expect(r.status.code == 0, "\(args): \(r.output.suffix(2000))")
+            return r.output
+        }
+        let address = nodes.map { "127.0.0.1:\($0.port)" }
+        _ = try cli(["create"] + address[0..<3] + ["--cluster-replicas", "0", "--cluster-yes"])
+        #expect(Self.agree(Array(nodes[0..<3]), knowing: 3))
+        for i in 0..<100 { _ = try Self.callFollowing(Array(nodes[0..<3]), from: 0, ["SET", "a\(i)", "v\(i)"]) }
+        _ = try cli(["add-node", address[3], address[0]])
+        #expect(Self.agree(Array(nodes[0..<4]), knowing: 4), "\(nodes.map(\.slotSignature))")
+        _ = try cli(["add-node", address[4], address[0], "--cluster-slave", "--cluster-master-id", nodes[3].myID])
+        #expect(Self.agree(Array(nodes[0..<5]), knowing: 5))
+        _ = try cli(["reshard", address[0], "--cluster-from", nodes[0].myID, "--cluster-to", nodes[3].myID,
+                     "--cluster-slots", "50", "--cluster-yes"])
+        #expect(Harness.waitUntil(milliseconds: 20_000) {
+            ((try? nodes[4].call("INFO", "replication")) ?? "").contains("master_link_status:up")
+        })
+        #expect(Self.agree(Array(nodes[0..<5]), knowing: 5))
+        // Back: the replica goes, the slots go home, the master goes.
+        _ = try cli(["del-node", address[0], nodes[4].myID])
+        _ = try cli(["reshard", address[0], "--cluster-from", nodes[3].myID, "--cluster-to", nodes[0].myID,
+                     "--cluster-slots", "50", "--cluster-yes"])
+        _ = try cli(["del-node", address[0], nodes[3].myID])
+        #expect(Self.agree(Array(nodes[0..<3]), knowing: 3), "\(nodes[0..<3].map(\.slotSignature))")
+        for i in 0..<100 {
+            #expect(try Self.callFollowing(Array(nodes[0..<3]), from: 1, ["GET", "a\(i)"]) == "$\("v\(i)".count)\r\nv\(i)\r\n")
+        }
+        let check = try cli(["check", address[0]])
+        #expect(check.contains("[OK] All 16384 slots covered."), "\(check)")
+    }
+
     /// A replica killed and started again from its nodes.conf replicates its master again
     /// (replication starts from the cron once the master's address is known, as Redis's).
     @Test func restartedReplicaReplicatesAgain() throws {
