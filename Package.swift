@@ -39,6 +39,8 @@ let package = Package(
         .target(name: "Replication", dependencies: ["CSystem", "Platform", "CLZ4"]),
         .target(name: "Server", dependencies: ["CSystem", "CTLS", "CLua", "Platform", "RESP", "Keyspace", "Persistence", "Replication"]),
         .executableTarget(name: "tandem-server", dependencies: ["Server", "Platform", "CSystem"]),
+        // The kernel's floor for a request on this event loop (bench/instructions, issue 20).
+        .executableTarget(name: "tandem-floor", dependencies: ["Platform", "CSystem"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "Platform"]),
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "Platform", "CSystem"]),
         .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Keyspace", "Platform", "CSystem"]),
