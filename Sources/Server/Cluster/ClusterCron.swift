@@ -88,10 +88,11 @@ extension Server {
     /// in its shard to show).
     mutating func handleReplicaMigration(_ now: Int64) {
         let myMaster = cluster.me.master
+        let workingReplicas = cluster.workingReplicaCounts()
         var mostReplicas = 0, mine = 0, orphans = 0
         for i in cluster.nodes.indices {
             guard let n = cluster.nodes[i], n.isMaster, !n.isFailing else { continue }
-            let working = cluster.workingReplicaCount(of: i)
+            let working = workingReplicas[i]
             if working == 0 && n.slotCount > 0 && n.flags.contains(.migrateTo) { orphans += 1 }
             mostReplicas = max(mostReplicas, working)
             if i == myMaster { mine = working }
@@ -103,7 +104,7 @@ extension Server {
         var candidate = cluster.myself
         for i in cluster.nodes.indices {
             guard let n = cluster.nodes[i] else { continue }
-            let working = n.isMaster ? cluster.workingReplicaCount(of: i) : 0
+            let working = n.isMaster ? workingReplicas[i] : 0
             if n.isMaster && !n.isFailing && n.flags.contains(.migrateTo) && working == 0 {
                 if target < 0 && n.slotCount > 0 { target = i }
                 if n.orphanedSinceMillis == 0 { cluster.nodes[i]!.orphanedSinceMillis = now }

@@ -112,13 +112,15 @@ struct ClusterState {
         nodes[master]?.flags.insert(.migrateTo)
     }
 
-    /// Replicas of master `i` that are neither FAIL nor PFAIL.
-    func workingReplicaCount(of i: Int) -> Int {
-        var count = 0
+    /// Each node's replicas that are neither FAIL nor PFAIL, by table index (one pass).
+    func workingReplicaCounts() -> [Int] {
+        var counts = [Int](repeating: 0, count: nodes.count)
         for n in nodes {
-            if let n, n.isReplica, n.master == i, !n.isFailing, !n.flags.contains(.possiblyFailing) { count += 1 }
+            if let n, n.isReplica, n.master >= 0, n.master < counts.count, !n.isFailing, !n.flags.contains(.possiblyFailing) {
+                counts[n.master] += 1
+            }
         }
-        return count
+        return counts
     }
 
     // MARK: - Slots
