@@ -9,6 +9,8 @@
 #   make bench-replication  build, then full sync, lag, WAIT, partial resync vs redis-server
 #   make bench-fanout  build, then primary CPU per write with 0-8 replicas, bursts, WAIT vs redis-server
 #   make bench-cluster  build, then a six-node cluster vs redis-server's: throughput, reshard, failover
+#   make bench-instructions  build, then callgrind instructions per request and CPU per request
+#                      against tandem-floor and redis-server (needs valgrind)
 #   make static  release build with the Swift runtime linked statically (.build-static/tandem-server)
 #   make images  the Docker images, made here without any registry (deploy/images.sh)
 #   make compose-test  the compose stack on a private Docker engine: up, replicate, fail over (deploy/)
@@ -41,7 +43,7 @@ APT_PACKAGES := build-essential pkg-config \
 # Use sudo for apt-get only when not already root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test static images compose-test netns-test walkthrough-test compat bench bench-persistence bench-replication bench-fanout bench-cluster bench-streams fuzz clean
+.PHONY: all deps build run test static images compose-test netns-test walkthrough-test compat bench bench-persistence bench-replication bench-fanout bench-cluster bench-instructions bench-streams fuzz clean
 
 all: build
 
@@ -126,6 +128,10 @@ bench: build
 
 bench-cluster: build
 	./bench/cluster
+
+bench-instructions: build
+	@command -v valgrind >/dev/null || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y valgrind
+	./bench/instructions
 
 bench-persistence: build
 	./bench/persistence
