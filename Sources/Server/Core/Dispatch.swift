@@ -188,8 +188,11 @@ extension Server {
     /// Refuses a command the node's persistence or replication state forbids, with Redis's
     /// error: -MISCONF after a failed save, -READONLY on a replica, -NOREPLICAS without enough
     /// good replicas, -MASTERDOWN while stale data may not be served. nil: go on.
+    /// `mutating` although it changes nothing: called as a plain method from dispatchCommand,
+    /// Swift copied the whole Server struct (3.6 KB, ~375 instructions) to the stack for it on
+    /// every command (issue 20's profile); an inout self is passed by address.
     @inline(__always)
-    func replicationStateRefusal(_ c: ClientRef, _ spec: UnsafeMutablePointer<CommandSpec>) -> StaticString? {
+    mutating func replicationStateRefusal(_ c: ClientRef, _ spec: UnsafeMutablePointer<CommandSpec>) -> StaticString? {
         let flags = spec.pointee.flags
         // EXEC stands for what it queued (Redis's mstate.cmd_flags / cmd_inv_flags).
         let exec = spec.pointee.id == .exec && c.pointee.flags.contains(.multi)
@@ -307,8 +310,8 @@ extension Server {
         }
     }
 
-    /// True when CLIENT PAUSE applies to this command.
-    func mustHold(_ c: ClientRef, _ spec: UnsafeMutablePointer<CommandSpec>) -> Bool {
+    /// True when CLIENT PAUSE applies to this command. (`mutating`: see replicationStateRefusal.)
+    mutating func mustHold(_ c: ClientRef, _ spec: UnsafeMutablePointer<CommandSpec>) -> Bool {
         if Clock.unixMillis() >= pauseEndMillis { return false }
         if pauseMode == 2 { return true }
         let id = spec.pointee.id
