@@ -3,7 +3,7 @@
 // Tandem: a Redis-compatible in-memory data server.
 //
 // One target per concern (see docs/architecture.md):
-//   CSystem     C shims for what Swift cannot import directly (epoll, accept4, eventfd,
+//   CTandem     C shims for what Swift cannot import directly (epoll, accept4, eventfd,
 //               accounted malloc, xxHash, shared-memory atomics) — tiny static inline functions only.
 //   CTLS        the OpenSSL calls TLS needs (contexts, non-blocking handshake, read, write).
 //   CLZ4, CLZF  module maps for Debian's liblz4 and liblzf.
@@ -22,29 +22,32 @@ import PackageDescription
 let package = Package(
     name: "Tandem",
     products: [
-        .executable(name: "tandem-server", targets: ["tandem-server"])
+        .executable(name: "tandem-server", targets: ["tandem-server"]),
+        // The pieces bench/micro measures (make bench-micro): a separate package depends on
+        // these, so the server's own build never fetches or builds the benchmark library.
+        .library(name: "TandemPieces", targets: ["Platform", "RESP", "Keyspace", "Replication"]),
     ],
     targets: [
-        .target(name: "CSystem", linkerSettings: [.linkedLibrary("m"), .linkedLibrary("crypto")]),
+        .target(name: "CTandem", linkerSettings: [.linkedLibrary("m"), .linkedLibrary("crypto")]),
         .target(name: "CTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CLZF", pkgConfig: "liblzf", providers: [.apt(["liblzf-dev"])]),
         .target(name: "CLua", linkerSettings: [
             .linkedLibrary("lua5.1"), .linkedLibrary("lua5.1-cjson"), .linkedLibrary("lua5.1-bitop"), .linkedLibrary("m"),
         ]),
-        .target(name: "Platform", dependencies: ["CSystem"]),
-        .target(name: "RESP", dependencies: ["CSystem", "Platform"]),
-        .target(name: "Keyspace", dependencies: ["CSystem", "Platform"]),
-        .target(name: "Persistence", dependencies: ["CSystem", "Platform", "Keyspace", "CLZF"]),
-        .target(name: "Replication", dependencies: ["CSystem", "Platform", "CLZ4"]),
-        .target(name: "Server", dependencies: ["CSystem", "CTLS", "CLua", "Platform", "RESP", "Keyspace", "Persistence", "Replication"]),
-        .executableTarget(name: "tandem-server", dependencies: ["Server", "Platform", "CSystem"]),
+        .target(name: "Platform", dependencies: ["CTandem"]),
+        .target(name: "RESP", dependencies: ["CTandem", "Platform"]),
+        .target(name: "Keyspace", dependencies: ["CTandem", "Platform"]),
+        .target(name: "Persistence", dependencies: ["CTandem", "Platform", "Keyspace", "CLZF"]),
+        .target(name: "Replication", dependencies: ["CTandem", "Platform", "CLZ4"]),
+        .target(name: "Server", dependencies: ["CTandem", "CTLS", "CLua", "Platform", "RESP", "Keyspace", "Persistence", "Replication"]),
+        .executableTarget(name: "tandem-server", dependencies: ["Server", "Platform", "CTandem"]),
         // The kernel's floor for a request on this event loop (bench/instructions, issue 20).
-        .executableTarget(name: "tandem-floor", dependencies: ["Platform", "CSystem"]),
+        .executableTarget(name: "tandem-floor", dependencies: ["Platform", "CTandem"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "Platform"]),
-        .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "Platform", "CSystem"]),
-        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Keyspace", "Platform", "CSystem"]),
-        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "Platform", "CSystem"]),
+        .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "Platform", "CTandem"]),
+        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Keyspace", "Platform", "CTandem"]),
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "Platform", "CTandem"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Platform", "Keyspace"]),
         .testTarget(name: "IntegrationTests", path: "Tests/IntegrationTests", exclude: ["Fixtures"]),
     ],

@@ -10,7 +10,7 @@
  * `expireAt != 0` is in the index exactly once, at `volatileSlot`. In cluster mode the same
  * functions keep `slotKeys` (the keys of each hash slot) in step too.
  */
-import CSystem
+import CTandem
 import Platform
 
 public struct Database: ~Copyable {

@@ -21,7 +21,7 @@
  * the table itself is just two arrays of pointers. The hash is XXH3 with a per-process
  * random seed (hash flooding resistance; Redis uses SipHash for the same purpose).
  */
-import CSystem
+import CTandem
 import Platform
 
 public typealias Slot = UnsafeMutablePointer<UnsafeMutableRawPointer?>

@@ -22,7 +22,7 @@
  * A string of 100 bytes under a 10-byte key is one 148-byte allocation; Redis spends a
  * dictEntry, an sds key and a robj + sds value on the same pair.
  */
-import CSystem
+import CTandem
 import Platform
 
 public enum ObjectType: UInt8 {

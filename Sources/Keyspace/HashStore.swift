@@ -18,7 +18,7 @@
  * on the way out); values in the table come back as `.bytes`. Every view returned points
  * into the hash's own memory and is valid until the hash is next modified.
  */
-import CSystem
+import CTandem
 import Platform
 
 public enum HashStore {

@@ -21,7 +21,7 @@
  * The block may be larger than needed (capacity is malloc's usable size); inserting and
  * removing are memmoves, so sets convert to a hash table past `set-max-intset-entries`.
  */
-import CSystem
+import CTandem
 import Platform
 
 public struct IntSet {

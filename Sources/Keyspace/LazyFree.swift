@@ -1,5 +1,5 @@
 /*
- * LazyFree: what the keyspace hands to the lazy-free thread (CSystem/lazyfree.c) — Redis's
+ * LazyFree: what the keyspace hands to the lazy-free thread (CTandem/lazyfree.c) — Redis's
  * lazyfree.c.
  *
  * Freeing a value costs one free() per allocation it owns: a 10M-member set is 10M frees, a
@@ -13,7 +13,7 @@
  * tandem_free: no Swift arrays, classes or generics, so no Swift runtime state is touched
  * off the event loop.
  */
-import CSystem
+import CTandem
 
 public enum LazyFree {
     /// Redis's LAZYFREE_THRESHOLD.

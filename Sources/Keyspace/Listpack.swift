@@ -37,7 +37,7 @@
  * below 16383, 3 below 2097151, 4 below 268435455, else 5. So an entry of exactly 16383 bytes
  * gets a 3-byte backlen; copying the thresholds, not the idea, is what makes output identical.
  */
-import CSystem
+import CTandem
 
 import Platform
 

@@ -6,7 +6,7 @@
  * so the command stays cheap on a huge key. Sizes are the allocator's usable sizes, the figure
  * used_memory counts.
  */
-import CSystem
+import CTandem
 
 extension Entry {
     /// The key's entry block plus its value's memory (see the top).

@@ -26,7 +26,7 @@
  * Elements are addressed by byte offset (from `firstOffset`); `next(after:)` walks forward.
  * There is no backward link: blocks are kept small, so a forward scan is cheap.
  */
-import CSystem
+import CTandem
 import Platform
 
 public enum PackedValue {

@@ -35,7 +35,7 @@
  * block is reallocated; a PackedValue read from a node is a view into the block and is
  * valid only until the next write to the list.
  */
-import CSystem
+import CTandem
 import Platform
 
 public typealias QLNodeRef = UnsafeMutablePointer<QLNode>

@@ -20,7 +20,7 @@
  * Members are handed out as `PackedValue` (.int for intset members, .bytes for table members),
  * whose ByteViews point into the set and are valid until the set is next modified.
  */
-import CSystem
+import CTandem
 import Platform
 
 public enum SetStore {

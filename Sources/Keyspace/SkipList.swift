@@ -24,7 +24,7 @@
  * SkipList itself (dict + header + tail + length + level) lives in one malloc'd struct
  * that the key's Entry points at.
  */
-import CSystem
+import CTandem
 import Platform
 
 public struct SkipList: ~Copyable {

@@ -18,7 +18,7 @@
  * table's 16 bytes per key. A standalone server pays one predictable branch (`isEnabled`).
  * Only database 0 is indexed: cluster mode has no other.
  */
-import CSystem
+import CTandem
 import Platform
 
 public struct SlotKeyIndex {

@@ -8,7 +8,7 @@
  * (`Entry.volatileSlot`), removal swaps the last element into the hole, and a random sample
  * is a random index.
  */
-import CSystem
+import CTandem
 
 public struct VolatileIndex {
     var items: UnsafeMutablePointer<UnsafeMutableRawPointer>? = nil

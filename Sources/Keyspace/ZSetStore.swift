@@ -17,7 +17,7 @@
  * inclusive rank interval it covers (O(log n) on the skiplist), then `forEach(ranks...)`
  * walks it forwards or backwards and `removeRanks` deletes it. Ranks are 0-based here.
  */
-import CSystem
+import CTandem
 import Platform
 
 /// A score interval as ZRANGEBYSCORE parses it ("(1.5" is exclusive).

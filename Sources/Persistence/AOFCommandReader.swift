@@ -15,7 +15,7 @@
  * Arguments are views into one buffer that is refilled from the file and grows only for
  * arguments that do not fit: they are valid until the next call to `next()`.
  */
-import CSystem
+import CTandem
 import Glibc
 import Platform
 

@@ -10,7 +10,7 @@
  * and XGROUP CREATECONSUMER for consumers without any; PEXPIREAT after a key with a TTL.
  * Scores are written with %.17g, as Redis's rioWriteBulkDouble.
  */
-import CSystem
+import CTandem
 import Glibc
 import Keyspace
 import Platform

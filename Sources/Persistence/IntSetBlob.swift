@@ -17,7 +17,7 @@
  * The loader validates the untrusted blob first, as Redis's intsetValidateIntegrity (deep)
  * does; an empty intset is invalid there, so it is here.
  */
-import CSystem
+import CTandem
 import Keyspace
 import Platform
 

@@ -12,7 +12,7 @@
  * The CRC64 of consumed bytes is folded in lazily (before the buffer is compacted and
  * when asked for), so per-field reads cost a bounds check and a pointer bump.
  */
-import CSystem
+import CTandem
 import Glibc
 import Platform
 

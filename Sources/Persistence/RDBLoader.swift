@@ -17,7 +17,7 @@
  * corrupt file leaves nothing behind. The final CRC64 is compared when present.
  */
 import CLZF
-import CSystem
+import CTandem
 import Glibc
 import Keyspace
 import Platform

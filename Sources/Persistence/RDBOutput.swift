@@ -12,7 +12,7 @@
  * Nothing here is reference counted: this struct lives in a forked child that must touch
  * as few pages as possible.
  */
-import CSystem
+import CTandem
 import Glibc
 import Platform
 

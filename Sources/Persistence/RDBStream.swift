@@ -17,7 +17,7 @@
  * checks what Redis trusts and would later assert on: the node counters agree with the entries'
  * flags and the stream's length with the nodes' live entries.
  */
-import CSystem
+import CTandem
 import Keyspace
 import Platform
 

@@ -25,7 +25,7 @@
  * must not write to any page it does not own (see docs/performance.md on copy-on-write).
  */
 import CLZF
-import CSystem
+import CTandem
 import Glibc
 import Keyspace
 import Platform

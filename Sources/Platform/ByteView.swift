@@ -10,7 +10,7 @@
  * Also here: Redis's exact number parsing (string2ll, whose rules decide what is "an
  * integer" for INCR and friends) and allocation-free integer formatting.
  */
-import CSystem
+import CTandem
 
 public struct ByteView {
     public var base: UnsafePointer<UInt8>

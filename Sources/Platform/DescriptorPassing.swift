@@ -1,9 +1,9 @@
 /*
  * DescriptorPassing: messages with file descriptors attached (SCM_RIGHTS) over a Unix socket —
  * how the primary hands a replica's socket and the backlog ring to a sender worker process.
- * The C side (CMSG_* macros) is in CSystem; this is the typed wrapper.
+ * The C side (CMSG_* macros) is in CTandem; this is the typed wrapper.
  */
-import CSystem
+import CTandem
 import Glibc
 
 public enum DescriptorPassing {

@@ -9,7 +9,7 @@
  * Interest is level-triggered: a client with unread input stays ready, which keeps the read
  * path simple (read once per wake, never starve other clients).
  */
-import CSystem
+import CTandem
 import Glibc
 
 public struct EventLoop {

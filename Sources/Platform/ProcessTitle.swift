@@ -9,7 +9,7 @@
  * the title on into the former environment area. Claim it once, after everything that reads
  * the command line (CommandLine.arguments reads argv lazily).
  */
-import CSystem
+import CTandem
 import Glibc
 
 public struct ProcessTitle {

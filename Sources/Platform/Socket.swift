@@ -3,7 +3,7 @@
  * `retryingEINTR`; failures become `SystemError`. Descriptors are plain Int32s because they
  * are stored in malloc'd client structs, where a Swift class would cost an ARC object.
  */
-import CSystem
+import CTandem
 import Glibc
 
 public enum Socket {

@@ -10,7 +10,7 @@
  * come from StaticStrings, so producing a reply allocates nothing once the buffer has grown
  * to its working size.
  */
-import CSystem
+import CTandem
 import Platform
 
 public struct ReplyBuffer: ~Copyable {

@@ -18,7 +18,7 @@
  * Inline arguments are unescaped in place: an unescaped argument is never longer than its
  * source text, so it is written over the bytes it came from.
  */
-import CSystem
+import CTandem
 import Platform
 
 public enum ParseOutcome: UInt8 {

@@ -68,7 +68,7 @@
  * MAP_SHARED. The descriptor stays open so the primary can pass it with SCM_RIGHTS. Nothing
  * here is reference counted: a forked reader touches only the header and the bytes it reads.
  */
-import CSystem
+import CTandem
 import Glibc
 import Platform
 

@@ -16,7 +16,7 @@
  * primary frees a slot only after the worker closed it, so a late write from a worker can never
  * land in a slot given to another replica.
  */
-import CSystem
+import CTandem
 import Glibc
 import Platform
 

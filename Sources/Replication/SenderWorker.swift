@@ -26,7 +26,7 @@
  * replicas move to it (offsets and generation are kept). The worker exits when the control
  * socket closes (the primary is gone).
  */
-import CSystem
+import CTandem
 import Glibc
 import Platform
 

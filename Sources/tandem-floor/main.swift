@@ -13,7 +13,7 @@
  * Usage: tandem-floor --port N [other redis-server arguments, ignored]. Not a product: it
  * binds 127.0.0.1 only and stops on SIGTERM/SIGINT (the default actions).
  */
-import CSystem
+import CTandem
 import Glibc
 import Platform
 

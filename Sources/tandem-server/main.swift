@@ -8,7 +8,7 @@
  * listening sockets (a busy port is fatal), then log "Ready to accept connections" — the line
  * scripts wait for — and run until SHUTDOWN or SIGTERM/SIGINT.
  */
-import CSystem
+import CTandem
 import Glibc
 import Platform
 import Server

@@ -11,7 +11,7 @@
 // Dict is ~Copyable and #expect cannot take a bare property of a noncopyable value, hence the
 // `#expect(d.isRehashing == true)` form.
 @testable import Keyspace
-import CSystem
+import CTandem
 import Platform
 import Testing
 

@@ -6,7 +6,7 @@
  * and Stream itself (appends with node splits, deletions, trims, iteration forward and backward, range
  * bounds, consumer groups, duplicate) against an array of entries. Seeded and bounded.
  */
-import CSystem
+import CTandem
 import Platform
 import Testing
 

@@ -1,8 +1,8 @@
-// CRC64Tests.swift — tandem_crc64 (Sources/CSystem/crc64.c): the CRC-64/Jones check value,
+// CRC64Tests.swift — tandem_crc64 (Sources/CTandem/crc64.c): the CRC-64/Jones check value,
 // agreement with the bit-at-a-time definition at every length and alignment around the
 // 8-byte fold, and incremental (chunked) checksums equal to one-shot ones. The oracle test in
 // ListpackOracleTests.swift also checks it against the CRC redis-server puts in DUMP payloads.
-import CSystem
+import CTandem
 import Testing
 
 /// The definition: reflected polynomial, one bit at a time.

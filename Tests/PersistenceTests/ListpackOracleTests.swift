@@ -7,7 +7,7 @@
 // order, must produce the same bytes. Each DUMP's CRC64 also checks tandem_crc64 against Redis.
 @testable import Persistence
 @testable import Keyspace
-import CSystem
+import CTandem
 import Keyspace
 import Platform
 import Testing

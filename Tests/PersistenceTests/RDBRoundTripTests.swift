@@ -2,7 +2,7 @@
 // encoding, empty and large, with and without compression and checksum; then a seeded
 // mutation test of the loader (no crash, no hang, a message for every rejection, and no
 // memory left behind when a load fails).
-import CSystem
+import CTandem
 import Glibc
 import Keyspace
 import Persistence

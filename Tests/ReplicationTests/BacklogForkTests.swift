@@ -3,7 +3,7 @@
 // flow control so it never falls behind; and a child reading a parent that laps it never
 // accepts a torn byte (it may only be told it fell behind). Children report by exit status
 // and through a shared page, allocate nothing, and are killed if they outlive their deadline.
-import CSystem
+import CTandem
 import Glibc
 import Platform
 import Replication

@@ -3,7 +3,7 @@
 // the exact bounds Redis's masterTryPartialResynchronization uses, partial reads, resize up
 // and down, reset and setReplID against a reader's generation, attaching by descriptor, and
 // no name left in /dev/shm. The cross-process tests are in BacklogForkTests.swift.
-import CSystem
+import CTandem
 import Glibc
 import Platform
 import Replication

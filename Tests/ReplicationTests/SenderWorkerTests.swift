@@ -3,7 +3,7 @@
 // "replica" (one end of a socketpair) and the ring: it sends the ring's bytes from the handoff
 // offset and publishes how far it got, drops a replica whose connection ends, falls behind the
 // ring or exceeds its output limit, and exits when its control socket closes.
-import CSystem
+import CTandem
 import Glibc
 import Platform
 import Replication

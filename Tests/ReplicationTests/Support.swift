@@ -118,7 +118,7 @@ final class SharedSlots {
 
     deinit { munmap(page, 4096) }
 
-    /// The slot's address, to use with the CSystem atomics.
+    /// The slot's address, to use with the CTandem atomics.
     func slot(_ i: Int) -> UnsafeMutablePointer<UInt64> {
         (page + 8 * i).assumingMemoryBound(to: UInt64.self)
     }

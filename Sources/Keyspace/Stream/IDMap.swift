@@ -14,7 +14,7 @@
  * Nodes are plain malloc blocks; nothing is reference counted. The owner (a `~Copyable`
  * IDMap held through a pointer) frees them with `destroy`.
  */
-import CSystem
+import CTandem
 
 public struct IDMap: ~Copyable {
     static let maxLevel = 32

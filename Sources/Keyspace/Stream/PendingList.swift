@@ -13,7 +13,7 @@
  * Records move when their leaf changes, so a Position is valid only until the next insertion or
  * removal in this list; callers keep IDs, not positions, across changes.
  */
-import CSystem
+import CTandem
 
 public struct PendingList: ~Copyable {
     static let leafCapacity = 64

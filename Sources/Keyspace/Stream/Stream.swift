@@ -24,7 +24,7 @@
  * Nothing here is reference counted: the header, the map and the nodes are malloc blocks
  * owned by the key's entry, freed by `destroy`, so a fork snapshot reads them without writing.
  */
-import CSystem
+import CTandem
 import Platform
 
 public struct Stream: ~Copyable {

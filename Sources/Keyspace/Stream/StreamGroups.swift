@@ -12,7 +12,7 @@
  * Every structure is a malloc block; a group or consumer block carries its name right after
  * its fields. Nothing is reference counted.
  */
-import CSystem
+import CTandem
 import Platform
 
 /// A sorted array of blocks that start with their name's length (Int) and carry the name's

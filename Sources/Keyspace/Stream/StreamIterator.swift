@@ -15,7 +15,7 @@
  * The iterator holds raw pointers into the stream: any change to the stream other than
  * `removeCurrent` invalidates it.
  */
-import CSystem
+import CTandem
 import Platform
 
 public struct StreamIterator {

@@ -13,7 +13,7 @@
  * `count deleted nfields field... 0`, then entries `flags ms-delta seq-delta [nfields
  * field value ...| value ...] lp-count`.
  */
-import CSystem
+import CTandem
 import Platform
 
 public enum StreamNode {

@@ -14,7 +14,7 @@
  *  - History files (a rewrite's predecessors) are deleted by the AOF I/O thread unless
  *    aof-disable-auto-gc.
  */
-import CSystem
+import CTandem
 import Glibc
 import Persistence
 import Platform

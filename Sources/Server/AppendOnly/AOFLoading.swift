@@ -14,7 +14,7 @@
  * message naming redis-check-aof. A command Tandem does not know, or bytes that are not the
  * AOF grammar, fail the load: the process exits rather than start with part of the data.
  */
-import CSystem
+import CTandem
 import Glibc
 import Keyspace
 import Persistence

@@ -16,7 +16,7 @@
  * rewrite that fails in that state is retried by the cron. Turning it off flushes, fsyncs and
  * closes the file and stops a running rewrite.
  */
-import CSystem
+import CTandem
 import Glibc
 import Keyspace
 import Persistence

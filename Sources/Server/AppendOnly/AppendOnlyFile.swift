@@ -15,7 +15,7 @@
  *
  *  - always: fdatasync on the spot; a failed write or fsync ends the process (the replies are
  *    already in the buffers and cannot be taken back), as Redis does;
- *  - everysec: the fsync goes to the AOF I/O thread (CSystem/aof_io.c) at most once a second;
+ *  - everysec: the fsync goes to the AOF I/O thread (CTandem/aof_io.c) at most once a second;
  *    while one is still running the write is postponed, for up to two seconds, after which it
  *    is written anyway and `aof_delayed_fsync` counts it;
  *  - no: write only, the kernel flushes when it likes.
@@ -26,7 +26,7 @@
  *
  * Files, loading and rewriting are in AOFFiles.swift, AOFLoading.swift and AOFRewrite.swift.
  */
-import CSystem
+import CTandem
 import Glibc
 import Keyspace
 import Persistence

@@ -7,7 +7,7 @@
  * live in a parallel array, and so do the latency histograms (LatencyHistogram.swift), each
  * allocated when its command first runs with latency-tracking on.
  */
-import CSystem
+import CTandem
 import Platform
 
 struct CommandStats {

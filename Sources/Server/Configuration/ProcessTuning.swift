@@ -12,7 +12,7 @@
  *  - shutdown-on-sigint / shutdown-on-sigterm: what the signals' shutdown does (save, nosave,
  *    force; "now" has nothing to skip: Tandem does not wait for replicas at shutdown).
  */
-import CSystem
+import CTandem
 import Glibc
 import Platform
 

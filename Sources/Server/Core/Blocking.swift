@@ -13,7 +13,7 @@
  * the nearest one so a 100 ms timeout fires on time. Inside MULTI/EXEC a blocking command
  * never blocks: it answers as if it had timed out.
  */
-import CSystem
+import CTandem
 import Keyspace
 import Platform
 import RESP

@@ -11,7 +11,7 @@
  * `queryStart` and command arguments (`argv`) are ByteViews into it, valid until the command
  * returns. Replies go to `reply` and leave in the event loop's before-sleep step.
  */
-import CSystem
+import CTandem
 import Platform
 import RESP
 

@@ -10,7 +10,7 @@
  *  - persistence: reaping a snapshot child, starting BGSAVE at `save` points;
  *  - instantaneous metrics for INFO (ops/sec, kbps), sampled every 100 ms.
  */
-import CSystem
+import CTandem
 import Glibc
 import Keyspace
 import Platform

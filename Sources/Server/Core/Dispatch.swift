@@ -11,7 +11,7 @@
  * Error replies go through `addError*` so that `total_error_replies` and INFO errorstats
  * (keyed by the first word: ERR, WRONGTYPE, ...) stay exact.
  */
-import CSystem
+import CTandem
 import Glibc
 import Keyspace
 import Platform

@@ -22,7 +22,7 @@
  * Replicas never evict on their own (replica-ignore-maxmemory yes): their master's DELs come in
  * the stream. A master propagates each eviction as a DEL.
  */
-import CSystem
+import CTandem
 import Glibc
 import Keyspace
 import Platform

@@ -11,7 +11,7 @@
  * LRU stamps (OBJECT IDLETIME) are not written while a fork child exists: a write to every
  * read entry would copy its page in the snapshot child.
  */
-import CSystem
+import CTandem
 import Keyspace
 import Platform
 

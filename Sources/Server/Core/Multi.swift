@@ -11,7 +11,7 @@
  * FLUSHALL, SWAPDB or the key's expiry before EXEC marks every watching client dirty; EXEC
  * then replies with a null array and runs nothing.
  */
-import CSystem
+import CTandem
 import Keyspace
 import Platform
 import RESP

@@ -14,7 +14,7 @@
  * A client is never freed while one of its commands runs: killing it only marks it
  * (`closeASAP`) and beforeSleep frees it.
  */
-import CSystem
+import CTandem
 import Glibc
 import Keyspace
 import Platform

@@ -11,7 +11,7 @@
  * (from parsed arguments to a command), Cron.swift (timers, expiry, rehashing), and one file
  * per command group under Commands/.
  */
-import CSystem
+import CTandem
 import Glibc
 import Keyspace
 import Platform

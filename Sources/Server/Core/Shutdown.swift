@@ -11,7 +11,7 @@
  * without FORCE cancels the shutdown: waiting SHUTDOWN clients get Redis's error and writes
  * resume.
  */
-import CSystem
+import CTandem
 import Keyspace
 import Platform
 import RESP

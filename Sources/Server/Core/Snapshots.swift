@@ -21,7 +21,7 @@
  * on values already unlinked from the keyspace and holds no lock a child needs (glibc keeps
  * malloc consistent across fork).
  */
-import CSystem
+import CTandem
 import Glibc
 import Keyspace
 import Persistence

@@ -18,7 +18,7 @@
  * than -NOAUTH/-NOPERM, a failed AUTH, a PSYNC error such as -NOMASTERLINK) closes the socket;
  * the cron tries again a second later.
  */
-import CSystem
+import CTandem
 import CTLS
 import Glibc
 import Platform

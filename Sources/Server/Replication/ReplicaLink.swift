@@ -34,7 +34,7 @@
  * (loadFromSocket, through the link's TLS session on a TLS link); swapdb keeps the old
  * dataset until the new one loaded.
  */
-import CSystem
+import CTandem
 import Glibc
 import Keyspace
 import Persistence

@@ -33,7 +33,7 @@
  * a diskless payload is compressed by the snapshot child, Snapshots.swift), FAILOVER
  * (Failover.swift).
  */
-import CSystem
+import CTandem
 import Glibc
 import Keyspace
 import Platform

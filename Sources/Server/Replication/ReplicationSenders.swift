@@ -23,7 +23,7 @@
  * `repl-sender-workers 0` keeps every replica in the primary (the stream is copied into each
  * replica's output buffer), which is also the fallback when the table is full.
  */
-import CSystem
+import CTandem
 import Glibc
 import Platform
 import Replication

@@ -33,7 +33,7 @@
  * ring's capacity bounds all this (ringCapacity): sized past the replica output limit, so the
  * limit, not the ring, is what drops a slow replica, as in Redis.
  */
-import CSystem
+import CTandem
 import Glibc
 import Keyspace
 import Platform

@@ -23,7 +23,7 @@
  * "ERR user_script:1: boom script: <sha>, on @user_script:1."
  */
 import CLua
-import CSystem
+import CTandem
 import Glibc
 import Platform
 

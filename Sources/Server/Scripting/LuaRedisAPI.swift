@@ -14,7 +14,7 @@
  * command wrote into that client is converted to Lua and cleared.
  */
 import CLua
-import CSystem
+import CTandem
 import Glibc
 import Platform
 

@@ -13,7 +13,7 @@
  *
  * `ACLCompiledUsers` owns all the memory (it is ~Copyable) and is indexed like ACLState.users.
  */
-import CSystem
+import CTandem
 import Platform
 
 struct ACLCompiledPattern {

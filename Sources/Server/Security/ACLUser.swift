@@ -19,7 +19,7 @@
  * None of this is on the per-command path: the checks (ACLCheck.swift) only read it, and
  * only for clients whose user is restricted.
  */
-import CSystem
+import CTandem
 import Platform
 
 struct ACLSelectorFlags: OptionSet {

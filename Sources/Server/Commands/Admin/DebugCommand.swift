@@ -8,7 +8,7 @@
  * (QUICKLIST-PACKED-THRESHOLD, REPLYBUFFER, SET-SKIP-CHECKSUM-VALIDATION) or report them.
  * DEBUG is refused unless enable-debug-command allows it, as in Redis 7.0.
  */
-import CSystem
+import CTandem
 import Glibc
 import Keyspace
 import Platform

@@ -5,7 +5,7 @@
  * default set, "all" adds commandstats and latencystats, "everything" adds the (absent) module
  * sections too.
  */
-import CSystem
+import CTandem
 import Glibc
 import Keyspace
 import Platform

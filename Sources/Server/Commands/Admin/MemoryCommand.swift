@@ -3,7 +3,7 @@
  * Redis 7.0's replies. STATS reports the figures Tandem keeps (its allocator is glibc's, so the
  * allocator-specific fields of a jemalloc build are absent, as on a libc build of Redis).
  */
-import CSystem
+import CTandem
 import Glibc
 import Keyspace
 import Platform

@@ -3,7 +3,7 @@
  * replies and error strings. The snapshot machinery itself is in Snapshots.swift; the
  * format is in the Persistence module.
  */
-import CSystem
+import CTandem
 import Glibc
 import Keyspace
 import Persistence

@@ -2,7 +2,7 @@
  * Server commands: FLUSHDB/FLUSHALL, TIME, SWAPDB, MONITOR, SLOWLOG, MODULE.
  * (SHUTDOWN, LATENCY and DEBUG have files of their own.)
  */
-import CSystem
+import CTandem
 import Glibc
 import Keyspace
 import Platform

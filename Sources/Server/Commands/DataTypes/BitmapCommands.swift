@@ -8,7 +8,7 @@
  * copied on every write. Offsets are limited to proto-max-bulk-len bytes (512 MB).
  *
  * The loops over whole strings — counting, searching, BITOP — run a word at a time in C
- * (CSystem/bitops.c, POPCNT where the CPU has it); what stays here is Redis's argument
+ * (CTandem/bitops.c, POPCNT where the CPU has it); what stays here is Redis's argument
  * handling and range arithmetic, whose corner cases (negative indexes, BIT ranges, BITPOS's
  * "zero padded to the right unless an end was given") decide observable replies.
  *
@@ -18,7 +18,7 @@
  * writes all FAILed, is not propagated — even when the key was created, as in Redis); BITOP always, as a store, or as the deletion of its destination when
  * every source is empty.
  */
-import CSystem
+import CTandem
 import Keyspace
 import Platform
 import RESP

@@ -10,7 +10,7 @@
  * its table order, which (like Redis's) is unspecified. HRANDFIELD and HSCAN follow Redis's
  * strategies (a listpack is returned whole by one HSCAN call, with cursor 0).
  */
-import CSystem
+import CTandem
 import Keyspace
 import Platform
 import RESP

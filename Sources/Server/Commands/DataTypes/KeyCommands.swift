@@ -2,7 +2,7 @@
  * Generic key commands — Redis's db.c and expire.c: DEL, EXISTS, TYPE, RENAME, KEYS, SCAN,
  * RANDOMKEY, the EXPIRE and TTL families, PERSIST, MOVE, COPY, TOUCH, OBJECT.
  */
-import CSystem
+import CTandem
 import Keyspace
 import Platform
 import RESP

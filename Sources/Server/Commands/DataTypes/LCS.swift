@@ -3,7 +3,7 @@
  * classic dynamic-programming table, then a walk back from the corner that emits the
  * matching ranges (IDX) in the same order and grouping as Redis.
  */
-import CSystem
+import CTandem
 import Keyspace
 import Platform
 import RESP

@@ -10,7 +10,7 @@
  * `moveListElement`, which carry the whole "pop, reply, delete if emptied, signal, count"
  * sequence so that blocking and non-blocking pops cannot drift apart.
  */
-import CSystem
+import CTandem
 import Keyspace
 import Platform
 import RESP

@@ -25,7 +25,7 @@
  * Elements and ALPHA weights are copied into one temporary byte arena for the command (the
  * lookups may delete expired keys, and STORE may replace the sorted key itself).
  */
-import CSystem
+import CTandem
 import Glibc
 import Keyspace
 import Platform

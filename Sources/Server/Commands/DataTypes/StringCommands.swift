@@ -5,7 +5,7 @@
  * or int exactly when Redis would). Arguments are ByteViews into the query buffer, so SET
  * copies the value once, into its entry, and GET copies it once, into the reply buffer.
  */
-import CSystem
+import CTandem
 import Keyspace
 import Platform
 import RESP

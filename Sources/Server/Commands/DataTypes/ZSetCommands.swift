@@ -11,7 +11,7 @@
  * client through `zsetPop` below, which carries the whole "pop, reply, delete if emptied,
  * signal, count" sequence, so blocking and non-blocking pops cannot drift apart.
  */
-import CSystem
+import CTandem
 import Glibc
 import Keyspace
 import Platform

@@ -11,7 +11,7 @@
  * Propagation follows Redis (docs/dev/propagation.md): XADD travels with its ID made explicit
  * and a `~` trim made exact (`=` and the resulting length or first ID); XTRIM likewise.
  */
-import CSystem
+import CTandem
 import Glibc
 import Keyspace
 import Platform

@@ -6,7 +6,7 @@
  * for entries deleted from the stream) and never themselves, so a replica ends with the
  * same pending lists whatever the clock says.
  */
-import CSystem
+import CTandem
 import Keyspace
 import Platform
 import RESP

@@ -1,5 +1,5 @@
 /*
- * CSystem: the few things Swift cannot import from Glibc directly, as tiny static inline
+ * CTandem: the few things Swift cannot import from Glibc directly, as tiny static inline
  * functions so the Swift side can inline them.
  *
  *  - epoll, eventfd and accept4 (Glibc's Swift overlay does not export <sys/epoll.h>, and

@@ -1,5 +1,5 @@
 /*
- * Out-of-line parts of CSystem: the used-memory counter, SHA-1, long double helpers and
+ * Out-of-line parts of CTandem: the used-memory counter, SHA-1, long double helpers and
  * signal handlers. See include/csystem.h for why these live in C.
  */
 #define _GNU_SOURCE
