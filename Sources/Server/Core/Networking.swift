@@ -171,7 +171,7 @@ extension Server {
         }
         stats.readsProcessed += 1
         if reader == nil { c.pointee.queryEnd += n }
-        c.pointee.lastInteractionMillis = Clock.unixMillis()
+        c.pointee.lastInteractionMillis = Clock.unixMillisCoarse()  // (seconds matter: Clock)
         if c.pointee.isMaster {
             link.lastIOMillis = c.pointee.lastInteractionMillis
             repl.netInputBytes += Int64(n)
