@@ -10,6 +10,8 @@
 #   make bench-fanout  build, then primary CPU per write with 0-8 replicas, bursts, WAIT vs redis-server
 #   make bench-cluster  build, then a six-node cluster vs redis-server's: throughput, reshard, failover
 #   make bench-instructions  build, then callgrind instructions per request and CPU per request
+#   make bench-micro  microbenchmarks of the pieces (parser, dict, replies, lists, ring): bench/micro
+#   make bench-charts  redraw the newest report of each benchmark as PNG, update bench/README.md
 #                      against tandem-floor and redis-server (needs valgrind)
 #   make static  release build with the Swift runtime linked statically (.build-static/tandem-server)
 #   make images  the Docker images, made here without any registry (deploy/images.sh)
@@ -33,7 +35,7 @@ CONF ?= conf/tandem.conf
 
 # Debian packages: the reference Redis tools and Prometheus's Redis exporter
 # (used by the integration tests and the benchmark), and the C libraries linked by the server (libssl-dev
-# provides libcrypto, which the CSystem target links; Lua 5.1 with lua-cjson and lua-bitop for the
+# provides libcrypto, which the CTandem target links; Lua 5.1 with lua-cjson and lua-bitop for the
 # CLua target).
 APT_PACKAGES := build-essential pkg-config \
                 redis-server redis-tools redis-sentinel prometheus-redis-exporter curl \
@@ -43,7 +45,7 @@ APT_PACKAGES := build-essential pkg-config \
 # Use sudo for apt-get only when not already root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test static images compose-test netns-test walkthrough-test compat bench bench-persistence bench-replication bench-fanout bench-cluster bench-instructions bench-streams fuzz clean
+.PHONY: all deps build run test static images compose-test netns-test walkthrough-test compat bench bench-persistence bench-replication bench-fanout bench-cluster bench-instructions bench-micro bench-charts bench-streams fuzz clean
 
 all: build
 
@@ -133,6 +135,12 @@ bench-instructions: build
 	@command -v valgrind >/dev/null || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y valgrind
 	./bench/instructions
 
+bench-micro: deps
+	./bench/micro/run
+
+bench-charts:
+	./bench/chart.py --readme
+
 bench-persistence: build
 	./bench/persistence
 
@@ -146,5 +154,5 @@ bench-streams: build
 	./bench/streams
 
 clean:
-	rm -rf .build .build-static
+	rm -rf .build .build-static bench/micro/.build
 	rm -f bench/results/*.tmp
