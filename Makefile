@@ -12,6 +12,7 @@
 #   make bench-instructions  build, then callgrind instructions per request and CPU per request
 #   make bench-micro  microbenchmarks of the pieces (parser, dict, replies, lists, ring): bench/micro
 #   make bench-charts  redraw the newest report of each benchmark as PNG, update bench/README.md
+#   make bench-check  (CI) bench/micro builds and runs, bench/chart.py draws
 #                      against tandem-floor and redis-server (needs valgrind)
 #   make static  release build with the Swift runtime linked statically (.build-static/tandem-server)
 #   make images  the Docker images, made here without any registry (deploy/images.sh)
@@ -45,7 +46,7 @@ APT_PACKAGES := build-essential pkg-config \
 # Use sudo for apt-get only when not already root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test static images compose-test netns-test walkthrough-test compat bench bench-persistence bench-replication bench-fanout bench-cluster bench-instructions bench-micro bench-charts bench-streams fuzz clean
+.PHONY: all deps build run test static images compose-test netns-test walkthrough-test compat bench bench-persistence bench-replication bench-fanout bench-cluster bench-instructions bench-micro bench-charts bench-check bench-streams fuzz clean
 
 all: build
 
@@ -140,6 +141,13 @@ bench-micro: deps
 
 bench-charts:
 	./bench/chart.py --readme
+
+# CI: the benchmarks' own code still builds and draws -- bench/micro on one short benchmark and
+# a chart of the newest committed compare report, both written to scratch directories.
+bench-check: deps
+	RESULTS_DIR=$$(mktemp -d) FILTER='Reply: \+OK' ./bench/micro/run
+	d=$$(mktemp -d) && cp $$(ls bench/results/compare-*.md | tail -1) $$d/report.md \
+	    && ./bench/chart.py $$d/report.md && test -s $$d/report.png
 
 bench-persistence: build
 	./bench/persistence
