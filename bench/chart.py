@@ -261,7 +261,8 @@ def update_readme():
     start, end = "<!-- latest: written by bench/chart.py --readme -->", "<!-- end of latest -->"
     parts = ["", ""]
     for bench, path in sorted(latest_reports().items()):
-        png = write_chart(path)
+        # (A report whose script draws its own chart, as bench/micro's, keeps that one.)
+        png = write_chart(path) or next(iter(glob.glob(os.path.splitext(path)[0] + ".png")), None)
         name = os.path.basename(path)
         parts.append(f"### {bench}\n\n[`results/{name}`](results/{name})\n")
         if png:
