@@ -498,7 +498,7 @@ final class ClusterWriter: @unchecked Sendable {
         #expect(Harness.waitUntil(milliseconds: 30_000) {
             alive.contains { $0 != orphan && masterOf(nodes[$0]) == ids[orphan] }
                 && ((try? nodes[orphan].call("ROLE")) ?? "").contains("127.0.0.1")
-        }, "\(nodes[orphan].text("CLUSTER", "NODES"))")
+        }, "\(nodes[orphan].text("CLUSTER", "NODES"))\nkinds: \(zip(flavours, nodes).map { "\($0.0):\($0.1.port)" })")
         // Nobody else was left without a replica.
         #expect(Harness.waitUntil(milliseconds: 10_000) {
             masters.allSatisfy { m in alive.contains { masterOf(nodes[$0]) == ids[m] } }
