@@ -26,7 +26,7 @@ public enum HashStore {
     public static let seed: UInt64 = UInt64.random(in: 0 ... UInt64.max)
 
     /// State of the sampler used on listpacks (HRANDFIELD); tables carry their own.
-    nonisolated(unsafe) static var rng: UInt64 = seed | 1
+    @exclusivity(unchecked) nonisolated(unsafe) static var rng: UInt64 = seed | 1
 
     // MARK: - Creation and teardown
 

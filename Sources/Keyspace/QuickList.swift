@@ -245,7 +245,7 @@ extension QuickList {
 
     /// Elements this long or longer get a node of their own (Redis's packed_threshold, 1 GB;
     /// process-wide as in Redis, changed only by DEBUG QUICKLIST-PACKED-THRESHOLD).
-    nonisolated(unsafe) public static var packedThreshold = 1 << 30
+    @exclusivity(unchecked) nonisolated(unsafe) public static var packedThreshold = 1 << 30
 
     /// A single-element node whose element reaches the threshold.
     static func isPlain(_ n: QLNodeRef, _ threshold: Int) -> Bool {

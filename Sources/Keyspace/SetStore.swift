@@ -28,7 +28,7 @@ public enum SetStore {
     static let hashSeed: UInt64 = UInt64.random(in: 1...UInt64.max)
 
     /// State of the generator that picks random intset members (SPOP, SRANDMEMBER).
-    nonisolated(unsafe) static var rngState: UInt64 = hashSeed ^ 0x9E37_79B9_7F4A_7C15
+    @exclusivity(unchecked) nonisolated(unsafe) static var rngState: UInt64 = hashSeed ^ 0x9E37_79B9_7F4A_7C15
 
     /// A pseudo-random number (xorshift64*).
     @inline(__always)

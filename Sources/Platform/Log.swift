@@ -45,7 +45,7 @@ public enum LogLevel: Int, Sendable {
 }
 
 public enum Log {
-    nonisolated(unsafe) public static var level: LogLevel = .notice
+    @exclusivity(unchecked) nonisolated(unsafe) public static var level: LogLevel = .notice
     /// Empty means standard output.
     nonisolated(unsafe) public static var path: String = ""
     nonisolated(unsafe) public static var role: Character = "M"
