@@ -20,12 +20,6 @@ public enum Clock {
     @inline(__always)
     public static func monotonicMillisCoarse() -> Int64 { micros(CLOCK_MONOTONIC_COARSE) / 1000 }
 
-    /// Unix milliseconds at the kernel's tick granularity (CLOCK_REALTIME_COARSE), for times
-    /// kept in seconds (a client's last interaction: CLIENT LIST idle, timeout, repl-timeout),
-    /// as Redis uses its cached server.unixtime for them.
-    @inline(__always)
-    public static func unixMillisCoarse() -> Int64 { micros(CLOCK_REALTIME_COARSE) / 1000 }
-
     /// Unix time in microseconds.
     @inline(__always)
     public static func unixMicros() -> Int64 { micros(CLOCK_REALTIME) }

@@ -171,7 +171,7 @@ extension Server {
         }
         stats.readsProcessed += 1
         if reader == nil { c.pointee.queryEnd += n }
-        c.pointee.lastInteractionMillis = Clock.unixMillisCoarse()  // (seconds matter: Clock)
+        c.pointee.lastInteractionMillis = turnWallMillis  // (seconds matter: Server.turnMillis)
         if c.pointee.isMaster {
             link.lastIOMillis = c.pointee.lastInteractionMillis
             repl.netInputBytes += Int64(n)

@@ -223,6 +223,11 @@ public struct Server {
     public var processTitle: ProcessTitle? = nil
     public var executableName = ""
     var nextCronMillis: Int64 = 0
+    /// This turn of the loop (coarse monotonic ms, read once per epoll_wait) and the wall
+    /// clock's offset from it (refreshed every cron tick): a client's last interaction is
+    /// their sum, so reading a client costs no clock read of its own (issue 20).
+    var turnMillis: Int64 = 0
+    var wallOffsetMillis: Int64 = 0
     /// Milliseconds until the nearest blocked-client timeout, -1 when none.
     var nextBlockTimeoutMillis: Int64 = -1
     var cronLoops: Int64 = 0
@@ -397,6 +402,7 @@ public struct Server {
     /// cron of hz 10 does not care about 4 ms.
     public mutating func run() -> Int32 {
         nextCronMillis = Clock.monotonicMillisCoarse()
+        refreshWallOffset()
         refreshClientEvictionLimit()
         while !shutdownRequested {
             beforeSleep()
@@ -404,8 +410,9 @@ public struct Server {
             var wait = max(0, nextCronMillis - now)
             if nextBlockTimeoutMillis >= 0 { wait = min(wait, nextBlockTimeoutMillis) }
             handleReadyEvents(loop.wait(timeoutMillis: Int32(min(wait, 1000))))
-            if Clock.monotonicMillisCoarse() >= nextCronMillis {
+            if turnMillis >= nextCronMillis {
                 cron()
+                refreshWallOffset()
                 nextCronMillis = Clock.monotonicMillisCoarse() + Int64(1000 / max(1, min(500, settings.hz)))
             }
         }
@@ -413,9 +420,21 @@ public struct Server {
         return finishShutdown()
     }
 
+    /// The wall clock against the loop's coarse monotonic one (see turnMillis).
+    mutating func refreshWallOffset() {
+        turnMillis = Clock.monotonicMillisCoarse()
+        wallOffsetMillis = Clock.unixMillis() - turnMillis
+    }
+
+    /// The wall clock in ms as of this turn of the loop (a client's last interaction).
+    var turnWallMillis: Int64 { turnMillis + wallOffsetMillis }
+
     /// Routes the `n` events epoll reported: a listener accepts, the replica link's snapshot
     /// socket reads its payload, a client reads or writes.
     mutating func handleReadyEvents(_ n: Int) {
+        // (Here, so that the loops that run events while loading or while a script is busy
+        // keep the turn's time current too.)
+        turnMillis = Clock.monotonicMillisCoarse()
         for i in 0..<n {
             let token = loop.readyTokens[i]
             let events = loop.readyEvents[i]
