@@ -159,7 +159,7 @@ public struct RequestParser: ~Copyable {
 
     /// The parser's progress lives in locals while it scans (a field of `self` written per
     /// argument cost ~20 instructions each, issue 20's profile) and is stored back on every
-    /// way out: `saving` does that.
+    /// way out: `saveProgress` does that.
     mutating func parseMultibulk(_ start: UnsafeMutablePointer<UInt8>, _ length: Int) -> ParseOutcome {
         var pos = position
         var remaining = remainingArgs

@@ -186,8 +186,14 @@ extension Server {
     }
 
     /// Replies to clients whose timeout passed. Returns ms until the next timeout (or -1).
+    /// Inlined test, out-of-line sweep: with no client blocked, every turn of the loop paid the
+    /// sweep's call and frame (~20 instructions, issue 20).
+    @inline(__always)
     mutating func handleBlockedTimeouts() -> Int64 {
-        if blockedClients == 0 { return -1 }
+        blockedClients == 0 ? -1 : sweepBlockedTimeouts()
+    }
+
+    mutating func sweepBlockedTimeouts() -> Int64 {
         let now = Clock.unixMillis()
         var next: Int64 = -1
         for c in allClients() where c.pointee.flags.contains(.blocked) {

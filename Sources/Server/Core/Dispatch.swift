@@ -131,13 +131,7 @@ extension Server {
             tandem_set_expand_limit(0)
         }
         if tracking.clients > 0 { trackingLimitUsedSlots() }
-        // (The three states that can refuse, tested here first: the check itself is ~50
-        // instructions a command on a master with nothing to refuse.)
-        if !persistence.lastBgsaveOK || link.state != .none || settings.minReplicasToWrite > 0,
-            let refusal = replicationStateRefusal(c, spec)
-        {
-            return reject(c, index, refusal)
-        }
+        if let refusal = replicationStateRefusal(c, spec) { return reject(c, index, refusal) }
         if aof.status != .off, let refusal = aofDiskErrorRefusal(c, spec) { return reject(c, index, refusal) }
         if c.pointee.isReplica && (spec.pointee.flags.contains(.write) || spec.pointee.flags.contains(.readonly)
             || spec.pointee.id == .publish || spec.pointee.id == .spublish)
@@ -197,8 +191,15 @@ extension Server {
     /// `mutating` although it changes nothing: called as a plain method from dispatchCommand,
     /// Swift copied the whole Server struct (3.6 KB, ~375 instructions) to the stack for it on
     /// every command (issue 20's profile); an inout self is passed by address.
+    /// Only a failed bgsave, a replica or min-replicas-to-write can refuse: testing those three
+    /// is all a master with none of them pays (the full check was ~50 instructions a command).
     @inline(__always)
     mutating func replicationStateRefusal(_ c: ClientRef, _ spec: UnsafeMutablePointer<CommandSpec>) -> StaticString? {
+        guard !persistence.lastBgsaveOK || link.state != .none || settings.minReplicasToWrite > 0 else { return nil }
+        return replicationStateRefusalChecked(c, spec)
+    }
+
+    mutating func replicationStateRefusalChecked(_ c: ClientRef, _ spec: UnsafeMutablePointer<CommandSpec>) -> StaticString? {
         let flags = spec.pointee.flags
         // EXEC stands for what it queued (Redis's mstate.cmd_flags / cmd_inv_flags).
         let exec = spec.pointee.id == .exec && c.pointee.flags.contains(.multi)

@@ -412,8 +412,8 @@ public struct Server {
             handleReadyEvents(loop.wait(timeoutMillis: Int32(min(wait, 1000))))
             if turnMillis >= nextCronMillis {
                 cron()
-                refreshWallOffset()
-                nextCronMillis = Clock.monotonicMillisCoarse() + Int64(1000 / max(1, min(500, settings.hz)))
+                refreshWallOffset()  // (reads the clock: turnMillis is after the cron now)
+                nextCronMillis = turnMillis + Int64(1000 / max(1, min(500, settings.hz)))
             }
         }
         beforeSleep()
@@ -457,7 +457,7 @@ public struct Server {
     /// Writes pending replies and frees clients marked for closing.
     mutating func beforeSleep() {
         if !readyKeys.isEmpty { serveReadyKeys() }
-        nextBlockTimeoutMillis = blockedClients == 0 ? -1 : handleBlockedTimeouts()
+        nextBlockTimeoutMillis = handleBlockedTimeouts()
         if repl.getAckPending { requestAcksFromReplicas() }
         if failover.state == .waitingForSync { updateFailoverStatus() }
         // BCAST invalidations go out with this turn's replies (Redis sends them before writing).

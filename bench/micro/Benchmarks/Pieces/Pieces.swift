@@ -50,6 +50,31 @@ func requestBytes(_ args: [String]) -> (UnsafeMutablePointer<UInt8>, Int) {
 
 let value100 = [UInt8](repeating: 120, count: 100)
 
+/// Looks up keys of MillionKeys' block from `keysFrom` (0: present, `count`: absent), in a
+/// stride that defeats the caches' neighbours.
+func measureLookups(_ benchmark: Benchmark, keysFrom: Int) {
+    let fixture = MillionKeys.shared
+    var i = 0
+    benchmark.startMeasurement()
+    for _ in benchmark.scaledIterations {
+        blackHole(fixture.dict.find(fixture.keys.key(keysFrom + i)))
+        i = (i &+ 7919) % MillionKeys.count
+    }
+    benchmark.stopMeasurement()
+}
+
+/// Encodes one reply per iteration into a buffer emptied every 8 KB (as a socket write would).
+func measureReplies(_ benchmark: Benchmark, _ encode: (inout ReplyBuffer, Int) -> Void) {
+    var reply = ReplyBuffer()
+    benchmark.startMeasurement()
+    for i in benchmark.scaledIterations {
+        encode(&reply, i)
+        if reply.count > 8_000 { reply.clear() }
+    }
+    benchmark.stopMeasurement()
+    reply.deallocate()
+}
+
 /// Parses one multibulk request over and over (the parser only reads such input).
 func measureParsing(_ benchmark: Benchmark, _ args: [String]) {
     let (p, n) = requestBytes(args)
@@ -117,25 +142,11 @@ let benchmarks: @Sendable () -> Void = {
     // MARK: The keyspace's dictionary
 
     Benchmark("Dict lookup: hit, 1M keys") { benchmark in
-        let fixture = MillionKeys.shared
-        var i = 0
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            blackHole(fixture.dict.find(fixture.keys.key(i)))
-            i = (i &+ 7919) % MillionKeys.count
-        }
-        benchmark.stopMeasurement()
+        measureLookups(benchmark, keysFrom: 0)
     }
 
     Benchmark("Dict lookup: miss, 1M keys") { benchmark in
-        let fixture = MillionKeys.shared
-        var i = 0
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            blackHole(fixture.dict.find(fixture.keys.key(MillionKeys.count + i)))
-            i = (i &+ 7919) % MillionKeys.count
-        }
-        benchmark.stopMeasurement()
+        measureLookups(benchmark, keysFrom: MillionKeys.count)
     }
 
     Benchmark("Dict insert: empty to 1,000 keys (growing, rehashing)") { benchmark in
@@ -153,38 +164,21 @@ let benchmarks: @Sendable () -> Void = {
     // MARK: Reply encoding
 
     Benchmark("Reply: bulk of 100 B") { benchmark in
-        var reply = ReplyBuffer()
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            value100.withUnsafeBufferPointer { reply.appendBulk($0.baseAddress!, 100) }
-            if reply.count > 8_000 { reply.clear() }
+        value100.withUnsafeBufferPointer { b in
+            measureReplies(benchmark) { reply, _ in reply.appendBulk(b.baseAddress!, 100) }
         }
-        benchmark.stopMeasurement()
-        reply.deallocate()
     }
 
     Benchmark("Reply: integer") { benchmark in
-        var reply = ReplyBuffer()
         var v: Int64 = 1
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
+        measureReplies(benchmark) { reply, _ in
             reply.appendInteger(v)
             v = v &* 31 &+ 7
-            if reply.count > 8_000 { reply.clear() }
         }
-        benchmark.stopMeasurement()
-        reply.deallocate()
     }
 
     Benchmark("Reply: +OK") { benchmark in
-        var reply = ReplyBuffer()
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            reply.append("+OK\r\n" as StaticString)
-            if reply.count > 8_000 { reply.clear() }
-        }
-        benchmark.stopMeasurement()
-        reply.deallocate()
+        measureReplies(benchmark) { reply, _ in reply.append("+OK\r\n" as StaticString) }
     }
 
     // MARK: Lists
