@@ -545,6 +545,11 @@ class ClusterHosts:
                 raise RuntimeError(f"cluster create failed:\n{out[-2000:]}")
             if not wait_for(60, lambda: self.agree(self.nodes), step=0.3):
                 raise RuntimeError("the nodes never agreed")
+            # The replicas' first full sync can take seconds (repl-diskless-sync-delay):
+            # the scenarios start once every replica's link is up.
+            if not wait_for(60, lambda: sum(n.info("replication").get("master_link_status") == "up"
+                                            for n in self.nodes) == 3, step=0.3):
+                raise RuntimeError("the replicas never finished their first sync")
         except BaseException:
             self.stop()
             raise
@@ -576,6 +581,16 @@ class ClusterHosts:
                     raise
         raise RuntimeError("too many redirections")
 
+    def replicas_caught_up(self):
+        """Every replica has applied its master's whole stream (WAIT counts only the
+        writes of its own connection, and each call here is a new connection)."""
+        infos = {n.addr: n.info("replication") for n in self.nodes}
+        replicas = [i for i in infos.values() if i.get("role") == "slave"]
+        return len(replicas) == 3 and all(
+            i.get("master_link_status") == "up"
+            and int(i.get("slave_repl_offset", -1)) >= int(infos[i["master_host"]]["master_repl_offset"])
+            for i in replicas)
+
     def role(self, n):
         return n.info("replication").get("role")
 
@@ -593,6 +608,10 @@ def cluster_partition(binary, kind):
     try:
         for i in range(300):
             c.call(c.nodes, "SET", f"before:{i}", i)
+        # Replication is asynchronous: a write is only safe from a failover once
+        # a replica has it, so wait for every master's replica before the cut.
+        check(f"cluster/{kind}: every master's replica has the writes before the cut",
+              wait_for(30, c.replicas_caught_up, step=0.2))
         victim = next(n for n in c.nodes if c.role(n) == "master")
         victim_id = victim.call("CLUSTER", "MYID")
         majority = [n for n in c.nodes if n is not victim]
