@@ -44,6 +44,7 @@ let package = Package(
         .executableTarget(name: "tandem-server", dependencies: ["Server", "Platform", "CTandem"]),
         // The kernel's floor for a request on this event loop (bench/instructions, issue 20).
         .executableTarget(name: "tandem-floor", dependencies: ["Platform", "CTandem"]),
+        .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "Platform"]),
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "Platform", "CTandem"]),
         .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Keyspace", "Platform", "CTandem"]),

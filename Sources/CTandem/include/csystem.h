@@ -13,6 +13,8 @@
  *  - SHA-1 (OpenSSL's libcrypto) for DEBUG DIGEST, SHA-256 for ACL passwords.
  *  - CRC64 (Redis's variant, crc64.c) for RDB files and DUMP payloads.
  *  - A SIGTERM/SIGINT flag that the event loop polls.
+ *  - The processor's cycle counter (rdtsc / cntvct_el0), which Platform's CycleClock turns
+ *    into a cheap clock for timing commands.
  *  - Acquire/release loads, stores and fences on 64-bit words in shared memory, for the
  *    replication backlog ring (Sources/Replication/BacklogRing.swift), which other
  *    processes read while the primary writes it.
@@ -37,6 +39,22 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+
+/* MARK: - cycle counter (Platform/CycleClock.swift) */
+
+/* The processor's time-stamp counter; 0 where there is none (CycleClock then reads the
+ * kernel's clocks). */
+static inline uint64_t tandem_cycle_counter(void) {
+#if defined(__x86_64__)
+    return __builtin_ia32_rdtsc();
+#elif defined(__aarch64__)
+    uint64_t v;
+    __asm__ volatile("mrs %0, cntvct_el0" : "=r"(v));
+    return v;
+#else
+    return 0;
+#endif
+}
 
 /* MARK: - epoll */
 

@@ -228,6 +228,9 @@ public struct Server {
     /// their sum, so reading a client costs no clock read of its own (issue 20).
     var turnMillis: Int64 = 0
     var wallOffsetMillis: Int64 = 0
+    /// The clock commands are timed with (Platform/CycleClock.swift), re-anchored with the
+    /// wall offset every cron tick.
+    var commandClock = CycleClock()
     /// Milliseconds until the nearest blocked-client timeout, -1 when none.
     var nextBlockTimeoutMillis: Int64 = -1
     var cronLoops: Int64 = 0
@@ -397,17 +400,18 @@ public struct Server {
     // MARK: - The loop
 
     /// Runs until SHUTDOWN or a termination signal. Returns the process exit code.
-    /// The cron's timer reads the coarse monotonic clock (a tick of a few milliseconds): two
-    /// precise reads per turn were ~100 of a request's ~2,500 instructions (issue 20), and a
-    /// cron of hz 10 does not care about 4 ms.
+    /// The cron's timer counts from the turn's coarse monotonic time (a tick of a few
+    /// milliseconds, read once per epoll_wait in handleReadyEvents): two precise reads per turn
+    /// were ~100 of a request's ~2,500 instructions (issue 20), and a cron of hz 10 does not
+    /// care about 4 ms. (Measured from the turn's start, the wait can be late by the time the
+    /// turn took, as Redis's, which reads the clock before its beforeSleep.)
     public mutating func run() -> Int32 {
         nextCronMillis = Clock.monotonicMillisCoarse()
         refreshWallOffset()
         refreshClientEvictionLimit()
         while !shutdownRequested {
             beforeSleep()
-            let now = Clock.monotonicMillisCoarse()
-            var wait = max(0, nextCronMillis - now)
+            var wait = max(0, nextCronMillis - turnMillis)
             if nextBlockTimeoutMillis >= 0 { wait = min(wait, nextBlockTimeoutMillis) }
             handleReadyEvents(loop.wait(timeoutMillis: Int32(min(wait, 1000))))
             if turnMillis >= nextCronMillis {
@@ -424,6 +428,7 @@ public struct Server {
     mutating func refreshWallOffset() {
         turnMillis = Clock.monotonicMillisCoarse()
         wallOffsetMillis = Clock.unixMillis() - turnMillis
+        commandClock.tick()
     }
 
     /// The wall clock in ms as of this turn of the loop (a client's last interaction).
