@@ -19,6 +19,10 @@
 //   tandem-server  the executable: argument parsing, daemonize, signals, wiring.
 import PackageDescription
 
+/// Release builds optimise across module boundaries, so the server inlines the small wrappers of
+/// Platform, RESP and Keyspace it calls per command (issue 20).
+let crossModule: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+
 let package = Package(
     name: "Tandem",
     products: [
@@ -35,13 +39,13 @@ let package = Package(
         .target(name: "CLua", linkerSettings: [
             .linkedLibrary("lua5.1"), .linkedLibrary("lua5.1-cjson"), .linkedLibrary("lua5.1-bitop"), .linkedLibrary("m"),
         ]),
-        .target(name: "Platform", dependencies: ["CTandem"]),
-        .target(name: "RESP", dependencies: ["CTandem", "Platform"]),
-        .target(name: "Keyspace", dependencies: ["CTandem", "Platform"]),
-        .target(name: "Persistence", dependencies: ["CTandem", "Platform", "Keyspace", "CLZF"]),
-        .target(name: "Replication", dependencies: ["CTandem", "Platform", "CLZ4"]),
-        .target(name: "Server", dependencies: ["CTandem", "CTLS", "CLua", "Platform", "RESP", "Keyspace", "Persistence", "Replication"]),
-        .executableTarget(name: "tandem-server", dependencies: ["Server", "Platform", "CTandem"]),
+        .target(name: "Platform", dependencies: ["CTandem"], swiftSettings: crossModule),
+        .target(name: "RESP", dependencies: ["CTandem", "Platform"], swiftSettings: crossModule),
+        .target(name: "Keyspace", dependencies: ["CTandem", "Platform"], swiftSettings: crossModule),
+        .target(name: "Persistence", dependencies: ["CTandem", "Platform", "Keyspace", "CLZF"], swiftSettings: crossModule),
+        .target(name: "Replication", dependencies: ["CTandem", "Platform", "CLZ4"], swiftSettings: crossModule),
+        .target(name: "Server", dependencies: ["CTandem", "CTLS", "CLua", "Platform", "RESP", "Keyspace", "Persistence", "Replication"], swiftSettings: crossModule),
+        .executableTarget(name: "tandem-server", dependencies: ["Server", "Platform", "CTandem"], swiftSettings: crossModule),
         // The kernel's floor for a request on this event loop (bench/instructions, issue 20).
         .executableTarget(name: "tandem-floor", dependencies: ["Platform", "CTandem"]),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),

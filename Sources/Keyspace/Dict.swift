@@ -91,7 +91,7 @@ public struct Dict: ~Copyable {
         var slot = table + Int(h & UInt64(size - 1))
         while let p = slot.pointee {
             let e = Entry(p)
-            if e.keyLength == key.count && memcmp(p + Entry.headerSize, key.base, key.count) == 0 {
+            if e.keyLength == key.count && ByteView.bytesEqual(p + Entry.headerSize, key.base, key.count) {
                 return slot
             }
             slot = p.assumingMemoryBound(to: UnsafeMutableRawPointer?.self)

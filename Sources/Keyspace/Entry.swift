@@ -106,13 +106,13 @@ public struct Entry: Equatable {
         nonmutating set { raw.storeBytes(of: UInt32(truncatingIfNeeded: newValue), toByteOffset: 32, as: UInt32.self) }
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public var type: ObjectType {
         get { ObjectType(rawValue: raw.load(fromByteOffset: 36, as: UInt8.self)) ?? .string }
         nonmutating set { raw.storeBytes(of: newValue.rawValue, toByteOffset: 36, as: UInt8.self) }
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public var encoding: ObjectEncoding {
         get { ObjectEncoding(rawValue: raw.load(fromByteOffset: 37, as: UInt8.self)) ?? .raw }
         nonmutating set { raw.storeBytes(of: newValue.rawValue, toByteOffset: 37, as: UInt8.self) }

@@ -50,7 +50,7 @@ public struct ReplyBuffer: ~Copyable {
     public func deallocate() { tandem_free(base) }
 
     /// Bytes waiting to be written.
-    @inline(__always)
+    @inlinable @inline(__always)
     public var pending: Int { count - sent }
 
     /// Memory held by this buffer, for CLIENT LIST's omem and the output limits.
@@ -58,7 +58,7 @@ public struct ReplyBuffer: ~Copyable {
 
     /// Called after a write: forgets sent bytes, and shrinks a buffer that a big reply grew
     /// past `keepUpTo` bytes back to its resting size.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func didSend(_ n: Int, keepUpTo: Int = 1024 * 1024) {
         sent += n
         if sent == count {
@@ -69,6 +69,7 @@ public struct ReplyBuffer: ~Copyable {
         }
     }
 
+    @usableFromInline
     mutating func shrink() { resize(to: restingCapacity) }
 
     /// Reallocates an empty buffer to `newCapacity` bytes.
@@ -98,13 +99,14 @@ public struct ReplyBuffer: ~Copyable {
         sent = 0
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func reserve(_ n: Int) {
         if count + n > capacity { grow(count + n) }
     }
 
     /// Grows by doubling. Never moves bytes within the buffer, so positions returned by
     /// `reserveDeferredHeader` stay valid.
+    @usableFromInline
     mutating func grow(_ needed: Int) {
         if hardLimit > 0 && needed - sent > hardLimit { overLimit = true }
         var c = capacity * 2
@@ -115,19 +117,30 @@ public struct ReplyBuffer: ~Copyable {
 
     // MARK: - Raw appends
 
-    @inline(__always)
+    /// (Inlinable, and short runs copied by a loop: most replies are a few bytes — "+OK",
+    /// a bulk header — where a call to memcpy costs more than the copy; issue 20.)
+    @inlinable @inline(__always)
     public mutating func append(_ p: UnsafePointer<UInt8>, _ n: Int) {
         reserve(n)
-        if n > 0 { memcpy(base + count, p, n) }
+        let to = base + count
+        if n <= 16 {
+            var i = 0
+            while i < n {
+                to[i] = p[i]
+                i += 1
+            }
+        } else {
+            memcpy(to, p, n)
+        }
         count += n
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func append(_ s: StaticString) {
         append(s.utf8Start, s.utf8CodeUnitCount)
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func append(_ v: ByteView) { append(v.base, v.count) }
 
     public mutating func append(_ s: String) {
@@ -135,14 +148,14 @@ public struct ReplyBuffer: ~Copyable {
         s.withUTF8 { append($0.baseAddress ?? UnsafePointer(base), $0.count) }
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func appendByte(_ b: UInt8) {
         reserve(1)
         base[count] = b
         count += 1
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     mutating func appendCRLF() {
         reserve(2)
         base[count] = 13
@@ -151,7 +164,7 @@ public struct ReplyBuffer: ~Copyable {
     }
 
     /// `<prefix><n>\r\n`, the header of integers, bulks, arrays, maps, sets.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func appendHeader(_ prefix: UInt8, _ n: Int64) {
         reserve(24)
         base[count] = prefix
@@ -164,10 +177,10 @@ public struct ReplyBuffer: ~Copyable {
 
     // MARK: - RESP values
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func appendInteger(_ v: Int64) { appendHeader(58, v) }  // ':'
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func appendBulk(_ p: UnsafePointer<UInt8>, _ n: Int) {
         reserve(n + 24)
         appendHeader(36, Int64(n))  // '$'
@@ -178,7 +191,7 @@ public struct ReplyBuffer: ~Copyable {
         count += 2
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func appendBulk(_ v: ByteView) { appendBulk(v.base, v.count) }
 
     public mutating func appendBulk(_ s: String) {
@@ -187,7 +200,7 @@ public struct ReplyBuffer: ~Copyable {
     }
 
     /// An integer as a bulk string (GET of an integer-encoded value).
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func appendBulkInteger(_ v: Int64) {
         reserve(48)
         let digits = IntFormat.digits(v)
@@ -206,28 +219,28 @@ public struct ReplyBuffer: ~Copyable {
     }
 
     /// The null bulk: `$-1` in RESP2, `_` in RESP3.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func appendNull(resp3: Bool) {
         if resp3 { append("_\r\n" as StaticString) } else { append("$-1\r\n" as StaticString) }
     }
 
     /// The null array: `*-1` in RESP2, `_` in RESP3.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func appendNullArray(resp3: Bool) {
         if resp3 { append("_\r\n" as StaticString) } else { append("*-1\r\n" as StaticString) }
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func appendArrayHeader(_ n: Int) { appendHeader(42, Int64(n)) }
 
     /// A map header: `%n` in RESP3, an array of 2n in RESP2.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func appendMapHeader(_ n: Int, resp3: Bool) {
         if resp3 { appendHeader(37, Int64(n)) } else { appendHeader(42, Int64(n * 2)) }
     }
 
     /// A set header: `~n` in RESP3, an array in RESP2.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func appendSetHeader(_ n: Int, resp3: Bool) {
         appendHeader(resp3 ? 126 : 42, Int64(n))
     }

@@ -30,7 +30,7 @@ public struct RequestParser: ~Copyable {
     public static let inlineMaxSize = 64 * 1024
 
     // Progress on the current command.
-    var kind: UInt8 = 0            // 0 not started, 1 multibulk, 2 inline
+    @usableFromInline var kind: UInt8 = 0            // 0 not started, 1 multibulk, 2 inline
     var remainingArgs: Int = 0     // multibulk arguments still to read
     var bulkLength: Int = -1       // length of the bulk being read, -1 while reading its header
     var position: Int = 0          // where parsing resumes, relative to the command start
@@ -61,7 +61,7 @@ public struct RequestParser: ~Copyable {
     /// Set by `hold()`: the last complete command is handed out again by the next `parse`
     /// without re-reading its bytes (inline arguments were unescaped in place, so the bytes
     /// no longer parse the same way).
-    var held = false
+    @usableFromInline var held = false
 
     /// Keeps the complete command just parsed for the next `parse` call (a command that
     /// must wait, e.g. while clients are paused).
@@ -104,6 +104,7 @@ public struct RequestParser: ~Copyable {
     }
 
     /// Parses from `start`, which holds `length` bytes. See the contract at the top.
+    @inlinable
     public mutating func parse(_ start: UnsafeMutablePointer<UInt8>, _ length: Int) -> ParseOutcome {
         if held {
             held = false
@@ -160,6 +161,7 @@ public struct RequestParser: ~Copyable {
     /// The parser's progress lives in locals while it scans (a field of `self` written per
     /// argument cost ~20 instructions each, issue 20's profile) and is stored back on every
     /// way out: `saveProgress` does that.
+    @usableFromInline
     mutating func parseMultibulk(_ start: UnsafeMutablePointer<UInt8>, _ length: Int) -> ParseOutcome {
         var pos = position
         var remaining = remainingArgs
@@ -271,6 +273,7 @@ public struct RequestParser: ~Copyable {
 
     // MARK: - Inline
 
+    @usableFromInline
     mutating func parseInline(_ start: UnsafeMutablePointer<UInt8>, _ length: Int) -> ParseOutcome {
         guard let nl = memchr(start + position, 10, length - position) else {
             position = length

@@ -181,7 +181,13 @@ struct Client: ~Copyable {
 
     /// Makes room for at least `n` more bytes after `queryEnd`, compacting first; `exact`: no
     /// more than that (a big argument's bytes, as Redis sizes its query buffer for them).
+    /// (The test for room is inlined; making it is not.)
+    @inline(__always)
     mutating func reserveQuery(_ n: Int, exact: Bool = false) {
+        if queryCapacity - queryEnd < n { makeQueryRoom(n, exact: exact) }
+    }
+
+    mutating func makeQueryRoom(_ n: Int, exact: Bool) {
         if queryStart > 0 && (queryCapacity - queryEnd < n) {
             let live = queryEnd - queryStart
             if live > 0 { memmove(query, query + queryStart, live) }

@@ -19,7 +19,8 @@ import RESP
 
 extension Server {
     /// Executes the command in `c.argv`. Returns false when the command must wait (the
-    /// client is paused) and stays in the query buffer.
+    /// client is paused) and stays in the query buffer. (Inlined into its two callers.)
+    @inline(__always)
     mutating func processCommand(_ c: ClientRef) -> Bool {
         let replyMark = c.pointee.reply.count
         let errorsBefore = stats.errorReplies
