@@ -114,7 +114,13 @@ public struct Entry: Equatable {
 
     @inlinable @inline(__always)
     public var encoding: ObjectEncoding {
-        get { ObjectEncoding(rawValue: raw.load(fromByteOffset: 37, as: UInt8.self)) ?? .raw }
+        get {
+            // (The string encodings inline: the enum's init(rawValue:) is a call.)
+            let r = raw.load(fromByteOffset: 37, as: UInt8.self)
+            if r == ObjectEncoding.embstr.rawValue { return .embstr }
+            if r == ObjectEncoding.int.rawValue { return .int }
+            return ObjectEncoding(rawValue: r) ?? .raw
+        }
         nonmutating set { raw.storeBytes(of: newValue.rawValue, toByteOffset: 37, as: UInt8.self) }
     }
 

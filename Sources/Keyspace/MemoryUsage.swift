@@ -53,7 +53,7 @@ extension Entry {
         var node = header.pointee.head
         var seen = 0, bytes = 0
         while let n = node, samples == 0 || seen < samples {
-            bytes += tandem_usable_size(UnsafeMutableRawPointer(n)) + tandem_usable_size(n.pointee.data)
+            bytes += tandem_usable_size(UnsafeMutableRawPointer(n)) + tandem_usable_size(n.pointee.block)
             seen += 1
             node = n.pointee.next
         }

@@ -167,6 +167,15 @@ public struct ReplyBuffer: ~Copyable {
     @inlinable @inline(__always)
     public mutating func appendHeader(_ prefix: UInt8, _ n: Int64) {
         reserve(24)
+        if UInt64(bitPattern: n) < 10 {
+            // One digit (short values' lengths, small counts and integers): no call.
+            base[count] = prefix
+            base[count + 1] = 48 &+ UInt8(truncatingIfNeeded: n)
+            base[count + 2] = 13
+            base[count + 3] = 10
+            count += 4
+            return
+        }
         base[count] = prefix
         count += 1
         count += IntFormat.write(n, to: base + count)
@@ -184,7 +193,16 @@ public struct ReplyBuffer: ~Copyable {
     public mutating func appendBulk(_ p: UnsafePointer<UInt8>, _ n: Int) {
         reserve(n + 24)
         appendHeader(36, Int64(n))  // '$'
-        memcpy(base + count, p, n)
+        let to = base + count
+        if n <= 16 {
+            var i = 0
+            while i < n {
+                to[i] = p[i]
+                i += 1
+            }
+        } else {
+            memcpy(to, p, n)
+        }
         count += n
         base[count] = 13
         base[count + 1] = 10

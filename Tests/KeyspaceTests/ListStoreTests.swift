@@ -4,7 +4,7 @@
  * counts, and fill 0 = one element per node), with elements that exercise every element and
  * back-length width (small strings, integers of each size, 200-byte and 20 000-byte strings).
  */
-import Keyspace
+@testable import Keyspace
 import Platform
 import Testing
 
@@ -183,6 +183,39 @@ private func randomElement(_ rng: inout SeededRNG) -> [UInt8] {
         #expect(m.nodeCount == 21)
         #expect(text(m.peek(head: false)) == big)
         #expect(m.verify())
+    }
+
+    /// Head pushes fill a node's front room and head pops give it back (QuickList's `front`):
+    /// a long run of each, alternating with tail pushes on the same node, keeps the elements
+    /// in order and the memory what growth by doubling allows (no more than 2x the elements'
+    /// bytes plus the header and nodes: MEMORY USAGE's count of the blocks).
+    @Test func headPushesAndPopsUseTheFrontRoom() {
+        let l = QuickList.create(fill: -2)
+        var model: [[UInt8]] = []
+        var rng = SeededRNG(seed: 0xF20_17)
+        for step in 0..<20_000 {
+            let e = Array("v\(step % 997)".utf8)
+            switch rng.next() % 8 {
+            case 0, 1, 2, 3:
+                withView(e) { l.push($0, head: true) }
+                model.insert(e, at: 0)
+            case 4, 5:
+                withView(e) { l.push($0, head: false) }
+                model.append(e)
+            default:
+                if !model.isEmpty {
+                    l.deleteHead(1)
+                    model.removeFirst()
+                }
+            }
+        }
+        #expect(l.verify())
+        #expect(contents(l) == model)
+        #expect(backwards(l) == model.reversed())
+        let elementBytes = model.reduce(0) { $0 + $1.count + 3 }
+        let used = Entry.quickListSize(l.raw, samples: 0)
+        #expect(used <= 2 * elementBytes + 4096, "\(used) bytes for \(elementBytes) bytes of elements")
+        l.free()
     }
 
     @Test func insertSplitsFullNode() {
