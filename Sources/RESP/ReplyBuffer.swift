@@ -117,22 +117,26 @@ public struct ReplyBuffer: ~Copyable {
 
     // MARK: - Raw appends
 
-    /// (Inlinable, and short runs copied by a loop: most replies are a few bytes — "+OK",
-    /// a bulk header — where a call to memcpy costs more than the copy; issue 20.)
     @inlinable @inline(__always)
     public mutating func append(_ p: UnsafePointer<UInt8>, _ n: Int) {
         reserve(n)
-        let to = base + count
-        if n <= 16 {
-            var i = 0
-            while i < n {
-                to[i] = p[i]
-                i += 1
-            }
-        } else {
-            memcpy(to, p, n)
-        }
+        Self.copy(p, to: base + count, n)
         count += n
+    }
+
+    /// Short runs copied by a loop: most replies are a few bytes ("+OK", a short value),
+    /// where a call to memcpy costs more than the copy (issue 20).
+    @inlinable @inline(__always)
+    static func copy(_ from: UnsafePointer<UInt8>, to: UnsafeMutablePointer<UInt8>, _ n: Int) {
+        if n > 16 {
+            memcpy(to, from, n)
+            return
+        }
+        var i = 0
+        while i < n {
+            to[i] = from[i]
+            i += 1
+        }
     }
 
     @inlinable @inline(__always)
@@ -193,16 +197,7 @@ public struct ReplyBuffer: ~Copyable {
     public mutating func appendBulk(_ p: UnsafePointer<UInt8>, _ n: Int) {
         reserve(n + 24)
         appendHeader(36, Int64(n))  // '$'
-        let to = base + count
-        if n <= 16 {
-            var i = 0
-            while i < n {
-                to[i] = p[i]
-                i += 1
-            }
-        } else {
-            memcpy(to, p, n)
-        }
+        Self.copy(p, to: base + count, n)
         count += n
         base[count] = 13
         base[count + 1] = 10
