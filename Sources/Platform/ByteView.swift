@@ -49,8 +49,8 @@ public struct ByteView {
         count == other.count && Self.bytesEqual(base, other.base, count)
     }
 
-    /// Whether `count` bytes at `a` and `b` are equal. Up to 16 bytes (most keys and field
-    /// names) as two overlapping word loads a side instead of a call to memcmp (issue 20:
+    /// Whether `count` bytes at `a` and `b` are equal. Up to 16 bytes (most keys, field and
+    /// command names) as two overlapping loads a side instead of a call to memcmp (issue 20:
     /// ~15 instructions of a GET's key lookup).
     @inlinable @inline(__always)
     public static func bytesEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
@@ -64,6 +64,12 @@ public struct ByteView {
                 && a.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
                     == b.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
         }
+        if count >= 2 && count < 4 {
+            return a.loadUnaligned(as: UInt16.self) == b.loadUnaligned(as: UInt16.self)
+                && a.loadUnaligned(fromByteOffset: count - 2, as: UInt16.self)
+                    == b.loadUnaligned(fromByteOffset: count - 2, as: UInt16.self)
+        }
+        if count == 1 { return a.load(as: UInt8.self) == b.load(as: UInt8.self) }
         return count == 0 || memcmp(a, b, count) == 0
     }
 

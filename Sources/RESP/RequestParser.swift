@@ -166,7 +166,12 @@ public struct RequestParser: ~Copyable {
         var pos = position
         var remaining = remainingArgs
         var bulk = bulkLength
-        if remaining == 0 && argc == 0 {
+        if remaining == 0 && argc == 0 && length > 3 && start[2] == 13 && start[1] &- 49 < 9 {
+            // `*1\r\n` to `*9\r\n`, nearly every command's header, without the general scan.
+            remaining = Int(start[1] &- 48)
+            pos = 4
+            if remaining > capacity { reserveArguments(remaining) }
+        } else if remaining == 0 && argc == 0 {
             // The `*<argc>\r\n` header.
             let (cr, number) = scanHeaderNumber(start, from: 1, to: length)
             if cr < 0 {
