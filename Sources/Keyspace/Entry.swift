@@ -45,6 +45,23 @@ public enum ObjectEncoding: UInt8 {
     case raw = 0, int = 1, hashtable = 2, intset = 6, skiplist = 7, embstr = 8, quicklist = 9,
         stream = 10, listpack = 11
 
+    /// The encoding an entry's header byte stores (an unknown byte reads as raw). Written out
+    /// rather than `init(rawValue:)`, which is a call on every type check (issue 20).
+    @inlinable @inline(__always)
+    public init(stored r: UInt8) {
+        switch r {
+        case 1: self = .int
+        case 2: self = .hashtable
+        case 6: self = .intset
+        case 7: self = .skiplist
+        case 8: self = .embstr
+        case 9: self = .quicklist
+        case 10: self = .stream
+        case 11: self = .listpack
+        default: self = .raw
+        }
+    }
+
     public var name: StaticString {
         switch self {
         case .raw: "raw"
@@ -114,13 +131,7 @@ public struct Entry: Equatable {
 
     @inlinable @inline(__always)
     public var encoding: ObjectEncoding {
-        get {
-            // (The string encodings inline: the enum's init(rawValue:) is a call.)
-            let r = raw.load(fromByteOffset: 37, as: UInt8.self)
-            if r == ObjectEncoding.embstr.rawValue { return .embstr }
-            if r == ObjectEncoding.int.rawValue { return .int }
-            return ObjectEncoding(rawValue: r) ?? .raw
-        }
+        get { ObjectEncoding(stored: raw.load(fromByteOffset: 37, as: UInt8.self)) }
         nonmutating set { raw.storeBytes(of: newValue.rawValue, toByteOffset: 37, as: UInt8.self) }
     }
 

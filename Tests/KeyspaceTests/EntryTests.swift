@@ -125,3 +125,11 @@ func copyWithKey(_ value: String) {
     #expect("\(ObjectEncoding.listpack.name)" == "listpack")
     #expect(ObjectEncoding.embstr.rawValue == 8 && ObjectEncoding.int.rawValue == 1)
 }
+
+/// The header byte's decoding (written out for speed) says what init(rawValue:) says.
+@Test func storedEncodingMatchesRawValue() {
+    for b in 0...255 {
+        let byte = UInt8(b)
+        #expect(ObjectEncoding(stored: byte) == (ObjectEncoding(rawValue: byte) ?? .raw), "\(b)")
+    }
+}
