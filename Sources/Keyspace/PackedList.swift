@@ -176,20 +176,28 @@ public struct PackedList {
         var off = from
         let end = endOffset
         let asInt = needle.count <= 20 ? needle.int64 : nil
+        let base = UnsafePointer(raw.assumingMemoryBound(to: UInt8.self))
         while off < end {
             let tag = byte(off)
-            let (v, n) = element(at: off)
-            var hit = false
-            if tag >= 0xF0 {
-                if let asInt, case .int(let i) = v, i == asInt { hit = true }
-            } else if case .bytes(let b) = v, b.equals(needle) {
-                hit = true
+            if tag < 0x80 {
+                // A short string (its tag is its length), compared without decoding it.
+                if Int(tag) == needle.count && ByteView.bytesEqual(base + off + 1, needle.base, needle.count) {
+                    return off
+                }
+                off += 1 + Int(tag)
+            } else {
+                let (v, n) = element(at: off)
+                if tag >= 0xF0 {
+                    if let asInt, case .int(let i) = v, i == asInt { return off }
+                } else if case .bytes(let b) = v, b.equals(needle) {
+                    return off
+                }
+                off = n
             }
-            if hit { return off }
-            off = n
             var s = 1
             while s < step && off < end {
-                off = next(after: off)
+                let t = byte(off)
+                off = t < 0x80 ? off + 1 + Int(t) : next(after: off)
                 s += 1
             }
         }
@@ -233,7 +241,7 @@ public struct PackedList {
             p.storeBytes(of: UInt32(n), toByteOffset: 1, as: UInt32.self)
             h = 5
         }
-        if n > 0 { memcpy(p + h, v.base, n) }
+        ByteView.copyBytes(v.base, to: p + h, n)
         return h + n
     }
 

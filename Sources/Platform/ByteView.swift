@@ -49,6 +49,23 @@ public struct ByteView {
         count == other.count && Self.bytesEqual(base, other.base, count)
     }
 
+    /// Copies `count` bytes; short runs (most values, fields and replies) by a loop, where a
+    /// call to memcpy costs more than the copy (issue 20).
+    @inlinable @inline(__always)
+    public static func copyBytes(_ from: UnsafeRawPointer, to: UnsafeMutableRawPointer, _ count: Int) {
+        if count > 16 {
+            memcpy(to, from, count)
+            return
+        }
+        let f = from.assumingMemoryBound(to: UInt8.self)
+        let t = to.assumingMemoryBound(to: UInt8.self)
+        var i = 0
+        while i < count {
+            t[i] = f[i]
+            i += 1
+        }
+    }
+
     /// Whether `count` bytes at `a` and `b` are equal. Up to 32 bytes (most keys, fields,
     /// members and command names) as overlapping word loads instead of a call to memcmp
     /// (issue 20: ~15 instructions of a GET's key lookup).

@@ -120,24 +120,10 @@ public struct ReplyBuffer: ~Copyable {
     @inlinable @inline(__always)
     public mutating func append(_ p: UnsafePointer<UInt8>, _ n: Int) {
         reserve(n)
-        Self.copy(p, to: base + count, n)
+        ByteView.copyBytes(p, to: base + count, n)
         count += n
     }
 
-    /// Short runs copied by a loop: most replies are a few bytes ("+OK", a short value),
-    /// where a call to memcpy costs more than the copy (issue 20).
-    @inlinable @inline(__always)
-    static func copy(_ from: UnsafePointer<UInt8>, to: UnsafeMutablePointer<UInt8>, _ n: Int) {
-        if n > 16 {
-            memcpy(to, from, n)
-            return
-        }
-        var i = 0
-        while i < n {
-            to[i] = from[i]
-            i += 1
-        }
-    }
 
     @inlinable @inline(__always)
     public mutating func append(_ s: StaticString) {
@@ -197,7 +183,7 @@ public struct ReplyBuffer: ~Copyable {
     public mutating func appendBulk(_ p: UnsafePointer<UInt8>, _ n: Int) {
         reserve(n + 24)
         appendHeader(36, Int64(n))  // '$'
-        Self.copy(p, to: base + count, n)
+        ByteView.copyBytes(p, to: base + count, n)
         count += n
         base[count] = 13
         base[count + 1] = 10
