@@ -146,7 +146,11 @@ public struct PackedList {
     public func value(at offset: Int) -> PackedValue { element(at: offset).value }
 
     @inline(__always)
-    public func next(after offset: Int) -> Int { element(at: offset).next }
+    public func next(after offset: Int) -> Int {
+        // A short string's tag is its length: no need to decode it.
+        let tag = byte(offset)
+        return tag < 0x80 ? offset + 1 + Int(tag) : element(at: offset).next
+    }
 
     /// Byte offset of element `index` (0-based), or `endOffset` when index == count.
     public func offset(ofIndex index: Int) -> Int {
@@ -196,8 +200,7 @@ public struct PackedList {
             }
             var s = 1
             while s < step && off < end {
-                let t = byte(off)
-                off = t < 0x80 ? off + 1 + Int(t) : next(after: off)
+                off = next(after: off)
                 s += 1
             }
         }

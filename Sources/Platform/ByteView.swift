@@ -73,30 +73,22 @@ public struct ByteView {
     public static func bytesEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
         if count > 16 {
             if count > 32 { return memcmp(a, b, count) == 0 }
-            // 17-32 bytes ("element:__rand_int__"): four words a side, the last two overlapping.
-            return a.loadUnaligned(as: UInt64.self) == b.loadUnaligned(as: UInt64.self)
-                && a.loadUnaligned(fromByteOffset: 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
-                && a.loadUnaligned(fromByteOffset: count - 16, as: UInt64.self)
-                    == b.loadUnaligned(fromByteOffset: count - 16, as: UInt64.self)
-                && a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
-                    == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            // 17-32 bytes ("element:__rand_int__"): the first and the last 16.
+            return endsEqual(a, b, 16, as: UInt64.self) && endsEqual(a + count - 16, b + count - 16, 16, as: UInt64.self)
         }
-        if count >= 8 {
-            return a.loadUnaligned(as: UInt64.self) == b.loadUnaligned(as: UInt64.self)
-                && a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
-                    == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
-        }
-        if count >= 4 {
-            return a.loadUnaligned(as: UInt32.self) == b.loadUnaligned(as: UInt32.self)
-                && a.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
-                    == b.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
-        }
-        if count >= 2 {
-            return a.loadUnaligned(as: UInt16.self) == b.loadUnaligned(as: UInt16.self)
-                && a.loadUnaligned(fromByteOffset: count - 2, as: UInt16.self)
-                    == b.loadUnaligned(fromByteOffset: count - 2, as: UInt16.self)
-        }
+        if count >= 8 { return endsEqual(a, b, count, as: UInt64.self) }
+        if count >= 4 { return endsEqual(a, b, count, as: UInt32.self) }
+        if count >= 2 { return endsEqual(a, b, count, as: UInt16.self) }
         return count == 0 || a.load(as: UInt8.self) == b.load(as: UInt8.self)
+    }
+
+    /// Whether `count` bytes (one to two words of `T`) are equal: the first word and the last,
+    /// which overlap when `count` is less than two words.
+    @inlinable @inline(__always)
+    static func endsEqual<T: FixedWidthInteger>(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int, as: T.Type) -> Bool {
+        let last = count - MemoryLayout<T>.size
+        return a.loadUnaligned(as: T.self) == b.loadUnaligned(as: T.self)
+            && a.loadUnaligned(fromByteOffset: last, as: T.self) == b.loadUnaligned(fromByteOffset: last, as: T.self)
     }
 
     /// Lexicographic comparison, as memcmp then length (Redis's sdscmp).
